@@ -1,0 +1,111 @@
+"""escalade: decide who handles each piece of AI work (a cheap model, a stronger one, or a person).
+
+The public API is re-exported here; see the README for the architecture.
+"""
+
+from escalade.analytics import CostAnalytics, generate_cost_analytics
+from escalade.budget import ApprovalRequest, BudgetGuard
+from escalade.cascade import ProgressiveExecutor, RunListener, WorkItem
+from escalade.config import EscalationConfig, load_config
+from escalade.datasets import BenchmarkDataset, BenchmarkRow, load_dataset
+from escalade.exceptions import (
+    ApprovalDeniedError,
+    BudgetError,
+    BudgetExceededError,
+    ConfigError,
+    DatasetError,
+    EscalationError,
+    MissingOutcomeError,
+    NoTierAvailableError,
+    ProviderError,
+    RunNotFoundError,
+    StoreError,
+)
+from escalade.providers import (
+    Completion,
+    CompletionRequest,
+    CostEstimate,
+    CostEstimator,
+    FunctionProvider,
+    ModelPrice,
+    PriceTableEstimator,
+    Provider,
+    ScriptedProvider,
+    Usage,
+)
+from escalade.providers.replay import ReplayProvider
+from escalade.quality import (
+    ConsensusScorer,
+    FailureAnalysis,
+    PredicateContext,
+    Scorer,
+    ScoringContext,
+    all_of,
+    any_of,
+)
+from escalade.replay import OfflineOracleScorer
+from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult
+from escalade.store import SqlStore
+from escalade.teams import ArchitectExecutorReviewer, PlannerExecutor, SingleAgent, TeamStrategy
+from escalade.telemetry import ProgressiveTelemetry
+from escalade.tiers import Ladder, Tier
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApprovalDeniedError",
+    "ApprovalRequest",
+    "ArchitectExecutorReviewer",
+    "AttemptRecord",
+    "BenchmarkDataset",
+    "BenchmarkRow",
+    "BudgetError",
+    "BudgetExceededError",
+    "BudgetGuard",
+    "Completion",
+    "CompletionRequest",
+    "ConfigError",
+    "ConsensusScorer",
+    "CostAnalytics",
+    "CostEstimate",
+    "CostEstimator",
+    "DatasetError",
+    "EscalationConfig",
+    "EscalationError",
+    "FailureAnalysis",
+    "FunctionProvider",
+    "ItemResult",
+    "Ladder",
+    "MissingOutcomeError",
+    "ModelPrice",
+    "NoTierAvailableError",
+    "OfflineOracleScorer",
+    "PlannerExecutor",
+    "PredicateContext",
+    "PriceTableEstimator",
+    "ProgressiveExecutor",
+    "ProgressiveTelemetry",
+    "ProgressiveWorkflowResult",
+    "Provider",
+    "ProviderError",
+    "ReplayProvider",
+    "RunListener",
+    "RunNotFoundError",
+    "Scorer",
+    "ScoringContext",
+    "ScriptedProvider",
+    "SingleAgent",
+    "SqlStore",
+    "StoreError",
+    "TeamStrategy",
+    "Tier",
+    "TierResult",
+    "Usage",
+    "WorkItem",
+    "__version__",
+    "all_of",
+    "any_of",
+    "generate_cost_analytics",
+    "load_config",
+    "load_dataset",
+]

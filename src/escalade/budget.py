@@ -1,0 +1,133 @@
+"""The run's budget guard: reserve the worst case before each call, settle the real bill after.
+
+Reservation happens under a lock, so concurrent items can never jointly commit more than
+``max_cost`` when aborting is on: ``spent + reserved + next bound <= max_cost`` holds at every
+reservation, and a settled bill replaces its (larger or equal) reservation. Crossing
+``auto_approve_under`` asks the approval callback once; a refusal stops the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from escalade.config import EscalationConfig
+from escalade.exceptions import ApprovalDeniedError, BudgetExceededError
+
+__all__ = ["ApprovalCallback", "ApprovalRequest", "BudgetGuard", "Reservation"]
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRequest:
+    """What the approval callback is asked to allow."""
+
+    #: USD already spent by the run.
+    spent_usd: float
+    #: USD reserved by calls in flight.
+    reserved_usd: float
+    #: Worst-case cost of the call waiting for approval.
+    next_call_usd: float
+    #: The limit being crossed.
+    auto_approve_under: float
+    #: The run's hard cap (``None``: no cap); approving allows spending up to it.
+    max_cost: float | None
+    #: Tier of the waiting call.
+    tier: str
+    #: Item of the waiting call.
+    item_id: str
+
+
+#: Decides an :class:`ApprovalRequest`; may be async.
+ApprovalCallback: TypeAlias = Callable[[ApprovalRequest], "bool | Awaitable[bool]"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Money set aside for one call."""
+
+    amount_usd: float
+
+
+class BudgetGuard:
+    """Reserve → settle/release accounting for one run."""
+
+    def __init__(self, config: EscalationConfig, approval: ApprovalCallback | None = None) -> None:
+        self._config = config
+        self._approval = approval
+        self._lock = asyncio.Lock()
+        self._approved = False
+        self._stopped: str | None = None
+        #: USD actually spent.
+        self.spent_usd = 0.0
+        #: USD reserved by calls in flight.
+        self.reserved_usd = 0.0
+        #: Warnings raised while the run went on past its cap (warn mode).
+        self.warnings: list[str] = []
+
+    async def reserve(self, bound_usd: float, *, tier: str, item_id: str) -> Reservation:
+        """Set ``bound_usd`` aside, or raise if the run must stop."""
+        async with self._lock:
+            if self._stopped:
+                raise BudgetExceededError(self._stopped)
+            projected = self.spent_usd + self.reserved_usd + bound_usd
+            cap = self._config.max_cost
+            if cap is not None and projected > cap + _EPS:
+                message = (
+                    f"budget exceeded: spending up to ${bound_usd:.6f} on item {item_id!r} ({tier}) would bring the run "
+                    f"to ${projected:.6f}, above max_cost ${cap:.2f}"
+                )
+                if self._config.abort_on_budget_exceeded:
+                    self._stopped = message
+                    raise BudgetExceededError(message)
+                if self._config.warn_on_budget_exceeded and not self.warnings:
+                    self.warnings.append(message)
+            await self._ask_approval(projected, bound_usd, tier, item_id)
+            self.reserved_usd += bound_usd
+            return Reservation(bound_usd)
+
+    async def _ask_approval(self, projected: float, bound_usd: float, tier: str, item_id: str) -> None:
+        limit = self._config.auto_approve_under
+        if self._approved or limit is None or projected <= limit + _EPS:
+            return
+        if self._approval is None:
+            self._approved = True
+            return
+        request = ApprovalRequest(
+            spent_usd=self.spent_usd,
+            reserved_usd=self.reserved_usd,
+            next_call_usd=bound_usd,
+            auto_approve_under=limit,
+            max_cost=self._config.max_cost,
+            tier=tier,
+            item_id=item_id,
+        )
+        verdict = self._approval(request)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        if not verdict:
+            self._stopped = f"spending above auto_approve_under ${limit:.2f} was not approved"
+            raise ApprovalDeniedError(self._stopped)
+        self._approved = True
+
+    def settle(self, reservation: Reservation, actual_usd: float) -> None:
+        """Replace ``reservation`` by the real bill."""
+        self.reserved_usd = max(0.0, self.reserved_usd - reservation.amount_usd)
+        self.spent_usd += actual_usd
+        if actual_usd > reservation.amount_usd + _EPS:
+            self.warnings.append(
+                f"a call cost ${actual_usd:.6f}, more than its reserved bound ${reservation.amount_usd:.6f}"
+            )
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back a reservation whose call failed without a bill."""
+        self.reserved_usd = max(0.0, self.reserved_usd - reservation.amount_usd)
+
+    @property
+    def stopped(self) -> bool:
+        """True once the run was stopped for budget or approval."""
+        return self._stopped is not None

@@ -1,0 +1,344 @@
+"""The progressive executor: every item starts low and only failed items climb the ladder.
+
+For each item, starting on its start tier (the first tier by default):
+
+1. pick the tier's next model (models are tried in order; one that errors is skipped),
+2. reserve the worst-case cost with the budget guard, let the tier's team answer, settle the bill,
+3. score the answer; it stays on the tier when its CQS meets the tier threshold and no custom
+   predicate objects, otherwise it is retried up to the tier's ``min_attempts`` (stopping early on
+   stagnation) and then climbs.
+
+Items run concurrently (bounded by ``max_concurrency``); an unexpected error fails that item only.
+A budget stop (``BudgetExceededError``/``ApprovalDeniedError``) stops the whole run and carries the
+partial result. Every finished attempt is handed to the listeners at once, so a store listener
+keeps all finished work even if the process is interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from escalade.budget import ApprovalCallback, BudgetGuard
+from escalade.config import EscalationConfig
+from escalade.exceptions import BudgetError, ConfigError, ProviderError
+from escalade.providers.base import Completion, CompletionRequest, CostEstimator, Provider, Usage
+from escalade.quality.predicates import EscalationPredicate, PredicateContext, below_threshold
+from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer
+from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult
+from escalade.teams import TeamContext, TeamStrategy, default_team
+from escalade.tiers import Tier
+
+__all__ = ["ProgressiveExecutor", "RunListener", "WorkItem"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkItem:
+    """One unit of work."""
+
+    #: Unique id within the run.
+    id: str
+    #: The task given to the models.
+    prompt: str
+    #: Kind of task; scorers read answers by it.
+    task_kind: str = "short-answer"
+    #: Tier to start on (``None``: the executor's start tier).
+    start_tier: str | None = None
+    #: Free-form data for scorers and listeners.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+class RunListener:
+    """Receives run events as they happen. Override the methods you need."""
+
+    def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
+        """A run began."""
+
+    def on_attempt(self, run_id: str, record: AttemptRecord) -> None:
+        """An attempt finished (or its call failed)."""
+
+    def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
+        """An item climbed."""
+
+    def on_item_finished(self, run_id: str, item: ItemResult) -> None:
+        """An item reached its final state."""
+
+    def on_run_finished(self, result: ProgressiveWorkflowResult) -> None:
+        """The run ended (completed, or stopped by the budget)."""
+
+
+@dataclass
+class _ItemState:
+    item: WorkItem
+    history: list[AnsweredAttempt] = field(default_factory=list)
+    tiers: list[TierResult] = field(default_factory=list)
+
+
+class ProgressiveExecutor:
+    """Runs items through the ladder of ``config``.
+
+    >>> from escalade.providers.fake import ScriptedProvider
+    >>> from escalade.tiers import Ladder, Tier
+    >>> cfg = EscalationConfig(tiers=Ladder([Tier(name="cheap", rank=0, models=("m",), threshold=0)]))
+    >>> ex = ProgressiveExecutor(cfg, ScriptedProvider({"m": ["42"]}, cost_per_call=0.001))
+    >>> ex.run_sync([WorkItem(id="q1", prompt="6 x 7?")]).items[0].final_answer
+    '42'
+    """
+
+    def __init__(
+        self,
+        config: EscalationConfig,
+        provider: Provider,
+        *,
+        scorer: ScorerLike | None = None,
+        predicates: Sequence[EscalationPredicate] = (),
+        estimator: CostEstimator | None = None,
+        approval: ApprovalCallback | None = None,
+        listeners: Iterable[RunListener] = (),
+        teams: Callable[[Tier], TeamStrategy] | None = None,
+        baseline: Callable[[WorkItem], float] | None = None,
+        workflow: str = "progressive",
+    ) -> None:
+        if estimator is None:
+            if not isinstance(provider, CostEstimator):
+                raise ConfigError(
+                    "the provider cannot estimate costs; pass estimator=... so the budget guard can bound spend",
+                    field="estimator",
+                )
+            estimator = provider
+        self.config = config
+        self.provider = provider
+        self.scorer = as_scorer(scorer or ConsensusScorer())
+        self.predicates = (below_threshold, *predicates)
+        self.estimator = estimator
+        self.approval = approval
+        self.listeners = list(listeners)
+        self.teams = teams or (lambda tier: default_team(tier.team_size))
+        self.baseline = baseline or self._estimated_baseline
+        self.workflow = workflow
+
+    def run_sync(self, items: Iterable[WorkItem], **kwargs: Any) -> ProgressiveWorkflowResult:
+        """Blocking form of :meth:`run`."""
+        return asyncio.run(self.run(items, **kwargs))
+
+    async def run(
+        self, items: Iterable[WorkItem], *, run_id: str | None = None, start_tier: str | None = None
+    ) -> ProgressiveWorkflowResult:
+        """Run ``items`` and return the result; raises a ``BudgetError`` carrying the partial result."""
+        work = list(items)
+        ids = [w.id for w in work]
+        if len(set(ids)) != len(ids):
+            raise ConfigError("work item ids must be unique within a run", field="id")
+        for name in {w.start_tier or start_tier for w in work} - {None}:
+            self.config.tiers.index_of(str(name))
+        run_id = run_id or new_run_id(self.workflow)
+        started = datetime.now(UTC)
+        guard = BudgetGuard(self.config, self.approval)
+        self._emit("on_run_started", run_id, self.workflow, self.config, len(work))
+        semaphore = asyncio.Semaphore(self.config.max_concurrency)
+        results: dict[str, ItemResult] = {}
+        stop: list[BudgetError] = []
+
+        async def worker(item: WorkItem) -> None:
+            async with semaphore:
+                if stop:
+                    return
+                results[item.id] = await self._run_item(run_id, item, start_tier, guard, stop)
+                self._emit("on_item_finished", run_id, results[item.id])
+
+        await asyncio.gather(*(worker(item) for item in work))
+        final = [results.get(w.id) or ItemResult(item_id=w.id, status="not_run") for w in work]
+        result = ProgressiveWorkflowResult(
+            run_id=run_id,
+            workflow=self.workflow,
+            status="aborted" if stop else "completed",
+            tier_names=self.config.tiers.names,
+            items=tuple(final),
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            warnings=tuple(guard.warnings),
+        )
+        self._emit("on_run_finished", result)
+        if stop:
+            exc = stop[0]
+            raise type(exc)(str(exc), partial_result=result) from exc
+        return result
+
+    async def _run_item(
+        self, run_id: str, item: WorkItem, start_tier: str | None, guard: BudgetGuard, stop: list[BudgetError]
+    ) -> ItemResult:
+        state = _ItemState(item)
+        ladder = self.config.tiers
+        tier: Tier | None = ladder[item.start_tier or start_tier or ladder[0].name]
+        baseline = 0.0
+        try:
+            baseline = self.baseline(item)
+            while tier is not None:
+                tier_result, passed, final = await self._run_tier(run_id, state, tier, guard)
+                nxt = ladder.next_after(tier) if self.config.enabled else None
+                if passed or nxt is None:
+                    state.tiers.append(tier_result)
+                    return self._finish(state, "accepted" if passed else "unresolved", final, baseline)
+                reason = tier_result.escalation_reason or "quality below threshold"
+                state.tiers.append(replace(tier_result, escalated=True, escalation_reason=reason))
+                self._emit("on_escalation", run_id, item.id, tier.name, nxt.name, reason)
+                tier = nxt
+        except BudgetError as exc:  # the whole run stops; keep what this item did
+            stop.append(exc)
+            return ItemResult(
+                item_id=item.id, status="stopped", tiers=tuple(state.tiers), error=str(exc), premium_baseline_usd=baseline
+            )
+        except Exception as exc:  # a failing item never stops the others
+            return ItemResult(item_id=item.id, status="failed", tiers=tuple(state.tiers), error=f"{type(exc).__name__}: {exc}")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _finish(self, state: _ItemState, status: str, final: AttemptRecord | None, baseline: float) -> ItemResult:
+        if final is None:
+            return ItemResult(
+                item_id=state.item.id, status="unanswered", tiers=tuple(state.tiers),
+                error="no tier could answer this item", premium_baseline_usd=baseline,
+            )
+        return ItemResult(
+            item_id=state.item.id,
+            status=status,
+            tiers=tuple(state.tiers),
+            final_tier=final.tier,
+            final_model=final.model,
+            final_answer=final.text,
+            final_cqs=final.cqs,
+            premium_baseline_usd=baseline,
+        )
+
+    async def _run_tier(
+        self, run_id: str, state: _ItemState, tier: Tier, guard: BudgetGuard
+    ) -> tuple[TierResult, bool, AttemptRecord | None]:
+        """Attempts on one tier: (tier result, passed, best answer so far for this item)."""
+        attempts: list[AttemptRecord] = []
+        unavailable: set[str] = set()
+        scores: list[float] = []
+        reason: str | None = None if tier.models else "tier has no models"
+        cursor = 0
+        while len(scores) < tier.min_attempts:
+            model = _next_model(tier, cursor, unavailable)
+            if model is None:
+                reason = reason or "no model of the tier could answer"
+                break
+            cursor = tier.models.index(model) + 1
+            record = await self._attempt(state, tier, model, len(scores) + 1, guard)
+            attempts.append(record)
+            self._emit("on_attempt", run_id, record)
+            if record.error is not None:
+                unavailable.add(model)
+                continue
+            state.history.append(AnsweredAttempt(tier=tier.name, model=model, text=record.text))
+            scores.append(record.cqs or 0.0)
+            if record.passed:
+                return TierResult(tier=tier.name, attempts=tuple(attempts), escalated=False, escalation_reason=None), True, record
+            reason = record.reason
+            if self._stagnated(scores):
+                reason = f"{reason}; stagnated (CQS rose < {self.config.stagnation_threshold:.0%} over {self.config.stagnation_window} attempts)"
+                break
+        best = _last_answered(state, attempts)
+        return TierResult(tier=tier.name, attempts=tuple(attempts), escalated=False, escalation_reason=reason), False, best
+
+    def _stagnated(self, scores: list[float]) -> bool:
+        window = self.config.stagnation_window
+        if len(scores) < window:
+            return False
+        return (scores[-1] - scores[-window]) / 100.0 < self.config.stagnation_threshold
+
+    async def _attempt(self, state: _ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard) -> AttemptRecord:
+        item = state.item
+        started = datetime.now(UTC)
+        clock = time.perf_counter()
+        spent: list[Completion] = []
+
+        async def call(request: CompletionRequest) -> Completion:
+            bound = self.estimator.estimate(request).max_usd
+            reservation = await guard.reserve(bound, tier=tier.name, item_id=item.id)
+            try:
+                completion = await self.provider.complete(request)
+            except BaseException:
+                guard.release(reservation)
+                raise
+            guard.settle(reservation, completion.cost_usd or 0.0)
+            spent.append(completion)
+            return completion
+
+        team = self.teams(tier)
+        context = TeamContext(
+            item_id=item.id, prompt=item.prompt, model=model, max_output_tokens=self.config.max_output_tokens, call=call
+        )
+        base = {"item_id": item.id, "tier": tier.name, "attempt": number, "model": model, "started_at": started}
+        try:
+            outcome = await team.run(context)
+        except ProviderError as exc:
+            return AttemptRecord(
+                **base, text=None, analysis=None, cqs=None, passed=False, reason=f"provider error: {exc}",
+                cost_usd=_cost(spent), usage=_usage(spent), calls=len(spent),
+                latency_s=time.perf_counter() - clock, error=str(exc),
+            )
+        analysis = self.scorer.score(
+            ScoringContext(
+                item_id=item.id, prompt=item.prompt, task_kind=item.task_kind, tier=tier.name, attempt=number,
+                completion=outcome.final, history=tuple(state.history), metadata=dict(item.metadata),
+            )
+        )
+        pctx = PredicateContext(tier=tier.name, threshold=tier.threshold, attempt=number, analysis=analysis)
+        reasons = [r or "custom predicate" for escalate, r in (p(pctx) for p in self.predicates) if escalate]
+        return AttemptRecord(
+            **base, text=outcome.final.text, analysis=analysis, cqs=analysis.cqs, passed=not reasons,
+            reason="; ".join(reasons) or None, cost_usd=_cost(spent), usage=_usage(spent), calls=len(spent),
+            latency_s=time.perf_counter() - clock,
+        )
+
+    def _estimated_baseline(self, item: WorkItem) -> float:
+        top = self.config.tiers.top
+        if not top.models:
+            return 0.0
+        request = CompletionRequest(
+            item_id=item.id, model=top.models[0], prompt=item.prompt, max_output_tokens=self.config.max_output_tokens
+        )
+        return self.estimator.estimate(request).expected_usd * top.team_size
+
+    def _emit(self, event: str, *args: Any) -> None:
+        for listener in self.listeners:
+            getattr(listener, event)(*args)
+
+
+def new_run_id(workflow: str) -> str:
+    """A sortable, unique run id such as ``replay-20260117-120000-1a2b3c``."""
+    return f"{workflow}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def _next_model(tier: Tier, cursor: int, unavailable: set[str]) -> str | None:
+    models = tier.models
+    for offset in range(len(models)):
+        model = models[(cursor + offset) % len(models)]
+        if model not in unavailable:
+            return model
+    return None
+
+
+def _last_answered(state: _ItemState, attempts: list[AttemptRecord]) -> AttemptRecord | None:
+    answered = [a for a in attempts if a.error is None]
+    if answered:
+        return answered[-1]
+    earlier = [a for t in state.tiers for a in t.attempts if a.error is None]
+    return earlier[-1] if earlier else None
+
+
+def _cost(completions: list[Completion]) -> float:
+    return sum(c.cost_usd or 0.0 for c in completions)
+
+
+def _usage(completions: list[Completion]) -> Usage:
+    total = Usage()
+    for c in completions:
+        total = total + c.usage
+    return total

@@ -1,0 +1,27 @@
+"""The Typer application and its entry point."""
+
+from __future__ import annotations
+
+import typer
+
+from escalade.cli import analytics, run, runs
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="escalade",
+    help="Route AI work up a ladder of tiers (cheap → capable → premium) only when quality demands it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("run")(run.run_command)
+app.command("list")(runs.list_command)
+app.command("show")(runs.show_command)
+app.command("cleanup")(runs.cleanup_command)
+app.command("analytics")(analytics.analytics_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,130 @@
+"""``escalade run``: the ladder over a recorded benchmark with the replay provider (no API keys)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from escalade.budget import ApprovalRequest
+from escalade.cascade import ProgressiveExecutor, RunListener, new_run_id
+from escalade.cli.common import DbOption, JsonOption, err_console, fail, handle_errors, open_store, out_console, print_json
+from escalade.config import load_config
+from escalade.datasets import load_dataset
+from escalade.exceptions import BudgetError
+from escalade.providers.replay import ReplayProvider
+from escalade.quality.scorers import ConsensusScorer, Scorer
+from escalade.replay import OfflineOracleScorer, accuracy_metrics, plan_replay, premium_baseline
+from escalade.results import ItemResult
+from escalade.telemetry import ProgressiveTelemetry
+
+__all__ = ["run_command"]
+
+SCORERS = ("consensus", "oracle")
+
+
+class _ProgressListener(RunListener):
+    def __init__(self, progress: Progress, total: int) -> None:
+        self._progress = progress
+        self._task = progress.add_task("items", total=total)
+
+    def on_item_finished(self, run_id: str, item: ItemResult) -> None:
+        self._progress.advance(self._task)
+
+
+def _approver(yes: bool) -> object:
+    def approve(request: ApprovalRequest) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            err_console.print(
+                f"spending above auto_approve_under (${request.auto_approve_under:.2f}) needs approval: "
+                "rerun with --yes to approve non-interactively",
+                markup=False,
+            )
+            return False
+        cap = f"${request.max_cost:.2f}" if request.max_cost is not None else "no cap"
+        return typer.confirm(
+            f"The run has spent ${request.spent_usd:.4f}; continuing passes ${request.auto_approve_under:.2f} "
+            f"(max_cost {cap}). Continue?",
+            default=False,
+            err=True,
+        )
+
+    return approve
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@handle_errors
+def run_command(
+    dataset_dir: Annotated[Path, typer.Argument(help="Folder of an escalade-benchmark/1 dataset.")],
+    split: Annotated[str | None, typer.Option(help="Split to run (default: test, or the only split).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Run only the first N rows.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
+    scorer: Annotated[str, typer.Option(help="consensus (run-time signals) or oracle (OFFLINE: reads grades).")] = "consensus",
+    concurrency: Annotated[int | None, typer.Option(help="Items worked on at once.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve spending above auto_approve_under.")] = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Run the tier ladder over recorded real outcomes and report cost, savings and accuracy."""
+    if scorer not in SCORERS:
+        raise fail(f"unknown scorer {scorer!r}; choose one of: {', '.join(SCORERS)}")
+    dataset = load_dataset(dataset_dir)
+    cfg = load_config(config)
+    if concurrency is not None:
+        cfg = cfg.replace(max_concurrency=concurrency)
+    plan = plan_replay(dataset, split or dataset.default_split(), cfg, limit=limit)
+    store = open_store(db)
+    baseline = premium_baseline(plan)
+    chosen: Scorer = OfflineOracleScorer(plan.rows) if scorer == "oracle" else ConsensusScorer()
+    listeners: list[RunListener] = [store, ProgressiveTelemetry(store, workflow_name="replay")]
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, disable=not err_console.is_terminal, transient=True,
+    )
+    listeners.append(_ProgressListener(progress, len(plan.items)))
+    executor = ProgressiveExecutor(
+        plan.config, ReplayProvider(plan.rows), scorer=chosen, approval=_approver(yes),  # type: ignore[arg-type]
+        listeners=listeners, baseline=lambda item: baseline[item.id], workflow="replay",
+    )
+    run_id = new_run_id("replay")
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    stopped: BudgetError | None = None
+    try:
+        with progress:
+            result = asyncio.run(executor.run(plan.items, run_id=run_id))
+    except BudgetError as exc:
+        if exc.partial_result is None:
+            raise
+        stopped, result = exc, exc.partial_result
+    except KeyboardInterrupt:
+        store.mark_interrupted(run_id)
+        raise fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", 130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    metrics = {
+        "dataset": dataset.name, "split": split or dataset.default_split(), "scorer": scorer,
+        **accuracy_metrics(plan, result),
+    }
+    store.set_metrics(run_id, metrics)
+    result = dataclasses.replace(result, metrics=metrics, warnings=(*plan.notes, *result.warnings))
+    if json_out:
+        print_json(json.dumps(result.to_dict(include_items=False)))
+    else:
+        if scorer == "oracle":
+            out_console.print("OFFLINE ORACLE scorer: reads recorded grades; a ceiling, not a real policy.", markup=False)
+        out_console.print(result.generate_report(), markup=False)
+    if stopped is not None:
+        raise fail(str(stopped), 1)

@@ -1,0 +1,116 @@
+"""The one exception tree of escalade.
+
+Every error escalade raises on purpose derives from :class:`EscalationError`, so callers can
+catch the base and the CLI can turn any of them into one clear line::
+
+    EscalationError
+    ├── ConfigError                  bad configuration value (names field and source)
+    ├── DatasetError                 malformed or missing benchmark dataset (names file, line, field)
+    ├── ProviderError                a provider could not answer a request
+    │   └── MissingOutcomeError      replay: the dataset has no recorded outcome for (row, model)
+    ├── NoTierAvailableError         no tier of the ladder could answer an item
+    ├── BudgetError
+    │   ├── BudgetExceededError      the next attempt would push spend past ``max_cost``
+    │   └── ApprovalDeniedError      the approval callback refused to spend above the limit
+    └── StoreError
+        └── RunNotFoundError         no stored run has the given id
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from escalade.results import ProgressiveWorkflowResult
+
+__all__ = [
+    "ApprovalDeniedError",
+    "BudgetError",
+    "BudgetExceededError",
+    "ConfigError",
+    "DatasetError",
+    "EscalationError",
+    "MissingOutcomeError",
+    "NoTierAvailableError",
+    "ProviderError",
+    "RunNotFoundError",
+    "StoreError",
+]
+
+
+class EscalationError(Exception):
+    """Base of every error escalade raises on purpose."""
+
+
+class ConfigError(EscalationError):
+    """A configuration value is invalid; the message names the field and where it came from."""
+
+    def __init__(self, message: str, *, field: str | None = None, source: str | None = None) -> None:
+        where = ", ".join(part for part in (source, f"field {field!r}" if field else None) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.field = field
+        self.source = source
+
+
+class DatasetError(EscalationError):
+    """A benchmark dataset is missing or malformed; the message names file, line and field."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, field: str | None = None
+    ) -> None:
+        parts = [p for p in (path, f"line {line}" if line is not None else None) if p]
+        if field:
+            parts.append(f"field {field!r}")
+        where = ", ".join(parts)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.line = line
+        self.field = field
+
+
+class ProviderError(EscalationError):
+    """A provider could not answer; the cascade moves on to the next model or tier."""
+
+    def __init__(self, message: str, *, model: str | None = None) -> None:
+        super().__init__(message)
+        self.model = model
+
+
+class MissingOutcomeError(ProviderError):
+    """The replayed dataset holds no recorded outcome of ``model`` for ``item_id``."""
+
+    def __init__(self, *, item_id: str, model: str) -> None:
+        super().__init__(f"no recorded outcome of model {model!r} for row {item_id!r}", model=model)
+        self.item_id = item_id
+
+
+class NoTierAvailableError(EscalationError):
+    """No tier of the ladder could produce an answer for an item."""
+
+
+class BudgetError(EscalationError):
+    """Base of the budget errors; carries the partial result of the run, if any."""
+
+    def __init__(self, message: str, *, partial_result: ProgressiveWorkflowResult | None = None) -> None:
+        super().__init__(message)
+        self.partial_result = partial_result
+
+
+class BudgetExceededError(BudgetError):
+    """The next attempt would push the run's spend past ``max_cost``; the run was stopped."""
+
+
+class ApprovalDeniedError(BudgetError):
+    """Spending above ``auto_approve_under`` was not approved; the run was stopped."""
+
+
+class StoreError(EscalationError):
+    """The result store failed or was asked for something it does not hold."""
+
+
+class RunNotFoundError(StoreError):
+    """No stored run has this id."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no stored run with id {run_id!r} (see `escalade list`)")
+        self.run_id = run_id

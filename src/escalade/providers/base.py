@@ -1,0 +1,112 @@
+"""The provider interface: one async method, ``complete(request) -> Completion``.
+
+Everything a tier sends to a model goes through a :class:`Provider`; fakes, the replay provider
+and (later) OpenAI/Anthropic adapters all implement it. Cost estimation before a call is a
+separate one-method strategy, :class:`CostEstimator`, so the budget guard can bound spend without
+knowing which backend answers.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Completion", "CompletionRequest", "CostEstimate", "CostEstimator", "Provider", "Usage"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    """Token usage normalised across providers."""
+
+    #: Prompt tokens billed at the full input price.
+    input_tokens: int = 0
+    #: Prompt tokens served from the provider's prompt cache (billed at the cache-read price).
+    cached_input_tokens: int = 0
+    #: Generated tokens.
+    output_tokens: int = 0
+    #: True when the counts are estimates (e.g. replayed outcomes that recorded only a cost).
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        """All tokens, cached ones included."""
+        return self.input_tokens + self.cached_input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            estimated=self.estimated or other.estimated,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompletionRequest:
+    """What one agent asks one model."""
+
+    #: Id of the work item the request serves (replay looks the recorded answer up by it).
+    item_id: str
+    #: Model to ask.
+    model: str
+    #: The user-facing prompt.
+    prompt: str
+    #: Optional system instructions (team roles put their brief here).
+    system: str | None = None
+    #: Team role of the asking agent (``agent``, ``planner``, ``executor``, ``architect``, ``reviewer``).
+    role: str = "agent"
+    #: Cap on generated tokens.
+    max_output_tokens: int = 1024
+    #: Free-form extras for providers (never logged by escalade).
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Completion:
+    """A model's answer with what it cost."""
+
+    #: The answer text (``None`` when the backend recorded no text, e.g. correctness-only replays).
+    text: str | None
+    #: The model that answered.
+    model: str
+    #: Normalised usage.
+    usage: Usage = field(default_factory=Usage)
+    #: Cost in USD, or ``None`` when it is unknown (never silently zero).
+    cost_usd: float | None = 0.0
+    #: Model's self-reported confidence in [0, 1], when it gave one.
+    confidence: float | None = None
+    #: Wall time of the call in seconds.
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostEstimate:
+    """Cost of a request before it is sent."""
+
+    #: Best guess in USD.
+    expected_usd: float
+    #: Bound the budget guard reserves; the real bill must not exceed it.
+    max_usd: float
+
+
+@runtime_checkable
+class CostEstimator(Protocol):
+    """Estimates a request's cost before it is sent."""
+
+    def estimate(self, request: CompletionRequest) -> CostEstimate:
+        """Expected and worst-case cost of ``request`` in USD."""
+        ...
+
+
+class Provider(abc.ABC):
+    """A model backend. Subclasses implement :meth:`complete` and nothing else.
+
+    Errors a caller can act on are raised as :class:`~escalade.exceptions.ProviderError`
+    subclasses; the cascade then tries the next model or tier.
+    """
+
+    @abc.abstractmethod
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Answer ``request``."""

@@ -1,0 +1,183 @@
+"""Scorers: strategies that turn one attempt's answer into a :class:`FailureAnalysis`.
+
+A scorer is anything with ``score(context) -> FailureAnalysis``, or a plain function of the
+context. Scorers combine with ``&`` (both measure; signals are merged). They see only what a real
+system sees at run time: the task and the answers already paid for (:class:`ScoringContext`).
+
+The default :class:`ConsensusScorer` checks the answer's format (and code syntax) and whether
+independent models that were already paid for gave the same answer (FrugalGPT-style consistency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+from escalade.providers.base import Completion
+from escalade.quality.analysis import FailureAnalysis
+from escalade.quality.answers import inspect_answer
+
+__all__ = [
+    "AnsweredAttempt",
+    "CombinedScorer",
+    "ConsensusScorer",
+    "Scorer",
+    "ScorerLike",
+    "ScoringContext",
+    "as_scorer",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnsweredAttempt:
+    """An earlier answer to the same item that was paid for."""
+
+    #: Tier that produced it.
+    tier: str
+    #: Model that produced it.
+    model: str
+    #: The answer text.
+    text: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoringContext:
+    """Everything a scorer may look at for one attempt (run-time knowledge only)."""
+
+    #: Id of the work item.
+    item_id: str
+    #: The task as the model saw it.
+    prompt: str
+    #: Kind of task (``multiple-choice``, ``code``, ``math-word-problem``, ``short-answer``, ...).
+    task_kind: str
+    #: Tier of this attempt.
+    tier: str
+    #: 1-based attempt number on this tier.
+    attempt: int
+    #: The answer being scored (the final completion of the attempt's team).
+    completion: Completion
+    #: Earlier answers to this item, oldest first, on any tier.
+    history: Sequence[AnsweredAttempt] = field(default_factory=tuple)
+    #: Free-form item metadata.
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Measures the quality signals of one attempt."""
+
+    def score(self, context: ScoringContext) -> FailureAnalysis:
+        """Signals of the attempt described by ``context``."""
+        ...
+
+
+#: A scorer object or a plain function of the context.
+ScorerLike: TypeAlias = "Scorer | Callable[[ScoringContext], FailureAnalysis]"
+
+
+class _FunctionScorer:
+    def __init__(self, fn: Callable[[ScoringContext], FailureAnalysis]) -> None:
+        self._fn = fn
+
+    def score(self, context: ScoringContext) -> FailureAnalysis:
+        return self._fn(context)
+
+    def __and__(self, other: ScorerLike) -> CombinedScorer:
+        return CombinedScorer(self, other)
+
+    def __repr__(self) -> str:
+        return f"scorer({getattr(self._fn, '__name__', self._fn)!r})"
+
+
+def as_scorer(scorer: ScorerLike) -> Scorer:
+    """Wrap a plain function as a scorer; scorers pass through unchanged."""
+    if isinstance(scorer, Scorer):
+        return scorer
+    return _FunctionScorer(scorer)
+
+
+class CombinedScorer:
+    """Runs several scorers and merges their signals (later scorers win on a shared signal)."""
+
+    def __init__(self, *scorers: ScorerLike) -> None:
+        self.scorers = tuple(as_scorer(s) for s in scorers)
+
+    def score(self, context: ScoringContext) -> FailureAnalysis:
+        analysis = FailureAnalysis()
+        for scorer in self.scorers:
+            analysis = analysis.merge(scorer.score(context))
+        return analysis
+
+    def __and__(self, other: ScorerLike) -> CombinedScorer:
+        return CombinedScorer(*self.scorers, other)
+
+    def __repr__(self) -> str:
+        return " & ".join(repr(s) for s in self.scorers)
+
+
+#: Task kinds whose extracted answers can be compared for agreement.
+COMPARABLE_KINDS = frozenset({"multiple-choice", "math-word-problem", "short-answer"})
+
+
+class ConsensusScorer:
+    """Run-time scorer: answer format, code syntax, and agreement with answers already paid for.
+
+    Signals (weights in brackets):
+
+    - ``answer_format`` [0.2]: a final answer could be read in the form the task asks for.
+    - ``corroboration`` [0.5]: another model, already paid for, gave the same answer (1) or not (0).
+    - ``majority`` [0.3]: share of the models that answered this item so far (this one included)
+      that gave this answer.
+    - ``llm_confidence`` [0.15]: the model's own confidence, when it reported one.
+
+    Agreement counts distinct models, so asking the same model again never corroborates itself.
+    For task kinds whose answers cannot be compared as text (code), agreement is not measured and
+    only format and syntax count. A lone, well-formed answer scores 50; one corroborated by every
+    other model scores 100; answering with no readable answer scores 0.
+    """
+
+    weights = {"answer_format": 0.2, "corroboration": 0.5, "majority": 0.3}
+
+    def score(self, context: ScoringContext) -> FailureAnalysis:
+        kind = context.task_kind
+        mine = inspect_answer(context.completion.text, kind)
+        notes: list[str] = []
+        signals: dict[str, float] = {"answer_format": 1.0 if mine.answer is not None else 0.0}
+        if mine.answer is None:
+            notes.append("no answer in the expected format" if context.completion.text else "empty answer")
+        if kind in COMPARABLE_KINDS and mine.answer is not None:
+            others = self._other_answers(context)
+            agreeing = sorted(m for m, a in others.items() if a == mine.answer)
+            signals["corroboration"] = 1.0 if agreeing else 0.0
+            signals["majority"] = (len(agreeing) + 1) / (len(others) + 1)
+            if agreeing:
+                notes.append(f"agrees with {', '.join(agreeing)}")
+            elif others:
+                notes.append(f"disagrees with {', '.join(sorted(others))}")
+            else:
+                notes.append("no other answer to compare with yet")
+        return FailureAnalysis(
+            llm_confidence=context.completion.confidence,
+            syntax_errors=mine.syntax_errors,
+            signals=signals,
+            weights=self.weights,
+            notes=tuple(notes),
+        )
+
+    @staticmethod
+    def _other_answers(context: ScoringContext) -> dict[str, str]:
+        answers: dict[str, str] = {}
+        for past in context.history:
+            if past.model == context.completion.model:
+                continue
+            answer = inspect_answer(past.text, context.task_kind).answer
+            if answer is not None:
+                answers[past.model] = answer
+        return answers
+
+    def __and__(self, other: ScorerLike) -> CombinedScorer:
+        return CombinedScorer(self, other)
+
+    def __repr__(self) -> str:
+        return "ConsensusScorer()"

@@ -1,0 +1,133 @@
+"""Run the ladder over recorded real outcomes (no API keys): tier mapping, oracle, accuracy.
+
+The default ladder comes from the dataset's list prices: the two cheapest models form the cheap
+tier (so its two attempts get two independent opinions), the most expensive model is the premium
+tier, and the models in between form the capable tier, cheapest first. Recorded outcomes are single
+answers, so every tier runs a team of one.
+
+Accuracy (mean recorded grade of the final answers) is computed after the run for the report only;
+the cascade never sees a grade, except through :class:`OfflineOracleScorer`, which reads grades on
+purpose to measure the ceiling and must never be mistaken for a real policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from statistics import fmean
+
+from escalade.cascade import WorkItem
+from escalade.config import EscalationConfig
+from escalade.datasets import BenchmarkDataset, BenchmarkRow
+from escalade.exceptions import ConfigError
+from escalade.quality.analysis import FailureAnalysis
+from escalade.quality.scorers import ScoringContext
+from escalade.results import ProgressiveWorkflowResult
+from escalade.tiers import Ladder
+
+__all__ = ["OfflineOracleScorer", "ReplayPlan", "accuracy_metrics", "plan_replay", "premium_baseline", "price_ladder"]
+
+
+class OfflineOracleScorer:
+    """OFFLINE ORACLE: scores an answer by its recorded grade. It cheats by design.
+
+    It exists only to measure the ceiling of a ladder (what a perfect quality signal would save);
+    no real system can see grades at run time.
+    """
+
+    is_oracle = True
+
+    def __init__(self, rows: Iterable[BenchmarkRow]) -> None:
+        self._rows = {row.key: row for row in rows}
+
+    def score(self, context: ScoringContext) -> FailureAnalysis:
+        outcome = self._rows[context.item_id].outputs.get(context.completion.model)
+        grade = outcome.score if outcome is not None else 0.0
+        return FailureAnalysis(
+            signals={"oracle_grade": grade}, weights={"oracle_grade": 1.0}, notes=("offline oracle: recorded grade",)
+        )
+
+    def __repr__(self) -> str:
+        return "OfflineOracleScorer()"
+
+
+def price_ladder(models_by_price: Sequence[str], base: Ladder) -> Ladder:
+    """Fill ``base``'s tiers with models in price order (cheapest first); empty tiers are dropped."""
+    n, k = len(models_by_price), len(base)
+    if n == 0:
+        raise ConfigError("the dataset lists no models", field="models")
+    if n == 1 or k == 1:
+        return Ladder([replace(base.top, models=(models_by_price[-1],), rank=0)])
+    groups: list[list[str]] = [[] for _ in range(k)]
+    groups[-1] = [models_by_price[-1]]
+    rest = list(models_by_price[:-1])
+    first = min(2, len(rest)) if k > 2 else len(rest)
+    groups[0], middle = rest[:first], rest[first:]
+    for i, model in enumerate(middle):
+        groups[1 + (i * (k - 2)) // max(len(middle), 1)].append(model)
+    return Ladder(replace(t, models=tuple(g)) for t, g in zip(base, groups, strict=True) if g)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplayPlan:
+    """Everything needed to replay a dataset split through the ladder."""
+
+    config: EscalationConfig
+    rows: tuple[BenchmarkRow, ...]
+    items: tuple[WorkItem, ...]
+    notes: tuple[str, ...]
+
+
+def plan_replay(
+    dataset: BenchmarkDataset, split: str, config: EscalationConfig, *, limit: int | None = None
+) -> ReplayPlan:
+    """Rows, work items and the ladder for replaying ``split``; tiers without models get price defaults."""
+    rows = dataset.rows(split)
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError(f"must be at least 1, got {limit}", field="limit")
+        rows = rows[:limit]
+    notes: list[str] = []
+    ladder = config.tiers
+    if not any(t.models for t in ladder):
+        ladder = price_ladder(dataset.models_by_price(), ladder)
+        notes.append("tiers from list prices: " + "; ".join(f"{t.name}={', '.join(t.models)}" for t in ladder))
+    else:
+        for tier in ladder:
+            unknown = [m for m in tier.models if m not in dataset.models]
+            if unknown:
+                raise ConfigError(
+                    f"model(s) not in dataset {dataset.name!r}: {', '.join(unknown)}; "
+                    f"it has: {', '.join(dataset.models_by_price())}",
+                    field=f"tiers.{tier.name}.models",
+                )
+    if any(t.team_size > 1 for t in ladder):
+        notes.append("recorded outcomes are single answers: teams of one on every tier")
+        ladder = Ladder(replace(t, team_size=1) for t in ladder)
+    items = tuple(WorkItem(id=r.key, prompt=r.prompt, task_kind=dataset.task_kind) for r in rows)
+    return ReplayPlan(config=config.replace(tiers=ladder), rows=tuple(rows), items=items, notes=tuple(notes))
+
+
+def premium_baseline(plan: ReplayPlan) -> dict[str, float]:
+    """Recorded cost of the top tier's first model per row (its mean cost where it has no outcome)."""
+    model = plan.config.tiers.top.models[0]
+    known = [r.outputs[model].cost_usd for r in plan.rows if model in r.outputs]
+    fallback = fmean(known) if known else 0.0
+    return {r.key: r.outputs[model].cost_usd if model in r.outputs else fallback for r in plan.rows}
+
+
+def accuracy_metrics(plan: ReplayPlan, result: ProgressiveWorkflowResult) -> dict[str, object]:
+    """Offline figures for the report: accuracy of the final answers and of the premium model alone."""
+    rows = {r.key: r for r in plan.rows}
+    scores = []
+    for item in result.items:
+        outcome = rows[item.item_id].outputs.get(item.final_model) if item.final_model else None
+        scores.append(outcome.score if outcome is not None else 0.0)
+    premium = plan.config.tiers.top.models[0]
+    premium_scores = [r.outputs[premium].score for r in plan.rows if premium in r.outputs]
+    return {
+        "accuracy": fmean(scores) if scores else 0.0,
+        "premium_model": premium,
+        "premium_accuracy": fmean(premium_scores) if premium_scores else None,
+        "answered": sum(1 for i in result.items if i.final_model),
+    }

@@ -1,0 +1,294 @@
+"""Results of a progressive run: attempts, per-item tier results, and the run with its savings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from statistics import fmean
+from typing import Any
+
+from escalade.providers.base import Usage
+from escalade.quality.analysis import FailureAnalysis
+
+__all__ = ["AttemptRecord", "ItemResult", "ProgressiveWorkflowResult", "TierResult", "TierSummary"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptRecord:
+    """One attempt of one item on one tier (a team's work, possibly several calls)."""
+
+    item_id: str
+    tier: str
+    #: 1-based attempt number on the tier.
+    attempt: int
+    model: str
+    #: Final answer text of the attempt (kept in memory for the caller; the store keeps it too).
+    text: str | None
+    #: Quality analysis; ``None`` when the call failed.
+    analysis: FailureAnalysis | None
+    cqs: float | None
+    #: Whether the attempt met the tier's bar.
+    passed: bool
+    #: Why it did not (or why the call failed).
+    reason: str | None
+    cost_usd: float
+    usage: Usage
+    calls: int
+    latency_s: float
+    #: Provider error message when the call failed; failed calls do not count as attempts.
+    error: str | None = None
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierResult:
+    """How one item did on one tier."""
+
+    tier: str
+    attempts: tuple[AttemptRecord, ...]
+    #: Whether the item climbed from this tier.
+    escalated: bool
+    escalation_reason: str | None
+
+    @property
+    def failure_analysis(self) -> FailureAnalysis | None:
+        """Analysis of the last scored attempt."""
+        scored = [a for a in self.attempts if a.analysis is not None]
+        return scored[-1].analysis if scored else None
+
+    @property
+    def cqs(self) -> float | None:
+        """CQS of the last scored attempt."""
+        scored = [a.cqs for a in self.attempts if a.cqs is not None]
+        return scored[-1] if scored else None
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(a.cost_usd for a in self.attempts)
+
+    @property
+    def tokens(self) -> int:
+        return sum(a.usage.total_tokens for a in self.attempts)
+
+    @property
+    def scored_attempts(self) -> int:
+        """Attempts that produced an answer (failed calls excluded)."""
+        return sum(1 for a in self.attempts if a.error is None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemResult:
+    """One item's path up the ladder."""
+
+    item_id: str
+    #: ``accepted`` (met a tier's bar), ``unresolved`` (top tier reached without meeting it),
+    #: ``unanswered`` (no tier could answer), ``failed`` (unexpected error), ``stopped`` (the run stopped
+    #: while it was being worked) or ``not_run`` (the run stopped before it started).
+    status: str
+    tiers: tuple[TierResult, ...] = ()
+    final_tier: str | None = None
+    final_model: str | None = None
+    final_answer: str | None = None
+    final_cqs: float | None = None
+    error: str | None = None
+    #: Cost of the same item on the top tier alone (premium-only baseline).
+    premium_baseline_usd: float = 0.0
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(t.cost_usd for t in self.tiers)
+
+    @property
+    def escalated(self) -> bool:
+        """True when the item climbed at least once."""
+        return any(t.escalated for t in self.tiers)
+
+    @property
+    def tier_results(self) -> tuple[TierResult, ...]:
+        """Alias of :attr:`tiers` (the seed's name)."""
+        return self.tiers
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierSummary:
+    """Aggregate of one tier over a run."""
+
+    tier: str
+    #: Items that were worked on this tier.
+    items: int
+    #: Items whose final answer came from this tier.
+    final_items: int
+    #: Items that climbed from this tier.
+    escalated: int
+    attempts: int
+    cost_usd: float
+    tokens: int
+    mean_cqs: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "final_items": self.final_items,
+            "escalated": self.escalated,
+            "attempts": self.attempts,
+            "cost_usd": self.cost_usd,
+            "tokens": self.tokens,
+            "mean_cqs": self.mean_cqs,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgressiveWorkflowResult:
+    """A whole run: every item, totals, and savings against running the top tier for everything."""
+
+    run_id: str
+    workflow: str
+    status: str
+    tier_names: tuple[str, ...]
+    items: tuple[ItemResult, ...]
+    started_at: datetime
+    finished_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
+    #: Extra figures reported by the caller (e.g. replay accuracy); never used to decide.
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_cost(self) -> float:
+        return sum(i.cost_usd for i in self.items)
+
+    @property
+    def premium_baseline_cost(self) -> float:
+        """What the top tier alone would have cost on the same items."""
+        return sum(i.premium_baseline_usd for i in self.items)
+
+    @property
+    def cost_savings(self) -> float:
+        return self.premium_baseline_cost - self.total_cost
+
+    @property
+    def cost_savings_percent(self) -> float:
+        base = self.premium_baseline_cost
+        return 100.0 * self.cost_savings / base if base > 0 else 0.0
+
+    @property
+    def escalation_rate(self) -> float:
+        """Share of worked items that climbed at least once."""
+        worked = [i for i in self.items if i.tiers]
+        return sum(i.escalated for i in worked) / len(worked) if worked else 0.0
+
+    @property
+    def success_rate(self) -> float:
+        """Share of items accepted by a tier's quality bar."""
+        return sum(i.status == "accepted" for i in self.items) / len(self.items) if self.items else 0.0
+
+    @property
+    def tier_results(self) -> list[TierResult]:
+        """Every item's tier results, flattened (the seed's view)."""
+        return [t for i in self.items for t in i.tiers]
+
+    def tier_summaries(self) -> list[TierSummary]:
+        """Per-tier counts, costs and mean CQS, in ladder order."""
+        return [_summarise(name, self.items) for name in self.tier_names]
+
+    def generate_report(self) -> str:
+        """Human-readable report."""
+        return render_report(self)
+
+    def to_dict(self, *, include_items: bool = True) -> dict[str, Any]:
+        """JSON-ready summary (with per-item detail under ``items`` unless ``include_items`` is off)."""
+        statuses: dict[str, int] = {}
+        for item in self.items:
+            statuses[item.status] = statuses.get(item.status, 0) + 1
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "items_total": len(self.items),
+            "item_statuses": statuses,
+            **dict(self.metrics),
+            "total_cost": self.total_cost,
+            "premium_baseline_cost": self.premium_baseline_cost,
+            "cost_savings": self.cost_savings,
+            "cost_savings_percent": self.cost_savings_percent,
+            "escalation_rate": self.escalation_rate,
+            "success_rate": self.success_rate,
+            "tiers": {s.tier: s.to_dict() for s in self.tier_summaries()},
+            "warnings": list(self.warnings),
+            **({"items": [_item_dict(i) for i in self.items]} if include_items else {}),
+        }
+
+    def to_json(self, *, indent: int | None = None, include_items: bool = True) -> str:
+        return json.dumps(self.to_dict(include_items=include_items), indent=indent)
+
+
+def _summarise(name: str, items: Sequence[ItemResult]) -> TierSummary:
+    results = [t for i in items for t in i.tiers if t.tier == name]
+    scored = [a.cqs for t in results for a in t.attempts if a.cqs is not None]
+    return TierSummary(
+        tier=name,
+        items=len(results),
+        final_items=sum(1 for i in items if i.final_tier == name),
+        escalated=sum(t.escalated for t in results),
+        attempts=sum(t.scored_attempts for t in results),
+        cost_usd=sum(t.cost_usd for t in results),
+        tokens=sum(t.tokens for t in results),
+        mean_cqs=round(fmean(scored), 3) if scored else None,
+    )
+
+
+def _item_dict(item: ItemResult) -> dict[str, Any]:
+    return {
+        "item_id": item.item_id,
+        "status": item.status,
+        "final_tier": item.final_tier,
+        "final_model": item.final_model,
+        "final_cqs": item.final_cqs,
+        "cost_usd": item.cost_usd,
+        "premium_baseline_usd": item.premium_baseline_usd,
+        "error": item.error,
+        "tiers": [
+            {
+                "tier": t.tier,
+                "escalated": t.escalated,
+                "reason": t.escalation_reason,
+                "cost_usd": t.cost_usd,
+                "tokens": t.tokens,
+                "attempts": [
+                    {"attempt": a.attempt, "model": a.model, "cqs": a.cqs, "passed": a.passed,
+                     "reason": a.reason, "cost_usd": a.cost_usd, "error": a.error}
+                    for a in t.attempts
+                ],
+            }
+            for t in item.tiers
+        ],
+    }
+
+
+def render_report(result: ProgressiveWorkflowResult) -> str:
+    """The text report of a run."""
+    lines = [
+        f"Run {result.run_id} ({result.workflow}): {result.status}",
+        f"Items: {len(result.items)}   escalation rate: {result.escalation_rate:.1%}   "
+        f"accepted by a quality bar: {result.success_rate:.1%}",
+    ]
+    for key, value in result.metrics.items():
+        lines.append(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    lines.append("")
+    lines.append(f"{'tier':<10} {'items':>6} {'final':>6} {'climbed':>8} {'attempts':>9} {'cost $':>12} {'mean CQS':>9}")
+    for s in result.tier_summaries():
+        cqs = f"{s.mean_cqs:.1f}" if s.mean_cqs is not None else "-"
+        lines.append(
+            f"{s.tier:<10} {s.items:>6} {s.final_items:>6} {s.escalated:>8} {s.attempts:>9} {s.cost_usd:>12.6f} {cqs:>9}"
+        )
+    lines += [
+        "",
+        f"Total cost:            ${result.total_cost:.6f}",
+        f"Premium-only baseline: ${result.premium_baseline_cost:.6f}",
+        f"Savings:               ${result.cost_savings:.6f} ({result.cost_savings_percent:.1f}%)",
+    ]
+    lines += [f"warning: {w}" for w in result.warnings]
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""The store interface the CLI and analytics rely on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = ["CleanupReport", "RunStore", "RunSummary"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    """A stored run, aggregated from its rows (works for unfinished runs too)."""
+
+    run_id: str
+    workflow: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    items_total: int
+    items_done: int
+    total_cost: float
+    premium_baseline_cost: float
+    escalation_rate: float
+    success_rate: float
+    tiers: dict[str, dict[str, Any]]
+    metrics: dict[str, Any]
+    warnings: list[str]
+    config: dict[str, Any]
+
+    @property
+    def cost_savings(self) -> float:
+        return self.premium_baseline_cost - self.total_cost
+
+    @property
+    def cost_savings_percent(self) -> float:
+        base = self.premium_baseline_cost
+        return 100.0 * self.cost_savings / base if base > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "items_total": self.items_total,
+            "items_done": self.items_done,
+            **self.metrics,
+            "total_cost": self.total_cost,
+            "premium_baseline_cost": self.premium_baseline_cost,
+            "cost_savings": self.cost_savings,
+            "cost_savings_percent": self.cost_savings_percent,
+            "escalation_rate": self.escalation_rate,
+            "success_rate": self.success_rate,
+            "tiers": self.tiers,
+            "warnings": self.warnings,
+            "config": self.config,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class CleanupReport:
+    """What a retention cleanup removed (or would remove, on a dry run)."""
+
+    cutoff: datetime
+    dry_run: bool
+    runs: int
+    attempts: int
+    telemetry_events: int
+    run_ids: list[str]
+
+
+class RunStore(Protocol):
+    """Where runs are kept and read back (implementations also act as a ``RunListener``)."""
+
+    def list_runs(self, *, limit: int | None = None) -> list[RunSummary]: ...
+    def get_run(self, run_id: str) -> RunSummary: ...
+    def mark_interrupted(self, run_id: str) -> None: ...
+    def cleanup(self, retention_days: int, *, dry_run: bool = False) -> CleanupReport: ...

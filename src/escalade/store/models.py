@@ -1,0 +1,103 @@
+"""SQLAlchemy 2 tables of the result store (schema changes go through Alembic migrations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["AttemptRow", "Base", "EscalationRow", "ItemRow", "RunRow", "TelemetryEventRow"]
+
+
+class Base(DeclarativeBase):
+    """Declarative base of escalade's tables."""
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(100), index=True)
+    #: ``running`` until the run ends: ``completed``, ``aborted`` (budget) or ``interrupted``.
+    status: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    tier_names: Mapped[list[str]] = mapped_column(JSON)
+    config: Mapped[dict[str, object]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class AttemptRow(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (Index("ix_attempts_run_item", "run_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(300))
+    tier: Mapped[str] = mapped_column(String(100))
+    attempt: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(300))
+    cqs: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    cached_input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    calls: Mapped[int] = mapped_column(Integer)
+    latency_s: Mapped[float] = mapped_column(Float)
+    signals: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    answer: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ItemRow(Base):
+    __tablename__ = "items"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    final_tier: Mapped[str | None] = mapped_column(String(100))
+    final_model: Mapped[str | None] = mapped_column(String(300))
+    final_cqs: Mapped[float | None] = mapped_column(Float)
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    premium_baseline_usd: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class EscalationRow(Base):
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(300))
+    from_tier: Mapped[str] = mapped_column(String(100))
+    to_tier: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TelemetryEventRow(Base):
+    """A privacy-preserving usage event: numbers and names only, never prompt or response text."""
+
+    __tablename__ = "telemetry_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    event: Mapped[str] = mapped_column(String(50))
+    workflow: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[str | None] = mapped_column(String(100))
+    user_hash: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(300))
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    tokens: Mapped[int | None] = mapped_column(Integer)
+    cqs: Mapped[float | None] = mapped_column(Float)
+    escalated: Mapped[bool | None] = mapped_column(Boolean)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

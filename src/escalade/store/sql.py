@@ -1,0 +1,248 @@
+"""The SQLAlchemy store: SQLite file by default, any SQLAlchemy URL otherwise.
+
+It is a :class:`~escalade.cascade.RunListener`: every attempt is committed the moment it finishes,
+so an interrupted run keeps all finished work.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from platformdirs import user_data_dir
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalade.cascade import RunListener
+from escalade.config import EscalationConfig
+from escalade.exceptions import RunNotFoundError, StoreError
+from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult
+from escalade.store.base import CleanupReport, RunSummary
+from escalade.store.migrate import upgrade
+from escalade.store.models import AttemptRow, EscalationRow, ItemRow, RunRow, TelemetryEventRow
+
+__all__ = ["SqlStore", "default_database_url", "resolve_database_url"]
+
+
+def default_database_url() -> str:
+    """SQLite file in the user's data directory (``ESCALADE_DATA_DIR`` overrides the directory)."""
+    folder = Path(os.environ.get("ESCALADE_DATA_DIR") or user_data_dir("escalade", appauthor=False))
+    return f"sqlite:///{folder / 'escalade.db'}"
+
+
+def resolve_database_url(value: str | None) -> str:
+    """``value`` (a URL or a file path), else ``ESCALADE_DATABASE_URL``, else the default SQLite file."""
+    value = value or os.environ.get("ESCALADE_DATABASE_URL")
+    if not value:
+        return default_database_url()
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class SqlStore(RunListener):
+    """Runs, attempts, escalations and telemetry in one SQL database."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = resolve_database_url(url)
+        try:
+            parsed = make_url(self.url)
+        except ArgumentError as exc:
+            raise StoreError(f"not a database URL: {self.url!r} ({exc})") from None
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(self.url)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc}") from None
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            try:
+                upgrade(self.engine)
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot migrate database {parsed.render_as_string(hide_password=True)}: {exc}") from None
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success, rolled back on error."""
+        with self._session() as session:
+            try:
+                yield session
+                session.commit()
+            except SQLAlchemyError as exc:
+                session.rollback()
+                raise StoreError(f"database error: {exc}") from exc
+
+    # -- RunListener -------------------------------------------------------------------------------
+    def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
+        with self.session() as s:
+            s.add(
+                RunRow(
+                    id=run_id, workflow=workflow, status="running", started_at=datetime.now(UTC), items_total=items,
+                    tier_names=list(config.tiers.names), config=config.to_dict(), metrics={}, warnings=[],
+                )
+            )
+
+    def on_attempt(self, run_id: str, record: AttemptRecord) -> None:
+        with self.session() as s:
+            s.add(
+                AttemptRow(
+                    run_id=run_id, item_id=record.item_id, tier=record.tier, attempt=record.attempt, model=record.model,
+                    cqs=record.cqs, passed=record.passed, reason=record.reason, error=record.error,
+                    cost_usd=record.cost_usd, input_tokens=record.usage.input_tokens,
+                    cached_input_tokens=record.usage.cached_input_tokens, output_tokens=record.usage.output_tokens,
+                    calls=record.calls, latency_s=record.latency_s,
+                    signals=record.analysis.to_dict() if record.analysis else None, answer=record.text,
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
+        with self.session() as s:
+            s.add(EscalationRow(run_id=run_id, item_id=item_id, from_tier=from_tier, to_tier=to_tier,
+                                reason=reason, created_at=datetime.now(UTC)))
+
+    def on_item_finished(self, run_id: str, item: ItemResult) -> None:
+        with self.session() as s:
+            s.merge(_item_row(run_id, item))
+
+    def on_run_finished(self, result: ProgressiveWorkflowResult) -> None:
+        with self.session() as s:
+            done = set(s.scalars(select(ItemRow.item_id).where(ItemRow.run_id == result.run_id)))
+            for item in result.items:
+                if item.item_id not in done and item.status != "not_run":
+                    s.merge(_item_row(result.run_id, item))
+            s.execute(
+                update(RunRow).where(RunRow.id == result.run_id).values(
+                    status=result.status, finished_at=result.finished_at, warnings=list(result.warnings)
+                )
+            )
+
+    def set_metrics(self, run_id: str, metrics: dict[str, Any]) -> None:
+        """Attach reported figures (e.g. replay accuracy) to a run."""
+        with self.session() as s:
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(metrics=metrics))
+
+    def mark_interrupted(self, run_id: str) -> None:
+        """Mark a run that was stopped midway; its finished attempts stay."""
+        with self.session() as s:
+            s.execute(
+                update(RunRow).where(RunRow.id == run_id, RunRow.status == "running").values(
+                    status="interrupted", finished_at=datetime.now(UTC)
+                )
+            )
+
+    # -- queries -------------------------------------------------------------------------------------
+    def list_runs(self, *, limit: int | None = None) -> list[RunSummary]:
+        """Stored runs, newest first."""
+        with self.session() as s:
+            query = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc())
+            runs = list(s.scalars(query.limit(limit) if limit else query))
+            return [self._summarise(s, run) for run in runs]
+
+    def get_run(self, run_id: str) -> RunSummary:
+        """One stored run; raises ``RunNotFoundError``."""
+        with self.session() as s:
+            run = s.get(RunRow, run_id)
+            if run is None:
+                raise RunNotFoundError(run_id)
+            return self._summarise(s, run)
+
+    def _summarise(self, s: Session, run: RunRow) -> RunSummary:
+        attempts = list(s.scalars(select(AttemptRow).where(AttemptRow.run_id == run.id)))
+        items = list(s.scalars(select(ItemRow).where(ItemRow.run_id == run.id)))
+        worked = [i for i in items if i.status != "not_run"]
+        tiers: dict[str, dict[str, Any]] = {}
+        for name in run.tier_names:
+            mine = [a for a in attempts if a.tier == name]
+            scored = [a.cqs for a in mine if a.cqs is not None]
+            escalated = {a.item_id for a in mine} & self._escalated_from(s, run.id, name)
+            tiers[name] = {
+                "items": len({a.item_id for a in mine}),
+                "final_items": sum(1 for i in items if i.final_tier == name),
+                "escalated": len(escalated),
+                "attempts": sum(1 for a in mine if a.error is None),
+                "cost_usd": sum(a.cost_usd for a in mine),
+                "tokens": sum(a.input_tokens + a.cached_input_tokens + a.output_tokens for a in mine),
+                "mean_cqs": round(fmean(scored), 3) if scored else None,
+            }
+        return RunSummary(
+            run_id=run.id, workflow=run.workflow, status=run.status, started_at=_utc(run.started_at) or run.started_at,
+            finished_at=_utc(run.finished_at), items_total=run.items_total, items_done=len(items),
+            total_cost=sum(a.cost_usd for a in attempts),
+            premium_baseline_cost=sum(i.premium_baseline_usd for i in items),
+            escalation_rate=(sum(i.escalated for i in worked) / len(worked)) if worked else 0.0,
+            success_rate=(sum(i.status == "accepted" for i in items) / len(items)) if items else 0.0,
+            tiers=tiers, metrics=dict(run.metrics or {}), warnings=list(run.warnings or []), config=dict(run.config),
+        )
+
+    @staticmethod
+    def _escalated_from(s: Session, run_id: str, tier: str) -> set[str]:
+        query = select(EscalationRow.item_id).where(EscalationRow.run_id == run_id, EscalationRow.from_tier == tier)
+        return set(s.scalars(query))
+
+    # -- telemetry and retention -------------------------------------------------------------------
+    def add_event(self, row: TelemetryEventRow) -> None:
+        """Append one telemetry event."""
+        with self.session() as s:
+            s.add(row)
+
+    def events(self) -> list[TelemetryEventRow]:
+        """All telemetry events, oldest first."""
+        with self.session() as s:
+            return list(s.scalars(select(TelemetryEventRow).order_by(TelemetryEventRow.id)))
+
+    def cleanup(self, retention_days: int, *, dry_run: bool = False) -> CleanupReport:
+        """Delete runs (with their rows) and telemetry older than ``retention_days``."""
+        if retention_days < 0:
+            raise StoreError(f"retention days must be >= 0, got {retention_days}")
+        cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+        with self.session() as s:
+            run_ids = list(s.scalars(select(RunRow.id).where(RunRow.started_at < cutoff).order_by(RunRow.started_at)))
+            attempts = s.scalar(select(func.count()).select_from(AttemptRow).where(AttemptRow.run_id.in_(run_ids))) or 0
+            events = s.scalar(
+                select(func.count()).select_from(TelemetryEventRow).where(TelemetryEventRow.created_at < cutoff)
+            ) or 0
+            if not dry_run:
+                for table in (AttemptRow, ItemRow, EscalationRow):
+                    s.execute(delete(table).where(table.run_id.in_(run_ids)))
+                s.execute(delete(RunRow).where(RunRow.id.in_(run_ids)))
+                s.execute(delete(TelemetryEventRow).where(TelemetryEventRow.created_at < cutoff))
+        return CleanupReport(
+            cutoff=cutoff, dry_run=dry_run, runs=len(run_ids), attempts=attempts, telemetry_events=events, run_ids=run_ids
+        )
+
+
+def _item_row(run_id: str, item: ItemResult) -> ItemRow:
+    return ItemRow(
+        run_id=run_id, item_id=item.item_id, status=item.status, final_tier=item.final_tier,
+        final_model=item.final_model, final_cqs=item.final_cqs, escalated=item.escalated, cost_usd=item.cost_usd,
+        premium_baseline_usd=item.premium_baseline_usd, error=item.error,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
