@@ -74,10 +74,13 @@ def generate_cost_analytics(runs: list[RunSummary]) -> CostAnalytics:
         _, esc, ok = _rates(group)
         cost = sum(r.total_cost for r in group)
         stats[name] = WorkflowStats(
-            runs=len(group), total_cost=cost, avg_cost=cost / len(group),
+            runs=len(group),
+            total_cost=cost,
+            avg_cost=cost / len(group),
             total_savings=sum(r.cost_savings for r in group),
             avg_savings_percent=sum(r.cost_savings_percent for r in group) / len(group),
-            success_rate=ok, escalation_rate=esc,
+            success_rate=ok,
+            escalation_rate=esc,
         )
     total_cost = sum(r.total_cost for r in runs)
     baseline = sum(r.premium_baseline_cost for r in runs)

@@ -3,7 +3,8 @@
 Reservation happens under a lock, so concurrent items can never jointly commit more than
 ``max_cost`` when aborting is on: ``spent + reserved + next bound <= max_cost`` holds at every
 reservation, and a settled bill replaces its (larger or equal) reservation. Crossing
-``auto_approve_under`` asks the approval callback once; a refusal stops the run.
+``auto_approve_under`` asks the approval callback once; a refusal, or no callback at all, stops the
+run (fail closed).
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ class BudgetGuard:
             cap = self._config.max_cost
             if cap is not None and projected > cap + _EPS:
                 message = (
-                    f"budget exceeded: spending up to ${bound_usd:.6f} on item {item_id!r} ({tier}) would bring the run "
-                    f"to ${projected:.6f}, above max_cost ${cap:.2f}"
+                    f"budget exceeded: spending up to ${bound_usd:.6f} on item {item_id!r} ({tier}) "
+                    f"would bring the run to ${projected:.6f}, above max_cost ${cap:.2f}"
                 )
                 if self._config.abort_on_budget_exceeded:
                     self._stopped = message
@@ -95,8 +96,11 @@ class BudgetGuard:
         if self._approved or limit is None or projected <= limit + _EPS:
             return
         if self._approval is None:
-            self._approved = True
-            return
+            self._stopped = (
+                f"spending above auto_approve_under ${limit:.2f} needs approval: pass an approval callback "
+                "(CLI: --yes or answer the prompt) or raise auto_approve_under"
+            )
+            raise ApprovalDeniedError(self._stopped)
         request = ApprovalRequest(
             spent_usd=self.spent_usd,
             reserved_usd=self.reserved_usd,

@@ -77,6 +77,8 @@ class _ItemState:
     item: WorkItem
     history: list[AnsweredAttempt] = field(default_factory=list)
     tiers: list[TierResult] = field(default_factory=list)
+    #: Attempts on the tier being worked, so a budget stop mid-tier keeps them.
+    current: list[AttemptRecord] = field(default_factory=list)
 
 
 class ProgressiveExecutor:
@@ -190,18 +192,35 @@ class ProgressiveExecutor:
                 tier = nxt
         except BudgetError as exc:  # the whole run stops; keep what this item did
             stop.append(exc)
+            if state.current:
+                cut = TierResult(
+                    tier=state.current[0].tier,
+                    attempts=tuple(state.current),
+                    escalated=False,
+                    escalation_reason="run stopped",
+                )
+                state.tiers.append(cut)
             return ItemResult(
-                item_id=item.id, status="stopped", tiers=tuple(state.tiers), error=str(exc), premium_baseline_usd=baseline
+                item_id=item.id,
+                status="stopped",
+                tiers=tuple(state.tiers),
+                error=str(exc),
+                premium_baseline_usd=baseline,
             )
         except Exception as exc:  # a failing item never stops the others
-            return ItemResult(item_id=item.id, status="failed", tiers=tuple(state.tiers), error=f"{type(exc).__name__}: {exc}")
+            return ItemResult(
+                item_id=item.id, status="failed", tiers=tuple(state.tiers), error=f"{type(exc).__name__}: {exc}"
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _finish(self, state: _ItemState, status: str, final: AttemptRecord | None, baseline: float) -> ItemResult:
         if final is None:
             return ItemResult(
-                item_id=state.item.id, status="unanswered", tiers=tuple(state.tiers),
-                error="no tier could answer this item", premium_baseline_usd=baseline,
+                item_id=state.item.id,
+                status="unanswered",
+                tiers=tuple(state.tiers),
+                error="no tier could answer this item",
+                premium_baseline_usd=baseline,
             )
         return ItemResult(
             item_id=state.item.id,
@@ -218,7 +237,7 @@ class ProgressiveExecutor:
         self, run_id: str, state: _ItemState, tier: Tier, guard: BudgetGuard
     ) -> tuple[TierResult, bool, AttemptRecord | None]:
         """Attempts on one tier: (tier result, passed, best answer so far for this item)."""
-        attempts: list[AttemptRecord] = []
+        attempts = state.current = []
         unavailable: set[str] = set()
         scores: list[float] = []
         reason: str | None = None if tier.models else "tier has no models"
@@ -229,22 +248,30 @@ class ProgressiveExecutor:
                 reason = reason or "no model of the tier could answer"
                 break
             cursor = tier.models.index(model) + 1
-            record = await self._attempt(state, tier, model, len(scores) + 1, guard)
-            attempts.append(record)
-            self._emit("on_attempt", run_id, record)
+            record = await self._attempt(run_id, state, tier, model, len(scores) + 1, guard)
             if record.error is not None:
                 unavailable.add(model)
                 continue
             state.history.append(AnsweredAttempt(tier=tier.name, model=model, text=record.text))
             scores.append(record.cqs or 0.0)
             if record.passed:
-                return TierResult(tier=tier.name, attempts=tuple(attempts), escalated=False, escalation_reason=None), True, record
+                return (
+                    TierResult(tier=tier.name, attempts=tuple(attempts), escalated=False, escalation_reason=None),
+                    True,
+                    record,
+                )
             reason = record.reason
-            if self._stagnated(scores):
-                reason = f"{reason}; stagnated (CQS rose < {self.config.stagnation_threshold:.0%} over {self.config.stagnation_window} attempts)"
+            if len(scores) < tier.min_attempts and self._stagnated(scores):
+                cfg = self.config
+                rose = f"CQS rose < {cfg.stagnation_threshold:.0%} over {cfg.stagnation_window} attempts"
+                reason = f"{reason}; stagnated ({rose})"
                 break
         best = _last_answered(state, attempts)
-        return TierResult(tier=tier.name, attempts=tuple(attempts), escalated=False, escalation_reason=reason), False, best
+        return (
+            TierResult(tier=tier.name, attempts=tuple(attempts), escalated=False, escalation_reason=reason),
+            False,
+            best,
+        )
 
     def _stagnated(self, scores: list[float]) -> bool:
         window = self.config.stagnation_window
@@ -252,7 +279,18 @@ class ProgressiveExecutor:
             return False
         return (scores[-1] - scores[-window]) / 100.0 < self.config.stagnation_threshold
 
-    async def _attempt(self, state: _ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard) -> AttemptRecord:
+    async def _attempt(
+        self, run_id: str, state: _ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard
+    ) -> AttemptRecord:
+        """One attempt; its record is appended to ``state.current`` and handed to the listeners."""
+        record = await self._work(state, tier, model, number, guard)
+        state.current.append(record)
+        self._emit("on_attempt", run_id, record)
+        if isinstance(record.stopped_by, BaseException):
+            raise record.stopped_by
+        return record
+
+    async def _work(self, state: _ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard) -> AttemptRecord:
         item = state.item
         started = datetime.now(UTC)
         clock = time.perf_counter()
@@ -274,27 +312,51 @@ class ProgressiveExecutor:
         context = TeamContext(
             item_id=item.id, prompt=item.prompt, model=model, max_output_tokens=self.config.max_output_tokens, call=call
         )
-        base = {"item_id": item.id, "tier": tier.name, "attempt": number, "model": model, "started_at": started}
+
+        def record(**fields: Any) -> AttemptRecord:
+            return AttemptRecord(
+                item_id=item.id,
+                tier=tier.name,
+                attempt=number,
+                model=model,
+                started_at=started,
+                cost_usd=_cost(spent),
+                usage=_usage(spent),
+                calls=len(spent),
+                latency_s=time.perf_counter() - clock,
+                **fields,
+            )
+
         try:
             outcome = await team.run(context)
+        except BudgetError as exc:  # calls already paid for in this attempt are kept
+            return record(
+                text=None, analysis=None, cqs=None, passed=False, reason="run stopped", error=str(exc), stopped_by=exc
+            )
         except ProviderError as exc:
-            return AttemptRecord(
-                **base, text=None, analysis=None, cqs=None, passed=False, reason=f"provider error: {exc}",
-                cost_usd=_cost(spent), usage=_usage(spent), calls=len(spent),
-                latency_s=time.perf_counter() - clock, error=str(exc),
+            return record(
+                text=None, analysis=None, cqs=None, passed=False, reason=f"provider error: {exc}", error=str(exc)
             )
         analysis = self.scorer.score(
             ScoringContext(
-                item_id=item.id, prompt=item.prompt, task_kind=item.task_kind, tier=tier.name, attempt=number,
-                completion=outcome.final, history=tuple(state.history), metadata=dict(item.metadata),
+                item_id=item.id,
+                prompt=item.prompt,
+                task_kind=item.task_kind,
+                tier=tier.name,
+                attempt=number,
+                completion=outcome.final,
+                history=tuple(state.history),
+                metadata=dict(item.metadata),
             )
         )
         pctx = PredicateContext(tier=tier.name, threshold=tier.threshold, attempt=number, analysis=analysis)
         reasons = [r or "custom predicate" for escalate, r in (p(pctx) for p in self.predicates) if escalate]
-        return AttemptRecord(
-            **base, text=outcome.final.text, analysis=analysis, cqs=analysis.cqs, passed=not reasons,
-            reason="; ".join(reasons) or None, cost_usd=_cost(spent), usage=_usage(spent), calls=len(spent),
-            latency_s=time.perf_counter() - clock,
+        return record(
+            text=outcome.final.text,
+            analysis=analysis,
+            cqs=analysis.cqs,
+            passed=not reasons,
+            reason="; ".join(reasons) or None,
         )
 
     def _estimated_baseline(self, item: WorkItem) -> float:

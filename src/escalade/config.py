@@ -31,7 +31,12 @@ ENV_PREFIX = "ESCALADE_"
 #: ``ESCALADE_*`` variables that are not configuration fields (read elsewhere), so not typos.
 RESERVED_ENV_VARS = frozenset({"ESCALADE_DATABASE_URL", "ESCALADE_CONFIG", "ESCALADE_DATA_DIR"})
 
-_TIER_ENV_FIELDS = {"MODELS": "models", "THRESHOLD": "threshold", "MIN_ATTEMPTS": "min_attempts", "TEAM_SIZE": "team_size"}
+_TIER_ENV_FIELDS = {
+    "MODELS": "models",
+    "THRESHOLD": "threshold",
+    "MIN_ATTEMPTS": "min_attempts",
+    "TEAM_SIZE": "team_size",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,8 +87,14 @@ class EscalationConfig:
         """JSON-ready snapshot (the TOML layout)."""
         scalars = {name: getattr(self, name) for name in _SCALAR_FIELDS}
         tiers = [
-            {"name": t.name, "rank": t.rank, "models": list(t.models), "threshold": t.threshold,
-             "min_attempts": t.min_attempts, "team_size": t.team_size}
+            {
+                "name": t.name,
+                "rank": t.rank,
+                "models": list(t.models),
+                "threshold": t.threshold,
+                "min_attempts": t.min_attempts,
+                "team_size": t.team_size,
+            }
             for t in self.tiers
         ]
         return {**scalars, "tiers": tiers}
@@ -138,7 +149,7 @@ def load_config(
     if path is not None:
         source = str(path)
         raw = _read_toml(Path(path))
-        origin = {key: source for key in raw}
+        origin = dict.fromkeys(raw, source)
     _apply_env(raw, origin, env)
     parsed = _validate(raw, origin)
     config = _build(parsed, origin)
@@ -219,9 +230,7 @@ def _validate(raw: dict[str, Any], origin: dict[str, str]) -> _ConfigInput:
 
 
 def _build(parsed: _ConfigInput, origin: dict[str, str]) -> EscalationConfig:
-    kwargs: dict[str, Any] = {
-        name: getattr(parsed, name) for name in _SCALAR_FIELDS if name in parsed.model_fields_set
-    }
+    kwargs: dict[str, Any] = {name: getattr(parsed, name) for name in _SCALAR_FIELDS if name in parsed.model_fields_set}
     if parsed.tiers is not None:
         kwargs["tiers"] = Ladder(_tier_from_input(t, i, origin) for i, t in enumerate(parsed.tiers))
     try:
@@ -232,9 +241,7 @@ def _build(parsed: _ConfigInput, origin: dict[str, str]) -> EscalationConfig:
 
 def _tier_from_input(t: _TierInput, position: int, origin: dict[str, str]) -> Tier:
     defaults = DEFAULT_TIER_SETTINGS.get(t.name)
-    missing = [
-        name for name, value in (("threshold", t.threshold), ("min_attempts", t.min_attempts)) if value is None
-    ]
+    missing = [name for name, value in (("threshold", t.threshold), ("min_attempts", t.min_attempts)) if value is None]
     if defaults is None and missing:
         raise ConfigError(
             f"tier {t.name!r} is not one of {', '.join(DEFAULT_TIER_SETTINGS)}, so it must set {', '.join(missing)}",

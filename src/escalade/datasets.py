@@ -146,7 +146,9 @@ def load_dataset(path: str | Path) -> BenchmarkDataset:
     )
 
 
-def _require(obj: Mapping[str, Any], key: str, kind: type, where: str, *, prefix: str = "", line: int | None = None) -> Any:
+def _require(
+    obj: Mapping[str, Any], key: str, kind: type, where: str, *, prefix: str = "", line: int | None = None
+) -> Any:
     name = f"{prefix}.{key}" if prefix else key
     if key not in obj:
         raise DatasetError("is missing", path=where, line=line, field=name)
@@ -202,7 +204,9 @@ def _parse_row(line: str, where: str, number: int, models: set[str]) -> Benchmar
     task = raw.get("task", "")
     reference = raw.get("reference")
     if not isinstance(task, str) or (reference is not None and not isinstance(reference, str)):
-        raise DatasetError("must be a string", path=where, line=number, field="task" if not isinstance(task, str) else "reference")
+        raise DatasetError(
+            "must be a string", path=where, line=number, field="task" if not isinstance(task, str) else "reference"
+        )
     outputs_raw = _require(raw, "outputs", dict, where, line=number)
     outputs = {m: _parse_outcome(o, models, where, number, m) for m, o in outputs_raw.items()}
     return BenchmarkRow(id=row_id, prompt=prompt, task=task, reference=reference, outputs=outputs)
@@ -223,7 +227,9 @@ def _parse_outcome(raw: Any, models: set[str], where: str, number: int, model: s
     response = raw.get("response")
     if response is not None and not isinstance(response, str):
         raise DatasetError("must be a string or null", path=where, line=number, field=f"{prefix}.response")
-    samples = tuple(_parse_sample(s, where, number, f"{prefix}.samples[{i}]") for i, s in enumerate(raw.get("samples") or ()))
+    samples = tuple(
+        _parse_sample(s, where, number, f"{prefix}.samples[{i}]") for i, s in enumerate(raw.get("samples") or ())
+    )
     return RecordedOutcome(score=score, cost_usd=cost, response=response, samples=samples)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from escalade.providers.base import Usage
 from escalade.quality.analysis import FailureAnalysis
+from escalade.reports import render_report
 
 __all__ = ["AttemptRecord", "ItemResult", "ProgressiveWorkflowResult", "TierResult", "TierSummary"]
 
@@ -40,6 +41,8 @@ class AttemptRecord:
     #: Provider error message when the call failed; failed calls do not count as attempts.
     error: str | None = None
     started_at: datetime | None = None
+    #: The budget error that stopped the run during this attempt (not stored).
+    stopped_by: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +154,8 @@ class ProgressiveWorkflowResult:
     started_at: datetime
     finished_at: datetime | None = None
     warnings: tuple[str, ...] = ()
+    #: Facts about how the run was set up (e.g. the tier mapping chosen).
+    notes: tuple[str, ...] = ()
     #: Extra figures reported by the caller (e.g. replay accuracy); never used to decide.
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
@@ -194,7 +199,7 @@ class ProgressiveWorkflowResult:
 
     def generate_report(self) -> str:
         """Human-readable report."""
-        return render_report(self)
+        return render_report(self.to_dict(include_items=False), self.metrics, self.notes)
 
     def to_dict(self, *, include_items: bool = True) -> dict[str, Any]:
         """JSON-ready summary (with per-item detail under ``items`` unless ``include_items`` is off)."""
@@ -218,6 +223,7 @@ class ProgressiveWorkflowResult:
             "success_rate": self.success_rate,
             "tiers": {s.tier: s.to_dict() for s in self.tier_summaries()},
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             **({"items": [_item_dict(i) for i in self.items]} if include_items else {}),
         }
 
@@ -258,37 +264,18 @@ def _item_dict(item: ItemResult) -> dict[str, Any]:
                 "cost_usd": t.cost_usd,
                 "tokens": t.tokens,
                 "attempts": [
-                    {"attempt": a.attempt, "model": a.model, "cqs": a.cqs, "passed": a.passed,
-                     "reason": a.reason, "cost_usd": a.cost_usd, "error": a.error}
+                    {
+                        "attempt": a.attempt,
+                        "model": a.model,
+                        "cqs": a.cqs,
+                        "passed": a.passed,
+                        "reason": a.reason,
+                        "cost_usd": a.cost_usd,
+                        "error": a.error,
+                    }
                     for a in t.attempts
                 ],
             }
             for t in item.tiers
         ],
     }
-
-
-def render_report(result: ProgressiveWorkflowResult) -> str:
-    """The text report of a run."""
-    lines = [
-        f"Run {result.run_id} ({result.workflow}): {result.status}",
-        f"Items: {len(result.items)}   escalation rate: {result.escalation_rate:.1%}   "
-        f"accepted by a quality bar: {result.success_rate:.1%}",
-    ]
-    for key, value in result.metrics.items():
-        lines.append(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
-    lines.append("")
-    lines.append(f"{'tier':<10} {'items':>6} {'final':>6} {'climbed':>8} {'attempts':>9} {'cost $':>12} {'mean CQS':>9}")
-    for s in result.tier_summaries():
-        cqs = f"{s.mean_cqs:.1f}" if s.mean_cqs is not None else "-"
-        lines.append(
-            f"{s.tier:<10} {s.items:>6} {s.final_items:>6} {s.escalated:>8} {s.attempts:>9} {s.cost_usd:>12.6f} {cqs:>9}"
-        )
-    lines += [
-        "",
-        f"Total cost:            ${result.total_cost:.6f}",
-        f"Premium-only baseline: ${result.premium_baseline_cost:.6f}",
-        f"Savings:               ${result.cost_savings:.6f} ({result.cost_savings_percent:.1f}%)",
-    ]
-    lines += [f"warning: {w}" for w in result.warnings]
-    return "\n".join(lines)

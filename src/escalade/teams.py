@@ -92,10 +92,14 @@ class PlannerExecutor:
 
     async def run(self, context: TeamContext) -> TeamOutcome:
         plan = await context.call(
-            context.request("planner", context.prompt, "Write a short numbered plan for solving the task. Do not solve it.")
+            context.request(
+                "planner", context.prompt, "Write a short numbered plan for solving the task. Do not solve it."
+            )
         )
         answer = await context.call(
-            context.request("executor", f"{context.prompt}\n\nPlan:\n{plan.text or ''}", "Solve the task following the plan.")
+            context.request(
+                "executor", f"{context.prompt}\n\nPlan:\n{plan.text or ''}", "Solve the task following the plan."
+            )
         )
         return TeamOutcome(final=answer, calls=(plan, answer))
 

@@ -48,8 +48,13 @@ class ProgressiveTelemetry(RunListener):
     def _event(self, event: str, run_id: str | None, data: dict[str, object] | None = None, **fields: object) -> None:
         self.store.add_event(
             TelemetryEventRow(
-                created_at=datetime.now(UTC), event=event, workflow=self.workflow_name, run_id=run_id,
-                user_hash=self.user_hash, data=data or {}, **fields,
+                created_at=datetime.now(UTC),
+                event=event,
+                workflow=self.workflow_name,
+                run_id=run_id,
+                user_hash=self.user_hash,
+                data=data or {},
+                **fields,
             )
         )
 
@@ -64,8 +69,15 @@ class ProgressiveTelemetry(RunListener):
     def track_tier_execution(self, run_id: str | None, record: AttemptRecord) -> None:
         """Record one attempt: tier, model, cost, tokens, CQS, duration."""
         self._event(
-            "tier_attempt", run_id, tier=record.tier, model=record.model, cost_usd=record.cost_usd,
-            tokens=record.usage.total_tokens, cqs=record.cqs, escalated=not record.passed, duration_s=record.latency_s,
+            "tier_attempt",
+            run_id,
+            tier=record.tier,
+            model=record.model,
+            cost_usd=record.cost_usd,
+            tokens=record.usage.total_tokens,
+            cqs=record.cqs,
+            escalated=not record.passed,
+            duration_s=record.latency_s,
         )
 
     def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
@@ -83,7 +95,10 @@ class ProgressiveTelemetry(RunListener):
         started = self._started.pop(result.run_id, result.started_at)
         duration = ((result.finished_at or datetime.now(UTC)) - started).total_seconds()
         self._event(
-            "workflow_completed", result.run_id, cost_usd=result.total_cost,
-            tokens=sum(t.tokens for t in result.tier_results), escalated=result.escalation_rate > 0,
+            "workflow_completed",
+            result.run_id,
+            cost_usd=result.total_cost,
+            tokens=sum(t.tokens for t in result.tier_results),
+            escalated=result.escalation_rate > 0,
             duration_s=duration,
         )

@@ -19,7 +19,7 @@ def analytics_command(json_out: JsonOption = False, db: DbOption = None) -> None
     if json_out:
         print_json(json.dumps(a.to_dict()))
         return
-    out_console.print(
+    out_console().print(
         f"Total runs: {a.total_runs}   items: {a.total_items}\n"
         f"Total cost: ${a.total_cost:.4f}   premium-only baseline: ${a.total_baseline_cost:.4f}\n"
         f"Total savings: ${a.total_savings:.4f}   average savings: {a.avg_savings_percent:.1f}%\n"
@@ -30,7 +30,12 @@ def analytics_command(json_out: JsonOption = False, db: DbOption = None) -> None
         table = Table("workflow", "runs", "avg cost $", "savings $", "avg savings", "success", "escalated")
         for name, s in a.workflow_stats.items():
             table.add_row(
-                name, str(s.runs), f"{s.avg_cost:.4f}", f"{s.total_savings:.4f}", f"{s.avg_savings_percent:.1f}%",
-                f"{s.success_rate:.1%}", f"{s.escalation_rate:.1%}",
+                name,
+                str(s.runs),
+                f"{s.avg_cost:.4f}",
+                f"{s.total_savings:.4f}",
+                f"{s.avg_savings_percent:.1f}%",
+                f"{s.success_rate:.1%}",
+                f"{s.escalation_rate:.1%}",
             )
-        out_console.print(table)
+        out_console().print(table)

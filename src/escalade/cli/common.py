@@ -18,19 +18,31 @@ __all__ = ["DbOption", "JsonOption", "err_console", "handle_errors", "open_store
 P = ParamSpec("P")
 R = TypeVar("R")
 
-out_console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+@functools.cache
+def out_console() -> Console:
+    """Console for results (wide when piped, so tables are not cut)."""
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+@functools.cache
+def err_console() -> Console:
+    """Console for progress and errors."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL or SQLite file path (default: ESCALADE_DATABASE_URL or the user data dir)."),
+    typer.Option(
+        "--db", help="Database URL or SQLite file path (default: ESCALADE_DATABASE_URL or the user data dir)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` as one error line and return the exit to raise."""
-    err_console.print(f"error: {message}", markup=False)
+    err_console().print(f"error: {message}", markup=False)
     return typer.Exit(code)
 
 

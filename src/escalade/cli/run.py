@@ -16,7 +16,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from escalade.budget import ApprovalRequest
 from escalade.cascade import ProgressiveExecutor, RunListener, new_run_id
-from escalade.cli.common import DbOption, JsonOption, err_console, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.common import (
+    DbOption,
+    JsonOption,
+    err_console,
+    fail,
+    handle_errors,
+    open_store,
+    out_console,
+    print_json,
+)
 from escalade.config import load_config
 from escalade.datasets import load_dataset
 from escalade.exceptions import BudgetError
@@ -45,7 +54,7 @@ def _approver(yes: bool) -> object:
         if yes:
             return True
         if not sys.stdin.isatty():
-            err_console.print(
+            err_console().print(
                 f"spending above auto_approve_under (${request.auto_approve_under:.2f}) needs approval: "
                 "rerun with --yes to approve non-interactively",
                 markup=False,
@@ -72,7 +81,9 @@ def run_command(
     split: Annotated[str | None, typer.Option(help="Split to run (default: test, or the only split).")] = None,
     limit: Annotated[int | None, typer.Option(help="Run only the first N rows.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
-    scorer: Annotated[str, typer.Option(help="consensus (run-time signals) or oracle (OFFLINE: reads grades).")] = "consensus",
+    scorer: Annotated[
+        str, typer.Option(help="consensus (run-time signals) or oracle (OFFLINE: reads grades).")
+    ] = "consensus",
     concurrency: Annotated[int | None, typer.Option(help="Items worked on at once.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve spending above auto_approve_under.")] = False,
     json_out: JsonOption = False,
@@ -91,13 +102,23 @@ def run_command(
     chosen: Scorer = OfflineOracleScorer(plan.rows) if scorer == "oracle" else ConsensusScorer()
     listeners: list[RunListener] = [store, ProgressiveTelemetry(store, workflow_name="replay")]
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, disable=not err_console.is_terminal, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console(),
+        disable=not err_console().is_terminal,
+        transient=True,
     )
     listeners.append(_ProgressListener(progress, len(plan.items)))
     executor = ProgressiveExecutor(
-        plan.config, ReplayProvider(plan.rows), scorer=chosen, approval=_approver(yes),  # type: ignore[arg-type]
-        listeners=listeners, baseline=lambda item: baseline[item.id], workflow="replay",
+        plan.config,
+        ReplayProvider(plan.rows),
+        scorer=chosen,
+        approval=_approver(yes),  # type: ignore[arg-type]
+        listeners=listeners,
+        baseline=lambda item: baseline[item.id],
+        workflow="replay",
     )
     run_id = new_run_id("replay")
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -115,16 +136,20 @@ def run_command(
     finally:
         signal.signal(signal.SIGTERM, previous)
     metrics = {
-        "dataset": dataset.name, "split": split or dataset.default_split(), "scorer": scorer,
+        "dataset": dataset.name,
+        "split": split or dataset.default_split(),
+        "scorer": scorer,
         **accuracy_metrics(plan, result),
     }
-    store.set_metrics(run_id, metrics)
-    result = dataclasses.replace(result, metrics=metrics, warnings=(*plan.notes, *result.warnings))
+    store.set_metrics(run_id, metrics, notes=plan.notes)
+    result = dataclasses.replace(result, metrics=metrics, notes=plan.notes)
     if json_out:
         print_json(json.dumps(result.to_dict(include_items=False)))
     else:
         if scorer == "oracle":
-            out_console.print("OFFLINE ORACLE scorer: reads recorded grades; a ceiling, not a real policy.", markup=False)
-        out_console.print(result.generate_report(), markup=False)
+            out_console().print(
+                "OFFLINE ORACLE scorer: reads recorded grades; a ceiling, not a real policy.", markup=False
+            )
+        out_console().print(result.generate_report(), markup=False)
     if stopped is not None:
         raise fail(str(stopped), 1)

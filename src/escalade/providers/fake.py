@@ -18,7 +18,7 @@ from escalade.exceptions import ProviderError
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.pricing import estimate_tokens
 
-__all__ = ["FunctionProvider", "ScriptedProvider", "ScriptStep"]
+__all__ = ["FunctionProvider", "ScriptStep", "ScriptedProvider"]
 
 #: One scripted answer: text, a full completion, an exception to raise, or a function of the request.
 ScriptStep: TypeAlias = "str | Completion | BaseException | Callable[[CompletionRequest], str | Completion]"

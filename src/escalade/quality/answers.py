@@ -19,7 +19,7 @@ from dataclasses import dataclass
 __all__ = ["ExtractedAnswer", "extract_answer", "extract_code", "inspect_answer"]
 
 _CHOICE_PATTERNS = (
-    re.compile(r"^\s*\(?([A-J])(?:[).:\s]|$)"),
+    re.compile(r"^\s*\(?([A-J])\s*(?:[).:]|$)"),
     re.compile(r"(?:answer|choice|option)\s*(?:is|:)?\s*\(?([A-J])\b(?![a-z])", re.IGNORECASE),
 )
 _GSM_FINAL = re.compile(r"####\s*([-+$]?\s*[\d,]*\.?\d+)")

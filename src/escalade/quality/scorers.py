@@ -10,9 +10,10 @@ independent models that were already paid for gave the same answer (FrugalGPT-st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from types import MappingProxyType
+from typing import Any, ClassVar, Protocol, TypeAlias, runtime_checkable
 
 from escalade.providers.base import Completion
 from escalade.quality.analysis import FailureAnalysis
@@ -137,7 +138,9 @@ class ConsensusScorer:
     other model scores 100; answering with no readable answer scores 0.
     """
 
-    weights = {"answer_format": 0.2, "corroboration": 0.5, "majority": 0.3}
+    weights: ClassVar[Mapping[str, float]] = MappingProxyType(
+        {"answer_format": 0.2, "corroboration": 0.5, "majority": 0.3}
+    )
 
     def score(self, context: ScoringContext) -> FailureAnalysis:
         kind = context.task_kind

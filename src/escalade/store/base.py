@@ -27,6 +27,7 @@ class RunSummary:
     tiers: dict[str, dict[str, Any]]
     metrics: dict[str, Any]
     warnings: list[str]
+    notes: list[str]
     config: dict[str, Any]
 
     @property
@@ -56,6 +57,7 @@ class RunSummary:
             "success_rate": self.success_rate,
             "tiers": self.tiers,
             "warnings": self.warnings,
+            "notes": self.notes,
             "config": self.config,
         }
 

@@ -7,7 +7,7 @@ so an interrupted run keeps all finished work.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,7 +75,9 @@ class SqlStore(RunListener):
             try:
                 upgrade(self.engine)
             except SQLAlchemyError as exc:
-                raise StoreError(f"cannot migrate database {parsed.render_as_string(hide_password=True)}: {exc}") from None
+                raise StoreError(
+                    f"cannot migrate database {parsed.render_as_string(hide_password=True)}: {exc}"
+                ) from None
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -97,8 +99,16 @@ class SqlStore(RunListener):
         with self.session() as s:
             s.add(
                 RunRow(
-                    id=run_id, workflow=workflow, status="running", started_at=datetime.now(UTC), items_total=items,
-                    tier_names=list(config.tiers.names), config=config.to_dict(), metrics={}, warnings=[],
+                    id=run_id,
+                    workflow=workflow,
+                    status="running",
+                    started_at=datetime.now(UTC),
+                    items_total=items,
+                    tier_names=list(config.tiers.names),
+                    config=config.to_dict(),
+                    metrics={},
+                    notes=[],
+                    warnings=[],
                 )
             )
 
@@ -106,20 +116,39 @@ class SqlStore(RunListener):
         with self.session() as s:
             s.add(
                 AttemptRow(
-                    run_id=run_id, item_id=record.item_id, tier=record.tier, attempt=record.attempt, model=record.model,
-                    cqs=record.cqs, passed=record.passed, reason=record.reason, error=record.error,
-                    cost_usd=record.cost_usd, input_tokens=record.usage.input_tokens,
-                    cached_input_tokens=record.usage.cached_input_tokens, output_tokens=record.usage.output_tokens,
-                    calls=record.calls, latency_s=record.latency_s,
-                    signals=record.analysis.to_dict() if record.analysis else None, answer=record.text,
+                    run_id=run_id,
+                    item_id=record.item_id,
+                    tier=record.tier,
+                    attempt=record.attempt,
+                    model=record.model,
+                    cqs=record.cqs,
+                    passed=record.passed,
+                    reason=record.reason,
+                    error=record.error,
+                    cost_usd=record.cost_usd,
+                    input_tokens=record.usage.input_tokens,
+                    cached_input_tokens=record.usage.cached_input_tokens,
+                    output_tokens=record.usage.output_tokens,
+                    calls=record.calls,
+                    latency_s=record.latency_s,
+                    signals=record.analysis.to_dict() if record.analysis else None,
+                    answer=record.text,
                     created_at=datetime.now(UTC),
                 )
             )
 
     def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
         with self.session() as s:
-            s.add(EscalationRow(run_id=run_id, item_id=item_id, from_tier=from_tier, to_tier=to_tier,
-                                reason=reason, created_at=datetime.now(UTC)))
+            s.add(
+                EscalationRow(
+                    run_id=run_id,
+                    item_id=item_id,
+                    from_tier=from_tier,
+                    to_tier=to_tier,
+                    reason=reason,
+                    created_at=datetime.now(UTC),
+                )
+            )
 
     def on_item_finished(self, run_id: str, item: ItemResult) -> None:
         with self.session() as s:
@@ -132,23 +161,23 @@ class SqlStore(RunListener):
                 if item.item_id not in done and item.status != "not_run":
                     s.merge(_item_row(result.run_id, item))
             s.execute(
-                update(RunRow).where(RunRow.id == result.run_id).values(
-                    status=result.status, finished_at=result.finished_at, warnings=list(result.warnings)
-                )
+                update(RunRow)
+                .where(RunRow.id == result.run_id)
+                .values(status=result.status, finished_at=result.finished_at, warnings=list(result.warnings))
             )
 
-    def set_metrics(self, run_id: str, metrics: dict[str, Any]) -> None:
-        """Attach reported figures (e.g. replay accuracy) to a run."""
+    def set_metrics(self, run_id: str, metrics: dict[str, Any], *, notes: Iterable[str] = ()) -> None:
+        """Attach reported figures (e.g. replay accuracy) and set-up notes to a run."""
         with self.session() as s:
-            s.execute(update(RunRow).where(RunRow.id == run_id).values(metrics=metrics))
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(metrics=metrics, notes=list(notes)))
 
     def mark_interrupted(self, run_id: str) -> None:
         """Mark a run that was stopped midway; its finished attempts stay."""
         with self.session() as s:
             s.execute(
-                update(RunRow).where(RunRow.id == run_id, RunRow.status == "running").values(
-                    status="interrupted", finished_at=datetime.now(UTC)
-                )
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status == "running")
+                .values(status="interrupted", finished_at=datetime.now(UTC))
             )
 
     # -- queries -------------------------------------------------------------------------------------
@@ -186,13 +215,22 @@ class SqlStore(RunListener):
                 "mean_cqs": round(fmean(scored), 3) if scored else None,
             }
         return RunSummary(
-            run_id=run.id, workflow=run.workflow, status=run.status, started_at=_utc(run.started_at) or run.started_at,
-            finished_at=_utc(run.finished_at), items_total=run.items_total, items_done=len(items),
+            run_id=run.id,
+            workflow=run.workflow,
+            status=run.status,
+            started_at=_utc(run.started_at) or run.started_at,
+            finished_at=_utc(run.finished_at),
+            items_total=run.items_total,
+            items_done=len(items),
             total_cost=sum(a.cost_usd for a in attempts),
             premium_baseline_cost=sum(i.premium_baseline_usd for i in items),
             escalation_rate=(sum(i.escalated for i in worked) / len(worked)) if worked else 0.0,
             success_rate=(sum(i.status == "accepted" for i in items) / len(items)) if items else 0.0,
-            tiers=tiers, metrics=dict(run.metrics or {}), warnings=list(run.warnings or []), config=dict(run.config),
+            tiers=tiers,
+            metrics=dict(run.metrics or {}),
+            notes=list(run.notes or []),
+            warnings=list(run.warnings or []),
+            config=dict(run.config),
         )
 
     @staticmethod
@@ -219,24 +257,39 @@ class SqlStore(RunListener):
         with self.session() as s:
             run_ids = list(s.scalars(select(RunRow.id).where(RunRow.started_at < cutoff).order_by(RunRow.started_at)))
             attempts = s.scalar(select(func.count()).select_from(AttemptRow).where(AttemptRow.run_id.in_(run_ids))) or 0
-            events = s.scalar(
-                select(func.count()).select_from(TelemetryEventRow).where(TelemetryEventRow.created_at < cutoff)
-            ) or 0
+            events = (
+                s.scalar(
+                    select(func.count()).select_from(TelemetryEventRow).where(TelemetryEventRow.created_at < cutoff)
+                )
+                or 0
+            )
             if not dry_run:
                 for table in (AttemptRow, ItemRow, EscalationRow):
                     s.execute(delete(table).where(table.run_id.in_(run_ids)))
                 s.execute(delete(RunRow).where(RunRow.id.in_(run_ids)))
                 s.execute(delete(TelemetryEventRow).where(TelemetryEventRow.created_at < cutoff))
         return CleanupReport(
-            cutoff=cutoff, dry_run=dry_run, runs=len(run_ids), attempts=attempts, telemetry_events=events, run_ids=run_ids
+            cutoff=cutoff,
+            dry_run=dry_run,
+            runs=len(run_ids),
+            attempts=attempts,
+            telemetry_events=events,
+            run_ids=run_ids,
         )
 
 
 def _item_row(run_id: str, item: ItemResult) -> ItemRow:
     return ItemRow(
-        run_id=run_id, item_id=item.item_id, status=item.status, final_tier=item.final_tier,
-        final_model=item.final_model, final_cqs=item.final_cqs, escalated=item.escalated, cost_usd=item.cost_usd,
-        premium_baseline_usd=item.premium_baseline_usd, error=item.error,
+        run_id=run_id,
+        item_id=item.item_id,
+        status=item.status,
+        final_tier=item.final_tier,
+        final_model=item.final_model,
+        final_cqs=item.final_cqs,
+        escalated=item.escalated,
+        cost_usd=item.cost_usd,
+        premium_baseline_usd=item.premium_baseline_usd,
+        error=item.error,
     )
 
 

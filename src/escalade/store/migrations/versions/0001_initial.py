@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("config", sa.JSON, nullable=False),
         sa.Column("metrics", sa.JSON, nullable=False),
         sa.Column("warnings", sa.JSON, nullable=False),
+        sa.Column("notes", sa.JSON, nullable=False),
     )
     op.create_index("ix_runs_workflow", "runs", ["workflow"])
     op.create_index("ix_runs_started_at", "runs", ["started_at"])

@@ -1,0 +1,38 @@
+"""Text reports of runs, shared by fresh results and stored runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["render_report"]
+
+
+def render_report(summary: Mapping[str, Any], metrics: Mapping[str, Any], notes: Iterable[str] = ()) -> str:
+    """Render a run summary (the shape of ``ProgressiveWorkflowResult.to_dict()``) as text."""
+    items = summary.get("items_done", summary.get("items_total"))
+    lines = [
+        f"Run {summary['run_id']} ({summary['workflow']}): {summary['status']}",
+        f"Items: {items}   escalation rate: {summary['escalation_rate']:.1%}   "
+        f"accepted by a quality bar: {summary['success_rate']:.1%}",
+    ]
+    lines += [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in metrics.items()]
+    lines.append("")
+    lines.append(
+        f"{'tier':<10} {'items':>6} {'final':>6} {'climbed':>8} {'attempts':>9} {'cost $':>12} {'mean CQS':>9}"
+    )
+    for name, t in summary["tiers"].items():
+        cqs = f"{t['mean_cqs']:.1f}" if t["mean_cqs"] is not None else "-"
+        lines.append(
+            f"{name:<10} {t['items']:>6} {t['final_items']:>6} {t['escalated']:>8} {t['attempts']:>9} "
+            f"{t['cost_usd']:>12.6f} {cqs:>9}"
+        )
+    lines += [
+        "",
+        f"Total cost:            ${summary['total_cost']:.6f}",
+        f"Premium-only baseline: ${summary['premium_baseline_cost']:.6f}",
+        f"Savings:               ${summary['cost_savings']:.6f} ({summary['cost_savings_percent']:.1f}%)",
+    ]
+    lines += [f"note: {n}" for n in notes]
+    lines += [f"warning: {w}" for w in summary.get("warnings", ())]
+    return "\n".join(lines)

@@ -1,0 +1,172 @@
+"""The budget guard: abort, warn, approval; spend never passes max_cost when aborting."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from escalade.budget import ApprovalRequest, BudgetGuard
+from escalade.cascade import ProgressiveExecutor, WorkItem
+from escalade.config import EscalationConfig
+from escalade.exceptions import ApprovalDeniedError, BudgetExceededError
+from escalade.providers.fake import ScriptedProvider
+from escalade.quality.analysis import FailureAnalysis
+from escalade.quality.scorers import ScoringContext
+from tests.conftest import ladder
+
+
+def fail_all(ctx: ScoringContext) -> FailureAnalysis:
+    return FailureAnalysis(test_pass_rate=0.0)
+
+
+def config(**changes: object) -> EscalationConfig:
+    base = EscalationConfig(
+        tiers=ladder(("cheap", ("a", "b"), 50.0, 2), ("premium", ("p",), 90.0, 1)), auto_approve_under=None
+    )
+    return base.replace(**changes)
+
+
+def provider(delay: float = 0.0) -> ScriptedProvider:
+    return ScriptedProvider(
+        {"a": ["x"], "b": ["y"], "p": ["z"]}, cost_per_call={"a": 0.01, "b": 0.02, "p": 0.5}, delay_s=delay
+    )
+
+
+def work(n: int) -> list[WorkItem]:
+    return [WorkItem(id=f"i{k}", prompt="t") for k in range(n)]
+
+
+def test_abort_stops_run_within_cap() -> None:
+    """With aborting on, the run stops before passing max_cost and carries the partial result."""
+    with pytest.raises(BudgetExceededError, match="above max_cost \\$1.00") as info:
+        ProgressiveExecutor(config(max_cost=1.0), provider(), scorer=fail_all).run_sync(work(5))
+    partial = info.value.partial_result
+    assert partial is not None and partial.status == "aborted"
+    assert partial.total_cost <= 1.0
+    assert {i.status for i in partial.items} <= {"unresolved", "stopped", "not_run"}
+    assert any(i.status in {"stopped", "not_run"} for i in partial.items)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    costs=st.lists(st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=3, max_size=3),
+    cap=st.floats(min_value=0.01, max_value=5.0),
+    n=st.integers(min_value=1, max_value=12),
+    concurrency=st.integers(min_value=1, max_value=6),
+)
+def test_spend_never_exceeds_cap(costs: list[float], cap: float, n: int, concurrency: int) -> None:
+    """For any call costs, cap, item count and concurrency, spent ≤ max_cost when aborting."""
+    prices = dict(zip("abp", costs, strict=True))
+    prov = ScriptedProvider({"a": ["x"], "b": ["y"], "p": ["z"]}, cost_per_call=prices)
+    ex = ProgressiveExecutor(config(max_cost=cap, max_concurrency=concurrency), prov, scorer=fail_all)
+    try:
+        result = ex.run_sync(work(n))
+    except BudgetExceededError as exc:
+        assert exc.partial_result is not None
+        result = exc.partial_result
+    assert result.total_cost <= cap + 1e-9
+    assert sum(prices[r.model] for r in prov.requests) == pytest.approx(result.total_cost)
+
+
+def test_warn_mode_continues_and_records() -> None:
+    """When not aborting, the run goes on past the cap and records a warning once."""
+    result = ProgressiveExecutor(
+        config(max_cost=0.1, abort_on_budget_exceeded=False, warn_on_budget_exceeded=True),
+        provider(),
+        scorer=fail_all,
+    ).run_sync(work(3))
+    assert result.status == "completed"
+    assert result.total_cost > 0.1
+    assert len(result.warnings) == 1 and "budget exceeded" in result.warnings[0]
+
+
+def test_silent_mode_continues_without_warning() -> None:
+    """Neither aborting nor warning: the run completes and records nothing."""
+    result = ProgressiveExecutor(
+        config(max_cost=0.1, abort_on_budget_exceeded=False), provider(), scorer=fail_all
+    ).run_sync(work(2))
+    assert result.total_cost > 0.1 and result.warnings == ()
+
+
+def test_approval_asked_once_when_crossing_limit() -> None:
+    """Crossing auto_approve_under asks the callback once, with the figures; approving continues."""
+    asked: list[ApprovalRequest] = []
+
+    def approve(request: ApprovalRequest) -> bool:
+        asked.append(request)
+        return True
+
+    result = ProgressiveExecutor(
+        config(auto_approve_under=0.05, max_cost=None), provider(), scorer=fail_all, approval=approve
+    ).run_sync(work(3))
+    assert result.status == "completed"
+    assert len(asked) == 1
+    req = asked[0]
+    assert req.auto_approve_under == 0.05
+    assert req.spent_usd + req.reserved_usd + req.next_call_usd > 0.05
+    assert req.spent_usd + req.reserved_usd <= 0.05
+
+
+def test_async_approval_and_denial() -> None:
+    """An async callback works; a refusal stops the run with ApprovalDeniedError."""
+
+    async def deny(request: ApprovalRequest) -> bool:
+        await asyncio.sleep(0)
+        return False
+
+    with pytest.raises(ApprovalDeniedError, match="not approved") as info:
+        ProgressiveExecutor(config(auto_approve_under=0.05), provider(), scorer=fail_all, approval=deny).run_sync(
+            work(3)
+        )
+    assert info.value.partial_result is not None
+    assert info.value.partial_result.total_cost <= 0.05
+
+
+def test_no_callback_fails_closed() -> None:
+    """Without an approval callback, spending past auto_approve_under is refused."""
+    with pytest.raises(ApprovalDeniedError, match="needs approval"):
+        ProgressiveExecutor(config(auto_approve_under=0.0), provider(), scorer=fail_all).run_sync(work(1))
+
+
+def test_under_the_limit_no_approval_needed() -> None:
+    """Runs that stay under auto_approve_under never ask."""
+
+    def never(request: ApprovalRequest) -> bool:
+        raise AssertionError("asked")
+
+    result = ProgressiveExecutor(config(auto_approve_under=5.0), provider(), scorer=fail_all, approval=never).run_sync(
+        work(2)
+    )
+    assert result.status == "completed"
+
+
+def test_guard_settle_and_release() -> None:
+    """Settling swaps a reservation for the bill; releasing gives it back; overruns are flagged."""
+
+    async def scenario() -> BudgetGuard:
+        guard = BudgetGuard(config(max_cost=1.0))
+        r1 = await guard.reserve(0.4, tier="cheap", item_id="x")
+        r2 = await guard.reserve(0.4, tier="cheap", item_id="y")
+        assert guard.reserved_usd == pytest.approx(0.8)
+        with pytest.raises(BudgetExceededError):
+            await guard.reserve(0.3, tier="cheap", item_id="z")
+        guard.settle(r1, 0.1)
+        guard.release(r2)
+        guard.settle(await _fresh(guard), 0.5)
+        return guard
+
+    async def _fresh(guard: BudgetGuard) -> object:
+        return await guard.reserve(0.0, tier="cheap", item_id="w") if False else await _noop()
+
+    async def _noop() -> object:
+        from escalade.budget import Reservation
+
+        return Reservation(0.2)
+
+    guard = asyncio.run(scenario())
+    assert guard.spent_usd == pytest.approx(0.6)
+    assert guard.stopped
+    assert any("more than its reserved bound" in w for w in guard.warnings)

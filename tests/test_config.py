@@ -1,0 +1,201 @@
+"""Configuration: defaults, TOML and environment loading, and errors that name field and source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from escalade.config import EscalationConfig, load_config
+from escalade.exceptions import ConfigError
+from escalade.tiers import Ladder, Tier
+
+
+def test_defaults_match_the_seed() -> None:
+    """Default ladder, thresholds, attempts and stagnation settings are the seed's."""
+    cfg = EscalationConfig()
+    assert cfg.enabled
+    assert cfg.tiers.names == ("cheap", "capable", "premium")
+    assert [t.threshold for t in cfg.tiers] == [75.0, 85.0, 90.0]
+    assert [t.min_attempts for t in cfg.tiers] == [2, 1, 1]
+    assert [t.team_size for t in cfg.tiers] == [1, 2, 3]
+    assert (cfg.stagnation_threshold, cfg.stagnation_window) == (0.05, 2)
+    assert (cfg.max_cost, cfg.auto_approve_under) == (10.0, 1.0)
+    assert cfg.abort_on_budget_exceeded and not cfg.warn_on_budget_exceeded
+
+
+def test_config_is_frozen_and_replace_validates() -> None:
+    """Configs are immutable; replace() builds a validated copy."""
+    cfg = EscalationConfig()
+    with pytest.raises(AttributeError):
+        cfg.max_cost = 3.0  # type: ignore[misc]
+    assert cfg.replace(max_cost=3.0).max_cost == 3.0
+    with pytest.raises(ConfigError, match="max_cost"):
+        cfg.replace(max_cost=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_cost", 0.0),
+        ("auto_approve_under", -0.5),
+        ("stagnation_threshold", 1.5),
+        ("stagnation_window", 1),
+        ("max_concurrency", 0),
+        ("max_output_tokens", 0),
+    ],
+)
+def test_invalid_values_name_the_field(field: str, value: float) -> None:
+    """Each invalid scalar raises ConfigError naming its field."""
+    with pytest.raises(ConfigError, match=field):
+        EscalationConfig(**{field: value})
+
+
+def test_with_tier_changes_one_tier() -> None:
+    """with_tier() replaces one tier's settings and keeps the others."""
+    cfg = EscalationConfig().with_tier("cheap", min_attempts=3, models=("m1",))
+    assert cfg.tiers["cheap"].min_attempts == 3
+    assert cfg.tiers["cheap"].models == ("m1",)
+    assert cfg.tiers["capable"] == EscalationConfig().tiers["capable"]
+
+
+def test_toml_file_is_loaded(tmp_path: Path) -> None:
+    """A TOML file sets scalars and tiers; tiers omitted values keep the named defaults."""
+    path = tmp_path / "escalade.toml"
+    path.write_text(
+        """
+max_cost = 2.5
+auto_approve_under = 0.5
+abort_on_budget_exceeded = false
+warn_on_budget_exceeded = true
+
+[[tiers]]
+name = "cheap"
+models = ["small"]
+
+[[tiers]]
+name = "premium"
+models = ["big"]
+threshold = 95
+"""
+    )
+    cfg = load_config(path, env={})
+    assert cfg.max_cost == 2.5
+    assert not cfg.abort_on_budget_exceeded and cfg.warn_on_budget_exceeded
+    assert cfg.tiers.names == ("cheap", "premium")
+    assert cfg.tiers["cheap"].min_attempts == 2
+    assert cfg.tiers["cheap"].threshold == 75.0
+    assert cfg.tiers["premium"].threshold == 95.0
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    """ESCALADE_* variables win over the file, tier variables included."""
+    path = tmp_path / "c.toml"
+    path.write_text("max_cost = 2.5\n")
+    env = {
+        "ESCALADE_MAX_COST": "7",
+        "ESCALADE_ENABLED": "false",
+        "ESCALADE_CHEAP_MODELS": "a, b",
+        "ESCALADE_CAPABLE_MIN_ATTEMPTS": "3",
+        "ESCALADE_AUTO_APPROVE_UNDER": "none",
+        "ESCALADE_DATABASE_URL": "sqlite://",  # reserved: read elsewhere, not an error
+        "OTHER": "x",
+    }
+    cfg = load_config(path, env=env)
+    assert cfg.max_cost == 7.0
+    assert not cfg.enabled
+    assert cfg.auto_approve_under is None
+    assert cfg.tiers["cheap"].models == ("a", "b")
+    assert cfg.tiers["capable"].min_attempts == 3
+
+
+def test_overrides_win_over_everything() -> None:
+    """Keyword overrides are applied last."""
+    assert load_config(env={"ESCALADE_MAX_COST": "7"}, max_cost=1.0).max_cost == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("max_cost = -1\n", r"c\.toml, field 'max_cost'"),
+        ("max_cots = 1\n", r"c\.toml, field 'max_cots': Extra inputs are not permitted"),
+        ("stagnation_window = 1\n", r"field 'stagnation_window'"),
+        ("max_cost = 'lots'\n", r"field 'max_cost'"),
+        ('[[tiers]]\nname = "cheap"\nthreshold = 120\n', r"c\.toml, field 'tiers\.cheap\.threshold'"),
+        ('[[tiers]]\nname = "cheap"\nmin_attempts = 0\n', r"field 'tiers\.cheap\.min_attempts'"),
+        ('[[tiers]]\nname = "cheap"\nteam_size = 4\n', r"field 'tiers\.cheap\.team_size'"),
+        ('[[tiers]]\nname = "cheap"\nmodel = ["x"]\n', r"field 'tiers\.cheap\.model'"),
+        ('[[tiers]]\nname = "expert"\n', r"tier 'expert' is not one of cheap, capable, premium"),
+        ('[[tiers]]\nname = "cheap"\n[[tiers]]\nname = "cheap"\n', r"tier names must be unique"),
+        ("max_cost = \n", r"c\.toml: not valid TOML"),
+    ],
+)
+def test_bad_file_values_name_field_and_file(tmp_path: Path, text: str, pattern: str) -> None:
+    """Invalid TOML content fails with a message naming the file and the field."""
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(path, env={})
+
+
+def test_custom_tier_with_all_values(tmp_path: Path) -> None:
+    """A tier with a custom name works when it sets its threshold and attempts."""
+    path = tmp_path / "c.toml"
+    path.write_text('[[tiers]]\nname = "local"\nthreshold = 60\nmin_attempts = 1\n[[tiers]]\nname = "premium"\n')
+    cfg = load_config(path, env={})
+    assert cfg.tiers.names == ("local", "premium")
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    """A config path that does not exist is named in the error."""
+    with pytest.raises(ConfigError, match=r"nope\.toml: config file not found"):
+        load_config(tmp_path / "nope.toml", env={})
+
+
+@pytest.mark.parametrize(
+    ("env", "pattern"),
+    [
+        ({"ESCALADE_MAX_COST": "-3"}, r"environment variable ESCALADE_MAX_COST, field 'max_cost'"),
+        ({"ESCALADE_MAX_COTS": "3"}, r"environment variable ESCALADE_MAX_COTS: unknown setting"),
+        ({"ESCALADE_CHEAP_THRESHOLD": "200"}, r"ESCALADE_CHEAP_THRESHOLD, field 'tiers\.cheap\.threshold'"),
+        ({"ESCALADE_EXPERT_THRESHOLD": "50"}, r"ESCALADE_EXPERT_THRESHOLD: unknown setting"),
+        ({"ESCALADE_ENABLED": "maybe"}, r"ESCALADE_ENABLED, field 'enabled'"),
+    ],
+)
+def test_bad_environment_values_name_the_variable(env: dict[str, str], pattern: str) -> None:
+    """Invalid environment values fail naming the variable and the field."""
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(env=env)
+
+
+def test_ladder_rules() -> None:
+    """A ladder orders tiers by rank, finds them by name, and rejects duplicates."""
+    lad = Ladder([Tier(name="b", rank=2), Tier(name="a", rank=1)])
+    assert lad.names == ("a", "b")
+    assert lad["b"].rank == 2
+    assert lad.next_after("a") == lad["b"]
+    assert lad.next_after("b") is None
+    assert lad.top.name == "b"
+    with pytest.raises(KeyError, match="no tier named 'zz'"):
+        lad["zz"]
+    with pytest.raises(ConfigError, match="unique"):
+        Ladder([Tier(name="a", rank=1), Tier(name="a", rank=2)])
+    with pytest.raises(ConfigError, match="ranks must be unique"):
+        Ladder([Tier(name="a", rank=1), Tier(name="b", rank=1)])
+    with pytest.raises(ConfigError, match="at least one tier"):
+        Ladder([])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"name": " "}, "non-empty name"),
+        ({"name": "x", "threshold": 101}, r"x\.threshold"),
+        ({"name": "x", "min_attempts": 0}, r"x\.min_attempts"),
+        ({"name": "x", "team_size": 0}, r"x\.team_size"),
+    ],
+)
+def test_invalid_tier(kwargs: dict[str, object], pattern: str) -> None:
+    """Tier values are validated on construction."""
+    with pytest.raises(ConfigError, match=pattern):
+        Tier(rank=0, **kwargs)  # type: ignore[arg-type]
