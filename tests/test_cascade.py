@@ -15,7 +15,7 @@ from escalade.providers.fake import FunctionProvider
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.predicates import PredicateContext
 from escalade.quality.scorers import ScoringContext
-from escalade.tiers import Tier
+from escalade.tiers import Ladder, Tier
 from tests.conftest import ladder
 
 COSTS = {"a": 0.001, "b": 0.002, "c": 0.01, "p": 0.1}
@@ -69,16 +69,20 @@ def test_only_failed_items_climb(three_tier_config: EscalationConfig) -> None:
     by_id = {i.item_id: i for i in result.items}
     assert [by_id[i].final_tier for i in ("ok", "mid", "hard")] == ["cheap", "capable", "premium"]
     assert [t.tier for t in by_id["hard"].tiers] == ["cheap", "capable", "premium"]
-    assert not by_id["ok"].escalated and by_id["mid"].escalated
+    assert not by_id["ok"].escalated
+    assert by_id["mid"].escalated
     assert by_id["mid"].tiers[0].escalation_reason == "low CQS (0.0 < 50)"
     assert all(status == "accepted" for status in (by_id[i].status for i in by_id))
     made = calls(provider)
-    assert made[("ok", "a")] == 1 and made[("ok", "b")] == 0 and made[("ok", "p")] == 0
+    assert made[("ok", "a")] == 1
+    assert made[("ok", "b")] == 0
+    assert made[("ok", "p")] == 0
     assert made[("mid", "p")] == 0
     assert made[("hard", "p")] == 1
     summary = {s.tier: s for s in result.tier_summaries()}
     assert (summary["cheap"].final_items, summary["capable"].final_items, summary["premium"].final_items) == (1, 1, 1)
-    assert summary["cheap"].escalated == 2 and summary["capable"].escalated == 1
+    assert summary["cheap"].escalated == 2
+    assert summary["capable"].escalated == 1
     assert result.escalation_rate == pytest.approx(2 / 3)
 
 
@@ -96,7 +100,9 @@ def test_pass_on_second_attempt_stays(three_tier_config: EscalationConfig) -> No
     provider = scripted({("x", "a"): "0.2", ("x", "b"): "0.6"})
     result = make(three_tier_config, provider).run_sync(items("x"))
     item = result.items[0]
-    assert item.final_tier == "cheap" and item.final_model == "b" and item.final_cqs == 60.0
+    assert item.final_tier == "cheap"
+    assert item.final_model == "b"
+    assert item.final_cqs == 60.0
     assert len(item.tiers) == 1
 
 
@@ -126,7 +132,9 @@ def test_escalation_disabled_keeps_items_on_start_tier(three_tier_config: Escala
     provider = scripted({("x", "a"): "0.1", ("x", "b"): "0.2"})
     result = make(three_tier_config.replace(enabled=False), provider).run_sync(items("x"))
     item = result.items[0]
-    assert item.status == "unresolved" and item.final_tier == "cheap" and item.final_model == "b"
+    assert item.status == "unresolved"
+    assert item.final_tier == "cheap"
+    assert item.final_model == "b"
     assert calls(provider)[("x", "c")] == 0
 
 
@@ -220,14 +228,13 @@ def test_items_run_concurrently_within_the_bound(three_tier_config: EscalationCo
 
 def test_teams_compose_calls_and_costs() -> None:
     """A tier's team makes one call per role, and the attempt costs all of them."""
-    cfg = EscalationConfig(
-        tiers=[
+    tiers = Ladder(
+        [
             Tier(name="capable", rank=0, models=("c",), threshold=0, team_size=2),
             Tier(name="premium", rank=1, models=("p",), threshold=0, team_size=3),
-        ],
-        max_cost=None,
-        auto_approve_under=None,
+        ]
     )
+    cfg = EscalationConfig(tiers=tiers, max_cost=None, auto_approve_under=None)
     provider = scripted({("x", "c"): "1", ("y", "p"): "1"})
     work = [WorkItem(id="x", prompt="t"), WorkItem(id="y", prompt="t", start_tier="premium")]
     result = make(cfg, provider).run_sync(work)
@@ -235,7 +242,8 @@ def test_teams_compose_calls_and_costs() -> None:
     assert [r for i, r in roles if i == "x"] == ["planner", "executor"]
     assert [r for i, r in roles if i == "y"] == ["architect", "executor", "reviewer"]
     x, y = result.items
-    assert x.tiers[0].attempts[0].calls == 2 and x.cost_usd == pytest.approx(0.02)
+    assert x.tiers[0].attempts[0].calls == 2
+    assert x.cost_usd == pytest.approx(0.02)
     assert y.cost_usd == pytest.approx(0.3)
 
 
@@ -262,7 +270,8 @@ def test_results_totals_and_savings(three_tier_config: EscalationConfig) -> None
     assert data["tiers"]["premium"]["final_items"] == 1
     report = result.generate_report()
     assert "Premium-only baseline: $0.200000" in report
-    assert "premium" in report and "Savings:" in report
+    assert "premium" in report
+    assert "Savings:" in report
 
 
 def test_default_baseline_uses_top_tier_estimate(three_tier_config: EscalationConfig) -> None:

@@ -21,7 +21,8 @@ def test_defaults_match_the_seed() -> None:
     assert [t.team_size for t in cfg.tiers] == [1, 2, 3]
     assert (cfg.stagnation_threshold, cfg.stagnation_window) == (0.05, 2)
     assert (cfg.max_cost, cfg.auto_approve_under) == (10.0, 1.0)
-    assert cfg.abort_on_budget_exceeded and not cfg.warn_on_budget_exceeded
+    assert cfg.abort_on_budget_exceeded
+    assert not cfg.warn_on_budget_exceeded
 
 
 def test_config_is_frozen_and_replace_validates() -> None:
@@ -48,7 +49,7 @@ def test_config_is_frozen_and_replace_validates() -> None:
 def test_invalid_values_name_the_field(field: str, value: float) -> None:
     """Each invalid scalar raises ConfigError naming its field."""
     with pytest.raises(ConfigError, match=field):
-        EscalationConfig(**{field: value})
+        EscalationConfig().replace(**{field: value})
 
 
 def test_with_tier_changes_one_tier() -> None:
@@ -81,7 +82,8 @@ threshold = 95
     )
     cfg = load_config(path, env={})
     assert cfg.max_cost == 2.5
-    assert not cfg.abort_on_budget_exceeded and cfg.warn_on_budget_exceeded
+    assert not cfg.abort_on_budget_exceeded
+    assert cfg.warn_on_budget_exceeded
     assert cfg.tiers.names == ("cheap", "premium")
     assert cfg.tiers["cheap"].min_attempts == 2
     assert cfg.tiers["cheap"].threshold == 75.0

@@ -86,7 +86,7 @@ def test_missing_folder_and_manifest(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="dataset folder not found"):
         load_dataset(tmp_path / "absent")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="manifest.json not found"):
+    with pytest.raises(DatasetError, match=r"manifest\.json not found"):
         load_dataset(tmp_path / "empty")
 
 

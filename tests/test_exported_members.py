@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import escalade
 
 
@@ -16,9 +19,6 @@ def test_all_is_sorted_and_complete() -> None:
 
 def test_core_imports_no_cli_or_web_framework() -> None:
     """The core modules import neither Typer, Rich nor a web framework."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, escalade.cascade, escalade.config, escalade.quality, escalade.replay, escalade.store;"
         "bad = [m for m in ('typer', 'rich', 'fastapi', 'openai', 'anthropic') if m in sys.modules];"

@@ -104,6 +104,11 @@ def plan_replay(
     if any(t.team_size > 1 for t in ladder):
         notes.append("recorded outcomes are single answers: teams of one on every tier")
         ladder = Ladder(replace(t, team_size=1) for t in ladder)
+    if all(o.response is None for r in rows for o in r.outputs.values()):
+        notes.append(
+            "the dataset records no response text: run-time scorers cannot judge answers, so items climb "
+            "to the top tier (use --scorer oracle to see the ceiling)"
+        )
     items = tuple(WorkItem(id=r.key, prompt=r.prompt, task_kind=dataset.task_kind) for r in rows)
     return ReplayPlan(config=config.replace(tiers=ladder), rows=tuple(rows), items=items, notes=tuple(notes))
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from escalade.cascade import RunListener
 from escalade.config import EscalationConfig
 from escalade.results import AttemptRecord, ProgressiveWorkflowResult
-from escalade.store.models import TelemetryEventRow
 from escalade.store.sql import SqlStore
 
 __all__ = ["ProgressiveTelemetry", "hash_user_id"]
@@ -47,15 +46,13 @@ class ProgressiveTelemetry(RunListener):
 
     def _event(self, event: str, run_id: str | None, data: dict[str, object] | None = None, **fields: object) -> None:
         self.store.add_event(
-            TelemetryEventRow(
-                created_at=datetime.now(UTC),
-                event=event,
-                workflow=self.workflow_name,
-                run_id=run_id,
-                user_hash=self.user_hash,
-                data=data or {},
-                **fields,
-            )
+            created_at=datetime.now(UTC),
+            event=event,
+            workflow=self.workflow_name,
+            run_id=run_id,
+            user_hash=self.user_hash,
+            data=data or {},
+            **fields,
         )
 
     def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:

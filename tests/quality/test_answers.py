@@ -48,7 +48,9 @@ def test_code_blocks_and_syntax_errors() -> None:
     assert extract_code(good) == "def f(x):\n    return x + 1"
     assert inspect_answer(good, "code").answer is not None
     bad = inspect_answer("```python\ndef f(x) return x\n```", "code")
-    assert bad.answer is None and bad.syntax_errors and bad.syntax_errors[0].startswith("line 1")
+    assert bad.answer is None
+    assert bad.syntax_errors
+    assert bad.syntax_errors[0].startswith("line 1")
     assert inspect_answer("Just prose, no code.", "code").answer is None
     assert inspect_answer("x = 1", "code").answer is None
 

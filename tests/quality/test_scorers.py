@@ -48,9 +48,11 @@ def test_consensus_on_code_uses_format_and_syntax_only() -> None:
     """Code answers cannot be compared as text: valid code scores on format, broken code is penalised."""
     scorer = ConsensusScorer()
     good = scorer.score(_ctx("```python\ndef f():\n    return 1\n```", "m0", [("m1", "x")], kind="code"))
-    assert good.cqs == 100.0 and "corroboration" not in good.measured()
+    assert good.cqs == 100.0
+    assert "corroboration" not in good.measured()
     broken = scorer.score(_ctx("```python\ndef f(:\n```", "m0", [], kind="code"))
-    assert broken.syntax_errors and broken.cqs == 0.0
+    assert broken.syntax_errors
+    assert broken.cqs == 0.0
 
 
 def test_consensus_uses_self_reported_confidence() -> None:

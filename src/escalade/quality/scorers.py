@@ -24,6 +24,7 @@ __all__ = [
     "CombinedScorer",
     "ConsensusScorer",
     "Scorer",
+    "ScorerBase",
     "ScorerLike",
     "ScoringContext",
     "as_scorer",
@@ -77,28 +78,37 @@ class Scorer(Protocol):
 ScorerLike: TypeAlias = "Scorer | Callable[[ScoringContext], FailureAnalysis]"
 
 
-class _FunctionScorer:
+class ScorerBase:
+    """Base of the built-in scorers: adds ``&`` (combine) to ``score``."""
+
+    def score(self, context: ScoringContext) -> FailureAnalysis:
+        raise NotImplementedError
+
+    def __and__(self, other: ScorerLike) -> CombinedScorer:
+        return CombinedScorer(self, other)
+
+
+class _FunctionScorer(ScorerBase):
     def __init__(self, fn: Callable[[ScoringContext], FailureAnalysis]) -> None:
         self._fn = fn
 
     def score(self, context: ScoringContext) -> FailureAnalysis:
         return self._fn(context)
 
-    def __and__(self, other: ScorerLike) -> CombinedScorer:
-        return CombinedScorer(self, other)
-
     def __repr__(self) -> str:
         return f"scorer({getattr(self._fn, '__name__', self._fn)!r})"
 
 
-def as_scorer(scorer: ScorerLike) -> Scorer:
-    """Wrap a plain function as a scorer; scorers pass through unchanged."""
-    if isinstance(scorer, Scorer):
+def as_scorer(scorer: ScorerLike) -> ScorerBase:
+    """A built-in-style scorer (combinable with ``&``) from a scorer object or a plain function."""
+    if isinstance(scorer, ScorerBase):
         return scorer
+    if isinstance(scorer, Scorer):
+        return _FunctionScorer(scorer.score)
     return _FunctionScorer(scorer)
 
 
-class CombinedScorer:
+class CombinedScorer(ScorerBase):
     """Runs several scorers and merges their signals (later scorers win on a shared signal)."""
 
     def __init__(self, *scorers: ScorerLike) -> None:
@@ -121,7 +131,7 @@ class CombinedScorer:
 COMPARABLE_KINDS = frozenset({"multiple-choice", "math-word-problem", "short-answer"})
 
 
-class ConsensusScorer:
+class ConsensusScorer(ScorerBase):
     """Run-time scorer: answer format, code syntax, and agreement with answers already paid for.
 
     Signals (weights in brackets):
@@ -178,9 +188,6 @@ class ConsensusScorer:
             if answer is not None:
                 answers[past.model] = answer
         return answers
-
-    def __and__(self, other: ScorerLike) -> CombinedScorer:
-        return CombinedScorer(self, other)
 
     def __repr__(self) -> str:
         return "ConsensusScorer()"

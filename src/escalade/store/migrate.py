@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 __all__ = ["current_revision", "head_revision", "upgrade"]
 
 _SCRIPTS = str(Path(__file__).with_name("migrations"))
+_LOCK_KEY = 0x65736361  # "esca": advisory lock id for schema migrations
 
 
 def _config() -> Config:
@@ -21,12 +24,28 @@ def _config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate ``engine``'s database to ``revision`` (the latest by default)."""
+def upgrade(engine: Engine, revision: str = "head", *, attempts: int = 5) -> None:
+    """Migrate ``engine``'s database to ``revision`` (the latest by default).
+
+    Safe when several processes open a fresh database at once: PostgreSQL serialises migrations
+    with an advisory lock; elsewhere a migration that lost the race is retried after the winner's
+    schema is visible.
+    """
     cfg = _config()
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, revision)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if revision == "head" and current_revision(engine) == head_revision():
+                return  # another process finished the same migration
+            if attempt == attempts:
+                raise
+            time.sleep(0.05 * attempt)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -15,7 +15,7 @@ from statistics import fmean
 from typing import Any
 
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +26,7 @@ from escalade.exceptions import RunNotFoundError, StoreError
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult
 from escalade.store.base import CleanupReport, RunSummary
 from escalade.store.migrate import upgrade
-from escalade.store.models import AttemptRow, EscalationRow, ItemRow, RunRow, TelemetryEventRow
+from escalade.store.models import AttemptRow, Base, EscalationRow, ItemRow, RunRow, TelemetryEventRow
 
 __all__ = ["SqlStore", "default_database_url", "resolve_database_url"]
 
@@ -94,72 +94,82 @@ class SqlStore(RunListener):
                 session.rollback()
                 raise StoreError(f"database error: {exc}") from exc
 
+    def _insert(self, model: type[Base], rows: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Insert and commit at once (Core, not the ORM: this is the per-attempt hot path)."""
+        if not rows:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(model), rows)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc}") from exc
+
     # -- RunListener -------------------------------------------------------------------------------
     def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
-        with self.session() as s:
-            s.add(
-                RunRow(
-                    id=run_id,
-                    workflow=workflow,
-                    status="running",
-                    started_at=datetime.now(UTC),
-                    items_total=items,
-                    tier_names=list(config.tiers.names),
-                    config=config.to_dict(),
-                    metrics={},
-                    notes=[],
-                    warnings=[],
-                )
-            )
+        self._insert(
+            RunRow,
+            {
+                "id": run_id,
+                "workflow": workflow,
+                "status": "running",
+                "started_at": datetime.now(UTC),
+                "items_total": items,
+                "tier_names": list(config.tiers.names),
+                "config": config.to_dict(),
+                "metrics": {},
+                "notes": [],
+                "warnings": [],
+            },
+        )
 
     def on_attempt(self, run_id: str, record: AttemptRecord) -> None:
-        with self.session() as s:
-            s.add(
-                AttemptRow(
-                    run_id=run_id,
-                    item_id=record.item_id,
-                    tier=record.tier,
-                    attempt=record.attempt,
-                    model=record.model,
-                    cqs=record.cqs,
-                    passed=record.passed,
-                    reason=record.reason,
-                    error=record.error,
-                    cost_usd=record.cost_usd,
-                    input_tokens=record.usage.input_tokens,
-                    cached_input_tokens=record.usage.cached_input_tokens,
-                    output_tokens=record.usage.output_tokens,
-                    calls=record.calls,
-                    latency_s=record.latency_s,
-                    signals=record.analysis.to_dict() if record.analysis else None,
-                    answer=record.text,
-                    created_at=datetime.now(UTC),
-                )
-            )
+        usage = record.usage
+        self._insert(
+            AttemptRow,
+            {
+                "run_id": run_id,
+                "item_id": record.item_id,
+                "tier": record.tier,
+                "attempt": record.attempt,
+                "model": record.model,
+                "cqs": record.cqs,
+                "passed": record.passed,
+                "reason": record.reason,
+                "error": record.error,
+                "cost_usd": record.cost_usd,
+                "input_tokens": usage.input_tokens,
+                "cached_input_tokens": usage.cached_input_tokens,
+                "output_tokens": usage.output_tokens,
+                "calls": record.calls,
+                "latency_s": record.latency_s,
+                "signals": record.analysis.to_dict() if record.analysis else None,
+                "answer": record.text,
+                "created_at": datetime.now(UTC),
+            },
+        )
 
     def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
-        with self.session() as s:
-            s.add(
-                EscalationRow(
-                    run_id=run_id,
-                    item_id=item_id,
-                    from_tier=from_tier,
-                    to_tier=to_tier,
-                    reason=reason,
-                    created_at=datetime.now(UTC),
-                )
-            )
+        self._insert(
+            EscalationRow,
+            {
+                "run_id": run_id,
+                "item_id": item_id,
+                "from_tier": from_tier,
+                "to_tier": to_tier,
+                "reason": reason,
+                "created_at": datetime.now(UTC),
+            },
+        )
 
     def on_item_finished(self, run_id: str, item: ItemResult) -> None:
-        with self.session() as s:
-            s.merge(_item_row(run_id, item))
+        self._insert(ItemRow, _item_values(run_id, item))
 
     def on_run_finished(self, result: ProgressiveWorkflowResult) -> None:
         with self.session() as s:
             done = set(s.scalars(select(ItemRow.item_id).where(ItemRow.run_id == result.run_id)))
-            for item in result.items:
-                if item.item_id not in done and item.status != "not_run":
-                    s.merge(_item_row(result.run_id, item))
+        missing = [i for i in result.items if i.item_id not in done and i.status != "not_run"]
+        self._insert(ItemRow, [_item_values(result.run_id, i) for i in missing])
+        with self.session() as s:
             s.execute(
                 update(RunRow)
                 .where(RunRow.id == result.run_id)
@@ -239,10 +249,9 @@ class SqlStore(RunListener):
         return set(s.scalars(query))
 
     # -- telemetry and retention -------------------------------------------------------------------
-    def add_event(self, row: TelemetryEventRow) -> None:
-        """Append one telemetry event."""
-        with self.session() as s:
-            s.add(row)
+    def add_event(self, **values: Any) -> None:
+        """Append one telemetry event (columns of ``TelemetryEventRow``)."""
+        self._insert(TelemetryEventRow, values)
 
     def events(self) -> list[TelemetryEventRow]:
         """All telemetry events, oldest first."""
@@ -278,19 +287,19 @@ class SqlStore(RunListener):
         )
 
 
-def _item_row(run_id: str, item: ItemResult) -> ItemRow:
-    return ItemRow(
-        run_id=run_id,
-        item_id=item.item_id,
-        status=item.status,
-        final_tier=item.final_tier,
-        final_model=item.final_model,
-        final_cqs=item.final_cqs,
-        escalated=item.escalated,
-        cost_usd=item.cost_usd,
-        premium_baseline_usd=item.premium_baseline_usd,
-        error=item.error,
-    )
+def _item_values(run_id: str, item: ItemResult) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "item_id": item.item_id,
+        "status": item.status,
+        "final_tier": item.final_tier,
+        "final_model": item.final_model,
+        "final_cqs": item.final_cqs,
+        "escalated": item.escalated,
+        "cost_usd": item.cost_usd,
+        "premium_baseline_usd": item.premium_baseline_usd,
+        "error": item.error,
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

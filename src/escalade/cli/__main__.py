@@ -1,0 +1,5 @@
+"""``python -m escalade.cli``."""
+
+from escalade.cli.app import main
+
+main()

@@ -1,0 +1,260 @@
+"""The CLI end to end: run, list, show, analytics, cleanup, and one-line errors with non-zero exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from escalade.cli import app
+from escalade.store.models import AttemptRow
+from escalade.store.sql import SqlStore
+from tests.conftest import MakeDataset
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def run_json(*args: str) -> dict[str, object]:
+    code, out, err = invoke("run", *args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_run_show_analytics_on_tiny_dataset(make_dataset: MakeDataset, db_url: str) -> None:
+    """run --json reports the required figures; show and analytics read the stored run back."""
+    data = run_json(str(make_dataset()), "--db", db_url, "--yes")
+    for key in (
+        "run_id",
+        "accuracy",
+        "total_cost",
+        "premium_baseline_cost",
+        "cost_savings",
+        "cost_savings_percent",
+        "escalation_rate",
+        "tiers",
+    ):
+        assert key in data
+    tiers = data["tiers"]
+    assert isinstance(tiers, dict)
+    # q1 stays cheap; q2 and q4 (one cheap opinion, then corroborated by mid) stop at capable; q3 reaches premium
+    assert [tiers[t]["final_items"] for t in ("cheap", "capable", "premium")] == [1, 2, 1]
+    assert data["accuracy"] == 1.0
+    assert data["premium_baseline_cost"] == pytest.approx(0.4)
+    assert data["total_cost"] == pytest.approx(0.003 + 0.013 + 0.113 + 0.011)
+    run_id = str(data["run_id"])
+
+    code, out, _ = invoke("show", run_id, "--db", db_url, "--json")
+    shown = json.loads(out)
+    assert code == 0
+    assert shown["status"] == "completed"
+    assert shown["accuracy"] == 1.0
+    assert shown["total_cost"] == pytest.approx(data["total_cost"])
+    assert shown["tiers"]["premium"]["final_items"] == 1
+
+    code, out, _ = invoke("show", run_id, "--db", db_url)
+    assert code == 0
+    assert f"Run {run_id}" in out
+    assert "Premium-only baseline" in out
+
+    code, out, _ = invoke("analytics", "--db", db_url, "--json")
+    stats = json.loads(out)
+    assert stats["total_runs"] == 1
+    assert stats["total_cost"] == pytest.approx(data["total_cost"])
+    assert stats["workflow_stats"]["replay"]["runs"] == 1
+    code, out, _ = invoke("analytics", "--db", db_url)
+    assert code == 0
+    assert "Total runs: 1" in out
+
+    code, out, _ = invoke("list", "--db", db_url)
+    assert code == 0
+    assert run_id in out
+    code, out, _ = invoke("list", "--db", db_url, "--json")
+    assert [r["run_id"] for r in json.loads(out)] == [run_id]
+
+
+def test_text_report_and_oracle_label(make_dataset: MakeDataset, db_url: str) -> None:
+    """The text report shows tiers and savings; the oracle scorer is labelled as offline."""
+    code, out, _ = invoke("run", str(make_dataset()), "--db", db_url, "--yes")
+    assert code == 0
+    assert "Savings:" in out
+    assert "cheap" in out
+    assert "note: tiers from list prices" in out
+    code, out, _ = invoke("run", str(make_dataset()), "--db", db_url, "--yes", "--scorer", "oracle")
+    assert code == 0
+    assert "OFFLINE ORACLE" in out
+
+
+def test_config_file_maps_tiers(make_dataset: MakeDataset, db_url: str, tmp_path: Path) -> None:
+    """Tier models from --config are used instead of the price mapping."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[[tiers]]\nname = "cheap"\nmodels = ["mid"]\nmin_attempts = 1\n[[tiers]]\nname = "premium"\nmodels = ["big"]\n'
+    )
+    data = run_json(str(make_dataset()), "--db", db_url, "--yes", "--config", str(cfg))
+    tiers = data["tiers"]
+    assert isinstance(tiers, dict)
+    assert set(tiers) == {"cheap", "premium"}
+
+
+def test_limit_and_split(make_dataset: MakeDataset, db_url: str) -> None:
+    """--limit runs the first N rows of --split."""
+    data = run_json(str(make_dataset()), "--db", db_url, "--yes", "--limit", "2", "--split", "test")
+    assert data["items_total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["run", "{missing}"], "dataset folder not found"),
+        (["run", "{ds}", "--split", "train"], "no split 'train'"),
+        (["run", "{ds}", "--config", "{badcfg}"], r"c\.toml, field 'max_cost'"),
+        (["run", "{ds}", "--config", "{missing}.toml"], "config file not found"),
+        (["run", "{ds}", "--scorer", "magic"], "unknown scorer 'magic'"),
+        (["run", "{ds}", "--limit", "0"], "field 'limit'"),
+        (["run", "{ds}", "--config", "{unknown_model}"], r"tiers\.cheap\.models.*not in dataset"),
+        (["show", "nope"], "no stored run with id 'nope'"),
+        (["cleanup", "--retention-days", "-1"], "--retention-days must be >= 0"),
+    ],
+)
+def test_errors_are_one_line(
+    args: list[str], pattern: str, make_dataset: MakeDataset, db_url: str, tmp_path: Path
+) -> None:
+    """Bad input gives one 'error:' line on stderr and exit code 2, never a traceback."""
+    bad = tmp_path / "c.toml"
+    bad.write_text("max_cost = -5\n")
+    unknown = tmp_path / "u.toml"
+    unknown.write_text('[[tiers]]\nname = "cheap"\nmodels = ["gpt-9"]\n')
+    values = {
+        "missing": str(tmp_path / "absent"),
+        "ds": str(make_dataset()),
+        "badcfg": str(bad),
+        "unknown_model": str(unknown),
+    }
+    code, out, err = invoke(*[a.format(**values) for a in args], "--db", db_url)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: ")
+    assert re.search(pattern, lines[0]), lines[0]
+    assert "Traceback" not in out + err
+
+
+def test_bad_database_is_one_line(make_dataset: MakeDataset, tmp_path: Path) -> None:
+    """A file that is not a database gives a clear error."""
+    junk = tmp_path / "junk.db"
+    junk.write_text("this is not sqlite " * 100)
+    code, _, err = invoke("list", "--db", str(junk))
+    assert code == 2
+    assert err.startswith("error: cannot migrate database")
+
+
+def test_budget_abort_exits_nonzero_and_keeps_partial_run(make_dataset: MakeDataset, db_url: str) -> None:
+    """A run stopped by max_cost prints its partial report, exits 1, and is stored as aborted."""
+    env = {"ESCALADE_MAX_COST": "0.05"}
+    result = runner.invoke(
+        app, ["run", str(make_dataset()), "--db", db_url, "--yes", "--json", "--concurrency", "1"], env=env
+    )
+    assert result.exit_code == 1
+    assert "budget exceeded" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "aborted"
+    assert data["total_cost"] <= 0.05
+    stored = SqlStore(db_url).get_run(data["run_id"])
+    assert stored.status == "aborted"
+    assert stored.total_cost == pytest.approx(data["total_cost"])
+
+
+def test_approval_needed_without_yes_when_not_interactive(make_dataset: MakeDataset, db_url: str) -> None:
+    """Without --yes and without a terminal, spending above auto_approve_under is refused with advice."""
+    result = runner.invoke(
+        app, ["run", str(make_dataset()), "--db", db_url], env={"ESCALADE_AUTO_APPROVE_UNDER": "0.01"}
+    )
+    assert result.exit_code == 1
+    assert "rerun with --yes" in result.stderr
+    assert "not approved" in result.stderr
+
+
+def test_cleanup_dry_run_and_delete(make_dataset: MakeDataset, db_url: str) -> None:
+    """cleanup --dry-run reports without deleting; retention 0 then deletes the run."""
+    run_json(str(make_dataset()), "--db", db_url, "--yes")
+    code, out, _ = invoke("cleanup", "--retention-days", "0", "--dry-run", "--db", db_url)
+    assert code == 0
+    assert out.startswith("Would delete 1 run(s)")
+    assert len(SqlStore(db_url).list_runs()) == 1
+    code, out, _ = invoke("cleanup", "--retention-days", "0", "--db", db_url, "--json")
+    assert code == 0
+    assert json.loads(out)["runs"] == 1
+    assert SqlStore(db_url).list_runs() == []
+
+
+def test_arc_main_job(shared_benchmarks: Path, db_url: str) -> None:
+    """The README's main job: routerbench-arc test with no API key; show and analytics see the run."""
+    data = run_json(str(shared_benchmarks / "routerbench-arc"), "--split", "test", "--db", db_url, "--yes")
+    assert data["items_total"] == 445
+    assert 0.0 < float(data["accuracy"]) <= 1.0  # type: ignore[arg-type]
+    assert float(data["total_cost"]) < float(data["premium_baseline_cost"])  # type: ignore[arg-type]
+    assert data["cost_savings_percent"] == pytest.approx(
+        100 * float(data["cost_savings"]) / float(data["premium_baseline_cost"])  # type: ignore[arg-type]
+    )
+    code, out, _ = invoke("show", str(data["run_id"]), "--db", db_url, "--json")
+    assert code == 0
+    assert json.loads(out)["accuracy"] == data["accuracy"]
+    code, out, _ = invoke("analytics", "--db", db_url, "--json")
+    assert json.loads(out)["total_runs"] == 1
+
+
+@pytest.mark.slow
+def test_interrupted_cli_run_keeps_finished_work(shared_benchmarks: Path, db_url: str, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) mid-run: exit 130, run marked interrupted, finished attempts kept."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "escalade.cli",
+        "run",
+        str(shared_benchmarks / "routellm-mmlu"),
+        "--db",
+        db_url,
+        "--yes",
+        "--concurrency",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "ESCALADE_MAX_COST": "none"}
+    )
+    store = None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if Path(db_url.removeprefix("sqlite:///")).exists():
+            store = store or SqlStore(db_url)
+            with store.session() as s:
+                if (s.scalar(select(func.count()).select_from(AttemptRow)) or 0) >= 20:
+                    break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert store is not None
+    runs = store.list_runs()
+    assert len(runs) == 1
+    assert runs[0].status == "interrupted"
+    with store.session() as s:
+        assert (s.scalar(select(func.count()).select_from(AttemptRow)) or 0) >= 20
+    assert runs[0].total_cost > 0

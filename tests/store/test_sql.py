@@ -1,0 +1,158 @@
+"""The SQL store: runs and attempts as they happen, summaries, interrupted runs, retention cleanup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from escalade.cascade import ProgressiveExecutor, WorkItem
+from escalade.config import EscalationConfig
+from escalade.exceptions import RunNotFoundError, StoreError
+from escalade.providers.fake import ScriptedProvider
+from escalade.quality.analysis import FailureAnalysis
+from escalade.quality.scorers import ScoringContext
+from escalade.store.models import AttemptRow, RunRow, TelemetryEventRow
+from escalade.store.sql import SqlStore, resolve_database_url
+from tests.conftest import ladder
+
+
+def by_text(ctx: ScoringContext) -> FailureAnalysis:
+    return FailureAnalysis(test_pass_rate=float(ctx.completion.text or 0))
+
+
+def _config() -> EscalationConfig:
+    return EscalationConfig(
+        tiers=ladder(("cheap", ("a",), 50.0, 1), ("premium", ("p",), 90.0, 1)), max_cost=None, auto_approve_under=None
+    )
+
+
+def _run(store: SqlStore, n: int = 3) -> str:
+    provider = ScriptedProvider({"a": ["0.9", "0.1"], "p": ["1"]}, cost_per_call={"a": 0.01, "p": 0.1})
+    ex = ProgressiveExecutor(
+        _config().replace(max_concurrency=1), provider, scorer=by_text, listeners=[store], baseline=lambda i: 0.1
+    )
+    return ex.run_sync([WorkItem(id=f"i{k}", prompt="secret prompt") for k in range(n)]).run_id
+
+
+def test_run_is_stored_and_summarised(db_url: str) -> None:
+    """A finished run's status, costs, baseline, rates and per-tier figures are read back."""
+    store = SqlStore(db_url)
+    run_id = _run(store)
+    summary = store.get_run(run_id)
+    assert summary.status == "completed"
+    assert (summary.items_total, summary.items_done) == (3, 3)
+    # i0 passes cheap (0.9); i1 and i2 get 0.1 at cheap and climb to premium
+    assert summary.total_cost == pytest.approx(3 * 0.01 + 2 * 0.1)
+    assert summary.premium_baseline_cost == pytest.approx(0.3)
+    assert summary.escalation_rate == pytest.approx(2 / 3)
+    assert summary.tiers["cheap"]["escalated"] == 2
+    assert summary.tiers["premium"]["final_items"] == 2
+    assert summary.to_dict()["cost_savings"] == pytest.approx(0.3 - 0.23)
+    assert [r.run_id for r in store.list_runs()] == [run_id]
+
+
+def test_unknown_run(db_url: str) -> None:
+    """Asking for a run that is not stored raises RunNotFoundError."""
+    with pytest.raises(RunNotFoundError, match="no stored run with id 'nope'"):
+        SqlStore(db_url).get_run("nope")
+
+
+def test_bad_database_url() -> None:
+    """A malformed URL or unknown driver is a StoreError, not a traceback."""
+    with pytest.raises(StoreError, match="not a database URL"):
+        SqlStore("://nowhere")
+    with pytest.raises(StoreError, match="cannot open database"):
+        SqlStore("nosuchdb://x/y")
+    with pytest.raises(StoreError, match="cannot open database"):
+        SqlStore("postgresql+nodriver://x/y")
+
+
+def test_path_and_env_resolve_to_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain path means a SQLite file; ESCALADE_DATABASE_URL is the fallback; the data dir the default."""
+    assert resolve_database_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
+    monkeypatch.setenv("ESCALADE_DATABASE_URL", "sqlite:///env.db")
+    assert resolve_database_url(None) == "sqlite:///env.db"
+    monkeypatch.delenv("ESCALADE_DATABASE_URL")
+    monkeypatch.setenv("ESCALADE_DATA_DIR", str(tmp_path / "data"))
+    assert resolve_database_url(None) == f"sqlite:///{tmp_path / 'data' / 'escalade.db'}"
+
+
+def test_cleanup_by_age_with_dry_run(db_url: str) -> None:
+    """Cleanup removes runs and telemetry older than the retention; a dry run only counts."""
+    store = SqlStore(db_url)
+    old, new = _run(store), _run(store)
+    with store.session() as s:
+        s.execute(update(RunRow).where(RunRow.id == old).values(started_at=datetime.now(UTC) - timedelta(days=40)))
+        s.add(
+            TelemetryEventRow(
+                created_at=datetime.now(UTC) - timedelta(days=40), event="x", workflow="w", user_hash="h", data={}
+            )
+        )
+    dry = store.cleanup(30, dry_run=True)
+    assert (dry.runs, dry.run_ids, dry.telemetry_events) == (1, [old], 1)
+    assert dry.attempts == 5
+    assert {r.run_id for r in store.list_runs()} == {old, new}
+    done = store.cleanup(30)
+    assert done.runs == 1
+    assert [r.run_id for r in store.list_runs()] == [new]
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(AttemptRow).where(AttemptRow.run_id == old)) == 0
+    with pytest.raises(StoreError, match="retention days must be >= 0"):
+        store.cleanup(-1)
+
+
+SLOW_RUN = textwrap.dedent(
+    """
+    import sys
+    from escalade.cascade import ProgressiveExecutor, WorkItem
+    from escalade.config import EscalationConfig
+    from escalade.providers.fake import ScriptedProvider
+    from escalade.quality.analysis import FailureAnalysis
+    from escalade.store.sql import SqlStore
+    from escalade.tiers import Ladder, Tier
+
+    store = SqlStore(sys.argv[1])
+    cfg = EscalationConfig(
+        tiers=Ladder([Tier(name="cheap", rank=0, models=("a",), threshold=0)]),
+        max_cost=None, auto_approve_under=None, max_concurrency=1,
+    )
+    provider = ScriptedProvider({"a": ["ok"]}, cost_per_call=0.01, delay_s=0.05)
+    ex = ProgressiveExecutor(cfg, provider, scorer=lambda c: FailureAnalysis(test_pass_rate=1.0), listeners=[store])
+    ex.run_sync([WorkItem(id=f"i{k}", prompt="p") for k in range(10_000)], run_id="slow")
+    """
+)
+
+
+def _count_attempts(store: SqlStore) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(AttemptRow)) or 0
+
+
+@pytest.mark.slow
+def test_killed_run_keeps_finished_attempts(tmp_path: Path, db_url: str) -> None:
+    """A process killed outright (SIGKILL) mid-run leaves every finished attempt in the database."""
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_RUN)
+    proc = subprocess.Popen([sys.executable, str(script), db_url], env={**os.environ})
+    store = SqlStore(db_url)
+    deadline = time.monotonic() + 60
+    while _count_attempts(store) < 5 and time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended early"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    kept = _count_attempts(store)
+    assert kept >= 5
+    summary = store.get_run("slow")
+    assert summary.status == "running"  # never finished; nothing marked it
+    assert summary.tiers["cheap"]["attempts"] == kept
+    assert summary.total_cost == pytest.approx(0.01 * kept)
