@@ -13,7 +13,7 @@ from escalade.providers.base import Usage
 from escalade.quality.analysis import FailureAnalysis
 from escalade.reports import render_report
 
-__all__ = ["AttemptRecord", "ItemResult", "ProgressiveWorkflowResult", "TierResult", "TierSummary"]
+__all__ = ["AttemptRecord", "ItemResult", "ProgressiveWorkflowResult", "TierResult", "TierSummary", "savings_percent"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,8 +174,7 @@ class ProgressiveWorkflowResult:
 
     @property
     def cost_savings_percent(self) -> float:
-        base = self.premium_baseline_cost
-        return 100.0 * self.cost_savings / base if base > 0 else 0.0
+        return savings_percent(self.total_cost, self.premium_baseline_cost)
 
     @property
     def escalation_rate(self) -> float:
@@ -229,6 +228,11 @@ class ProgressiveWorkflowResult:
 
     def to_json(self, *, indent: int | None = None, include_items: bool = True) -> str:
         return json.dumps(self.to_dict(include_items=include_items), indent=indent)
+
+
+def savings_percent(cost: float, baseline: float) -> float:
+    """Savings against ``baseline`` in percent (0 when there is no baseline)."""
+    return 100.0 * (baseline - cost) / baseline if baseline > 0 else 0.0
 
 
 def _summarise(name: str, items: Sequence[ItemResult]) -> TierSummary:

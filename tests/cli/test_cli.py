@@ -125,7 +125,7 @@ def test_limit_and_split(make_dataset: MakeDataset, db_url: str) -> None:
         (["run", "{ds}", "--split", "train"], "no split 'train'"),
         (["run", "{ds}", "--config", "{badcfg}"], r"c\.toml, field 'max_cost'"),
         (["run", "{ds}", "--config", "{missing}.toml"], "config file not found"),
-        (["run", "{ds}", "--scorer", "magic"], "unknown scorer 'magic'"),
+        (["run", "{ds}", "--scorer", "magic"], "unknown scorer 'magic'; available: consensus, oracle"),
         (["run", "{ds}", "--limit", "0"], "field 'limit'"),
         (["run", "{ds}", "--config", "{unknown_model}"], r"tiers\.cheap\.models.*not in dataset"),
         (["show", "nope"], "no stored run with id 'nope'"),

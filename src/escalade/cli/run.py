@@ -29,15 +29,13 @@ from escalade.cli.common import (
 from escalade.config import load_config
 from escalade.datasets import load_dataset
 from escalade.exceptions import BudgetError
+from escalade.plugins import ScorerSetup, make_scorer
 from escalade.providers.replay import ReplayProvider
-from escalade.quality.scorers import ConsensusScorer, Scorer
-from escalade.replay import OfflineOracleScorer, accuracy_metrics, plan_replay, premium_baseline
+from escalade.replay import accuracy_metrics, plan_replay, premium_baseline
 from escalade.results import ItemResult
 from escalade.telemetry import ProgressiveTelemetry
 
 __all__ = ["run_command"]
-
-SCORERS = ("consensus", "oracle")
 
 
 class _ProgressListener(RunListener):
@@ -82,7 +80,10 @@ def run_command(
     limit: Annotated[int | None, typer.Option(help="Run only the first N rows.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
     scorer: Annotated[
-        str, typer.Option(help="consensus (run-time signals) or oracle (OFFLINE: reads grades).")
+        str,
+        typer.Option(
+            help="Scorer plugin: consensus (run-time signals), oracle (OFFLINE: reads grades), or one you installed."
+        ),
     ] = "consensus",
     concurrency: Annotated[int | None, typer.Option(help="Items worked on at once.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve spending above auto_approve_under.")] = False,
@@ -90,16 +91,14 @@ def run_command(
     db: DbOption = None,
 ) -> None:
     """Run the tier ladder over recorded real outcomes and report cost, savings and accuracy."""
-    if scorer not in SCORERS:
-        raise fail(f"unknown scorer {scorer!r}; choose one of: {', '.join(SCORERS)}")
     dataset = load_dataset(dataset_dir)
     cfg = load_config(config)
     if concurrency is not None:
         cfg = cfg.replace(max_concurrency=concurrency)
     plan = plan_replay(dataset, split or dataset.default_split(), cfg, limit=limit)
+    chosen = make_scorer(scorer, ScorerSetup(rows=plan.rows))
     store = open_store(db)
     baseline = premium_baseline(plan)
-    chosen: Scorer = OfflineOracleScorer(plan.rows) if scorer == "oracle" else ConsensusScorer()
     listeners: list[RunListener] = [store, ProgressiveTelemetry(store, workflow_name="replay")]
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -146,7 +145,7 @@ def run_command(
     if json_out:
         print_json(json.dumps(result.to_dict(include_items=False)))
     else:
-        if scorer == "oracle":
+        if getattr(chosen, "is_oracle", False):
             out_console().print(
                 "OFFLINE ORACLE scorer: reads recorded grades; a ceiling, not a real policy.", markup=False
             )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from escalade.results import savings_percent
+
 __all__ = ["CleanupReport", "RunStore", "RunSummary"]
 
 
@@ -36,8 +38,7 @@ class RunSummary:
 
     @property
     def cost_savings_percent(self) -> float:
-        base = self.premium_baseline_cost
-        return 100.0 * self.cost_savings / base if base > 0 else 0.0
+        return savings_percent(self.total_cost, self.premium_baseline_cost)
 
     def to_dict(self) -> dict[str, Any]:
         return {
