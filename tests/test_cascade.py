@@ -280,6 +280,17 @@ def test_default_baseline_uses_top_tier_estimate(three_tier_config: EscalationCo
     assert result.premium_baseline_cost == pytest.approx(0.1 * three_tier_config.tiers.top.team_size)
 
 
+def test_unknown_cost_is_never_free(three_tier_config: EscalationConfig) -> None:
+    """A completion without a known cost is counted at its reserved bound, with a warning."""
+
+    def handler(request: CompletionRequest) -> Completion:
+        return Completion(text="1", model=request.model, cost_usd=None)
+
+    result = make(three_tier_config, FunctionProvider(handler)).run_sync(items("x"))
+    assert result.total_cost == COSTS["a"]
+    assert any("unknown" in w for w in result.warnings)
+
+
 def test_bad_inputs_are_rejected(three_tier_config: EscalationConfig) -> None:
     """Duplicate item ids and a provider that cannot estimate cost are configuration errors."""
     with pytest.raises(ConfigError, match="unique"):

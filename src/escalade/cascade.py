@@ -304,6 +304,11 @@ class ProgressiveExecutor:
             except BaseException:
                 guard.release(reservation)
                 raise
+            if completion.cost_usd is None:  # never count an unknown bill as free
+                guard.warnings.append(
+                    f"cost of a {request.model} call is unknown; counted at its reserved bound ${bound:.6f}"
+                )
+                completion = replace(completion, cost_usd=bound)
             guard.settle(reservation, completion.cost_usd or 0.0)
             spent.append(completion)
             return completion

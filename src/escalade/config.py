@@ -236,7 +236,7 @@ def _build(parsed: _ConfigInput, origin: dict[str, str]) -> EscalationConfig:
     try:
         return EscalationConfig(**kwargs)
     except ConfigError as exc:
-        raise ConfigError(str(exc).split(": ", 1)[-1], field=exc.field, source=origin.get(exc.field or "")) from None
+        raise ConfigError(exc.message, field=exc.field, source=origin.get(exc.field or "")) from None
 
 
 def _tier_from_input(t: _TierInput, position: int, origin: dict[str, str]) -> Tier:

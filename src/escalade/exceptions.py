@@ -48,6 +48,8 @@ class ConfigError(EscalationError):
     def __init__(self, message: str, *, field: str | None = None, source: str | None = None) -> None:
         where = ", ".join(part for part in (source, f"field {field!r}" if field else None) if part)
         super().__init__(f"{where}: {message}" if where else message)
+        #: The message without the location.
+        self.message = message
         self.field = field
         self.source = source
 

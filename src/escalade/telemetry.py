@@ -68,12 +68,12 @@ class ProgressiveTelemetry(RunListener):
         self._event(
             "tier_attempt",
             run_id,
+            {"passed": record.passed, "provider_error": record.error is not None},
             tier=record.tier,
             model=record.model,
             cost_usd=record.cost_usd,
             tokens=record.usage.total_tokens,
             cqs=record.cqs,
-            escalated=not record.passed,
             duration_s=record.latency_s,
         )
 

@@ -220,8 +220,9 @@ def test_arc_main_job(shared_benchmarks: Path, db_url: str) -> None:
 
 
 @pytest.mark.slow
-def test_interrupted_cli_run_keeps_finished_work(shared_benchmarks: Path, db_url: str, tmp_path: Path) -> None:
-    """Ctrl-C (SIGINT) mid-run: exit 130, run marked interrupted, finished attempts kept."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_cli_run_keeps_finished_work(shared_benchmarks: Path, db_url: str, signum: int) -> None:
+    """Ctrl-C (SIGINT) or SIGTERM mid-run: exit 130, run marked interrupted, finished attempts kept."""
     cmd = [
         sys.executable,
         "-m",
@@ -247,7 +248,7 @@ def test_interrupted_cli_run_keeps_finished_work(shared_benchmarks: Path, db_url
                 if (s.scalar(select(func.count()).select_from(AttemptRow)) or 0) >= 20:
                     break
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err
