@@ -190,6 +190,21 @@ def test_approval_needed_without_yes_when_not_interactive(make_dataset: MakeData
     assert "not approved" in result.stderr
 
 
+@pytest.mark.parametrize(("answer", "code"), [("y\n", 0), ("n\n", 1)])
+def test_interactive_approval_prompt(
+    make_dataset: MakeDataset, db_url: str, monkeypatch: pytest.MonkeyPatch, answer: str, code: int
+) -> None:
+    """At a terminal, crossing auto_approve_under asks once; yes continues, no stops the run."""
+    monkeypatch.setattr("escalade.cli.run._interactive", lambda: True)
+    result = runner.invoke(
+        app, ["run", str(make_dataset()), "--db", db_url], input=answer, env={"ESCALADE_AUTO_APPROVE_UNDER": "0.01"}
+    )
+    assert result.exit_code == code, result.stderr
+    assert result.stderr.count("Continue?") == 1
+    status = SqlStore(db_url).list_runs()[0].status
+    assert status == ("completed" if code == 0 else "aborted")
+
+
 def test_cleanup_dry_run_and_delete(make_dataset: MakeDataset, db_url: str) -> None:
     """cleanup --dry-run reports without deleting; retention 0 then deletes the run."""
     run_json(str(make_dataset()), "--db", db_url, "--yes")

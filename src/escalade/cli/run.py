@@ -7,6 +7,7 @@ import dataclasses
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -47,11 +48,16 @@ class _ProgressListener(RunListener):
         self._progress.advance(self._task)
 
 
-def _approver(yes: bool) -> object:
+def _interactive() -> bool:
+    """Whether a person can answer a prompt on stdin."""
+    return sys.stdin.isatty()
+
+
+def _approver(yes: bool, progress: Progress) -> Callable[[ApprovalRequest], bool]:
     def approve(request: ApprovalRequest) -> bool:
         if yes:
             return True
-        if not sys.stdin.isatty():
+        if not _interactive():
             err_console().print(
                 f"spending above auto_approve_under (${request.auto_approve_under:.2f}) needs approval: "
                 "rerun with --yes to approve non-interactively",
@@ -59,12 +65,16 @@ def _approver(yes: bool) -> object:
             )
             return False
         cap = f"${request.max_cost:.2f}" if request.max_cost is not None else "no cap"
-        return typer.confirm(
-            f"The run has spent ${request.spent_usd:.4f}; continuing passes ${request.auto_approve_under:.2f} "
-            f"(max_cost {cap}). Continue?",
-            default=False,
-            err=True,
-        )
+        progress.stop()
+        try:
+            return typer.confirm(
+                f"The run has spent ${request.spent_usd + request.reserved_usd:.4f} (in flight included); "
+                f"continuing passes ${request.auto_approve_under:.2f} (max_cost {cap}). Continue?",
+                default=False,
+                err=True,
+            )
+        finally:
+            progress.start()
 
     return approve
 
@@ -114,7 +124,7 @@ def run_command(
         plan.config,
         ReplayProvider(plan.rows),
         scorer=chosen,
-        approval=_approver(yes),  # type: ignore[arg-type]
+        approval=_approver(yes, progress),
         listeners=listeners,
         baseline=lambda item: baseline[item.id],
         workflow="replay",
