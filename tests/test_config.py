@@ -130,6 +130,16 @@ def test_overrides_win_over_everything() -> None:
         ('[[tiers]]\nname = "expert"\n', r"tier 'expert' is not one of cheap, capable, premium"),
         ('[[tiers]]\nname = "cheap"\n[[tiers]]\nname = "cheap"\n', r"tier names must be unique"),
         ("max_cost = \n", r"c\.toml: not valid TOML"),
+        ('max_cost = "5"\n', r"c\.toml, field 'max_cost': Input should be a valid number"),
+        ('enabled = "yes"\n', r"c\.toml, field 'enabled': Input should be a valid boolean"),
+        ("max_cost = inf\n", r"c\.toml, field 'max_cost'"),
+        ('stagnation_window = "none"\n', r"c\.toml, field 'stagnation_window'"),
+        ("tiers = []\n", r"c\.toml, field 'tiers': the ladder needs at least one tier"),
+        ('tiers = "x"\n', r"c\.toml, field 'tiers'"),
+        (
+            '[[tiers]]\nname = "cheap"\nrank = 1\n[[tiers]]\nname = "premium"\nrank = 1\n',
+            r"c\.toml.*ranks must be unique",
+        ),
     ],
 )
 def test_bad_file_values_name_field_and_file(tmp_path: Path, text: str, pattern: str) -> None:
@@ -138,6 +148,43 @@ def test_bad_file_values_name_field_and_file(tmp_path: Path, text: str, pattern:
     path.write_text(text)
     with pytest.raises(ConfigError, match=pattern):
         load_config(path, env={})
+
+
+def test_none_switches_limits_off(tmp_path: Path) -> None:
+    """``none`` disables max_cost or auto_approve_under, in TOML and in the environment."""
+    path = tmp_path / "c.toml"
+    path.write_text('max_cost = "none"\n')
+    cfg = load_config(path, env={"ESCALADE_AUTO_APPROVE_UNDER": "None"})
+    assert (cfg.max_cost, cfg.auto_approve_under) == (None, None)
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    """ESCALADE_CONFIG names the file when no path is given."""
+    path = tmp_path / "c.toml"
+    path.write_text("max_cost = 3.0\n")
+    assert load_config(env={"ESCALADE_CONFIG": str(path)}).max_cost == 3.0
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(env={"ESCALADE_CONFIG": str(tmp_path / "absent.toml")})
+
+
+def test_not_utf8_file(tmp_path: Path) -> None:
+    """A config file that is not UTF-8 is a clear error."""
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"max_cost = 1\n\xff\xfe")
+    with pytest.raises(ConfigError, match=r"c\.toml: config file is not UTF-8"):
+        load_config(path, env={})
+
+
+def test_env_tier_var_with_file_tiers(tmp_path: Path) -> None:
+    """Environment tier variables override fields of the file's tiers, by name."""
+    path = tmp_path / "c.toml"
+    path.write_text('[[tiers]]\nname = "cheap"\nmodels = ["a"]\nthreshold = 60\n[[tiers]]\nname = "premium"\n')
+    cfg = load_config(path, env={"ESCALADE_CHEAP_THRESHOLD": "70", "ESCALADE_PREMIUM_MODELS": "p"})
+    assert cfg.tiers["cheap"].models == ("a",)
+    assert cfg.tiers["cheap"].threshold == 70.0
+    assert cfg.tiers["premium"].models == ("p",)
+    with pytest.raises(ConfigError, match="ESCALADE_CAPABLE_MODELS: unknown setting"):
+        load_config(path, env={"ESCALADE_CAPABLE_MODELS": "x"})
 
 
 def test_custom_tier_with_all_values(tmp_path: Path) -> None:
@@ -162,6 +209,12 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
         ({"ESCALADE_CHEAP_THRESHOLD": "200"}, r"ESCALADE_CHEAP_THRESHOLD, field 'tiers\.cheap\.threshold'"),
         ({"ESCALADE_EXPERT_THRESHOLD": "50"}, r"ESCALADE_EXPERT_THRESHOLD: unknown setting"),
         ({"ESCALADE_ENABLED": "maybe"}, r"ESCALADE_ENABLED, field 'enabled'"),
+        ({"ESCALADE_ABORT_ON_BUDGET_EXCEEDED": "none"}, r"ESCALADE_ABORT_ON_BUDGET_EXCEEDED, field 'abort_on"),
+        ({"ESCALADE_ENABLED": ""}, r"environment variable ESCALADE_ENABLED: is empty"),
+        ({"ESCALADE_MAX_COST": " "}, r"ESCALADE_MAX_COST: is empty"),
+        ({"ESCALADE_STAGNATION_WINDOW": "none"}, r"ESCALADE_STAGNATION_WINDOW, field 'stagnation_window'"),
+        ({"ESCALADE_MAX_CONCURRENCY": "0"}, r"ESCALADE_MAX_CONCURRENCY, field 'max_concurrency'"),
+        ({"ESCALADE_MAX_COST": "inf"}, r"ESCALADE_MAX_COST, field 'max_cost'"),
     ],
 )
 def test_bad_environment_values_name_the_variable(env: dict[str, str], pattern: str) -> None:

@@ -1,8 +1,11 @@
 """``EscalationConfig``: what the cascade may spend and how it climbs, from code, TOML or environment.
 
-Precedence, lowest first: built-in defaults < TOML file < ``ESCALADE_*`` environment variables <
-arguments given in code. Any invalid value raises :class:`~escalade.exceptions.ConfigError` naming the
-field and where the value came from (file path or environment variable).
+Precedence, lowest first: built-in defaults < TOML file (``--config``, else ``ESCALADE_CONFIG``) <
+``ESCALADE_*`` environment variables < arguments given in code. TOML values are typed strictly
+(``max_cost = "5"`` is an error); environment values are strings and are converted. ``none``
+switches ``max_cost`` or ``auto_approve_under`` off and is an error anywhere else. Any invalid value
+raises :class:`~escalade.exceptions.ConfigError` naming the field and where the value came from (file
+path or environment variable).
 
 >>> cfg = EscalationConfig(max_cost=5.0)
 >>> cfg.tiers.names, cfg.tiers["cheap"].min_attempts, cfg.tiers["capable"].threshold
@@ -11,9 +14,10 @@ field and where the value came from (file path or environment variable).
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -23,13 +27,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from escalade.exceptions import ConfigError
 from escalade.tiers import DEFAULT_TIER_SETTINGS, Ladder, Tier
 
-__all__ = ["ENV_PREFIX", "RESERVED_ENV_VARS", "EscalationConfig", "load_config"]
+__all__ = ["ENV_PREFIX", "NULLABLE_FIELDS", "RESERVED_ENV_VARS", "EscalationConfig", "load_config"]
 
 #: Prefix of every environment variable escalade reads.
 ENV_PREFIX = "ESCALADE_"
 
 #: ``ESCALADE_*`` variables that are not configuration fields (read elsewhere), so not typos.
 RESERVED_ENV_VARS = frozenset({"ESCALADE_DATABASE_URL", "ESCALADE_CONFIG", "ESCALADE_DATA_DIR"})
+
+#: Settings that may be switched off with the value ``none`` (in TOML or the environment).
+NULLABLE_FIELDS = frozenset({"max_cost", "auto_approve_under"})
 
 _TIER_ENV_FIELDS = {
     "MODELS": "models",
@@ -68,8 +75,16 @@ class EscalationConfig:
         if not isinstance(self.tiers, Ladder):
             object.__setattr__(self, "tiers", Ladder(self.tiers))
         checks: list[tuple[str, bool, str]] = [
-            ("max_cost", self.max_cost is None or self.max_cost > 0, "must be a positive number of USD"),
-            ("auto_approve_under", self.auto_approve_under is None or self.auto_approve_under >= 0, "must be >= 0"),
+            (
+                "max_cost",
+                _finite_or_none(self.max_cost, 0.0, strict=True),
+                "must be a finite number of USD > 0, or none",
+            ),
+            (
+                "auto_approve_under",
+                _finite_or_none(self.auto_approve_under, 0.0),
+                "must be a finite number >= 0, or none",
+            ),
             ("stagnation_threshold", 0.0 <= self.stagnation_threshold <= 1.0, "must be between 0 and 1"),
             ("stagnation_window", self.stagnation_window >= 2, "must be at least 2"),
             ("max_concurrency", self.max_concurrency >= 1, "must be at least 1"),
@@ -105,18 +120,18 @@ class EscalationConfig:
 
 
 class _TierInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     rank: int | None = None
-    models: list[str] = Field(default_factory=list)
+    models: list[str] | None = None
     threshold: float | None = Field(default=None, ge=0, le=100)
     min_attempts: int | None = Field(default=None, ge=1)
     team_size: int | None = Field(default=None, ge=1, le=3)
 
 
 class _ConfigInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     enabled: bool | None = None
     tiers: list[_TierInput] | None = None
@@ -133,26 +148,34 @@ class _ConfigInput(BaseModel):
 _SCALAR_FIELDS = [f.name for f in fields(EscalationConfig) if f.name != "tiers"]
 
 
+def _finite_or_none(value: float | None, minimum: float, *, strict: bool = False) -> bool:
+    if value is None:
+        return True
+    return math.isfinite(value) and (value > minimum if strict else value >= minimum)
+
+
 def load_config(
     path: str | Path | None = None,
     *,
     env: Mapping[str, str] | None = None,
     **overrides: Any,
 ) -> EscalationConfig:
-    """Build a config from defaults, an optional TOML file, ``ESCALADE_*`` variables and overrides.
+    """Build a config from defaults, a TOML file, ``ESCALADE_*`` variables and ``overrides``.
 
-    ``env`` defaults to ``os.environ``; pass ``{}`` to ignore the environment.
+    ``path`` defaults to ``ESCALADE_CONFIG``; ``env`` defaults to ``os.environ`` (pass ``{}`` to
+    ignore the environment).
     """
     env = os.environ if env is None else env
-    raw: dict[str, Any] = {}
-    origin: dict[str, str] = {}
+    if path is None and env.get("ESCALADE_CONFIG"):
+        path = env["ESCALADE_CONFIG"]
+    from_file, file_source = _ConfigInput(), None
     if path is not None:
-        source = str(path)
-        raw = _read_toml(Path(path))
-        origin = dict.fromkeys(raw, source)
-    _apply_env(raw, origin, env)
-    parsed = _validate(raw, origin)
-    config = _build(parsed, origin)
+        file_source = str(path)
+        from_file = _validate(_read_toml(Path(path)), strict=True, source=lambda _: file_source)
+    tier_names = [t.name for t in from_file.tiers] if from_file.tiers is not None else list(DEFAULT_TIER_SETTINGS)
+    env_raw, env_source = _read_env(env, tier_names)
+    from_env = _validate(env_raw, strict=False, source=env_source)
+    config = _build(from_file, from_env, tier_names, file_source)
     return config.replace(**overrides) if overrides else config
 
 
@@ -161,39 +184,55 @@ def _read_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("config file not found", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError("config file is not UTF-8 text", source=str(path)) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror}", source=str(path)) from exc
+        raise ConfigError(f"cannot read config file: {exc.strerror}", source=str(path)) from None
     try:
-        return tomllib.loads(text)
+        return _nulls(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from exc
+        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from None
 
 
-def _apply_env(raw: dict[str, Any], origin: dict[str, str], env: Mapping[str, str]) -> None:
-    tier_names = [t["name"] for t in raw.get("tiers", []) if isinstance(t, dict) and "name" in t] or list(
-        DEFAULT_TIER_SETTINGS
-    )
+def _nulls(raw: dict[str, Any]) -> dict[str, Any]:
+    """``none`` (any case) switches a nullable limit off."""
+    return {
+        k: None if k in NULLABLE_FIELDS and isinstance(v, str) and v.strip().lower() == "none" else v
+        for k, v in raw.items()
+    }
+
+
+def _read_env(env: Mapping[str, str], tier_names: list[str]) -> tuple[dict[str, Any], Callable[[str], str | None]]:
+    """Environment settings as raw input, and a function naming the variable behind a field path."""
+    raw: dict[str, Any] = {}
+    tiers: dict[str, dict[str, Any]] = {}
+    origin: dict[str, str] = {}
     for var in sorted(env):
         if not var.startswith(ENV_PREFIX) or var in RESERVED_ENV_VARS:
             continue
-        value = env[var]
+        value = env[var].strip()
+        where = f"environment variable {var}"
+        if not value:
+            raise ConfigError("is empty; unset it, or give a value (none switches a limit off)", source=where)
         key = var[len(ENV_PREFIX) :].lower()
         if key in _SCALAR_FIELDS:
-            raw[key] = _env_scalar(value)
-            origin[key] = f"environment variable {var}"
+            raw[key] = value
+            origin[key] = where
             continue
         tier_field = _match_tier_var(var, tier_names)
         if tier_field is None:
             raise ConfigError(
                 f"unknown setting; known: {', '.join(ENV_PREFIX + f.upper() for f in _SCALAR_FIELDS)} "
-                f"and {ENV_PREFIX}<TIER>_{{{','.join(_TIER_ENV_FIELDS)}}}",
-                source=f"environment variable {var}",
+                f"and {ENV_PREFIX}<TIER>_{{{','.join(_TIER_ENV_FIELDS)}}} for tiers {', '.join(tier_names)}",
+                source=where,
             )
         tier_name, fname = tier_field
-        tiers = raw.setdefault("tiers", [{"name": n} for n in tier_names])
-        entry = next(t for t in tiers if t.get("name") == tier_name)
+        entry = tiers.setdefault(tier_name, {"name": tier_name})
         entry[fname] = [m.strip() for m in value.split(",") if m.strip()] if fname == "models" else value
-        origin[f"tiers.{tier_name}.{fname}"] = f"environment variable {var}"
+        origin[f"tiers.{tier_name}.{fname}"] = where
+    if tiers:
+        raw["tiers"] = list(tiers.values())
+    return _nulls(raw), origin.get
 
 
 def _match_tier_var(var: str, tier_names: list[str]) -> tuple[str, str] | None:
@@ -204,55 +243,64 @@ def _match_tier_var(var: str, tier_names: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def _env_scalar(value: str) -> Any:
-    lowered = value.strip().lower()
-    if lowered in {"none", "null", ""}:
-        return None
-    return value.strip()
-
-
-def _validate(raw: dict[str, Any], origin: dict[str, str]) -> _ConfigInput:
+def _validate(raw: dict[str, Any], *, strict: bool, source: Callable[[str], str | None]) -> _ConfigInput:
     try:
-        return _ConfigInput.model_validate(raw)
+        return _ConfigInput.model_validate(raw, strict=strict)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
         field_path = ".".join(loc)
-        source = origin.get(loc[0]) if loc else None
-        if loc and loc[0] == "tiers" and len(loc) >= 2 and loc[1].isdigit():
-            tiers = raw.get("tiers") or []
-            idx = int(loc[1])
-            name = tiers[idx].get("name") if idx < len(tiers) and isinstance(tiers[idx], dict) else None
-            if name:
-                field_path = ".".join(["tiers", str(name), *loc[2:]])
-                source = origin.get(field_path, origin.get("tiers"))
-        raise ConfigError(err["msg"], field=field_path, source=source) from None
+        tiers = raw.get("tiers")
+        if len(loc) >= 2 and loc[0] == "tiers" and loc[1].isdigit() and isinstance(tiers, list):
+            entry = tiers[int(loc[1])] if int(loc[1]) < len(tiers) else None
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                field_path = ".".join(["tiers", entry["name"], *loc[2:]])
+        where = source(field_path) or (source(loc[0]) if loc else None)
+        raise ConfigError(err["msg"], field=field_path, source=where) from None
 
 
-def _build(parsed: _ConfigInput, origin: dict[str, str]) -> EscalationConfig:
-    kwargs: dict[str, Any] = {name: getattr(parsed, name) for name in _SCALAR_FIELDS if name in parsed.model_fields_set}
-    if parsed.tiers is not None:
-        kwargs["tiers"] = Ladder(_tier_from_input(t, i, origin) for i, t in enumerate(parsed.tiers))
+def _build(
+    from_file: _ConfigInput, from_env: _ConfigInput, tier_names: list[str], file_source: str | None
+) -> EscalationConfig:
+    kwargs: dict[str, Any] = {}
+    where: dict[str, str | None] = {}
+    for layer, label in ((from_file, file_source), (from_env, "environment")):
+        for name in _SCALAR_FIELDS:
+            if name in layer.model_fields_set:
+                kwargs[name] = getattr(layer, name)
+                where[name] = label
+    file_tiers = {t.name: t for t in from_file.tiers or []}
+    env_tiers = {t.name: t for t in from_env.tiers or []}
     try:
+        if from_file.tiers is not None or env_tiers:
+            merged = [_merge_tier(file_tiers.get(n), env_tiers.get(n), n) for n in tier_names]
+            kwargs["tiers"] = Ladder(_tier_from_input(t, i) for i, t in enumerate(merged))
         return EscalationConfig(**kwargs)
     except ConfigError as exc:
-        raise ConfigError(exc.message, field=exc.field, source=origin.get(exc.field or "")) from None
+        source = where.get(exc.field or "") or (file_source if from_file.tiers is not None else "environment")
+        raise ConfigError(exc.message, field=exc.field, source=source) from None
 
 
-def _tier_from_input(t: _TierInput, position: int, origin: dict[str, str]) -> Tier:
+def _merge_tier(base: _TierInput | None, override: _TierInput | None, name: str) -> _TierInput:
+    merged = base.model_dump(exclude_unset=True) if base else {"name": name}
+    if override:
+        merged.update(override.model_dump(exclude_unset=True))
+    return _TierInput.model_validate(merged)
+
+
+def _tier_from_input(t: _TierInput, position: int) -> Tier:
     defaults = DEFAULT_TIER_SETTINGS.get(t.name)
     missing = [name for name, value in (("threshold", t.threshold), ("min_attempts", t.min_attempts)) if value is None]
     if defaults is None and missing:
         raise ConfigError(
             f"tier {t.name!r} is not one of {', '.join(DEFAULT_TIER_SETTINGS)}, so it must set {', '.join(missing)}",
             field=f"tiers.{t.name}",
-            source=origin.get("tiers"),
         )
     _, threshold, min_attempts, team_size = defaults or (position, 0.0, 1, 1)
     return Tier(
         name=t.name,
         rank=t.rank if t.rank is not None else position,
-        models=tuple(t.models),
+        models=tuple(t.models or ()),
         threshold=t.threshold if t.threshold is not None else threshold,
         min_attempts=t.min_attempts if t.min_attempts is not None else min_attempts,
         team_size=t.team_size if t.team_size is not None else team_size,
