@@ -12,6 +12,7 @@ from escalade.budget import ApprovalRequest, BudgetGuard
 from escalade.cascade import ProgressiveExecutor, WorkItem
 from escalade.config import EscalationConfig
 from escalade.exceptions import ApprovalDeniedError, BudgetExceededError
+from escalade.providers.base import CompletionRequest, CostEstimate
 from escalade.providers.fake import ScriptedProvider
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ScoringContext
@@ -170,3 +171,75 @@ def test_guard_settle_and_release() -> None:
     assert guard.spent_usd == pytest.approx(0.6)
     assert guard.stopped
     assert any("more than its reserved bound" in w for w in guard.warnings)
+
+
+class _Fixed:
+    """Estimator returning one fixed bound."""
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+
+    def estimate(self, request: CompletionRequest) -> CostEstimate:
+        return CostEstimate(expected_usd=self.bound, max_usd=self.bound)
+
+
+@pytest.mark.parametrize("bound", [float("nan"), float("inf"), -0.01])
+def test_invalid_estimates_stop_the_run(bound: float) -> None:
+    """An estimate that is not a finite amount >= 0 stops the run before any call (fail closed)."""
+    prov = provider()
+    ex = ProgressiveExecutor(config(max_cost=1.0), prov, scorer=fail_all, estimator=_Fixed(bound))
+    with pytest.raises(BudgetExceededError, match="not a finite amount"):
+        ex.run_sync(work(2))
+    assert prov.requests == []
+
+
+@pytest.mark.parametrize("billed", [float("nan"), -5.0])
+def test_invalid_bills_count_at_the_bound(billed: float) -> None:
+    """A provider bill that is NaN or negative is counted at the reserved bound, never as a refund."""
+    prov = ScriptedProvider({"a": ["x"], "b": ["y"], "p": ["z"]}, cost_per_call=billed)
+    ex = ProgressiveExecutor(config(max_cost=None), prov, scorer=fail_all, estimator=_Fixed(0.01))
+    result = ex.run_sync(work(1))
+    assert result.total_cost == pytest.approx(0.03)
+    assert any("counted at its reserved bound" in w for w in result.warnings)
+
+
+def test_underestimate_stops_the_run_once_cap_is_passed() -> None:
+    """A bill above its bound is counted in full and stops the run once spend passes the cap."""
+    prov = ScriptedProvider({"a": ["x"], "b": ["y"], "p": ["z"]}, cost_per_call=0.04)
+    ex = ProgressiveExecutor(
+        config(max_cost=0.05, max_concurrency=1),
+        prov,
+        scorer=fail_all,
+        estimator=_Fixed(0.01),
+    )
+    with pytest.raises(BudgetExceededError, match="cost more than its estimate") as info:
+        ex.run_sync(work(3))
+    partial = info.value.partial_result
+    assert partial is not None
+    assert len(prov.requests) == 2  # stopped right after the call that passed the cap
+    assert partial.total_cost == pytest.approx(0.08)
+    assert any("more than its reserved bound" in w for w in partial.warnings)
+
+
+def test_cap_warning_is_not_hidden_by_other_warnings() -> None:
+    """In warn mode the budget warning is recorded even when another warning came first."""
+    prov = ScriptedProvider({"a": ["x"], "b": ["y"], "p": ["z"]}, cost_per_call=float("nan"))
+    result = ProgressiveExecutor(
+        config(max_cost=0.02, abort_on_budget_exceeded=False, warn_on_budget_exceeded=True),
+        prov,
+        scorer=fail_all,
+        estimator=_Fixed(0.01),
+    ).run_sync(work(2))
+    assert sum("budget exceeded" in w for w in result.warnings) == 1
+
+
+def test_failing_approval_callback_is_a_refusal() -> None:
+    """An approval callback that raises stops the run like a refusal."""
+
+    def broken(request: ApprovalRequest) -> bool:
+        raise EOFError("no input")
+
+    with pytest.raises(ApprovalDeniedError, match="approval callback failed"):
+        ProgressiveExecutor(config(auto_approve_under=0.0), provider(), scorer=fail_all, approval=broken).run_sync(
+            work(2)
+        )

@@ -308,8 +308,9 @@ class ProgressiveExecutor:
                 guard.warnings.append(
                     f"cost of a {request.model} call is unknown; counted at its reserved bound ${bound:.6f}"
                 )
-                completion = replace(completion, cost_usd=bound)
-            guard.settle(reservation, completion.cost_usd or 0.0)
+            counted = guard.settle(reservation, bound if completion.cost_usd is None else completion.cost_usd)
+            if counted != completion.cost_usd:
+                completion = replace(completion, cost_usd=counted)
             spent.append(completion)
             return completion
 
