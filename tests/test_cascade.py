@@ -7,14 +7,15 @@ from collections import Counter
 
 import pytest
 
-from escalade.cascade import ProgressiveExecutor, WorkItem
+from escalade.cascade import ProgressiveExecutor, RunListener, WorkItem
 from escalade.config import EscalationConfig
-from escalade.exceptions import ConfigError, ProviderError
+from escalade.exceptions import ConfigError, ListenerError, ProviderError, StoreError
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate
 from escalade.providers.fake import FunctionProvider
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.predicates import PredicateContext
 from escalade.quality.scorers import ScoringContext
+from escalade.results import AttemptRecord, ItemResult
 from escalade.tiers import Ladder, Tier
 from tests.conftest import ladder
 
@@ -145,7 +146,7 @@ def test_start_tier_skips_lower_tiers(three_tier_config: EscalationConfig) -> No
     result = make(three_tier_config, provider).run_sync(work, start_tier="premium")
     assert [i.final_tier for i in result.items] == ["capable", "premium"]
     assert not any(r.model in {"a", "b"} for r in provider.requests)
-    with pytest.raises(KeyError, match="no tier named 'gold'"):
+    with pytest.raises(ConfigError, match="field 'start_tier': no tier named 'gold'"):
         make(three_tier_config, provider).run_sync(items("z"), start_tier="gold")
 
 
@@ -189,8 +190,75 @@ def test_failing_item_never_stops_the_others(three_tier_config: EscalationConfig
     result = ex.run_sync(items("ok1", "boom", "ok2"))
     statuses = {i.item_id: (i.status, i.error) for i in result.items}
     assert statuses["boom"] == ("failed", "RuntimeError: scorer bug")
+    boom = next(i for i in result.items if i.item_id == "boom")
+    assert boom.cost_usd == COSTS["a"]
     assert statuses["ok1"][0] == statuses["ok2"][0] == "accepted"
     assert result.status == "completed"
+
+
+def test_failed_item_keeps_what_it_spent(three_tier_config: EscalationConfig) -> None:
+    """A scorer that crashes after the calls were paid fails the item, but its cost and baseline stay."""
+
+    def scorer(ctx: ScoringContext) -> FailureAnalysis:
+        if ctx.tier == "capable":
+            raise ValueError("bad signal")
+        return FailureAnalysis(test_pass_rate=0.0)
+
+    ex = ProgressiveExecutor(
+        three_tier_config, scripted({}), scorer=scorer, estimator=Estimator(), baseline=lambda i: 1.0
+    )
+    result = ex.run_sync(items("x"))
+    item = result.items[0]
+    assert item.status == "failed"
+    assert item.error == "ValueError: bad signal"
+    assert item.cost_usd == pytest.approx(COSTS["a"] + COSTS["b"] + COSTS["c"])
+    assert item.premium_baseline_usd == 1.0
+    assert [t.tier for t in item.tiers] == ["cheap", "capable"]
+    assert item.tiers[-1].attempts[-1].error == "scoring failed: ValueError: bad signal"
+
+
+def test_unexpected_provider_exception_mid_team_keeps_cost() -> None:
+    """A non-ProviderError raised by the second call of a team fails the item with the first call's cost."""
+
+    def handler(request: CompletionRequest) -> Completion:
+        if request.role == "executor":
+            raise RuntimeError("socket closed")
+        return Completion(text="plan", model=request.model, cost_usd=COSTS[request.model])
+
+    tiers = Ladder([Tier(name="capable", rank=0, models=("c",), threshold=0, team_size=2)])
+    cfg = EscalationConfig(tiers=tiers, max_cost=None, auto_approve_under=None)
+    result = make(cfg, FunctionProvider(handler)).run_sync(items("x"))
+    item = result.items[0]
+    assert item.status == "failed"
+    assert item.cost_usd == pytest.approx(COSTS["c"])
+    assert result.total_cost == pytest.approx(COSTS["c"])
+
+
+class FailingListener(RunListener):
+    """A listener whose chosen event raises, like a store that lost its database."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+
+    def on_attempt(self, run_id: str, record: AttemptRecord) -> None:
+        if self.event == "on_attempt":
+            raise StoreError("database is locked")
+
+    def on_item_finished(self, run_id: str, item: ItemResult) -> None:
+        if self.event == "on_item_finished":
+            raise StoreError("disk full")
+
+
+@pytest.mark.parametrize("event", ["on_attempt", "on_item_finished"])
+def test_failing_listener_stops_the_run(three_tier_config: EscalationConfig, event: str) -> None:
+    """When results can no longer be recorded, the run stops with ListenerError and the partial result."""
+    cfg = three_tier_config.replace(max_concurrency=1)
+    with pytest.raises(ListenerError, match=f"FailingListener.{event} failed") as info:
+        make(cfg, scripted({}), listeners=[FailingListener(event)]).run_sync(items("a1", "a2", "a3"))
+    partial = info.value.partial_result
+    assert partial is not None
+    assert partial.status == "aborted"
+    assert [i.status for i in partial.items][1:] == ["not_run", "not_run"]
 
 
 def test_custom_predicate_adds_reason_to_climb(three_tier_config: EscalationConfig) -> None:

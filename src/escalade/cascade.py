@@ -9,9 +9,11 @@ For each item, starting on its start tier (the first tier by default):
    stagnation) and then climbs.
 
 Items run concurrently (bounded by ``max_concurrency``); an unexpected error fails that item only.
-A budget stop (``BudgetExceededError``/``ApprovalDeniedError``) stops the whole run and carries the
-partial result. Every finished attempt is handed to the listeners at once, so a store listener
-keeps all finished work even if the process is interrupted.
+A budget stop (``BudgetExceededError``/``ApprovalDeniedError``) or a failing listener
+(``ListenerError``: results could no longer be stored) stops the whole run; the error carries
+the partial result. Money spent by an attempt that then fails is always kept in the result.
+Every finished attempt is handed to the listeners at once, so a store listener keeps all finished
+work even if the process is interrupted.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 from escalade.budget import ApprovalCallback, BudgetGuard
 from escalade.config import EscalationConfig
-from escalade.exceptions import BudgetError, ConfigError, ProviderError
+from escalade.exceptions import BudgetError, ConfigError, ListenerError, ProviderError, RunStoppedError
 from escalade.providers.base import Completion, CompletionRequest, CostEstimator, Provider, Usage
 from escalade.quality.predicates import EscalationPredicate, PredicateContext, below_threshold
 from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer
@@ -131,27 +133,32 @@ class ProgressiveExecutor:
     async def run(
         self, items: Iterable[WorkItem], *, run_id: str | None = None, start_tier: str | None = None
     ) -> ProgressiveWorkflowResult:
-        """Run ``items`` and return the result; raises a ``BudgetError`` carrying the partial result."""
+        """Run ``items`` and return the result; a stopped run raises ``RunStoppedError`` with the partial result."""
         work = list(items)
         ids = [w.id for w in work]
         if len(set(ids)) != len(ids):
             raise ConfigError("work item ids must be unique within a run", field="id")
         for name in {w.start_tier or start_tier for w in work} - {None}:
-            self.config.tiers.index_of(str(name))
+            if str(name) not in self.config.tiers.names:
+                tiers = ", ".join(self.config.tiers.names)
+                raise ConfigError(f"no tier named {name!r}; tiers: {tiers}", field="start_tier")
         run_id = run_id or new_run_id(self.workflow)
         started = datetime.now(UTC)
         guard = BudgetGuard(self.config, self.approval)
         self._emit("on_run_started", run_id, self.workflow, self.config, len(work))
         semaphore = asyncio.Semaphore(self.config.max_concurrency)
         results: dict[str, ItemResult] = {}
-        stop: list[BudgetError] = []
+        stop: list[RunStoppedError] = []
 
         async def worker(item: WorkItem) -> None:
             async with semaphore:
                 if stop:
                     return
                 results[item.id] = await self._run_item(run_id, item, start_tier, guard, stop)
-                self._emit("on_item_finished", run_id, results[item.id])
+                try:
+                    self._emit("on_item_finished", run_id, results[item.id])
+                except ListenerError as exc:
+                    stop.append(exc)
 
         await asyncio.gather(*(worker(item) for item in work))
         final = [results.get(w.id) or ItemResult(item_id=w.id, status="not_run") for w in work]
@@ -165,14 +172,17 @@ class ProgressiveExecutor:
             finished_at=datetime.now(UTC),
             warnings=tuple(guard.warnings),
         )
-        self._emit("on_run_finished", result)
+        try:
+            self._emit("on_run_finished", result)
+        except ListenerError as failure:
+            stop.append(failure)
         if stop:
-            exc = stop[0]
-            raise type(exc)(str(exc), partial_result=result) from exc
+            first = stop[0]
+            raise type(first)(str(first), partial_result=result) from first
         return result
 
     async def _run_item(
-        self, run_id: str, item: WorkItem, start_tier: str | None, guard: BudgetGuard, stop: list[BudgetError]
+        self, run_id: str, item: WorkItem, start_tier: str | None, guard: BudgetGuard, stop: list[RunStoppedError]
     ) -> ItemResult:
         state = _ItemState(item)
         ladder = self.config.tiers
@@ -190,28 +200,26 @@ class ProgressiveExecutor:
                 state.tiers.append(replace(tier_result, escalated=True, escalation_reason=reason))
                 self._emit("on_escalation", run_id, item.id, tier.name, nxt.name, reason)
                 tier = nxt
-        except BudgetError as exc:  # the whole run stops; keep what this item did
+        except RunStoppedError as exc:  # the whole run stops; keep what this item did
             stop.append(exc)
-            if state.current:
-                cut = TierResult(
-                    tier=state.current[0].tier,
-                    attempts=tuple(state.current),
-                    escalated=False,
-                    escalation_reason="run stopped",
-                )
-                state.tiers.append(cut)
-            return ItemResult(
-                item_id=item.id,
-                status="stopped",
-                tiers=tuple(state.tiers),
-                error=str(exc),
-                premium_baseline_usd=baseline,
-            )
-        except Exception as exc:  # a failing item never stops the others
-            return ItemResult(
-                item_id=item.id, status="failed", tiers=tuple(state.tiers), error=f"{type(exc).__name__}: {exc}"
-            )
+            return self._cut_short(state, "stopped", str(exc), baseline)
+        except Exception as exc:  # a failing item never stops the others; its spend is kept
+            return self._cut_short(state, "failed", f"{type(exc).__name__}: {exc}", baseline)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _cut_short(state: _ItemState, status: str, error: str, baseline: float) -> ItemResult:
+        """Result of an item that ended early, with every attempt (and cost) it made."""
+        tiers = list(state.tiers)
+        worked = {id(a) for t in tiers for a in t.attempts}
+        unfinished = tuple(a for a in state.current if id(a) not in worked)
+        if unfinished:
+            tiers.append(
+                TierResult(tier=unfinished[0].tier, attempts=unfinished, escalated=False, escalation_reason=status)
+            )
+        return ItemResult(
+            item_id=state.item.id, status=status, tiers=tuple(tiers), error=error, premium_baseline_usd=baseline
+        )
 
     def _finish(self, state: _ItemState, status: str, final: AttemptRecord | None, baseline: float) -> ItemResult:
         if final is None:
@@ -286,8 +294,8 @@ class ProgressiveExecutor:
         record = await self._work(state, tier, model, number, guard)
         state.current.append(record)
         self._emit("on_attempt", run_id, record)
-        if isinstance(record.stopped_by, BaseException):
-            raise record.stopped_by
+        if record.raised is not None:
+            raise record.raised
         return record
 
     async def _work(self, state: _ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard) -> AttemptRecord:
@@ -333,30 +341,31 @@ class ProgressiveExecutor:
                 **fields,
             )
 
+        failed = {"text": None, "analysis": None, "cqs": None, "passed": False}
         try:
             outcome = await team.run(context)
-        except BudgetError as exc:  # calls already paid for in this attempt are kept
-            return record(
-                text=None, analysis=None, cqs=None, passed=False, reason="run stopped", error=str(exc), stopped_by=exc
-            )
         except ProviderError as exc:
-            return record(
-                text=None, analysis=None, cqs=None, passed=False, reason=f"provider error: {exc}", error=str(exc)
+            return record(**failed, reason=f"provider error: {exc}", error=str(exc))
+        except (BudgetError, Exception) as exc:  # calls already paid for in this attempt are kept
+            return record(**failed, reason="run stopped", error=f"{type(exc).__name__}: {exc}", raised=exc)
+        try:
+            analysis = self.scorer.score(
+                ScoringContext(
+                    item_id=item.id,
+                    prompt=item.prompt,
+                    task_kind=item.task_kind,
+                    tier=tier.name,
+                    attempt=number,
+                    completion=outcome.final,
+                    history=tuple(state.history),
+                    metadata=dict(item.metadata),
+                )
             )
-        analysis = self.scorer.score(
-            ScoringContext(
-                item_id=item.id,
-                prompt=item.prompt,
-                task_kind=item.task_kind,
-                tier=tier.name,
-                attempt=number,
-                completion=outcome.final,
-                history=tuple(state.history),
-                metadata=dict(item.metadata),
-            )
-        )
-        pctx = PredicateContext(tier=tier.name, threshold=tier.threshold, attempt=number, analysis=analysis)
-        reasons = [r or "custom predicate" for escalate, r in (p(pctx) for p in self.predicates) if escalate]
+            pctx = PredicateContext(tier=tier.name, threshold=tier.threshold, attempt=number, analysis=analysis)
+            reasons = [r or "custom predicate" for escalate, r in (p(pctx) for p in self.predicates) if escalate]
+        except Exception as exc:
+            error = f"scoring failed: {type(exc).__name__}: {exc}"
+            return record(**{**failed, "text": outcome.final.text}, reason=error, error=error, raised=exc)
         return record(
             text=outcome.final.text,
             analysis=analysis,
@@ -376,7 +385,10 @@ class ProgressiveExecutor:
 
     def _emit(self, event: str, *args: Any) -> None:
         for listener in self.listeners:
-            getattr(listener, event)(*args)
+            try:
+                getattr(listener, event)(*args)
+            except Exception as exc:
+                raise ListenerError(f"{type(listener).__name__}.{event} failed: {exc}") from exc
 
 
 def new_run_id(workflow: str) -> str:

@@ -8,10 +8,11 @@ catch the base and the CLI can turn any of them into one clear line::
     ├── DatasetError                 malformed or missing benchmark dataset (names file, line, field)
     ├── ProviderError                a provider could not answer a request
     │   └── MissingOutcomeError      replay: the dataset has no recorded outcome for (row, model)
-    ├── NoTierAvailableError         no tier of the ladder could answer an item
-    ├── BudgetError
-    │   ├── BudgetExceededError      the next attempt would push spend past ``max_cost``
-    │   └── ApprovalDeniedError      the approval callback refused to spend above the limit
+    ├── RunStoppedError              the run was stopped; carries the partial result
+    │   ├── BudgetError
+    │   │   ├── BudgetExceededError  the next attempt would push spend past ``max_cost``
+    │   │   └── ApprovalDeniedError  spending above the approval limit was refused
+    │   └── ListenerError            a listener (the store, telemetry) failed, so results could be lost
     └── StoreError
         └── RunNotFoundError         no stored run has the given id
 """
@@ -30,10 +31,11 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "EscalationError",
+    "ListenerError",
     "MissingOutcomeError",
-    "NoTierAvailableError",
     "ProviderError",
     "RunNotFoundError",
+    "RunStoppedError",
     "StoreError",
 ]
 
@@ -86,16 +88,20 @@ class MissingOutcomeError(ProviderError):
         self.item_id = item_id
 
 
-class NoTierAvailableError(EscalationError):
-    """No tier of the ladder could produce an answer for an item."""
-
-
-class BudgetError(EscalationError):
-    """Base of the budget errors; carries the partial result of the run, if any."""
+class RunStoppedError(EscalationError):
+    """The whole run was stopped; ``partial_result`` holds what was done, when known."""
 
     def __init__(self, message: str, *, partial_result: ProgressiveWorkflowResult | None = None) -> None:
         super().__init__(message)
         self.partial_result = partial_result
+
+
+class BudgetError(RunStoppedError):
+    """Base of the budget errors."""
+
+
+class ListenerError(RunStoppedError):
+    """A run listener failed (e.g. the store could not write); the run stops rather than lose results."""
 
 
 class BudgetExceededError(BudgetError):

@@ -41,8 +41,8 @@ class AttemptRecord:
     #: Provider error message when the call failed; failed calls do not count as attempts.
     error: str | None = None
     started_at: datetime | None = None
-    #: The budget error that stopped the run during this attempt (not stored).
-    stopped_by: BaseException | None = field(default=None, repr=False, compare=False)
+    #: The exception that ended this attempt and must propagate (a run stop, a bug); not stored.
+    raised: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
