@@ -20,6 +20,7 @@ def _run(workflow: str, cost: float, baseline: float, items: int, esc: float, ok
         items_total=items,
         items_done=items,
         total_cost=cost,
+        finished_cost=cost,
         premium_baseline_cost=baseline,
         escalation_rate=esc,
         success_rate=ok,
@@ -50,4 +51,4 @@ def test_aggregates_weight_items_equally() -> None:
 def test_no_runs() -> None:
     """No stored runs gives zeros, not a division error."""
     a = generate_cost_analytics([])
-    assert (a.total_runs, a.total_cost, a.escalation_rate, a.avg_savings_percent) == (0, 0.0, 0.0, 0.0)
+    assert (a.total_runs, a.total_cost, a.escalation_rate, a.avg_savings_percent) == (0, 0.0, 0.0, None)

@@ -18,7 +18,7 @@ class WorkflowStats:
     total_cost: float
     avg_cost: float
     total_savings: float
-    avg_savings_percent: float
+    avg_savings_percent: float | None
     success_rate: float
     escalation_rate: float
 
@@ -32,7 +32,7 @@ class CostAnalytics:
     total_cost: float
     total_baseline_cost: float
     total_savings: float
-    avg_savings_percent: float
+    avg_savings_percent: float | None
     escalation_rate: float
     success_rate: float
     workflow_stats: dict[str, WorkflowStats] = field(default_factory=dict)
@@ -63,6 +63,12 @@ def _rates(runs: list[RunSummary]) -> tuple[int, float, float]:
     return items, escalated / items, accepted / items
 
 
+def _mean_savings(runs: list[RunSummary]) -> float | None:
+    """Mean savings percent over the runs that have a baseline to compare with."""
+    known = [r.cost_savings_percent for r in runs if r.cost_savings_percent is not None]
+    return sum(known) / len(known) if known else None
+
+
 def generate_cost_analytics(runs: list[RunSummary]) -> CostAnalytics:
     """Aggregate ``runs`` (e.g. ``store.list_runs()``)."""
     total_items, escalation_rate, success_rate = _rates(runs)
@@ -78,7 +84,7 @@ def generate_cost_analytics(runs: list[RunSummary]) -> CostAnalytics:
             total_cost=cost,
             avg_cost=cost / len(group),
             total_savings=sum(r.cost_savings for r in group),
-            avg_savings_percent=sum(r.cost_savings_percent for r in group) / len(group),
+            avg_savings_percent=_mean_savings(group),
             success_rate=ok,
             escalation_rate=esc,
         )
@@ -90,7 +96,7 @@ def generate_cost_analytics(runs: list[RunSummary]) -> CostAnalytics:
         total_cost=total_cost,
         total_baseline_cost=baseline,
         total_savings=baseline - total_cost,
-        avg_savings_percent=(sum(r.cost_savings_percent for r in runs) / len(runs)) if runs else 0.0,
+        avg_savings_percent=_mean_savings(runs),
         escalation_rate=escalation_rate,
         success_rate=success_rate,
         workflow_stats=stats,

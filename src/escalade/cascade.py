@@ -256,7 +256,7 @@ class ProgressiveExecutor:
                 reason = reason or "no model of the tier could answer"
                 break
             cursor = tier.models.index(model) + 1
-            record = await self._attempt(run_id, state, tier, model, len(scores) + 1, guard)
+            record = await self._attempt(run_id, state, tier, model, len(attempts) + 1, guard)
             if record.error is not None:
                 unavailable.add(model)
                 continue
@@ -291,6 +291,9 @@ class ProgressiveExecutor:
         self, run_id: str, state: _ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard
     ) -> AttemptRecord:
         """One attempt; its record is appended to ``state.current`` and handed to the listeners."""
+        # Yield to the event loop: providers that answer without suspending (replay, caches) would
+        # otherwise run a whole run in one loop iteration, deaf to cancellation and signals.
+        await asyncio.sleep(0)
         record = await self._work(state, tier, model, number, guard)
         state.current.append(record)
         self._emit("on_attempt", run_id, record)

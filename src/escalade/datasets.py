@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +35,8 @@ class RecordedSample:
 
     response: str | None
     answer: str | None
-    cost_usd: float
+    #: ``None`` when the sample's cost was not recorded (the replay then bills the primary response's cost).
+    cost_usd: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,10 @@ def load_dataset(path: str | Path) -> BenchmarkDataset:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DatasetError("manifest.json not found: is this an escalade-benchmark/1 folder?", path=where) from None
+    except UnicodeDecodeError:
+        raise DatasetError("not UTF-8 text", path=where) from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read: {exc.strerror}", path=where) from None
     except json.JSONDecodeError as exc:
         raise DatasetError(f"not valid JSON: {exc.msg}", path=where, line=exc.lineno) from None
     if not isinstance(manifest, dict):
@@ -179,8 +184,10 @@ def _read_split(path: Path, models: set[str], expected_rows: int) -> tuple[Bench
         handle = path.open(encoding="utf-8")
     except FileNotFoundError:
         raise DatasetError("split file not found", path=where) from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read split file: {exc.strerror}", path=where) from None
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in _lines(handle, where):
             if not line.strip():
                 continue
             row = _parse_row(line, where, number, models)
@@ -190,6 +197,17 @@ def _read_split(path: Path, models: set[str], expected_rows: int) -> tuple[Bench
     if len(rows) != expected_rows:
         raise DatasetError(f"manifest says {expected_rows} rows, file has {len(rows)}", path=where, field="rows")
     return tuple(rows)
+
+
+def _lines(handle: Iterable[str], where: str) -> Iterator[tuple[int, str]]:
+    number = 0
+    try:
+        for number, line in enumerate(handle, start=1):  # number is read after the loop
+            yield number, line
+    except UnicodeDecodeError:
+        raise DatasetError("not UTF-8 text", path=where, line=number + 1) from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read split file: {exc.strerror}", path=where) from None
 
 
 def _parse_row(line: str, where: str, number: int, models: set[str]) -> BenchmarkRow:
@@ -240,7 +258,7 @@ def _parse_sample(raw: Any, where: str, number: int, name: str) -> RecordedSampl
     for key, value in (("response", response), ("answer", answer)):
         if value is not None and not isinstance(value, str):
             raise DatasetError("must be a string or null", path=where, line=number, field=f"{name}.{key}")
-    cost = float(raw.get("cost_usd", 0.0)) if isinstance(raw.get("cost_usd", 0.0), int | float) else -1.0
-    if cost < 0:
+    cost = raw.get("cost_usd")
+    if cost is not None and not (isinstance(cost, int | float) and not isinstance(cost, bool) and 0 <= cost < math.inf):
         raise DatasetError("must be a number >= 0", path=where, line=number, field=f"{name}.cost_usd")
-    return RecordedSample(response=response, answer=answer, cost_usd=cost)
+    return RecordedSample(response=response, answer=answer, cost_usd=None if cost is None else float(cost))

@@ -4,16 +4,22 @@ Built-ins are declared in escalade's own ``pyproject.toml`` under the same group
 plugins and built-ins are found the same way::
 
     [project.entry-points."escalade.scorers"]
-    my-scorer = "my_package.scoring:make_scorer"   # a factory: (ScorerSetup) -> Scorer
+    my-scorer = "my_package.scoring:make_scorer"      # (ScorerSetup) -> Scorer
 
->>> "consensus" in available("escalade.scorers")
+Run-time scorers never receive recorded grades. Scorers that read them (ceilings, not policies)
+live in a separate group, get the recorded rows, and their runs are labelled offline::
+
+    [project.entry-points."escalade.offline_scorers"]
+    oracle = "escalade.plugins:oracle_scorer"         # (ScorerSetup, rows) -> Scorer
+
+>>> "consensus" in available(SCORERS) and "oracle" in available(OFFLINE_SCORERS)
 True
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -22,18 +28,38 @@ from escalade.exceptions import ConfigError
 from escalade.quality.scorers import ConsensusScorer, Scorer
 from escalade.replay import OfflineOracleScorer
 
-__all__ = ["SCORERS", "ScorerSetup", "available", "consensus_scorer", "load_plugin", "make_scorer", "oracle_scorer"]
+__all__ = [
+    "OFFLINE_SCORERS",
+    "SCORERS",
+    "BuiltScorer",
+    "ScorerSetup",
+    "available",
+    "consensus_scorer",
+    "load_plugin",
+    "make_scorer",
+    "oracle_scorer",
+]
 
-#: Entry-point group of scorer factories.
+#: Entry-point group of run-time scorer factories: ``(ScorerSetup) -> Scorer``.
 SCORERS = "escalade.scorers"
+#: Entry-point group of offline scorer factories, which read grades: ``(ScorerSetup, rows) -> Scorer``.
+OFFLINE_SCORERS = "escalade.offline_scorers"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ScorerSetup:
-    """What a scorer factory may use to build its scorer."""
+    """Run-time facts a scorer factory may use."""
 
-    #: Recorded rows, when running a replay (offline scorers need them; run-time scorers must not).
-    rows: Sequence[BenchmarkRow] = field(default_factory=tuple)
+    #: Kind of task the items are (``multiple-choice``, ``code``, ...).
+    task_kind: str = "short-answer"
+
+
+@dataclass(frozen=True)
+class BuiltScorer:
+    """A scorer and whether it is offline (reads recorded grades)."""
+
+    scorer: Scorer
+    offline: bool
 
 
 def available(group: str) -> list[str]:
@@ -42,22 +68,33 @@ def available(group: str) -> list[str]:
 
 
 def load_plugin(group: str, name: str) -> Callable[..., Any]:
-    """The object registered as ``name`` in ``group``."""
+    """The callable registered as ``name`` in ``group``."""
     found = [ep for ep in entry_points(group=group) if ep.name == name]
     if not found:
-        raise ConfigError(f"unknown {group.rsplit('.', 1)[-1][:-1]} {name!r}; available: {', '.join(available(group))}")
-    loaded = found[0].load()
+        raise ConfigError(f"nothing named {name!r} in {group}; available: {', '.join(available(group))}")
+    try:
+        loaded = found[0].load()
+    except Exception as exc:
+        raise ConfigError(f"plugin {name!r} ({found[0].value}) failed to load: {type(exc).__name__}: {exc}") from exc
     if not callable(loaded):
-        raise ConfigError(f"entry point {name!r} in {group} is not callable")
+        raise ConfigError(f"plugin {name!r} in {group} is not callable")
     return loaded  # type: ignore[no-any-return]
 
 
-def make_scorer(name: str, setup: ScorerSetup) -> Scorer:
-    """Build the scorer registered as ``name``."""
-    scorer = load_plugin(SCORERS, name)(setup)
-    if not isinstance(scorer, Scorer):
+def make_scorer(name: str, setup: ScorerSetup, *, rows: Sequence[BenchmarkRow] = ()) -> BuiltScorer:
+    """Build scorer ``name``: run-time scorers get only ``setup``; offline ones also get ``rows``."""
+    if name in available(SCORERS):
+        built = BuiltScorer(load_plugin(SCORERS, name)(setup), offline=False)
+    elif name in available(OFFLINE_SCORERS):
+        if not rows:
+            raise ConfigError(f"scorer {name!r} reads recorded grades, so it only works on replays", field="scorer")
+        built = BuiltScorer(load_plugin(OFFLINE_SCORERS, name)(setup, rows), offline=True)
+    else:
+        names = ", ".join(available(SCORERS) + [f"{n} (offline)" for n in available(OFFLINE_SCORERS)])
+        raise ConfigError(f"unknown scorer {name!r}; available: {names}", field="scorer")
+    if not isinstance(built.scorer, Scorer):
         raise ConfigError(f"scorer factory {name!r} did not return a scorer (an object with score())")
-    return scorer
+    return built
 
 
 def consensus_scorer(setup: ScorerSetup) -> Scorer:
@@ -65,8 +102,6 @@ def consensus_scorer(setup: ScorerSetup) -> Scorer:
     return ConsensusScorer()
 
 
-def oracle_scorer(setup: ScorerSetup) -> Scorer:
-    """Built-in ``oracle``: OFFLINE, reads recorded grades (a ceiling, not a policy)."""
-    if not setup.rows:
-        raise ConfigError("the oracle scorer needs recorded rows: it only works on replays", field="scorer")
-    return OfflineOracleScorer(setup.rows)
+def oracle_scorer(setup: ScorerSetup, rows: Sequence[BenchmarkRow]) -> Scorer:
+    """Built-in offline ``oracle``: reads recorded grades (a ceiling, not a policy)."""
+    return OfflineOracleScorer(rows)

@@ -25,7 +25,15 @@ from escalade.quality.scorers import ScoringContext
 from escalade.results import ProgressiveWorkflowResult
 from escalade.tiers import Ladder
 
-__all__ = ["OfflineOracleScorer", "ReplayPlan", "accuracy_metrics", "plan_replay", "premium_baseline", "price_ladder"]
+__all__ = [
+    "OfflineOracleScorer",
+    "ReplayPlan",
+    "accuracy_metrics",
+    "plan_replay",
+    "premium_baseline",
+    "price_ladder",
+    "recorded_grade",
+]
 
 
 class OfflineOracleScorer:
@@ -41,11 +49,9 @@ class OfflineOracleScorer:
         self._rows = {row.key: row for row in rows}
 
     def score(self, context: ScoringContext) -> FailureAnalysis:
-        outcome = self._rows[context.item_id].outputs.get(context.completion.model)
-        grade = outcome.score if outcome is not None else 0.0
-        return FailureAnalysis(
-            signals={"oracle_grade": grade}, weights={"oracle_grade": 1.0}, notes=("offline oracle: recorded grade",)
-        )
+        grade = recorded_grade(self._rows[context.item_id], context.completion.model, context.completion.text)
+        note = "offline oracle: recorded grade" if grade is not None else "offline oracle: answer has no recorded grade"
+        return FailureAnalysis(signals={"oracle_grade": grade or 0.0}, weights={"oracle_grade": 1.0}, notes=(note,))
 
     def __repr__(self) -> str:
         return "OfflineOracleScorer()"
@@ -121,18 +127,32 @@ def premium_baseline(plan: ReplayPlan) -> dict[str, float]:
     return {r.key: r.outputs[model].cost_usd if model in r.outputs else fallback for r in plan.rows}
 
 
+def recorded_grade(row: BenchmarkRow, model: str | None, text: str | None) -> float | None:
+    """The recorded grade of ``text`` as ``model``'s answer to ``row``; ``None`` when not graded.
+
+    Only a model's primary recorded response carries a grade (samples do not).
+    """
+    outcome = row.outputs.get(model) if model else None
+    if outcome is None or text != outcome.response:
+        return None
+    return outcome.score
+
+
 def accuracy_metrics(plan: ReplayPlan, result: ProgressiveWorkflowResult) -> dict[str, object]:
-    """Offline figures for the report: accuracy of the final answers and of the premium model alone."""
+    """Offline figures for the report: accuracy of the final answers and of the premium model alone.
+
+    Accuracy is the mean recorded grade over items whose final answer has a grade; items the run did
+    not finish, could not answer, or answered with an ungraded sample are counted apart, never as wrong.
+    """
     rows = {r.key: r for r in plan.rows}
-    scores = []
-    for item in result.items:
-        outcome = rows[item.item_id].outputs.get(item.final_model) if item.final_model else None
-        scores.append(outcome.score if outcome is not None else 0.0)
+    grades = [recorded_grade(rows[i.item_id], i.final_model, i.final_answer) for i in result.items]
+    graded = [g for g in grades if g is not None]
     premium = plan.config.tiers.top.models[0]
     premium_scores = [r.outputs[premium].score for r in plan.rows if premium in r.outputs]
     return {
-        "accuracy": fmean(scores) if scores else 0.0,
+        "accuracy": fmean(graded) if graded else None,
+        "graded": len(graded),
+        "answered": sum(1 for i in result.items if i.final_model),
         "premium_model": premium,
         "premium_accuracy": fmean(premium_scores) if premium_scores else None,
-        "answered": sum(1 for i in result.items if i.final_model),
     }

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["render_report"]
+__all__ = ["percent", "render_report"]
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def percent(value: float | None) -> str:
+    """A percentage, or n/a when there was nothing to compare with."""
+    return "n/a" if value is None else f"{value:.1f}%"
 
 
 def render_report(summary: Mapping[str, Any], metrics: Mapping[str, Any], notes: Iterable[str] = ()) -> str:
@@ -16,7 +27,7 @@ def render_report(summary: Mapping[str, Any], metrics: Mapping[str, Any], notes:
         f"Items: {items}   escalation rate: {summary['escalation_rate']:.1%}   "
         f"accepted by a quality bar: {summary['success_rate']:.1%}",
     ]
-    lines += [f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in metrics.items()]
+    lines += [f"{k}: {_value(v)}" for k, v in metrics.items()]
     lines.append("")
     lines.append(
         f"{'tier':<10} {'items':>6} {'final':>6} {'climbed':>8} {'attempts':>9} {'cost $':>12} {'mean CQS':>9}"
@@ -31,7 +42,7 @@ def render_report(summary: Mapping[str, Any], metrics: Mapping[str, Any], notes:
         "",
         f"Total cost:            ${summary['total_cost']:.6f}",
         f"Premium-only baseline: ${summary['premium_baseline_cost']:.6f}",
-        f"Savings:               ${summary['cost_savings']:.6f} ({summary['cost_savings_percent']:.1f}%)",
+        f"Savings:               ${summary['cost_savings']:.6f} ({percent(summary['cost_savings_percent'])})",
     ]
     lines += [f"note: {n}" for n in notes]
     lines += [f"warning: {w}" for w in summary.get("warnings", ())]

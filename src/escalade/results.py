@@ -173,7 +173,7 @@ class ProgressiveWorkflowResult:
         return self.premium_baseline_cost - self.total_cost
 
     @property
-    def cost_savings_percent(self) -> float:
+    def cost_savings_percent(self) -> float | None:
         return savings_percent(self.total_cost, self.premium_baseline_cost)
 
     @property
@@ -230,9 +230,9 @@ class ProgressiveWorkflowResult:
         return json.dumps(self.to_dict(include_items=include_items), indent=indent)
 
 
-def savings_percent(cost: float, baseline: float) -> float:
-    """Savings against ``baseline`` in percent (0 when there is no baseline)."""
-    return 100.0 * (baseline - cost) / baseline if baseline > 0 else 0.0
+def savings_percent(cost: float, baseline: float) -> float | None:
+    """Savings against ``baseline`` in percent (``None`` when there is no baseline to compare with)."""
+    return 100.0 * (baseline - cost) / baseline if baseline > 0 else None
 
 
 def _summarise(name: str, items: Sequence[ItemResult]) -> TierSummary:

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from escalade.analytics import generate_cost_analytics
 from escalade.cli.common import DbOption, JsonOption, handle_errors, open_store, out_console, print_json
+from escalade.reports import percent
 
 __all__ = ["analytics_command"]
 
@@ -22,7 +23,7 @@ def analytics_command(json_out: JsonOption = False, db: DbOption = None) -> None
     out_console().print(
         f"Total runs: {a.total_runs}   items: {a.total_items}\n"
         f"Total cost: ${a.total_cost:.4f}   premium-only baseline: ${a.total_baseline_cost:.4f}\n"
-        f"Total savings: ${a.total_savings:.4f}   average savings: {a.avg_savings_percent:.1f}%\n"
+        f"Total savings: ${a.total_savings:.4f}   average savings: {percent(a.avg_savings_percent)}\n"
         f"Escalation rate: {a.escalation_rate:.1%}   success rate: {a.success_rate:.1%}",
         markup=False,
     )
@@ -34,7 +35,7 @@ def analytics_command(json_out: JsonOption = False, db: DbOption = None) -> None
                 str(s.runs),
                 f"{s.avg_cost:.4f}",
                 f"{s.total_savings:.4f}",
-                f"{s.avg_savings_percent:.1f}%",
+                percent(s.avg_savings_percent),
                 f"{s.success_rate:.1%}",
                 f"{s.escalation_rate:.1%}",
             )

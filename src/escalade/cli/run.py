@@ -9,14 +9,13 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from escalade.budget import ApprovalRequest
-from escalade.cascade import ProgressiveExecutor, RunListener, new_run_id
+from escalade.cascade import ProgressiveExecutor, RunListener, WorkItem, new_run_id
 from escalade.cli.common import (
     DbOption,
     JsonOption,
@@ -27,13 +26,14 @@ from escalade.cli.common import (
     out_console,
     print_json,
 )
-from escalade.config import load_config
+from escalade.config import EscalationConfig, load_config
 from escalade.datasets import load_dataset
-from escalade.exceptions import BudgetError
+from escalade.exceptions import RunStoppedError
 from escalade.plugins import ScorerSetup, make_scorer
 from escalade.providers.replay import ReplayProvider
 from escalade.replay import accuracy_metrics, plan_replay, premium_baseline
 from escalade.results import ItemResult
+from escalade.store.sql import SqlStore
 from escalade.telemetry import ProgressiveTelemetry
 
 __all__ = ["run_command"]
@@ -79,8 +79,26 @@ def _approver(yes: bool, progress: Progress) -> Callable[[ApprovalRequest], bool
     return approve
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class _RunSetup(RunListener):
+    """Stores what the run is (dataset, split, scorer, tier mapping) as soon as it starts."""
+
+    def __init__(self, store: SqlStore, metrics: dict[str, Any], notes: tuple[str, ...]) -> None:
+        self._store, self._metrics, self._notes = store, metrics, notes
+
+    def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
+        self._store.set_metrics(run_id, self._metrics, notes=self._notes)
+
+
+async def _until_terminated(executor: ProgressiveExecutor, items: tuple[WorkItem, ...], run_id: str) -> Any:
+    """Run the executor; SIGTERM cancels it at the next await (never inside a database write)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await executor.run(items, run_id=run_id)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 @handle_errors
@@ -92,7 +110,7 @@ def run_command(
     scorer: Annotated[
         str,
         typer.Option(
-            help="Scorer plugin: consensus (run-time signals), oracle (OFFLINE: reads grades), or one you installed."
+            help="Scorer plugin: consensus (run-time signals), oracle (offline: reads grades), or one you installed."
         ),
     ] = "consensus",
     concurrency: Annotated[int | None, typer.Option(help="Items worked on at once.")] = None,
@@ -101,15 +119,24 @@ def run_command(
     db: DbOption = None,
 ) -> None:
     """Run the tier ladder over recorded real outcomes and report cost, savings and accuracy."""
+    if concurrency is not None and concurrency < 1:
+        raise fail(f"--concurrency must be at least 1, got {concurrency}")
     dataset = load_dataset(dataset_dir)
     cfg = load_config(config)
     if concurrency is not None:
         cfg = cfg.replace(max_concurrency=concurrency)
-    plan = plan_replay(dataset, split or dataset.default_split(), cfg, limit=limit)
-    chosen = make_scorer(scorer, ScorerSetup(rows=plan.rows))
+    split = split or dataset.default_split()
+    plan = plan_replay(dataset, split, cfg, limit=limit)
+    built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=plan.rows)
+    workflow = "replay-offline" if built.offline else "replay"
     store = open_store(db)
     baseline = premium_baseline(plan)
-    listeners: list[RunListener] = [store, ProgressiveTelemetry(store, workflow_name="replay")]
+    setup = {"dataset": dataset.name, "split": split, "scorer": scorer, "offline_scorer": built.offline}
+    listeners: list[RunListener] = [
+        store,
+        _RunSetup(store, setup, plan.notes),
+        ProgressiveTelemetry(store, workflow_name=workflow),
+    ]
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -123,41 +150,33 @@ def run_command(
     executor = ProgressiveExecutor(
         plan.config,
         ReplayProvider(plan.rows),
-        scorer=chosen,
+        scorer=built.scorer,
         approval=_approver(yes, progress),
         listeners=listeners,
         baseline=lambda item: baseline[item.id],
-        workflow="replay",
+        workflow=workflow,
     )
-    run_id = new_run_id("replay")
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    stopped: BudgetError | None = None
+    run_id = new_run_id(workflow)
+    stopped: RunStoppedError | None = None
     try:
         with progress:
-            result = asyncio.run(executor.run(plan.items, run_id=run_id))
-    except BudgetError as exc:
+            result = asyncio.run(_until_terminated(executor, plan.items, run_id))
+    except RunStoppedError as exc:
         if exc.partial_result is None:
             raise
         stopped, result = exc, exc.partial_result
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         store.mark_interrupted(run_id)
         raise fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", 130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    metrics = {
-        "dataset": dataset.name,
-        "split": split or dataset.default_split(),
-        "scorer": scorer,
-        **accuracy_metrics(plan, result),
-    }
+    metrics = {**setup, **accuracy_metrics(plan, result)}
     store.set_metrics(run_id, metrics, notes=plan.notes)
     result = dataclasses.replace(result, metrics=metrics, notes=plan.notes)
     if json_out:
         print_json(json.dumps(result.to_dict(include_items=False)))
     else:
-        if getattr(chosen, "is_oracle", False):
+        if built.offline:
             out_console().print(
-                "OFFLINE ORACLE scorer: reads recorded grades; a ceiling, not a real policy.", markup=False
+                f"OFFLINE scorer {scorer!r}: reads recorded grades; a ceiling, not a real policy.", markup=False
             )
         out_console().print(result.generate_report(), markup=False)
     if stopped is not None:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.reports import render_report
+from escalade.reports import percent, render_report
 
 __all__ = ["cleanup_command", "list_command", "show_command"]
 
@@ -37,7 +37,7 @@ def list_command(
             f"{r.started_at:%Y-%m-%d %H:%M}",
             f"{r.items_done}/{r.items_total}",
             f"{r.total_cost:.4f}",
-            f"{r.cost_savings_percent:.1f}%",
+            percent(r.cost_savings_percent),
             f"{r.escalation_rate:.1%}",
         )
     out_console().print(table)

@@ -23,6 +23,14 @@ from escalade.providers.pricing import estimate_tokens
 __all__ = ["ReplayProvider"]
 
 
+def _bill(outcome: RecordedOutcome, index: int) -> float:
+    """Recorded cost of answer ``index`` (0: primary); a sample without a cost bills like the primary."""
+    if index == 0:
+        return outcome.cost_usd
+    sample_cost = outcome.samples[index - 1].cost_usd
+    return outcome.cost_usd if sample_cost is None else sample_cost
+
+
 class ReplayProvider(Provider):
     """Replays recorded outcomes of ``rows``, looked up by ``request.item_id``."""
 
@@ -48,16 +56,17 @@ class ReplayProvider(Provider):
             outcome, index = self._lookup(request)
         except ProviderError:
             return CostEstimate(expected_usd=0.0, max_usd=0.0)
-        cost = outcome.cost_usd if index == 0 else outcome.samples[index - 1].cost_usd
+        cost = _bill(outcome, index)
         return CostEstimate(expected_usd=cost, max_usd=cost)
 
     async def complete(self, request: CompletionRequest) -> Completion:
         outcome, index = self._lookup(request)
         self._calls[(request.item_id, request.model)] += 1
+        cost = _bill(outcome, index)
         if index == 0:
-            text, cost = outcome.response, outcome.cost_usd
+            text = outcome.response
         else:
             sample = outcome.samples[index - 1]
-            text, cost = sample.response if sample.response is not None else sample.answer, sample.cost_usd
+            text = sample.response if sample.response is not None else sample.answer
         usage = Usage(input_tokens=estimate_tokens(request.prompt), output_tokens=estimate_tokens(text), estimated=True)
         return Completion(text=text, model=request.model, usage=usage, cost_usd=cost)

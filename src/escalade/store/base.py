@@ -22,7 +22,11 @@ class RunSummary:
     finished_at: datetime | None
     items_total: int
     items_done: int
+    #: Everything spent, unfinished items included.
     total_cost: float
+    #: Spent on items that reached a final state (what the baseline is compared with).
+    finished_cost: float
+    #: Premium-only cost of the items that reached a final state.
     premium_baseline_cost: float
     escalation_rate: float
     success_rate: float
@@ -34,11 +38,12 @@ class RunSummary:
 
     @property
     def cost_savings(self) -> float:
-        return self.premium_baseline_cost - self.total_cost
+        """Savings on finished items (an interrupted run's unfinished item has no baseline yet)."""
+        return self.premium_baseline_cost - self.finished_cost
 
     @property
-    def cost_savings_percent(self) -> float:
-        return savings_percent(self.total_cost, self.premium_baseline_cost)
+    def cost_savings_percent(self) -> float | None:
+        return savings_percent(self.finished_cost, self.premium_baseline_cost)
 
     def to_dict(self) -> dict[str, Any]:
         return {

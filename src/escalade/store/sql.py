@@ -14,6 +14,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from alembic.util.exc import CommandError
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
@@ -47,6 +48,12 @@ def resolve_database_url(value: str | None) -> str:
     return value
 
 
+def _first_line(exc: BaseException) -> str:
+    """The driver's message without SQLAlchemy's SQL echo and help link."""
+    orig = getattr(exc, "orig", None)
+    return (str(orig) if orig is not None else str(exc)).strip().splitlines()[0]
+
+
 def _utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -61,23 +68,25 @@ class SqlStore(RunListener):
         try:
             parsed = make_url(self.url)
         except ArgumentError as exc:
-            raise StoreError(f"not a database URL: {self.url!r} ({exc})") from None
+            raise StoreError(f"not a database URL: {self.url!r} ({_first_line(exc)})") from None
+        shown = parsed.render_as_string(hide_password=True)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of database {shown}: {exc.strerror}") from None
         try:
             self.engine: Engine = create_engine(self.url)
         except (SQLAlchemyError, ImportError) as exc:
-            raise StoreError(f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc}") from None
+            raise StoreError(f"cannot open database {shown}: {_first_line(exc)}") from None
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             try:
                 upgrade(self.engine)
-            except SQLAlchemyError as exc:
-                raise StoreError(
-                    f"cannot migrate database {parsed.render_as_string(hide_password=True)}: {exc}"
-                ) from None
+            except (SQLAlchemyError, CommandError) as exc:
+                raise StoreError(f"cannot migrate database {shown}: {_first_line(exc)}") from None
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -92,7 +101,7 @@ class SqlStore(RunListener):
                 session.commit()
             except SQLAlchemyError as exc:
                 session.rollback()
-                raise StoreError(f"database error: {exc}") from exc
+                raise StoreError(f"database error: {_first_line(exc)}") from exc
 
     def _insert(self, model: type[Base], rows: dict[str, Any] | list[dict[str, Any]]) -> None:
         """Insert and commit at once (Core, not the ORM: this is the per-attempt hot path)."""
@@ -102,7 +111,7 @@ class SqlStore(RunListener):
             with self.engine.begin() as conn:
                 conn.execute(insert(model), rows)
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc}") from exc
+            raise StoreError(f"database error: {_first_line(exc)}") from exc
 
     # -- RunListener -------------------------------------------------------------------------------
     def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
@@ -192,7 +201,9 @@ class SqlStore(RunListener):
 
     # -- queries -------------------------------------------------------------------------------------
     def list_runs(self, *, limit: int | None = None) -> list[RunSummary]:
-        """Stored runs, newest first."""
+        """Stored runs, newest first (at most ``limit``, which must be >= 1)."""
+        if limit is not None and limit < 1:
+            raise StoreError(f"limit must be at least 1, got {limit}")
         with self.session() as s:
             query = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc())
             runs = list(s.scalars(query.limit(limit) if limit else query))
@@ -233,6 +244,7 @@ class SqlStore(RunListener):
             items_total=run.items_total,
             items_done=len(items),
             total_cost=sum(a.cost_usd for a in attempts),
+            finished_cost=sum(i.cost_usd for i in items),
             premium_baseline_cost=sum(i.premium_baseline_usd for i in items),
             escalation_rate=(sum(i.escalated for i in worked) / len(worked)) if worked else 0.0,
             success_rate=(sum(i.status == "accepted" for i in items) / len(items)) if items else 0.0,
