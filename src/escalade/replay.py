@@ -99,6 +99,13 @@ def plan_replay(
         ladder = price_ladder(dataset.models_by_price(), ladder)
         notes.append("tiers from list prices: " + "; ".join(f"{t.name}={', '.join(t.models)}" for t in ladder))
     else:
+        empty = [t.name for t in ladder if not t.models]
+        if empty:
+            raise ConfigError(
+                f"tier(s) {', '.join(empty)} name no models; give every tier models, or none at all "
+                "to derive the ladder from the dataset's list prices",
+                field="tiers",
+            )
         for tier in ladder:
             unknown = [m for m in tier.models if m not in dataset.models]
             if unknown:

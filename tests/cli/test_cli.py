@@ -6,9 +6,11 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -128,7 +130,12 @@ def test_limit_and_split(make_dataset: MakeDataset, db_url: str) -> None:
         (["run", "{ds}", "--scorer", "magic"], "unknown scorer 'magic'; available: consensus, oracle"),
         (["run", "{ds}", "--limit", "0"], "field 'limit'"),
         (["run", "{ds}", "--config", "{unknown_model}"], r"tiers\.cheap\.models.*not in dataset"),
+        (["run", "{ds}", "--config", "{partial}"], r"tier\(s\) premium name no models"),
+        (["run", "{ds}", "--concurrency", "0"], "--concurrency must be at least 1"),
+        (["run", "{not_utf8}"], r"manifest\.json: not UTF-8 text"),
+        (["run", "{split_dir}"], r"test\.jsonl: cannot read split file"),
         (["show", "nope"], "no stored run with id 'nope'"),
+        (["list", "--limit", "0"], "limit must be at least 1"),
         (["cleanup", "--retention-days", "-1"], "--retention-days must be >= 0"),
     ],
 )
@@ -140,11 +147,22 @@ def test_errors_are_one_line(
     bad.write_text("max_cost = -5\n")
     unknown = tmp_path / "u.toml"
     unknown.write_text('[[tiers]]\nname = "cheap"\nmodels = ["gpt-9"]\n')
+    partial = tmp_path / "p.toml"
+    partial.write_text('[[tiers]]\nname = "cheap"\nmodels = ["small-a"]\n[[tiers]]\nname = "premium"\n')
+    not_utf8 = tmp_path / "latin"
+    not_utf8.mkdir()
+    (not_utf8 / "manifest.json").write_bytes(b'{"name": "caf\xe9"}')
+    split_dir = make_dataset(name="dirsplit")
+    (split_dir / "test.jsonl").unlink()
+    (split_dir / "test.jsonl").mkdir()
     values = {
         "missing": str(tmp_path / "absent"),
         "ds": str(make_dataset()),
         "badcfg": str(bad),
         "unknown_model": str(unknown),
+        "partial": str(partial),
+        "not_utf8": str(not_utf8),
+        "split_dir": str(split_dir),
     }
     code, out, err = invoke(*[a.format(**values) for a in args], "--db", db_url)
     assert code == 2
@@ -155,13 +173,59 @@ def test_errors_are_one_line(
     assert "Traceback" not in out + err
 
 
-def test_bad_database_is_one_line(make_dataset: MakeDataset, tmp_path: Path) -> None:
-    """A file that is not a database gives a clear error."""
-    junk = tmp_path / "junk.db"
-    junk.write_text("this is not sqlite " * 100)
-    code, _, err = invoke("list", "--db", str(junk))
+def _stamped_unknown_revision(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    conn.execute("INSERT INTO alembic_version VALUES ('9999_future')")
+    conn.commit()
+    conn.close()
+    return str(path)
+
+
+def _junk_file(path: Path) -> str:
+    path.write_text("this is not sqlite " * 100)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("make_db", "pattern"),
+    [
+        (lambda p: _junk_file(p / "junk.db"), "cannot migrate database .*: file is not a database"),
+        (lambda p: _stamped_unknown_revision(p / "future.db"), "cannot migrate database .*9999_future"),
+        (lambda p: "/dev/null/sub/x.db", "cannot create the folder of database"),
+    ],
+)
+def test_bad_database_is_one_line(tmp_path: Path, make_db: Callable[[Path], str], pattern: str) -> None:
+    """A file that is not a database, one from a newer escalade, or an unusable path: one clear line."""
+    code, _, err = invoke("list", "--db", make_db(tmp_path))
     assert code == 2
-    assert err.startswith("error: cannot migrate database")
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert re.match(f"error: {pattern}", lines[0]), lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["run", "x", "--limit", "abc"], "error: Invalid value for '--limit'"),
+        (["show"], "error: Missing argument 'run_id'"),
+        (["cleanup"], "error: Missing option '--retention-days'"),
+        (["frobnicate"], "error: No such command 'frobnicate'"),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], pattern: str) -> None:
+    """The installed entry point reports usage errors as one line with exit code 2."""
+    proc = subprocess.run([sys.executable, "-m", "escalade.cli", *args], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert proc.stderr.startswith(pattern)
+
+
+def test_partial_mapping_from_environment(make_dataset: MakeDataset, db_url: str) -> None:
+    """Naming models for one tier in the environment, and none for the others, is a clear error."""
+    result = runner.invoke(app, ["run", str(make_dataset()), "--db", db_url], env={"ESCALADE_CHEAP_MODELS": "small-a"})
+    assert result.exit_code == 2
+    assert "tier(s) capable, premium name no models" in result.stderr
 
 
 def test_budget_abort_exits_nonzero_and_keeps_partial_run(make_dataset: MakeDataset, db_url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from escalade.cli import analytics, run, runs
+from escalade.cli.common import fail
 
 __all__ = ["app", "main"]
 
@@ -23,5 +24,11 @@ app.command("analytics")(analytics.analytics_command)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: usage errors are one ``error:`` line too (exit code 2)."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        raise SystemExit(fail("aborted", 130).exit_code) from None
+    except typer.TyperException as exc:  # usage errors: bad option value, missing argument, ...
+        raise SystemExit(fail(exc.format_message(), exc.exit_code).exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
