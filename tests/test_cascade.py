@@ -19,6 +19,8 @@ from escalade.results import AttemptRecord, ItemResult
 from escalade.tiers import Ladder, Tier
 from tests.conftest import ladder
 
+#: Declares the pass rate as the whole score, so an answer "0.8" scores CQS 80.
+ONLY_TESTS = {"test_pass_rate": 1.0}
 COSTS = {"a": 0.001, "b": 0.002, "c": 0.01, "p": 0.1}
 
 
@@ -31,7 +33,7 @@ class Estimator:
 
 def quality_of_text(ctx: ScoringContext) -> FailureAnalysis:
     """Scorer for tests: the answer text is the test pass rate (e.g. "0.8" → CQS 80)."""
-    return FailureAnalysis(test_pass_rate=float(ctx.completion.text or 0))
+    return FailureAnalysis(test_pass_rate=float(ctx.completion.text or 0), weights=ONLY_TESTS)
 
 
 def scripted(answers: dict[tuple[str, str], str | list[str] | Exception]) -> FunctionProvider:
@@ -184,7 +186,7 @@ def test_failing_item_never_stops_the_others(three_tier_config: EscalationConfig
     def scorer(ctx: ScoringContext) -> FailureAnalysis:
         if ctx.item_id == "boom":
             raise RuntimeError("scorer bug")
-        return FailureAnalysis(test_pass_rate=1.0)
+        return FailureAnalysis(test_pass_rate=1.0, weights=ONLY_TESTS)
 
     ex = ProgressiveExecutor(three_tier_config, scripted({}), scorer=scorer, estimator=Estimator())
     result = ex.run_sync(items("ok1", "boom", "ok2"))

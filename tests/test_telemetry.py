@@ -32,7 +32,11 @@ def test_events_have_no_text_and_hashed_user(db_url: str) -> None:
     )
     provider = ScriptedProvider({"a": [ANSWER], "p": [ANSWER]}, cost_per_call=0.01)
     ex = ProgressiveExecutor(
-        cfg, provider, scorer=lambda c: FailureAnalysis(test_pass_rate=0.5), listeners=[telemetry], workflow="t"
+        cfg,
+        provider,
+        scorer=lambda c: FailureAnalysis(test_pass_rate=0.5, weights={"test_pass_rate": 1.0}),
+        listeners=[telemetry],
+        workflow="t",
     )
     ex.run_sync([WorkItem(id="x", prompt=PROMPT)])
     events = store.events()

@@ -34,11 +34,21 @@ def test_seed_example_values() -> None:
     assert fa.calculate_quality_score() == fa.cqs
 
 
-def test_unmeasured_signals_do_not_count() -> None:
-    """The mean is over measured signals only; nothing measured scores 0."""
-    assert FailureAnalysis(test_pass_rate=1.0).cqs == 100.0
-    assert FailureAnalysis(test_pass_rate=1.0, coverage=0.0).cqs == pytest.approx(100 * 0.40 / 0.65)
+def test_unmeasured_declared_signals_count_as_zero() -> None:
+    """As in the seed's formula, a declared signal that was not measured counts as 0."""
+    assert FailureAnalysis(test_pass_rate=1.0).cqs == 40.0
+    assert FailureAnalysis(test_pass_rate=1.0, coverage=1.0).cqs == 65.0
     assert FailureAnalysis().cqs == 0.0
+    assert FailureAnalysis(weights={}).cqs == 0.0
+
+
+def test_own_signal_set_replaces_the_seed_set() -> None:
+    """A scorer that declares its own signals is scored on them alone."""
+    fa = FailureAnalysis(signals={"agree": 1.0}, weights={"agree": 1.0, "fmt": 1.0})
+    assert fa.cqs == 50.0
+    assert set(fa.declared()) == {"agree", "fmt"}
+    with pytest.raises(ConfigError, match="without a weight: test_pass_rate"):
+        FailureAnalysis(test_pass_rate=1.0, weights={"agree": 1.0})
 
 
 def test_custom_signals_need_weights_and_range() -> None:
@@ -49,7 +59,7 @@ def test_custom_signals_need_weights_and_range() -> None:
         FailureAnalysis(signals={"agree": 1.0})
     with pytest.raises(ConfigError, match="coverage"):
         FailureAnalysis(coverage=1.5)
-    with pytest.raises(ConfigError, match="must be >= 0"):
+    with pytest.raises(ConfigError, match="finite number >= 0"):
         FailureAnalysis(signals={"x": 0.5}, weights={"x": -1.0})
 
 
@@ -63,3 +73,4 @@ def test_merge_prefers_later_measurements() -> None:
     assert merged.syntax_errors == ("e",)
     assert merged.notes == ("a", "b")
     assert merged.to_dict()["signals"] == {"test_pass_rate": 0.9, "coverage": 0.5}
+    assert merged.cqs == pytest.approx(0.5 * (0.40 * 0.9 + 0.25 * 0.5) * 100)

@@ -14,7 +14,9 @@ from escalade.quality.predicates import (
 
 
 def _ctx(threshold: float = 75.0, **signals: object) -> PredicateContext:
-    return PredicateContext(tier="cheap", threshold=threshold, attempt=1, analysis=FailureAnalysis(**signals))  # type: ignore[arg-type]
+    """A context whose CQS is the pass rate alone (declared as the only seed signal besides coverage)."""
+    analysis = FailureAnalysis(weights={"test_pass_rate": 1.0, "coverage": 0.0}, **signals)  # type: ignore[arg-type]
+    return PredicateContext(tier="cheap", threshold=threshold, attempt=1, analysis=analysis)
 
 
 def test_below_threshold() -> None:

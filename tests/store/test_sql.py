@@ -26,7 +26,7 @@ from tests.conftest import ladder
 
 
 def by_text(ctx: ScoringContext) -> FailureAnalysis:
-    return FailureAnalysis(test_pass_rate=float(ctx.completion.text or 0))
+    return FailureAnalysis(test_pass_rate=float(ctx.completion.text or 0), weights={"test_pass_rate": 1.0})
 
 
 def _config() -> EscalationConfig:

@@ -5,13 +5,16 @@ The seed's formula, on 0–100::
     CQS = (0.40·test_pass_rate + 0.25·coverage + 0.20·assertion_quality + 0.15·llm_confidence)
           × syntax_penalty            (0.5 when syntax errors were found, else 1)
 
-Scorers that measure other things (answer format, agreement between paid answers, a learned
-verifier) add named ``signals`` with their own ``weights``. Only signals that were actually measured
-count: the weighted mean is taken over them, so with exactly the four seed signals the score is the
-formula above, and a scorer is never credited for a signal it could not see. No signal at all scores 0.
+The ``weights`` declare which signals the score is made of (the seed's four by default). A declared
+signal that was not measured counts as 0, exactly as in the formula: a scorer is never credited for
+a signal it did not see. Scorers that measure other things (answer format, agreement between paid
+answers, a learned verifier) declare their own signals and weights; the score is then the weighted
+mean of the declared signals, on the same 0–100 scale.
 
 >>> FailureAnalysis(test_pass_rate=1.0, coverage=0.8, assertion_quality=0.5, llm_confidence=0.9).cqs
 83.5
+>>> FailureAnalysis(test_pass_rate=0.4).cqs  # the other three seed signals count as 0
+16.0
 >>> FailureAnalysis(test_pass_rate=1.0, coverage=1.0, assertion_quality=1.0, llm_confidence=1.0,
 ...                 syntax_errors=("line 3: invalid syntax",)).cqs
 50.0
@@ -54,24 +57,32 @@ class FailureAnalysis:
     syntax_errors: tuple[str, ...] = ()
     #: Further named signals in [0, 1] from other scorers.
     signals: Mapping[str, float] = field(default_factory=dict)
-    #: Weight of each signal by name (seed signals default to the seed's weights).
-    weights: Mapping[str, float] = field(default_factory=dict)
+    #: The signals the score is made of, with their weights (``None``: the seed's four).
+    weights: Mapping[str, float] | None = None
     #: Human-readable observations behind the signals.
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "signals", MappingProxyType(dict(self.signals)))
-        object.__setattr__(self, "weights", MappingProxyType({**CQS_WEIGHTS, **self.weights}))
+        object.__setattr__(
+            self, "weights", MappingProxyType(dict(CQS_WEIGHTS if self.weights is None else self.weights))
+        )
         object.__setattr__(self, "syntax_errors", tuple(self.syntax_errors))
         object.__setattr__(self, "notes", tuple(self.notes))
         for name, value in self.measured().items():
             if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 <= value <= 1.0):
                 raise ConfigError(f"signal must be in [0, 1], got {value!r}", field=name)
-            if self.weights.get(name, 0.0) < 0:
-                raise ConfigError("signal weight must be >= 0", field=name)
-        unweighted = [n for n in self.signals if n not in self.weights]
-        if unweighted:
-            raise ConfigError(f"signals without a weight: {', '.join(unweighted)}", field="weights")
+        for name, weight in self.declared().items():
+            if not (math.isfinite(weight) and weight >= 0):
+                raise ConfigError(f"signal weight must be a finite number >= 0, got {weight!r}", field=name)
+        undeclared = [n for n in self.measured() if n not in self.declared()]
+        if undeclared:
+            raise ConfigError(f"signals without a weight: {', '.join(undeclared)}", field="weights")
+
+    def declared(self) -> Mapping[str, float]:
+        """The signals the score is made of, with their weights."""
+        assert self.weights is not None  # set in __post_init__
+        return self.weights
 
     def measured(self) -> dict[str, float]:
         """Every signal that was measured, by name."""
@@ -84,12 +95,12 @@ class FailureAnalysis:
         return self.calculate_quality_score()
 
     def calculate_quality_score(self) -> float:
-        """Composite Quality Score, 0–100 (weighted mean of measured signals × syntax penalty)."""
-        measured = self.measured()
-        total_weight = sum(self.weights[n] for n in measured)
+        """Composite Quality Score, 0–100: weighted mean of the declared signals (unmeasured: 0) × penalty."""
+        declared, measured = self.declared(), self.measured()
+        total_weight = sum(declared.values())
         if total_weight <= 0:
             return 0.0
-        base = sum(self.weights[n] * v for n, v in measured.items()) / total_weight
+        base = sum(w * measured.get(n, 0.0) for n, w in declared.items()) / total_weight
         penalty = SYNTAX_PENALTY if self.syntax_errors else 1.0
         return round(100.0 * base * penalty, 6)
 
@@ -101,7 +112,7 @@ class FailureAnalysis:
             **seed,
             syntax_errors=self.syntax_errors + other.syntax_errors,
             signals={**self.signals, **other.signals},
-            weights={**self.weights, **other.weights},
+            weights={**self.declared(), **other.declared()},
             notes=self.notes + other.notes,
         )
 

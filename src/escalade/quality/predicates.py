@@ -6,9 +6,9 @@ combine with :func:`any_of` and :func:`all_of`. The cascade always applies the t
 
 >>> from escalade.quality.analysis import FailureAnalysis
 >>> ctx = PredicateContext(tier="cheap", threshold=75.0, attempt=1,
-...                        analysis=FailureAnalysis(test_pass_rate=0.5, syntax_errors=("x",)))
+...                        analysis=FailureAnalysis(test_pass_rate=1.0, coverage=1.0, syntax_errors=("x",)))
 >>> any_of(below_threshold, has_syntax_errors)(ctx)
-(True, 'low CQS (25.0 < 75)')
+(True, 'low CQS (32.5 < 75)')
 """
 
 from __future__ import annotations

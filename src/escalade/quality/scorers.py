@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeAlias, runtime_checkable
 
 from escalade.providers.base import Completion
-from escalade.quality.analysis import FailureAnalysis
+from escalade.quality.analysis import CQS_WEIGHTS, FailureAnalysis
 from escalade.quality.answers import inspect_answer
 
 __all__ = [
@@ -115,7 +115,7 @@ class CombinedScorer(ScorerBase):
         self.scorers = tuple(as_scorer(s) for s in scorers)
 
     def score(self, context: ScoringContext) -> FailureAnalysis:
-        analysis = FailureAnalysis()
+        analysis = FailureAnalysis(weights={})
         for scorer in self.scorers:
             analysis = analysis.merge(scorer.score(context))
         return analysis
@@ -170,11 +170,14 @@ class ConsensusScorer(ScorerBase):
                 notes.append(f"disagrees with {', '.join(sorted(others))}")
             else:
                 notes.append("no other answer to compare with yet")
+        weights = dict(self.weights) if kind in COMPARABLE_KINDS else {"answer_format": 1.0}
+        if context.completion.confidence is not None:
+            weights["llm_confidence"] = CQS_WEIGHTS["llm_confidence"]
         return FailureAnalysis(
             llm_confidence=context.completion.confidence,
             syntax_errors=mine.syntax_errors,
             signals=signals,
-            weights=self.weights,
+            weights=weights,
             notes=tuple(notes),
         )
 
