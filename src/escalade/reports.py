@@ -2,10 +2,65 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
-__all__ = ["percent", "render_report"]
+__all__ = ["RunFigures", "percent", "render_report", "run_summary_dict"]
+
+
+class RunFigures(Protocol):
+    """What a fresh result and a stored run both report."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def workflow(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+    @property
+    def metrics(self) -> Mapping[str, Any]: ...
+    @property
+    def total_cost(self) -> float: ...
+    @property
+    def premium_baseline_cost(self) -> float: ...
+    @property
+    def cost_savings(self) -> float: ...
+    @property
+    def cost_savings_percent(self) -> float | None: ...
+    @property
+    def escalation_rate(self) -> float: ...
+    @property
+    def success_rate(self) -> float: ...
+    @property
+    def warnings(self) -> Sequence[str]: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
+
+
+def run_summary_dict(run: RunFigures, **extra: Any) -> dict[str, Any]:
+    """The JSON summary shared by ``run --json`` and ``show --json`` (``extra`` adds fields)."""
+    return {
+        "run_id": run.run_id,
+        "workflow": run.workflow,
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        **dict(run.metrics),
+        "total_cost": run.total_cost,
+        "premium_baseline_cost": run.premium_baseline_cost,
+        "cost_savings": run.cost_savings,
+        "cost_savings_percent": run.cost_savings_percent,
+        "escalation_rate": run.escalation_rate,
+        "success_rate": run.success_rate,
+        "warnings": list(run.warnings),
+        "notes": list(run.notes),
+        **extra,
+    }
 
 
 def _value(value: Any) -> str:

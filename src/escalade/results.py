@@ -11,7 +11,7 @@ from typing import Any
 
 from escalade.providers.base import Usage
 from escalade.quality.analysis import FailureAnalysis
-from escalade.reports import render_report
+from escalade.reports import render_report, run_summary_dict
 
 __all__ = ["AttemptRecord", "ItemResult", "ProgressiveWorkflowResult", "TierResult", "TierSummary", "savings_percent"]
 
@@ -205,26 +205,13 @@ class ProgressiveWorkflowResult:
         statuses: dict[str, int] = {}
         for item in self.items:
             statuses[item.status] = statuses.get(item.status, 0) + 1
-        return {
-            "run_id": self.run_id,
-            "workflow": self.workflow,
-            "status": self.status,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "items_total": len(self.items),
-            "item_statuses": statuses,
-            **dict(self.metrics),
-            "total_cost": self.total_cost,
-            "premium_baseline_cost": self.premium_baseline_cost,
-            "cost_savings": self.cost_savings,
-            "cost_savings_percent": self.cost_savings_percent,
-            "escalation_rate": self.escalation_rate,
-            "success_rate": self.success_rate,
-            "tiers": {s.tier: s.to_dict() for s in self.tier_summaries()},
-            "warnings": list(self.warnings),
-            "notes": list(self.notes),
+        return run_summary_dict(
+            self,
+            items_total=len(self.items),
+            item_statuses=statuses,
+            tiers={s.tier: s.to_dict() for s in self.tier_summaries()},
             **({"items": [_item_dict(i) for i in self.items]} if include_items else {}),
-        }
+        )
 
     def to_json(self, *, indent: int | None = None, include_items: bool = True) -> str:
         return json.dumps(self.to_dict(include_items=include_items), indent=indent)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from escalade.reports import run_summary_dict
 from escalade.results import savings_percent
 
 __all__ = ["CleanupReport", "RunStore", "RunSummary"]
@@ -46,26 +47,14 @@ class RunSummary:
         return savings_percent(self.finished_cost, self.premium_baseline_cost)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "workflow": self.workflow,
-            "status": self.status,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "items_total": self.items_total,
-            "items_done": self.items_done,
-            **self.metrics,
-            "total_cost": self.total_cost,
-            "premium_baseline_cost": self.premium_baseline_cost,
-            "cost_savings": self.cost_savings,
-            "cost_savings_percent": self.cost_savings_percent,
-            "escalation_rate": self.escalation_rate,
-            "success_rate": self.success_rate,
-            "tiers": self.tiers,
-            "warnings": self.warnings,
-            "notes": self.notes,
-            "config": self.config,
-        }
+        return run_summary_dict(
+            self,
+            items_total=self.items_total,
+            items_done=self.items_done,
+            finished_cost=self.finished_cost,
+            tiers=self.tiers,
+            config=self.config,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
