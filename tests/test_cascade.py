@@ -251,6 +251,25 @@ class FailingListener(RunListener):
             raise StoreError("disk full")
 
 
+def test_listener_failure_halts_items_in_flight(three_tier_config: EscalationConfig) -> None:
+    """After a listener fails, concurrent items make no further provider calls."""
+
+    async def handler(request: CompletionRequest) -> Completion:
+        await asyncio.sleep(0.01)
+        return Completion(text="0", model=request.model, cost_usd=COSTS[request.model])
+
+    class FailsOnce(RunListener):
+        def on_attempt(self, run_id: str, record: AttemptRecord) -> None:
+            if record.item_id == "a1":
+                raise StoreError("database is locked")
+
+    provider = FunctionProvider(handler)
+    cfg = three_tier_config.replace(max_concurrency=4)
+    with pytest.raises(ListenerError):
+        make(cfg, provider, listeners=[FailsOnce()]).run_sync(items("a1", "a2", "a3", "a4"))
+    assert len(provider.requests) == 4  # the first call of each item in flight, nothing after
+
+
 @pytest.mark.parametrize("event", ["on_attempt", "on_item_finished"])
 def test_failing_listener_stops_the_run(three_tier_config: EscalationConfig, event: str) -> None:
     """When results can no longer be recorded, the run stops with ListenerError and the partial result."""

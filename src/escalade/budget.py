@@ -162,6 +162,10 @@ class BudgetGuard:
         """Give back a reservation whose call failed without a bill."""
         self.reserved_usd = max(0.0, self.reserved_usd - reservation.amount_usd)
 
+    def halt(self, reason: str) -> None:
+        """Refuse every further reservation (the run is stopping for ``reason``)."""
+        self._stopped = self._stopped or reason
+
     @property
     def stopped(self) -> bool:
         """True once the run was stopped for budget or approval."""

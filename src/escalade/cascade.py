@@ -159,6 +159,7 @@ class ProgressiveExecutor:
                     self._emit("on_item_finished", run_id, results[item.id])
                 except ListenerError as exc:
                     stop.append(exc)
+                    guard.halt(f"run stopped: {exc}")
 
         await asyncio.gather(*(worker(item) for item in work))
         final = [results.get(w.id) or ItemResult(item_id=w.id, status="not_run") for w in work]
@@ -202,6 +203,7 @@ class ProgressiveExecutor:
                 tier = nxt
         except RunStoppedError as exc:  # the whole run stops; keep what this item did
             stop.append(exc)
+            guard.halt(f"run stopped: {exc}")  # items in flight make no further calls
             return self._cut_short(state, "stopped", str(exc), baseline)
         except Exception as exc:  # a failing item never stops the others; its spend is kept
             return self._cut_short(state, "failed", f"{type(exc).__name__}: {exc}", baseline)
