@@ -1,0 +1,185 @@
+"""Evaluate policies side by side on the same rows, with peer metrics and bootstrap intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from escalade.evaluation.metrics import CurvePoint, aiq, apgr, bootstrap_ci, cpt, savings_at_target
+from escalade.evaluation.outcomes import Outcomes
+from escalade.evaluation.policies import Policy
+
+__all__ = ["EvalReport", "PolicyReport", "evaluate"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyReport:
+    """One policy's figures. For a curve, the headline point is the cheapest one meeting the target
+    (else the best-quality one)."""
+
+    name: str
+    kind: str
+    quality: float
+    cost_usd: float
+    cost_ratio: float
+    coverage: float
+    quality_ci: tuple[float, float]
+    cost_ci: tuple[float, float]
+    savings_at_target: float | None
+    aiq: float | None
+    apgr: float | None
+    cpt50: float | None
+    cpt80: float | None
+    curve: list[CurvePoint] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "quality": self.quality,
+            "cost_usd": self.cost_usd,
+            "cost_ratio": self.cost_ratio,
+            "coverage": self.coverage,
+            "quality_ci95": list(self.quality_ci),
+            "cost_usd_ci95": list(self.cost_ci),
+            "savings_at_target": self.savings_at_target,
+            "aiq": self.aiq,
+            "apgr": self.apgr,
+            "cpt50": self.cpt50,
+            "cpt80": self.cpt80,
+            "curve": [[p.cost_ratio, p.quality] for p in self.curve] if self.curve is not None else None,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalReport:
+    """Every policy on the same rows."""
+
+    dataset: str
+    split: str
+    rows: int
+    premium_model: str
+    premium_quality: float
+    premium_cost_usd: float
+    target_quality: float
+    seed: int
+    policies: list[PolicyReport] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "split": self.split,
+            "rows": self.rows,
+            "premium_model": self.premium_model,
+            "premium_quality": self.premium_quality,
+            "premium_cost_usd": self.premium_cost_usd,
+            "target_quality": self.target_quality,
+            "seed": self.seed,
+            "policies": [p.to_dict() for p in self.policies],
+        }
+
+
+@dataclass(frozen=True)
+class _Point:
+    threshold: float | None
+    finals: list[str | None]
+    spent: NDArray[np.float64]
+    graded: NDArray[np.float64]
+    strong: NDArray[np.bool_]
+
+
+def _run(policy: Policy, outcomes: Outcomes, threshold: float | None) -> _Point:
+    view = outcomes.view()
+    finals = policy.decide(view, threshold)
+    if len(finals) != len(outcomes):
+        raise ValueError(f"policy {policy.name!r} decided {len(finals)} rows of {len(outcomes)}")
+    spent = view.spent()
+    graded = np.full(len(outcomes), np.nan)
+    premium = outcomes.premium
+    strong = np.zeros(len(outcomes), dtype=bool)
+    for row, model in enumerate(finals):
+        if model is not None:
+            if model not in view.paid_models(row):
+                raise ValueError(f"policy {policy.name!r} used {model}'s answer on row {row} without paying for it")
+            graded[row] = outcomes.scores[row, outcomes.column(model)]
+        strong[row] = premium in view.paid_models(row)
+    return _Point(threshold, finals, spent, graded, strong)
+
+
+def evaluate(
+    policies: Sequence[Policy],
+    outcomes: Outcomes,
+    *,
+    dataset: str,
+    split: str,
+    target: float = 0.95,
+    seed: int = 0,
+) -> EvalReport:
+    """Run every policy on ``outcomes`` and compute the peer metrics."""
+    premium = outcomes.premium
+    col = outcomes.column(premium)
+    premium_quality = float(np.nanmean(outcomes.scores[:, col]))
+    premium_cost = float(np.nansum(outcomes.costs[:, col]))
+    cheap_quality = float(np.nanmean(outcomes.scores[:, 0]))
+    two_models = len(outcomes.models) == 2
+    reports = []
+    for policy in policies:
+        sweep: list[float | None] = list(policy.thresholds) or [None]
+        points = [_run(policy, outcomes, t) for t in sweep]
+        curve = [
+            CurvePoint(
+                cost_ratio=float(p.spent.sum()) / premium_cost,
+                quality=float(np.nanmean(p.graded)) if np.any(~np.isnan(p.graded)) else 0.0,
+                strong_share=float(p.strong.mean()),
+                threshold=p.threshold,
+            )
+            for p in points
+        ]
+        meeting = [i for i, c in enumerate(curve) if c.quality >= target * premium_quality - 1e-12]
+        head = (
+            min(meeting, key=lambda i: curve[i].cost_ratio)
+            if meeting
+            else max(range(len(curve)), key=lambda i: curve[i].quality)
+        )
+        chosen, point = points[head], curve[head]
+        answered = chosen.graded[~np.isnan(chosen.graded)]
+        has_curve = len(curve) > 1
+        reports.append(
+            PolicyReport(
+                name=policy.name,
+                kind=policy.kind,
+                quality=point.quality,
+                cost_usd=float(chosen.spent.sum()),
+                cost_ratio=point.cost_ratio,
+                coverage=float(len(answered) / len(outcomes)) if len(outcomes) else 0.0,
+                quality_ci=bootstrap_ci(answered, lambda v: float(v.mean()), seed=seed),
+                cost_ci=bootstrap_ci(chosen.spent, lambda v: float(v.sum()), seed=seed),
+                savings_at_target=savings_at_target(curve, premium_quality=premium_quality, target=target),
+                aiq=aiq(curve),
+                apgr=apgr(curve, weak_quality=cheap_quality, strong_quality=premium_quality)
+                if two_models and has_curve
+                else None,
+                cpt50=cpt(curve, 0.5, weak_quality=cheap_quality, strong_quality=premium_quality)
+                if two_models
+                else None,
+                cpt80=cpt(curve, 0.8, weak_quality=cheap_quality, strong_quality=premium_quality)
+                if two_models
+                else None,
+                curve=curve if has_curve else None,
+            )
+        )
+    return EvalReport(
+        dataset=dataset,
+        split=split,
+        rows=len(outcomes),
+        premium_model=premium,
+        premium_quality=premium_quality,
+        premium_cost_usd=premium_cost,
+        target_quality=target,
+        seed=seed,
+        policies=reports,
+    )

@@ -1,0 +1,141 @@
+"""The evaluation harness: no peeking, paying for what is read, determinism, baseline policies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from escalade.datasets import load_dataset
+from escalade.evaluation.harness import evaluate
+from escalade.evaluation.outcomes import Outcomes, RuntimeView
+from escalade.evaluation.policies import CascadePolicy, OraclePolicy, Policy, RandomMixPolicy, SingleModelPolicy
+from tests.conftest import MakeDataset
+
+
+@pytest.fixture
+def outcomes(make_dataset: MakeDataset) -> Outcomes:
+    ds = load_dataset(make_dataset())
+    return Outcomes.from_rows(ds, ds.rows("test"))
+
+
+def test_view_has_no_grades(outcomes: Outcomes) -> None:
+    """A run-time view carries prompts, prices and a ledger, and no attribute holding grades or rows."""
+    view = outcomes.view()
+    assert not hasattr(view, "__dict__")  # slots only: nothing can be attached or reached
+    assert set(RuntimeView.__slots__) == {"_costs", "_ledger", "_responses", "models", "prices", "prompts", "task_kind"}
+    for name in RuntimeView.__slots__:
+        value = getattr(view, name)
+        assert value is not outcomes.scores
+        assert not isinstance(value, Outcomes)
+        if isinstance(value, np.ndarray):
+            assert not np.array_equal(value, outcomes.scores, equal_nan=True)
+
+
+def test_reading_an_answer_charges_for_it(outcomes: Outcomes) -> None:
+    """pay() is the only way to an answer; it is recorded once per answer; a gap is free and None."""
+    view = outcomes.view()
+    paid = view.pay(1, "mid")
+    assert paid is not None
+    assert (paid.text, paid.cost_usd) == ("B", 0.01)
+    view.pay(1, "mid")
+    assert view.spent()[1] == pytest.approx(0.01)
+    assert view.pay(3, "small-b") is None  # q4 has no outcome for small-b
+    assert view.spent()[3] == 0.0
+    assert view.paid_models(1) == ["mid"]
+
+
+class _Cheater:
+    """A policy that claims the premium answer without paying for it."""
+
+    name = "cheater"
+    kind = "router"
+    thresholds: Sequence[float] = ()
+
+    def decide(self, view: RuntimeView, threshold: float | None) -> list[str | None]:
+        return ["big"] * len(view)
+
+
+def test_unpaid_answers_are_rejected(outcomes: Outcomes) -> None:
+    """Using an answer that was not paid for is an error, so cost can never be understated."""
+    with pytest.raises(ValueError, match="used big's answer on row 0 without paying for it"):
+        evaluate([_Cheater()], outcomes, dataset="tiny", split="test")
+
+
+def test_baselines_and_oracle(outcomes: Outcomes) -> None:
+    """Single models, the random mix, the oracle and the cascade on the tiny dataset, hand-checked."""
+    policies: list[Policy] = [
+        SingleModelPolicy("small-a"),
+        SingleModelPolicy("big"),
+        OraclePolicy(outcomes),
+        CascadePolicy(),
+    ]
+    report = evaluate(policies, outcomes, dataset="tiny", split="test")
+    by = {p.name: p for p in report.policies}
+    assert report.premium_model == "big"
+    assert report.premium_quality == 1.0
+    assert report.premium_cost_usd == pytest.approx(0.4)
+    assert by["small-a"].quality == pytest.approx(0.5)  # right on q1 and q4
+    assert by["small-a"].cost_ratio == pytest.approx(0.004 / 0.4)
+    assert by["big"].savings_at_target == pytest.approx(0.0)
+    # oracle: q1 small-a, q2 small-b, q3 big, q4 small-a
+    assert by["oracle"].quality == 1.0
+    assert by["oracle"].cost_usd == pytest.approx(0.001 + 0.002 + 0.1 + 0.001)
+    assert by["oracle"].kind == "oracle"
+    # cascade: same paths as the replay run in the CLI test
+    assert by["cascade-consensus"].cost_usd == pytest.approx(0.003 + 0.013 + 0.113 + 0.011)
+    assert by["cascade-consensus"].quality == 1.0
+
+
+def test_missing_outcomes_are_not_wrong(outcomes: Outcomes) -> None:
+    """A model without an outcome leaves the row unanswered (coverage), not graded wrong."""
+    report = evaluate([SingleModelPolicy("small-b")], outcomes, dataset="tiny", split="test")
+    policy = report.policies[0]
+    assert policy.coverage == 0.75
+    assert policy.quality == pytest.approx(2 / 3)  # right on q1, q2; wrong on q3
+
+
+def test_same_seed_same_numbers(outcomes: Outcomes) -> None:
+    """Evaluation is deterministic under a seed, and the seed changes the random mix."""
+    first = evaluate([RandomMixPolicy("small-a", "big", seed=3)], outcomes, dataset="t", split="s", seed=3)
+    again = evaluate([RandomMixPolicy("small-a", "big", seed=3)], outcomes, dataset="t", split="s", seed=3)
+    assert first.to_dict() == again.to_dict()
+    curve = first.policies[0].curve
+    assert curve is not None
+    assert len(curve) == 11
+    assert curve[0].strong_share == 0.0
+    assert curve[-1].strong_share == 1.0
+
+
+def test_report_json_shape(outcomes: Outcomes) -> None:
+    """The JSON report has the fields the CLI promises."""
+    data = evaluate(
+        [SingleModelPolicy("big"), RandomMixPolicy("small-a", "big")], outcomes, dataset="t", split="s"
+    ).to_dict()
+    for key in (
+        "dataset",
+        "rows",
+        "premium_model",
+        "premium_quality",
+        "premium_cost_usd",
+        "target_quality",
+        "policies",
+    ):
+        assert key in data
+    policy = data["policies"][1]
+    for key in (
+        "name",
+        "kind",
+        "quality",
+        "cost_usd",
+        "cost_ratio",
+        "savings_at_target",
+        "aiq",
+        "apgr",
+        "cpt50",
+        "cpt80",
+        "curve",
+    ):
+        assert key in policy
+    assert policy["curve"][0] == [pytest.approx(0.004 / 0.4), pytest.approx(0.5)]
