@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from escalade.cli import analytics, run, runs
+from escalade.cli import analytics, evaluate, run, runs
 from escalade.cli.common import fail
 
 __all__ = ["app", "main"]
@@ -21,6 +21,7 @@ app.command("list")(runs.list_command)
 app.command("show")(runs.show_command)
 app.command("cleanup")(runs.cleanup_command)
 app.command("analytics")(analytics.analytics_command)
+app.command("eval")(evaluate.eval_command)
 
 
 def main() -> None:
