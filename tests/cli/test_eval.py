@@ -62,3 +62,14 @@ def test_eval_on_shared_two_model_dataset(shared_benchmarks: Path) -> None:
     assert 0.4 < policy["apgr"] < 0.6  # a random mix recovers about half the gap
     assert policy["cpt50"] is not None
     assert len(policy["curve"]) == 11
+
+
+def test_eval_plot_writes_png(make_dataset: MakeDataset, tmp_path: Path) -> None:
+    """--plot writes a PNG; an unwritable path is one error line."""
+    out = tmp_path / "curves.png"
+    result = runner.invoke(app, ["eval", str(make_dataset()), "--plot", str(out), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = runner.invoke(app, ["eval", str(make_dataset()), "--plot", str(tmp_path / "no" / "dir" / "x.png")])
+    assert bad.exit_code == 2
+    assert "cannot write the plot" in bad.stderr

@@ -14,6 +14,7 @@ from escalade.datasets import load_dataset
 from escalade.evaluation.catalog import select_policies
 from escalade.evaluation.harness import EvalReport, evaluate
 from escalade.evaluation.outcomes import Outcomes
+from escalade.evaluation.plot import plot_report
 
 __all__ = ["eval_command"]
 
@@ -62,6 +63,7 @@ def eval_command(
     split: Annotated[str | None, typer.Option(help="Split to score on (default: test, or the only split).")] = None,
     target_quality: Annotated[float, typer.Option(help="Quality target as a share of premium quality.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed for random policies and bootstrap intervals.")] = 0,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG of the cost–quality curves here.")] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Evaluate policies side by side on recorded outcomes: quality, cost, AIQ, APGR, CPT, savings."""
@@ -74,7 +76,11 @@ def eval_command(
         raise fail(f"split {split!r} of {dataset.name} has no rows")
     policies = select_policies(outcomes, policy or [], seed=seed)
     report = evaluate(policies, outcomes, dataset=dataset.name, split=split, target=target_quality, seed=seed)
+    if plot is not None:
+        plot_report(report, plot)
     if json_out:
         print_json(json.dumps(report.to_dict()))
     else:
         out_console().print(_table(report))
+        if plot is not None:
+            out_console().print(f"plot written to {plot}", markup=False)
