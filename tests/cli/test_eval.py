@@ -23,8 +23,19 @@ def test_eval_json_on_tiny_dataset(make_dataset: MakeDataset) -> None:
     assert data["rows"] == 4
     assert data["premium_model"] == "big"
     names = [p["name"] for p in data["policies"]]
-    assert names == ["small-a", "small-b", "mid", "big", "random-mix", "oracle", "cascade-consensus"]
-    assert {p["kind"] for p in data["policies"]} == {"single", "random", "oracle", "cascade"}
+    assert names == [
+        "small-a",
+        "small-b",
+        "mid",
+        "big",
+        "random-mix",
+        "oracle",
+        "cascade-consensus",
+        "prerouter-tfidf-lr",
+        "cascade-verifier-tfidf-lr",
+        "cascade-chain-verifier",
+    ]
+    assert {p["kind"] for p in data["policies"]} == {"single", "random", "oracle", "cascade", "router"}
     assert json.loads(runner.invoke(app, args).stdout) == data
 
 

@@ -74,7 +74,10 @@ def eval_command(
     outcomes = Outcomes.from_rows(dataset, dataset.rows(split))
     if len(outcomes) == 0:
         raise fail(f"split {split!r} of {dataset.name} has no rows")
-    policies = select_policies(outcomes, policy or [], seed=seed)
+    train = None
+    if split != "train" and "train" in dataset.splits:
+        train = Outcomes.from_rows(dataset, dataset.rows("train"))
+    policies = select_policies(outcomes, policy or [], train=train, seed=seed)
     report = evaluate(policies, outcomes, dataset=dataset.name, split=split, target=target_quality, seed=seed)
     if plot is not None:
         plot_report(report, plot)

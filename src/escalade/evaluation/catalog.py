@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from escalade.evaluation.learned import (
+    ChainCascadePolicy,
+    PreRouterPolicy,
+    VerifierCascadePolicy,
+    efficient_chain,
+    fold_plan,
+    pick_cheap,
+)
 from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.policies import CascadePolicy, OraclePolicy, Policy, RandomMixPolicy, SingleModelPolicy
 from escalade.exceptions import ConfigError
@@ -11,20 +19,34 @@ from escalade.exceptions import ConfigError
 __all__ = ["builtin_policies", "select_policies"]
 
 
-def builtin_policies(outcomes: Outcomes, *, seed: int = 0) -> list[Policy]:
-    """Every single model, the random cheapest/premium mix, the oracle and the core cascade."""
+def builtin_policies(outcomes: Outcomes, *, train: Outcomes | None = None, seed: int = 0) -> list[Policy]:
+    """Every single model, the random mix, the oracle, the core cascade and the learned policies.
+
+    Learned policies are fitted on ``train`` when given, else cross-fitted over ``outcomes``.
+    """
     policies: list[Policy] = [SingleModelPolicy(model) for model in outcomes.models]
     policies += [
         RandomMixPolicy(outcomes.models[0], outcomes.premium, seed=seed),
         OraclePolicy(outcomes),
         CascadePolicy(),
     ]
+    folds = fold_plan(outcomes, train, seed=seed)
+    reference = train if train is not None else outcomes
+    cheap = pick_cheap(reference)
+    policies += [
+        PreRouterPolicy(folds, cheap=cheap, premium=outcomes.premium, seed=seed),
+        VerifierCascadePolicy(folds, cheap=cheap, premium=outcomes.premium, seed=seed),
+    ]
+    if len(outcomes.models) > 2:
+        policies.append(ChainCascadePolicy(folds, chain=efficient_chain(reference), seed=seed))
     return policies
 
 
-def select_policies(outcomes: Outcomes, names: Sequence[str], *, seed: int = 0) -> list[Policy]:
+def select_policies(
+    outcomes: Outcomes, names: Sequence[str], *, train: Outcomes | None = None, seed: int = 0
+) -> list[Policy]:
     """The built-ins named in ``names`` (all of them when empty), in the order given."""
-    available = {p.name: p for p in builtin_policies(outcomes, seed=seed)}
+    available = {p.name: p for p in builtin_policies(outcomes, train=train, seed=seed)}
     if not names:
         return list(available.values())
     unknown = [n for n in names if n not in available]
