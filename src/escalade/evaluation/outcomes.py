@@ -116,7 +116,7 @@ class RuntimeView:
         self.prices = outcomes.prices
         self._responses = outcomes.responses
         self._costs = outcomes.costs
-        self._ledger: dict[tuple[int, int], float] = {}
+        self._ledger: dict[int, dict[int, float]] = {}
 
     def __len__(self) -> int:
         return len(self.prompts)
@@ -130,16 +130,16 @@ class RuntimeView:
         cost = float(self._costs[row, col])
         if np.isnan(cost):
             return None
-        self._ledger[(row, col)] = cost
+        self._ledger.setdefault(row, {})[col] = cost
         return Paid(self._responses[row][col], cost)
 
     def spent(self) -> NDArray[np.float64]:
         """Per-row spend so far."""
         per_row = np.zeros(len(self.prompts))
-        for (row, _), cost in self._ledger.items():
-            per_row[row] += cost
+        for row, bills in self._ledger.items():
+            per_row[row] = sum(bills.values())
         return per_row
 
     def paid_models(self, row: int) -> list[str]:
         """Models paid for on ``row``."""
-        return [self.models[col] for (r, col) in self._ledger if r == row]
+        return [self.models[col] for col in self._ledger.get(row, {})]
