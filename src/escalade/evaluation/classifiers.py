@@ -1,0 +1,86 @@
+"""Text classifiers of the learned policies: TF-IDF encodings and a logistic regression.
+
+:class:`TextEncoder` fits its vocabularies once on a fold's training texts (unsupervised), so every
+classifier of the fold, and every inner fold used to choose a setting, shares one encoding instead of
+re-fitting TF-IDF each time. :class:`Probability` is a fitted logistic regression, or the training
+rate when the labels or the features leave nothing to learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+__all__ = ["Probability", "TextEncoder"]
+
+
+def _fitted(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> TfidfVectorizer | None:
+    try:
+        vectorizer.fit(texts)
+    except ValueError:  # empty vocabulary after pruning (tiny sets, no recorded text)
+        return None
+    return vectorizer
+
+
+class TextEncoder:
+    """TF-IDF of prompts and, when ``answers`` are given, of answers; dense features appended."""
+
+    def __init__(self, prompts: Sequence[str], answers: Sequence[str | None] | None = None) -> None:
+        self.prompt_vec = _fitted(
+            TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True), prompts
+        )
+        # answers may be a single letter: count one-character tokens too
+        self.answer_vec = (
+            _fitted(
+                TfidfVectorizer(
+                    ngram_range=(1, 2), min_df=2, max_features=20_000, sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"
+                ),
+                [a or "" for a in answers],
+            )
+            if answers is not None
+            else None
+        )
+
+    def prompts(self, prompts: Sequence[str]) -> csr_matrix:
+        """The prompt part alone (no columns when the vocabulary was empty)."""
+        if self.prompt_vec is None:
+            return csr_matrix((len(prompts), 0))
+        return csr_matrix(self.prompt_vec.transform(prompts))
+
+    def answered(self, prompt_x: csr_matrix, answers: Sequence[str | None], extra: NDArray[np.float64]) -> csr_matrix:
+        """Encoded prompts (from :meth:`prompts`), answers and dense ``extra`` features side by side."""
+        parts = [prompt_x]
+        if self.answer_vec is not None:
+            parts.append(csr_matrix(self.answer_vec.transform([a or "" for a in answers])))
+        parts.append(csr_matrix(extra))
+        return csr_matrix(hstack(parts).tocsr())
+
+
+@dataclass(frozen=True)
+class Probability:
+    """P(label = 1) from a logistic regression, or the training rate when there is nothing to learn."""
+
+    model: LogisticRegression | None
+    rate: float
+
+    @classmethod
+    def fit(cls, x: csr_matrix, y: NDArray[np.int64], *, seed: int) -> Probability:
+        """Fit on rows ``x`` with 0/1 labels ``y``."""
+        rate = float(y.mean()) if len(y) else 0.5
+        if len(set(y.tolist())) < 2 or x.shape[1] == 0:
+            return cls(None, rate)
+        model = LogisticRegression(C=1.0, solver="liblinear", max_iter=2000, random_state=seed)
+        model.fit(x, y)
+        return cls(model, rate)
+
+    def predict(self, x: csr_matrix) -> NDArray[np.float64]:
+        """P(label = 1) per row of ``x``."""
+        if self.model is None:
+            return np.full(x.shape[0], self.rate)
+        return np.asarray(self.model.predict_proba(x)[:, 1], dtype=float)
