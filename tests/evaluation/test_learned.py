@@ -13,7 +13,6 @@ from escalade.evaluation.learned import (
     ChainCascadePolicy,
     PreRouterPolicy,
     VerifierCascadePolicy,
-    _curve_area,
     efficient_chain,
     fold_plan,
     pick_cheap,
@@ -88,12 +87,3 @@ def test_prerouter_extremes(outcomes: Outcomes) -> None:
     assert curve[0].quality == pytest.approx(0.5)
     assert curve[-1].strong_share == 1.0
     assert curve[-1].quality == 1.0
-
-
-def test_curve_area_by_hand() -> None:
-    """Escalating the row that gains first: quality 0.5 -> 1.0 over cost 1 -> 2 -> 3, area 0.875."""
-    y_weak, y_strong = np.array([0, 1]), np.array([1, 1])
-    step = np.array([1.0, 1.0])
-    assert _curve_area(np.array([1.0, 0.0]), y_weak, y_strong, 1.0, step) == pytest.approx((0.75 + 1.0) / 2)
-    # the wrong order gains nothing on the first step
-    assert _curve_area(np.array([0.0, 1.0]), y_weak, y_strong, 1.0, step) == pytest.approx((0.5 + 0.75) / 2)

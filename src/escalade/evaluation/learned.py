@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
 from sklearn.model_selection import KFold
 
 from escalade.evaluation.classifiers import Probability, TextEncoder
-from escalade.evaluation.features import ANSWER_FEATURES, CostModel, answer_features
+from escalade.evaluation.features import ANSWER_FEATURES, answer_features
 from escalade.evaluation.outcomes import Outcomes, RuntimeView
+from escalade.exceptions import ConfigError
+from escalade.routing.gain import GainRouter
 
 __all__ = [
     "ChainCascadePolicy",
@@ -114,33 +115,6 @@ def _features(
     return np.array(rows, dtype=float).reshape(len(rows), len(ANSWER_FEATURES))
 
 
-def _both_rows(train: Outcomes, cheap: str, premium: str) -> NDArray[np.int64]:
-    known = ~np.isnan(train.scores[:, train.column(cheap)]) & ~np.isnan(train.scores[:, train.column(premium)])
-    return np.flatnonzero(known)
-
-
-def _right(train: Outcomes, rows: NDArray[np.int64], model: str) -> NDArray[np.int64]:
-    right: NDArray[np.int64] = (train.scores[rows, train.column(model)] >= 0.5).astype(np.int64)
-    return right
-
-
-def _curve_area(
-    priority: NDArray[np.float64],
-    y_weak: NDArray[np.int64],
-    y_strong: NDArray[np.int64],
-    base_cost: float,
-    step_cost: NDArray[np.float64],
-) -> float:
-    """Area under quality-vs-cost when rows go to premium in ``priority`` order, over the cost range."""
-    order = np.argsort(-priority, kind="stable")
-    quality = (y_weak.sum() + np.concatenate([[0.0], np.cumsum((y_strong - y_weak)[order])])) / len(order)
-    cost = base_cost + np.concatenate([[0.0], np.cumsum(step_cost[order])])
-    span = cost[-1] - cost[0]
-    if span <= 0:
-        return float(quality.mean())
-    return float(np.sum((quality[1:] + quality[:-1]) / 2 * np.diff(cost)) / span)
-
-
 @dataclass
 class _GainPolicy:
     """Shared machinery of the two-model learned policies.
@@ -165,70 +139,15 @@ class _GainPolicy:
     #: Whether the weak classifier reads the cheap model's answer (a cascade) or the prompt alone.
     reads_answer = False
 
-    def _weak_x(
-        self,
-        encoder: TextEncoder,
-        prompt_x: csr_matrix,
-        prompts: Sequence[str],
-        answers: Sequence[str | None],
-        task_kind: str,
-    ) -> csr_matrix:
-        if not self.reads_answer:
-            return prompt_x
-        return encoder.answered(prompt_x, answers, _features(answers, prompts, task_kind, None))
-
-    def _extra_cost(self, train: Outcomes, prompts: Sequence[str]) -> NDArray[np.float64]:
-        strong = CostModel.fit(train.prompts, train.costs[:, train.column(self.premium)]).predict(prompts)
-        if self.reads_answer:  # a cascade has paid for the cheap answer already
-            return np.maximum(strong, _EPSILON)
-        weak = CostModel.fit(train.prompts, train.costs[:, train.column(self.cheap)]).predict(prompts)
-        return np.maximum(strong - weak, _EPSILON)
-
-    def _priority(
-        self, fold: Fold, prompts: Sequence[str], answers: Sequence[str | None], task_kind: str
-    ) -> NDArray[np.float64]:
-        """Premium priority of the fold's rows, from models fitted on its training rows only."""
-        train = fold.train
-        both = _both_rows(train, self.cheap, self.premium)
-        if len(both) == 0:
+    def _priority(self, fold: Fold, prompts: Sequence[str], answers: Sequence[str | None]) -> NDArray[np.float64]:
+        """Premium priority of the fold's rows, from a router fitted on its training rows only."""
+        try:
+            router = GainRouter.fit(
+                fold.train, cheap=self.cheap, premium=self.premium, reads_answer=self.reads_answer, seed=self.seed
+            )
+        except ConfigError:  # no training row has both outcomes: no preference
             return np.zeros(len(prompts))
-        train_prompts = [train.prompts[r] for r in both]
-        train_answers = [train.responses[r][train.column(self.cheap)] for r in both]
-        encoder = TextEncoder(train_prompts, train_answers if self.reads_answer else None)
-        strong_x = encoder.prompts(train_prompts)
-        weak_x = self._weak_x(encoder, strong_x, train_prompts, train_answers, task_kind)
-        y_weak, y_strong = _right(train, both, self.cheap), _right(train, both, self.premium)
-        beta = self._choose_beta(train, both, weak_x, strong_x, train_prompts)
-        weak = Probability.fit(weak_x, y_weak, seed=self.seed)
-        strong = Probability.fit(strong_x, y_strong, seed=self.seed)
-        prompt_x = encoder.prompts(prompts)
-        gain = strong.predict(prompt_x) - weak.predict(self._weak_x(encoder, prompt_x, prompts, answers, task_kind))
-        return gain / self._extra_cost(train, prompts) ** beta
-
-    def _choose_beta(
-        self,
-        train: Outcomes,
-        both: NDArray[np.int64],
-        weak_x: csr_matrix,
-        strong_x: csr_matrix,
-        prompts: Sequence[str],
-    ) -> float:
-        """The cost exponent whose ranking gives the largest area under the training rows' curve."""
-        if len(both) < _MIN_ROWS_FOR_BETA:
-            return 0.0
-        y_weak, y_strong = _right(train, both, self.cheap), _right(train, both, self.premium)
-        gain = np.zeros(len(both))
-        splitter = KFold(n_splits=_INNER_FOLDS, shuffle=True, random_state=self.seed)
-        for fit, held in splitter.split(both):
-            weak = Probability.fit(weak_x[fit], y_weak[fit], seed=self.seed)
-            strong = Probability.fit(strong_x[fit], y_strong[fit], seed=self.seed)
-            gain[held] = strong.predict(strong_x[held]) - weak.predict(weak_x[held])
-        costs = train.costs[both]
-        weak_cost, strong_cost = costs[:, train.column(self.cheap)], costs[:, train.column(self.premium)]
-        step_cost = strong_cost - (0.0 if self.reads_answer else weak_cost)
-        extra = self._extra_cost(train, prompts)
-        areas = {b: _curve_area(gain / extra**b, y_weak, y_strong, float(weak_cost.sum()), step_cost) for b in _BETAS}
-        return max(_BETAS, key=lambda b: (areas[b], -b))
+        return router.priority(prompts, answers if self.reads_answer else None)
 
 
 @dataclass
@@ -243,7 +162,7 @@ class PreRouterPolicy(_GainPolicy):
             priority = np.zeros(len(view))
             for fold in self.folds:
                 prompts = [view.prompts[r] for r in fold.rows]
-                priority[fold.rows] = self._priority(fold, prompts, [None] * len(prompts), view.task_kind)
+                priority[fold.rows] = self._priority(fold, prompts, [None] * len(prompts))
             self._cache[key] = priority
         return self._cache[key]
 
@@ -273,7 +192,7 @@ class VerifierCascadePolicy(_GainPolicy):
             priority = np.zeros(len(view))
             for fold in self.folds:
                 prompts = [view.prompts[r] for r in fold.rows]
-                priority[fold.rows] = self._priority(fold, prompts, [answers[r] for r in fold.rows], view.task_kind)
+                priority[fold.rows] = self._priority(fold, prompts, [answers[r] for r in fold.rows])
             self._cache[key] = priority
         priority = self._cache[key].copy()
         priority[~answered] = np.inf  # no cheap answer: escalate first
@@ -311,7 +230,10 @@ class ChainCascadePolicy:
             history = [[train.responses[r][c] for c in earlier] for r in rows]
             encoder = TextEncoder(prompts, texts)
             x = encoder.answered(encoder.prompts(prompts), texts, _features(texts, prompts, task_kind, history))
-            self._fitted[key] = (encoder, Probability.fit(x, _right(train, rows, model), seed=self.seed))
+            self._fitted[key] = (
+                encoder,
+                Probability.fit(x, (train.scores[rows, col] >= 0.5).astype(np.int64), seed=self.seed),
+            )
         return self._fitted[key]
 
     def decide(self, view: RuntimeView, threshold: float | None) -> list[str | None]:

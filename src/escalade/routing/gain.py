@@ -1,0 +1,212 @@
+"""A learned two-model router that ranks tasks by expected quality gained per extra dollar.
+
+:class:`GainRouter` is fitted on labelled history (a train split, or logged outcomes): two
+classifiers predict from the prompt (and, for a cascade, the cheap model's answer) whether the cheap
+and the premium model will be right, and two cost models predict what each call will cost from the
+prompt's length. A task's *priority* for the premium model is::
+
+    (P(premium right) - P(cheap right)) / extra_cost ** beta
+
+the greedy answer to "which tasks buy the most quality for the money". ``beta`` (0, 0.5 or 1) is
+chosen on out-of-fold predictions over the training rows, so history whose costs are hard to
+predict falls back to ranking by gain alone.
+
+:class:`CompiledGainRouter` is the same prompt-only router as a single-prompt fast path: one dict
+lookup per token instead of sparse-matrix machinery, for deciding one request at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from sklearn.model_selection import KFold
+
+from escalade.evaluation.classifiers import Probability, TextEncoder
+from escalade.evaluation.features import ANSWER_FEATURES, CostModel, answer_features
+from escalade.evaluation.outcomes import Outcomes
+from escalade.exceptions import ConfigError
+
+__all__ = ["CompiledGainRouter", "GainRouter", "curve_area"]
+
+_BETAS = (0.0, 0.5, 1.0)
+_INNER_FOLDS = 3
+_MIN_ROWS_FOR_BETA = 60
+_EPSILON = 1e-12
+
+
+def curve_area(
+    priority: NDArray[np.float64],
+    y_weak: NDArray[np.int64],
+    y_strong: NDArray[np.int64],
+    base_cost: float,
+    step_cost: NDArray[np.float64],
+) -> float:
+    """Area under quality-vs-cost when rows go to premium in ``priority`` order, over the cost range."""
+    order = np.argsort(-priority, kind="stable")
+    quality = (y_weak.sum() + np.concatenate([[0.0], np.cumsum((y_strong - y_weak)[order])])) / len(order)
+    cost = base_cost + np.concatenate([[0.0], np.cumsum(step_cost[order])])
+    span = cost[-1] - cost[0]
+    if span <= 0:
+        return float(quality.mean())
+    return float(np.sum((quality[1:] + quality[:-1]) / 2 * np.diff(cost)) / span)
+
+
+def _right(train: Outcomes, rows: NDArray[np.int64], model: str) -> NDArray[np.int64]:
+    right: NDArray[np.int64] = (train.scores[rows, train.column(model)] >= 0.5).astype(np.int64)
+    return right
+
+
+def _answer_matrix(
+    encoder: TextEncoder, prompt_x: csr_matrix, prompts: Sequence[str], answers: Sequence[str | None], task_kind: str
+) -> csr_matrix:
+    extra = np.array(
+        [answer_features(a, task_kind, prompt=p, earlier=[]) for a, p in zip(answers, prompts, strict=True)],
+        dtype=float,
+    ).reshape(len(prompts), len(ANSWER_FEATURES))
+    return encoder.answered(prompt_x, answers, extra)
+
+
+@dataclass(frozen=True)
+class GainRouter:
+    """Fitted router between ``cheap`` and ``premium``; see the module docstring."""
+
+    cheap: str
+    premium: str
+    task_kind: str
+    #: Whether the cheap classifier reads the cheap answer (a cascade verifier) or the prompt alone.
+    reads_answer: bool
+    encoder: TextEncoder
+    weak: Probability
+    strong: Probability
+    weak_cost: CostModel
+    strong_cost: CostModel
+    beta: float
+
+    @classmethod
+    def fit(cls, train: Outcomes, *, cheap: str, premium: str, reads_answer: bool = False, seed: int = 0) -> GainRouter:
+        """Fit on the training rows where both models have an outcome."""
+        weak_col, strong_col = train.column(cheap), train.column(premium)
+        both = np.flatnonzero(~np.isnan(train.scores[:, weak_col]) & ~np.isnan(train.scores[:, strong_col]))
+        if len(both) == 0:
+            raise ConfigError(f"no training row has outcomes of both {cheap!r} and {premium!r}", field="train")
+        prompts = [train.prompts[r] for r in both]
+        answers = [train.responses[r][weak_col] for r in both]
+        encoder = TextEncoder(prompts, answers if reads_answer else None)
+        strong_x = encoder.prompts(prompts)
+        weak_x = _answer_matrix(encoder, strong_x, prompts, answers, train.task_kind) if reads_answer else strong_x
+        y_weak, y_strong = _right(train, both, cheap), _right(train, both, premium)
+        router = cls(
+            cheap=cheap,
+            premium=premium,
+            task_kind=train.task_kind,
+            reads_answer=reads_answer,
+            encoder=encoder,
+            weak=Probability.fit(weak_x, y_weak, seed=seed),
+            strong=Probability.fit(strong_x, y_strong, seed=seed),
+            weak_cost=CostModel.fit(train.prompts, train.costs[:, weak_col]),
+            strong_cost=CostModel.fit(train.prompts, train.costs[:, strong_col]),
+            beta=0.0,
+        )
+        if len(both) < _MIN_ROWS_FOR_BETA:
+            return router
+        gain = np.zeros(len(both))
+        for fit, held in KFold(n_splits=_INNER_FOLDS, shuffle=True, random_state=seed).split(both):
+            weak = Probability.fit(weak_x[fit], y_weak[fit], seed=seed)
+            strong = Probability.fit(strong_x[fit], y_strong[fit], seed=seed)
+            gain[held] = strong.predict(strong_x[held]) - weak.predict(weak_x[held])
+        weak_paid, strong_paid = train.costs[both, weak_col], train.costs[both, strong_col]
+        step = strong_paid - (0.0 if reads_answer else weak_paid)
+        extra = router.extra_cost(prompts)
+        areas = {b: curve_area(gain / extra**b, y_weak, y_strong, float(weak_paid.sum()), step) for b in _BETAS}
+        beta = max(_BETAS, key=lambda b: (areas[b], -b))
+        return replace(router, beta=beta)
+
+    def extra_cost(self, prompts: Sequence[str]) -> NDArray[np.float64]:
+        """Expected extra dollars of the premium model per prompt (a cascade has paid for cheap already)."""
+        strong = self.strong_cost.predict(prompts)
+        if self.reads_answer:
+            return np.maximum(strong, _EPSILON)
+        return np.maximum(strong - self.weak_cost.predict(prompts), _EPSILON)
+
+    def priority(self, prompts: Sequence[str], answers: Sequence[str | None] | None = None) -> NDArray[np.float64]:
+        """Premium priority per prompt; a cascade router needs the cheap ``answers`` too."""
+        if self.reads_answer and answers is None:
+            raise ConfigError("this router reads the cheap model's answers: pass answers", field="answers")
+        prompt_x = self.encoder.prompts(prompts)
+        weak_x = (
+            _answer_matrix(self.encoder, prompt_x, prompts, answers, self.task_kind)
+            if self.reads_answer and answers is not None
+            else prompt_x
+        )
+        gain = self.strong.predict(prompt_x) - self.weak.predict(weak_x)
+        priority: NDArray[np.float64] = gain / self.extra_cost(prompts) ** self.beta
+        return priority
+
+    def compile(self) -> CompiledGainRouter:
+        """The single-prompt fast path (prompt-only routers)."""
+        return CompiledGainRouter(self)
+
+
+def _coefficients(probability: Probability, width: int) -> tuple[NDArray[np.float64], float]:
+    """Linear weights over the first ``width`` columns and the intercept, in log-odds."""
+    if probability.model is None:
+        rate = min(max(probability.rate, 1e-9), 1 - 1e-9)
+        return np.zeros(width), math.log(rate / (1 - rate))
+    return np.asarray(probability.model.coef_[0][:width], dtype=float), float(probability.model.intercept_[0])
+
+
+class CompiledGainRouter:
+    """One prompt at a time: the same priority as :meth:`GainRouter.priority`, without sparse matrices."""
+
+    def __init__(self, router: GainRouter) -> None:
+        if router.reads_answer:
+            raise ConfigError("only prompt-only routers compile to the fast path", field="reads_answer")
+        self.cheap, self.premium = router.cheap, router.premium
+        vectorizer = router.encoder.prompt_vec
+        width = len(vectorizer.vocabulary_) if vectorizer is not None else 0
+        strong_w, self._strong_b = _coefficients(router.strong, width)
+        weak_w, self._weak_b = _coefficients(router.weak, width)
+        self._analyze: Callable[[str], list[str]] = (
+            vectorizer.build_analyzer() if vectorizer is not None else lambda _text: []
+        )
+        idf = vectorizer.idf_ if vectorizer is not None else np.zeros(0)
+        self._terms: dict[str, tuple[float, float, float]] = {
+            term: (float(idf[i]), float(strong_w[i]), float(weak_w[i]))
+            for term, i in (vectorizer.vocabulary_.items() if vectorizer is not None else [])
+        }
+        self._strong_cost, self._weak_cost = router.strong_cost, router.weak_cost
+        self._beta = router.beta
+
+    def priority(self, prompt: str) -> float:
+        """Premium priority of ``prompt``."""
+        counts = Counter(term for term in self._analyze(prompt) if term in self._terms)
+        norm = strong = weak = 0.0
+        for term, count in counts.items():
+            idf, strong_w, weak_w = self._terms[term]
+            value = (1.0 + math.log(count)) * idf  # sublinear tf times idf
+            norm += value * value
+            strong += value * strong_w
+            weak += value * weak_w
+        scale = 1.0 / math.sqrt(norm) if norm > 0 else 0.0
+        gain = _sigmoid(strong * scale + self._strong_b) - _sigmoid(weak * scale + self._weak_b)
+        length = len(prompt)
+        extra = _linear(self._strong_cost, length) - _linear(self._weak_cost, length)
+        return gain / float(max(extra, _EPSILON) ** self._beta)
+
+    def route(self, prompt: str, cutoff: float) -> str:
+        """``premium`` when the priority reaches ``cutoff``, else ``cheap``."""
+        return self.premium if self.priority(prompt) >= cutoff else self.cheap
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def _linear(model: CostModel, length: int) -> float:
+    return float(max(model.slope * length + model.intercept, model.floor))
