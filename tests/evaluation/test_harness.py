@@ -83,6 +83,8 @@ def test_baselines_and_oracle(outcomes: Outcomes) -> None:
     assert by["oracle"].quality == 1.0
     assert by["oracle"].cost_usd == pytest.approx(0.001 + 0.002 + 0.1 + 0.001)
     assert by["oracle"].kind == "oracle"
+    assert by["oracle"].strong_share == pytest.approx(0.25)  # only q3 called big
+    assert by["big"].strong_share == 1.0
     # cascade: same paths as the replay run in the CLI test
     assert by["cascade-consensus"].cost_usd == pytest.approx(0.003 + 0.013 + 0.113 + 0.011)
     assert by["cascade-consensus"].quality == 1.0
@@ -130,6 +132,7 @@ def test_report_json_shape(outcomes: Outcomes) -> None:
         "quality",
         "cost_usd",
         "cost_ratio",
+        "strong_share",
         "savings_at_target",
         "aiq",
         "apgr",

@@ -26,6 +26,8 @@ class PolicyReport:
     quality: float
     cost_usd: float
     cost_ratio: float
+    #: Share of rows that called the premium model at the headline point (RouteLLM counts these calls).
+    strong_share: float
     coverage: float
     quality_ci: tuple[float, float]
     cost_ci: tuple[float, float]
@@ -43,6 +45,7 @@ class PolicyReport:
             "quality": self.quality,
             "cost_usd": self.cost_usd,
             "cost_ratio": self.cost_ratio,
+            "strong_share": self.strong_share,
             "coverage": self.coverage,
             "quality_ci95": list(self.quality_ci),
             "cost_usd_ci95": list(self.cost_ci),
@@ -155,6 +158,7 @@ def evaluate(
                 quality=point.quality,
                 cost_usd=float(chosen.spent.sum()),
                 cost_ratio=point.cost_ratio,
+                strong_share=point.strong_share,
                 coverage=float(len(answered) / len(outcomes)) if len(outcomes) else 0.0,
                 quality_ci=bootstrap_ci(answered, lambda v: float(v.mean()), seed=seed),
                 cost_ci=bootstrap_ci(chosen.spent, lambda v: float(v.sum()), seed=seed),
