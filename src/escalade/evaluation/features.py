@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from escalade.quality.answers import inspect_answer
 from escalade.quality.checks import check_arithmetic
 
-__all__ = ["ANSWER_FEATURES", "CostModel", "answer_features"]
+__all__ = ["ANSWER_FEATURES", "CostModel", "answer_features", "feature_matrix"]
 
 #: Names of the columns :func:`answer_features` returns, in order.
 ANSWER_FEATURES = (
@@ -81,6 +81,18 @@ def answer_features(text: str | None, task_kind: str, *, prompt: str, earlier: S
         float(bool(inspected.syntax_errors)),
         math.log1p(len(prompt)) / 10,
     ]
+
+
+def feature_matrix(
+    texts: Sequence[str | None],
+    prompts: Sequence[str],
+    task_kind: str,
+    earlier: Sequence[Sequence[str | None]] | None = None,
+) -> NDArray[np.float64]:
+    """:func:`answer_features` of many answers, one row each (``earlier``: answers paid before each)."""
+    before = earlier if earlier is not None else [()] * len(texts)
+    rows = [answer_features(t, task_kind, prompt=p, earlier=e) for t, p, e in zip(texts, prompts, before, strict=True)]
+    return np.array(rows, dtype=float).reshape(len(rows), len(ANSWER_FEATURES))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from sklearn.model_selection import KFold
 
 from escalade.evaluation.classifiers import Probability, TextEncoder
-from escalade.evaluation.features import ANSWER_FEATURES, answer_features
+from escalade.evaluation.features import feature_matrix
 from escalade.evaluation.outcomes import Outcomes, RuntimeView
 from escalade.exceptions import ConfigError
 from escalade.routing.gain import GainRouter
@@ -41,10 +41,6 @@ __all__ = [
 ]
 
 SHARES = [i / 40 for i in range(41)]
-_BETAS = (0.0, 0.5, 1.0)
-_INNER_FOLDS = 3
-_MIN_ROWS_FOR_BETA = 60
-_EPSILON = 1e-12
 
 
 @dataclass(frozen=True)
@@ -105,14 +101,6 @@ def _pay_first(view: RuntimeView, row: int, models: Sequence[str]) -> str | None
         if view.pay(row, model) is not None:
             return model
     return None
-
-
-def _features(
-    texts: Sequence[str | None], prompts: Sequence[str], task_kind: str, earlier: Sequence[Sequence[str | None]] | None
-) -> NDArray[np.float64]:
-    before = earlier if earlier is not None else [()] * len(texts)
-    rows = [answer_features(t, task_kind, prompt=p, earlier=e) for t, p, e in zip(texts, prompts, before, strict=True)]
-    return np.array(rows, dtype=float).reshape(len(rows), len(ANSWER_FEATURES))
 
 
 @dataclass
@@ -229,7 +217,7 @@ class ChainCascadePolicy:
             texts = [train.responses[r][col] for r in rows]
             history = [[train.responses[r][c] for c in earlier] for r in rows]
             encoder = TextEncoder(prompts, texts)
-            x = encoder.answered(encoder.prompts(prompts), texts, _features(texts, prompts, task_kind, history))
+            x = encoder.answered(encoder.prompts(prompts), texts, feature_matrix(texts, prompts, task_kind, history))
             self._fitted[key] = (
                 encoder,
                 Probability.fit(x, (train.scores[rows, col] >= 0.5).astype(np.int64), seed=self.seed),
@@ -257,7 +245,7 @@ class ChainCascadePolicy:
                     prompts = [view.prompts[r] for r in paid_rows]
                     encoder, verifier = self._verifier(index, model, view.task_kind)
                     before = [history[r] for r in paid_rows]
-                    extra = _features(texts, prompts, view.task_kind, before)
+                    extra = feature_matrix(texts, prompts, view.task_kind, before)
                     x = encoder.answered(encoder.prompts(prompts), texts, extra)
                     accepted = {r for r, p in zip(paid_rows, verifier.predict(x), strict=True) if p >= tau}
                 for r, t in zip(paid_rows, texts, strict=True):

@@ -28,7 +28,7 @@ from scipy.sparse import csr_matrix
 from sklearn.model_selection import KFold
 
 from escalade.evaluation.classifiers import Probability, TextEncoder
-from escalade.evaluation.features import ANSWER_FEATURES, CostModel, answer_features
+from escalade.evaluation.features import CostModel, feature_matrix
 from escalade.evaluation.outcomes import Outcomes
 from escalade.exceptions import ConfigError
 
@@ -65,11 +65,7 @@ def _right(train: Outcomes, rows: NDArray[np.int64], model: str) -> NDArray[np.i
 def _answer_matrix(
     encoder: TextEncoder, prompt_x: csr_matrix, prompts: Sequence[str], answers: Sequence[str | None], task_kind: str
 ) -> csr_matrix:
-    extra = np.array(
-        [answer_features(a, task_kind, prompt=p, earlier=[]) for a, p in zip(answers, prompts, strict=True)],
-        dtype=float,
-    ).reshape(len(prompts), len(ANSWER_FEATURES))
-    return encoder.answered(prompt_x, answers, extra)
+    return encoder.answered(prompt_x, answers, feature_matrix(answers, prompts, task_kind))
 
 
 @dataclass(frozen=True)
