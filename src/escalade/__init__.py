@@ -46,6 +46,7 @@ from escalade.quality import (
 )
 from escalade.replay import OfflineOracleScorer
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult
+from escalade.routing import Router, RoutingDecision, Task, TriggerDetector, WorkspacePreferences
 from escalade.store import SqlStore
 from escalade.teams import ArchitectExecutorReviewer, PlannerExecutor, SingleAgent, TeamStrategy
 from escalade.telemetry import ProgressiveTelemetry
@@ -90,6 +91,8 @@ __all__ = [
     "Provider",
     "ProviderError",
     "ReplayProvider",
+    "Router",
+    "RoutingDecision",
     "RunListener",
     "RunNotFoundError",
     "RunStoppedError",
@@ -99,11 +102,14 @@ __all__ = [
     "SingleAgent",
     "SqlStore",
     "StoreError",
+    "Task",
     "TeamStrategy",
     "Tier",
     "TierResult",
+    "TriggerDetector",
     "Usage",
     "WorkItem",
+    "WorkspacePreferences",
     "__version__",
     "all_of",
     "any_of",

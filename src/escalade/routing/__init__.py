@@ -1,5 +1,33 @@
-"""Up-front routing: which model a task should start on."""
+"""Up-front routing: which tier a task should start on, and why.
 
-from escalade.routing.gain import CompiledGainRouter, GainRouter
+The learned router (:mod:`escalade.routing.gain`) needs scikit-learn and is imported from its module,
+so that importing the rest stays light.
+"""
 
-__all__ = ["CompiledGainRouter", "GainRouter"]
+from escalade.routing.classifier import Classification, CognitiveClassifier, LearnedClassifier, TierClassifier
+from escalade.routing.preferences import WorkspacePreferences
+from escalade.routing.router import Router, RoutingDecision
+from escalade.routing.triggers import (
+    Task,
+    Trigger,
+    TriggerCategory,
+    TriggerDetector,
+    TriggerPattern,
+    load_trigger_patterns,
+)
+
+__all__ = [
+    "Classification",
+    "CognitiveClassifier",
+    "LearnedClassifier",
+    "Router",
+    "RoutingDecision",
+    "Task",
+    "TierClassifier",
+    "Trigger",
+    "TriggerCategory",
+    "TriggerDetector",
+    "TriggerPattern",
+    "WorkspacePreferences",
+    "load_trigger_patterns",
+]
