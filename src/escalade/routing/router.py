@@ -5,7 +5,9 @@
 
 1. a classifier proposes a tier (or the workspace's ``default_tier`` stands);
 2. triggers whose confidence reaches ``min_trigger_confidence`` raise the start to their category's
-   tier (the top tier unless configured), when the workspace allows auto-escalation;
+   tier (the top tier unless configured), and context analysis of the task's Python files raises it
+   for high risk (the middle tier) or critical risk (the top tier), when the workspace allows
+   auto-escalation;
 3. the workspace bounds clamp the result;
 4. a per-request override replaces everything.
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 
 from escalade.exceptions import ConfigError
 from escalade.routing.classifier import Classification, CognitiveClassifier, TierClassifier
+from escalade.routing.context import ContextAnalysis, ContextAnalyzer, Level
 from escalade.routing.preferences import WorkspacePreferences
 from escalade.routing.triggers import Task, Trigger, TriggerCategory, TriggerDetector
 from escalade.tiers import Ladder
@@ -44,6 +47,8 @@ class RoutingDecision:
     #: Every trigger detected, acted on or not.
     triggers: tuple[Trigger, ...] = ()
     classification: Classification | None = None
+    #: Complexity, business impact and risk of the task's Python files.
+    analysis: ContextAnalysis | None = None
     #: Whether a per-request override decided the tier.
     overridden: bool = False
 
@@ -56,6 +61,8 @@ class Router:
     detector: TriggerDetector = field(default_factory=TriggerDetector)
     classifier: TierClassifier | None = field(default_factory=CognitiveClassifier)
     preferences: WorkspacePreferences = field(default_factory=WorkspacePreferences)
+    #: Analyses the task's Python files (contents from the task, or from disk under its root).
+    analyzer: ContextAnalyzer | None = field(default_factory=ContextAnalyzer)
     #: Triggers below this confidence are reported but do not raise the tier (seed 001: 0.7).
     min_trigger_confidence: float = 0.7
     #: Tier each trigger category raises to (default: the top tier).
@@ -77,12 +84,14 @@ class Router:
         if workspace is not None:
             workspace.check(self.ladder)
         triggers = self.detector.detect(task)
+        analysis = self.analyzer.analyze(task, triggers) if self.analyzer is not None else None
         if override is not None:
             if override not in self.ladder.names:
                 raise ConfigError(
                     f"no tier named {override!r}; tiers: {', '.join(self.ladder.names)}", field="override"
                 )
-            return self._decision(prefs, override, 1.0, (f"override: {override!r} requested",), triggers, None, True)
+            reason = (f"override: {override!r} requested",)
+            return self._decision(prefs, override, 1.0, reason, triggers, None, analysis, overridden=True)
         index, confidence, reasons, classification = self._classify(task, prefs)
         acting = [t for t in triggers if t.confidence >= self.min_trigger_confidence]
         if acting and prefs.auto_escalation:
@@ -92,6 +101,8 @@ class Router:
                 reasons = [*reasons, *(t.reason for t in acting)]
         elif acting:
             reasons = [*reasons, f"auto-escalation is off: {len(acting)} trigger(s) reported only"]
+        if analysis is not None and prefs.auto_escalation:
+            index, confidence, reasons = self._apply_risk(analysis, index, confidence, reasons)
         weak = [t for t in triggers if t.confidence < self.min_trigger_confidence]
         if weak:
             names = ", ".join(f"{t.name} {t.confidence:.2f}" for t in weak)
@@ -100,7 +111,22 @@ class Router:
         if moved:
             reasons.append(moved)
         tier = self.ladder[index].name
-        return self._decision(prefs, tier, confidence, tuple(reasons), triggers, classification, False)
+        return self._decision(prefs, tier, confidence, tuple(reasons), triggers, classification, analysis)
+
+    def _apply_risk(
+        self, analysis: ContextAnalysis, index: int, confidence: float, reasons: list[str]
+    ) -> tuple[int, float, list[str]]:
+        """Raise the start for high (middle tier) or critical (top tier) risk of analysed files."""
+        risk = analysis.risk.level
+        if risk < Level.HIGH or not (analysis.files or analysis.unparseable):
+            return index, confidence, reasons
+        target = len(self.ladder) - 1 if risk is Level.CRITICAL else len(self.ladder) // 2
+        if target <= index:
+            return index, confidence, reasons
+        numbers = ", ".join(f"{k} {v:g}" for k, v in analysis.complexity.basis.items() if k != "points")
+        unparseable = f", {len(analysis.unparseable)} file(s) unparseable" if analysis.unparseable else ""
+        reason = f"Escalate: {risk} risk from context analysis ({numbers}{unparseable})."
+        return target, max(confidence, 0.7), [*reasons, reason]
 
     def _classify(self, task: Task, prefs: WorkspacePreferences) -> tuple[int, float, list[str], Classification | None]:
         if self.classifier is None:
@@ -118,7 +144,9 @@ class Router:
         reasons: tuple[str, ...],
         triggers: tuple[Trigger, ...],
         classification: Classification | None,
-        overridden: bool,
+        analysis: ContextAnalysis | None,
+        *,
+        overridden: bool = False,
     ) -> RoutingDecision:
         return RoutingDecision(
             tier=tier,
@@ -127,5 +155,6 @@ class Router:
             reasons=reasons,
             triggers=triggers,
             classification=classification,
+            analysis=analysis,
             overridden=overridden,
         )
