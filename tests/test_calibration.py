@@ -102,6 +102,7 @@ def test_quality_certification() -> None:
     assert result.certified
     assert result.target == "quality_loss"
     assert result.delta == 0.1
+    assert result.threshold is not None
     accepted = scores >= result.threshold
     final = np.where(accepted, cheap, premium)
     assert final.mean() >= 0.95 * premium.mean()
