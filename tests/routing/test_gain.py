@@ -62,3 +62,9 @@ def test_fit_needs_rows_with_both_outcomes(make_dataset: MakeDataset) -> None:
     empty = outcomes.subset([])
     with pytest.raises(ConfigError, match="small-a"):
         GainRouter.fit(empty, cheap="small-a", premium="big")
+
+
+def test_empty_batch(gsm8k: Outcomes) -> None:
+    """Scoring no prompts gives an empty array."""
+    router = GainRouter.fit(gsm8k.subset(range(100)), cheap=gsm8k.models[0], premium=gsm8k.premium)
+    assert router.priority([]).shape == (0,)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from escalade.cli import analytics, evaluate, run, runs
+from escalade.cli import analytics, calibrate, evaluate, run, runs
 from escalade.cli.common import fail
 
 __all__ = ["app", "main"]
@@ -22,6 +22,7 @@ app.command("show")(runs.show_command)
 app.command("cleanup")(runs.cleanup_command)
 app.command("analytics")(analytics.analytics_command)
 app.command("eval")(evaluate.eval_command)
+app.command("calibrate")(calibrate.calibrate_command)
 
 
 def main() -> None:

@@ -134,6 +134,8 @@ class GainRouter:
         """Premium priority per prompt; a cascade router needs the cheap ``answers`` too."""
         if self.reads_answer and answers is None:
             raise ConfigError("this router reads the cheap model's answers: pass answers", field="answers")
+        if not prompts:
+            return np.zeros(0)
         prompt_x = self.encoder.prompts(prompts)
         weak_x = (
             _answer_matrix(self.encoder, prompt_x, prompts, answers, self.task_kind)
