@@ -2,17 +2,21 @@
 
     .venv/bin/python -m bench.decision_latency
 
-1. The learned gain router fitted on half of routellm-mmlu decides every one of its 14,042 prompts
+1. The full route decision (``Router.route``: trigger detection, the learned router as classifier,
+   workspace bounds; no files to analyse) on GSM8K's 1,319 prompts, and on their first sentences as
+   short one-line task descriptions; each decision timed alone, passes repeated past 10,000.
+2. The learned gain router fitted on half of routellm-mmlu decides every one of its 14,042 prompts
    one at a time (``CompiledGainRouter.route``); each decision is timed alone (p50, p99, mean in µs).
    The same router through scikit-learn (``GainRouter.priority([prompt])``) is timed side by side on
    the first 2,000 prompts, and the batch path gives the amortised cost per prompt.
-2. Cascade overhead: ``ProgressiveExecutor`` over 2,000 items with a provider that answers at once
+3. Cascade overhead: ``ProgressiveExecutor`` over 2,000 items with a provider that answers at once
    (no provider time), with an accept-all scorer (one attempt per item) and with the default
    consensus scorer (lone answers climb: several attempts per item). Median of 5 runs.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from typing import Any
@@ -28,10 +32,16 @@ from escalade.providers.base import CompletionRequest, CostEstimate
 from escalade.providers.fake import FunctionProvider
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ConsensusScorer, ScoringContext
+from escalade.routing.classifier import LearnedClassifier
 from escalade.routing.gain import GainRouter
+from escalade.routing.preferences import WorkspacePreferences
+from escalade.routing.router import Router
+from escalade.routing.triggers import Task
 from escalade.tiers import Ladder, Tier
 
 SLOW_PATH_PROMPTS = 2_000
+ROUTE_DECISIONS = 10_000
+_FIRST_SENTENCE = re.compile(r"[^.?!]*[.?!]?", re.DOTALL)
 CASCADE_ITEMS = 2_000
 REPEATS = 5
 
@@ -44,6 +54,51 @@ def _micros(samples_ns: list[int]) -> dict[str, float]:
         "p99_us": round(float(np.percentile(values, 99)), 2),
         "mean_us": round(float(values.mean()), 2),
     }
+
+
+def _route() -> dict[str, Any]:
+    dataset = load_dataset(dataset_dir("routellm-gsm8k"))
+    outcomes = Outcomes.from_rows(dataset, dataset.rows("all"))
+    router = GainRouter.fit(
+        outcomes.subset(np.arange(0, len(outcomes), 2)), cheap=outcomes.models[0], premium=outcomes.premium
+    )
+    cutoff = float(np.median(router.priority(list(outcomes.prompts))))
+    ladder = Ladder(
+        [
+            Tier(name="cheap", rank=0, models=(outcomes.models[0],)),
+            Tier(name="premium", rank=1, models=(outcomes.premium,)),
+        ]
+    )
+    routing = Router(
+        ladder,
+        classifier=LearnedClassifier(router.compile(), cutoff),
+        preferences=WorkspacePreferences(max_tier="premium"),
+        analyzer=None,
+    )
+    full = [Task(prompt) for prompt in outcomes.prompts]
+    # short prompts: each prompt's first sentence, the length of a one-line task description
+    short = [Task(_FIRST_SENTENCE.match(prompt).group(0)) for prompt in outcomes.prompts]  # type: ignore[union-attr]
+    return {
+        "dataset": "routellm-gsm8k",
+        "full_prompts": {
+            "prompt_chars_median": int(np.median([len(t.description) for t in full])),
+            **_micros(_time_routes(routing, full)),
+        },
+        "short_prompts": {
+            "prompt_chars_median": int(np.median([len(t.description) for t in short])),
+            **_micros(_time_routes(routing, short)),
+        },
+    }
+
+
+def _time_routes(routing: Router, tasks: list[Task]) -> list[int]:
+    samples: list[int] = []
+    while len(samples) < ROUTE_DECISIONS:
+        for task in tasks:
+            started = time.perf_counter_ns()
+            routing.route(task)
+            samples.append(time.perf_counter_ns() - started)
+    return samples
 
 
 def _routing() -> dict[str, Any]:
@@ -120,6 +175,7 @@ def main() -> None:
     write_result(
         "decision_latency",
         {
+            "route_decision": _route(),
             "routing": _routing(),
             "cascade_overhead": {
                 "accept_first_answer": _cascade(_accept),
