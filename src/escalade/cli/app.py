@@ -6,6 +6,7 @@ import typer
 
 from escalade.cli import analytics, calibrate, evaluate, run, runs
 from escalade.cli.common import fail
+from escalade.cli.router import router_app
 
 __all__ = ["app", "main"]
 
@@ -23,6 +24,7 @@ app.command("cleanup")(runs.cleanup_command)
 app.command("analytics")(analytics.analytics_command)
 app.command("eval")(evaluate.eval_command)
 app.command("calibrate")(calibrate.calibrate_command)
+app.add_typer(router_app, name="router")
 
 
 def main() -> None:

@@ -21,10 +21,12 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import KFold
 
 from escalade.evaluation.classifiers import Probability, TextEncoder
@@ -148,7 +150,7 @@ class GainRouter:
 
     def compile(self) -> CompiledGainRouter:
         """The single-prompt fast path (prompt-only routers)."""
-        return CompiledGainRouter(self)
+        return CompiledGainRouter.from_router(self)
 
 
 def _coefficients(probability: Probability, width: int) -> tuple[NDArray[np.float64], float]:
@@ -159,47 +161,92 @@ def _coefficients(probability: Probability, width: int) -> tuple[NDArray[np.floa
     return np.asarray(probability.model.coef_[0][:width], dtype=float), float(probability.model.intercept_[0])
 
 
-class CompiledGainRouter:
-    """One prompt at a time: the same priority as :meth:`GainRouter.priority`, without sparse matrices."""
+#: Settings of the word analyzer that the compiled router tokenises with (scikit-learn's defaults).
+_ANALYZER_KEYS = ("ngram_range", "token_pattern", "lowercase")
 
-    def __init__(self, router: GainRouter) -> None:
+
+class CompiledGainRouter:
+    """One prompt at a time: the same priority as :meth:`GainRouter.priority`, without sparse matrices.
+
+    Holds plain numbers only (per-term idf and weights, intercepts, cost lines, ``beta``), so it
+    saves to and loads from a JSON artifact (:mod:`escalade.routing.artifact`).
+    """
+
+    def __init__(
+        self,
+        *,
+        cheap: str,
+        premium: str,
+        analyzer: dict[str, Any],
+        terms: dict[str, tuple[float, float, float]],
+        strong_intercept: float,
+        weak_intercept: float,
+        strong_cost: CostModel,
+        weak_cost: CostModel,
+        beta: float,
+    ) -> None:
+        self.cheap, self.premium = cheap, premium
+        self.analyzer = {key: analyzer[key] for key in _ANALYZER_KEYS}
+        vectorizer = TfidfVectorizer(
+            ngram_range=tuple(analyzer["ngram_range"]),
+            token_pattern=analyzer["token_pattern"],
+            lowercase=analyzer["lowercase"],
+        )
+        self._analyze: Callable[[str], list[str]] = vectorizer.build_analyzer()
+        #: ``term -> (idf, premium weight, cheap weight)``.
+        self.terms = terms
+        self.strong_intercept, self.weak_intercept = strong_intercept, weak_intercept
+        self.strong_cost, self.weak_cost = strong_cost, weak_cost
+        self.beta = beta
+
+    @classmethod
+    def from_router(cls, router: GainRouter) -> CompiledGainRouter:
+        """Compile a fitted prompt-only router."""
         if router.reads_answer:
             raise ConfigError("only prompt-only routers compile to the fast path", field="reads_answer")
-        self.cheap, self.premium = router.cheap, router.premium
         vectorizer = router.encoder.prompt_vec
         width = len(vectorizer.vocabulary_) if vectorizer is not None else 0
-        strong_w, self._strong_b = _coefficients(router.strong, width)
-        weak_w, self._weak_b = _coefficients(router.weak, width)
-        self._analyze: Callable[[str], list[str]] = (
-            vectorizer.build_analyzer() if vectorizer is not None else lambda _text: []
-        )
+        strong_w, strong_b = _coefficients(router.strong, width)
+        weak_w, weak_b = _coefficients(router.weak, width)
         idf = vectorizer.idf_ if vectorizer is not None else np.zeros(0)
-        self._terms: dict[str, tuple[float, float, float]] = {
-            term: (float(idf[i]), float(strong_w[i]), float(weak_w[i]))
-            for term, i in (vectorizer.vocabulary_.items() if vectorizer is not None else [])
-        }
-        self._strong_cost, self._weak_cost = router.strong_cost, router.weak_cost
-        self._beta = router.beta
+        vocabulary = vectorizer.vocabulary_ if vectorizer is not None else {}
+        settings = TfidfVectorizer().get_params() if vectorizer is None else vectorizer.get_params()
+        return cls(
+            cheap=router.cheap,
+            premium=router.premium,
+            analyzer={key: settings[key] for key in _ANALYZER_KEYS},
+            terms={term: (float(idf[i]), float(strong_w[i]), float(weak_w[i])) for term, i in vocabulary.items()},
+            strong_intercept=strong_b,
+            weak_intercept=weak_b,
+            strong_cost=router.strong_cost,
+            weak_cost=router.weak_cost,
+            beta=router.beta,
+        )
 
     def priority(self, prompt: str) -> float:
         """Premium priority of ``prompt``."""
-        counts = Counter(term for term in self._analyze(prompt) if term in self._terms)
+        counts = Counter(term for term in self._analyze(prompt) if term in self.terms)
         norm = strong = weak = 0.0
         for term, count in counts.items():
-            idf, strong_w, weak_w = self._terms[term]
+            idf, strong_w, weak_w = self.terms[term]
             value = (1.0 + math.log(count)) * idf  # sublinear tf times idf
             norm += value * value
             strong += value * strong_w
             weak += value * weak_w
         scale = 1.0 / math.sqrt(norm) if norm > 0 else 0.0
-        gain = _sigmoid(strong * scale + self._strong_b) - _sigmoid(weak * scale + self._weak_b)
+        gain = _sigmoid(strong * scale + self.strong_intercept) - _sigmoid(weak * scale + self.weak_intercept)
         length = len(prompt)
-        extra = _linear(self._strong_cost, length) - _linear(self._weak_cost, length)
-        return gain / float(max(extra, _EPSILON) ** self._beta)
+        extra = _linear(self.strong_cost, length) - _linear(self.weak_cost, length)
+        return gain / float(max(extra, _EPSILON) ** self.beta)
 
     def route(self, prompt: str, cutoff: float) -> str:
         """``premium`` when the priority reaches ``cutoff``, else ``cheap``."""
         return self.premium if self.priority(prompt) >= cutoff else self.cheap
+
+    def leaning_terms(self, count: int = 10) -> tuple[list[str], list[str]]:
+        """Terms that most raise the premium priority, and those that most lower it (weight × idf)."""
+        lean = sorted(self.terms, key=lambda t: (self.terms[t][1] - self.terms[t][2]) * self.terms[t][0])
+        return lean[::-1][:count], lean[:count]
 
 
 def _sigmoid(z: float) -> float:
