@@ -22,13 +22,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from escalade.exceptions import ConfigError
 from escalade.routing.classifier import Classification, CognitiveClassifier, TierClassifier
 from escalade.routing.context import ContextAnalysis, ContextAnalyzer, Level
 from escalade.routing.preferences import WorkspacePreferences
 from escalade.routing.triggers import Task, Trigger, TriggerCategory, TriggerDetector
+from escalade.routing.validation import TriggerValidation, TriggerValidator
 from escalade.tiers import Ladder
 
 __all__ = ["Router", "RoutingDecision"]
@@ -49,6 +50,8 @@ class RoutingDecision:
     classification: Classification | None = None
     #: Complexity, business impact and risk of the task's Python files.
     analysis: ContextAnalysis | None = None
+    #: The verdict on each trigger that reached the confidence bar.
+    validations: tuple[TriggerValidation, ...] = ()
     #: Whether a per-request override decided the tier.
     overridden: bool = False
 
@@ -63,6 +66,8 @@ class Router:
     preferences: WorkspacePreferences = field(default_factory=WorkspacePreferences)
     #: Analyses the task's Python files (contents from the task, or from disk under its root).
     analyzer: ContextAnalyzer | None = field(default_factory=ContextAnalyzer)
+    #: Business rules and cost–benefit over triggers (``None``: every confident trigger escalates).
+    validator: TriggerValidator | None = field(default_factory=TriggerValidator)
     #: Triggers below this confidence are reported but do not raise the tier (seed 001: 0.7).
     min_trigger_confidence: float = 0.7
     #: Tier each trigger category raises to (default: the top tier).
@@ -93,7 +98,15 @@ class Router:
             reason = (f"override: {override!r} requested",)
             return self._decision(prefs, override, 1.0, reason, triggers, None, analysis, overridden=True)
         index, confidence, reasons, classification = self._classify(task, prefs)
-        acting = [t for t in triggers if t.confidence >= self.min_trigger_confidence]
+        confident = [t for t in triggers if t.confidence >= self.min_trigger_confidence]
+        validations = tuple(
+            self.validator.validate(t, task, analysis) if self.validator is not None else TriggerValidation(t, True, ())
+            for t in confident
+        )
+        acting = [v.trigger for v in validations if v.escalate]
+        vetoed = [reason for v in validations if not v.escalate for reason in v.reasons]
+        if vetoed:
+            reasons = [*reasons, *(f"not escalating: {reason}" for reason in vetoed)]
         if acting and prefs.auto_escalation:
             target = max(self.ladder.index_of(self.trigger_tiers.get(t.category, self.ladder.top.name)) for t in acting)
             if target > index:
@@ -111,7 +124,8 @@ class Router:
         if moved:
             reasons.append(moved)
         tier = self.ladder[index].name
-        return self._decision(prefs, tier, confidence, tuple(reasons), triggers, classification, analysis)
+        decision = self._decision(prefs, tier, confidence, tuple(reasons), triggers, classification, analysis)
+        return replace(decision, validations=validations)
 
     def _apply_risk(
         self, analysis: ContextAnalysis, index: int, confidence: float, reasons: list[str]

@@ -102,3 +102,21 @@ class TelemetryEventRow(Base):
     escalated: Mapped[bool | None] = mapped_column(Boolean)
     duration_s: Mapped[float | None] = mapped_column(Float)
     data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class TriggerOutcomeRow(Base):
+    """What happened after a trigger fired: was the task escalated, and was a strong tier needed?
+
+    The task is kept as a SHA-256 hash of its description only, never its text.
+    """
+
+    __tablename__ = "trigger_outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(String(100), index=True)
+    category: Mapped[str] = mapped_column(String(50))
+    confidence: Mapped[float] = mapped_column(Float)
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    needed: Mapped[bool] = mapped_column(Boolean)
+    task_hash: Mapped[str] = mapped_column(String(64))

@@ -25,9 +25,18 @@ from escalade.cascade import RunListener
 from escalade.config import EscalationConfig
 from escalade.exceptions import RunNotFoundError, StoreError
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult
+from escalade.routing.validation import TriggerOutcome, TriggerStats, stats_from_counts
 from escalade.store.base import CleanupReport, RunSummary
 from escalade.store.migrate import upgrade
-from escalade.store.models import AttemptRow, Base, EscalationRow, ItemRow, RunRow, TelemetryEventRow
+from escalade.store.models import (
+    AttemptRow,
+    Base,
+    EscalationRow,
+    ItemRow,
+    RunRow,
+    TelemetryEventRow,
+    TriggerOutcomeRow,
+)
 
 __all__ = ["SqlStore", "default_database_url", "resolve_database_url"]
 
@@ -259,6 +268,33 @@ class SqlStore(RunListener):
     def _escalated_from(s: Session, run_id: str, tier: str) -> set[str]:
         query = select(EscalationRow.item_id).where(EscalationRow.run_id == run_id, EscalationRow.from_tier == tier)
         return set(s.scalars(query))
+
+    # -- trigger history (a TriggerHistory) -------------------------------------------------------
+    def record_trigger_outcome(self, outcome: TriggerOutcome) -> None:
+        """Keep one trigger outcome (the task as a hash only)."""
+        self._insert(
+            TriggerOutcomeRow,
+            {
+                "recorded_at": outcome.recorded_at,
+                "trigger": outcome.trigger,
+                "category": outcome.category.value,
+                "confidence": outcome.confidence,
+                "escalated": outcome.escalated,
+                "needed": outcome.needed,
+                "task_hash": outcome.task_hash,
+            },
+        )
+
+    def trigger_stats(self) -> dict[str, TriggerStats]:
+        """True and false positives and negatives per trigger, counted in the database."""
+        query = select(
+            TriggerOutcomeRow.trigger, TriggerOutcomeRow.escalated, TriggerOutcomeRow.needed, func.count()
+        ).group_by(TriggerOutcomeRow.trigger, TriggerOutcomeRow.escalated, TriggerOutcomeRow.needed)
+        counts: dict[str, dict[tuple[bool, bool], int]] = {}
+        with self.session() as s:
+            for trigger, escalated, needed, count in s.execute(query):
+                counts.setdefault(trigger, {})[(bool(escalated), bool(needed))] = int(count)
+        return {name: stats_from_counts(name, per) for name, per in sorted(counts.items())}
 
     # -- telemetry and retention -------------------------------------------------------------------
     def add_event(self, **values: Any) -> None:
