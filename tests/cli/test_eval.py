@@ -33,6 +33,7 @@ def test_eval_json_on_tiny_dataset(make_dataset: MakeDataset) -> None:
         "cascade-consensus",
         "prerouter-tfidf-lr",
         "cascade-verifier-tfidf-lr",
+        "cascade-verifier-certified",
         "cascade-chain-verifier",
     ]
     assert {p["kind"] for p in data["policies"]} == {"single", "random", "oracle", "cascade", "router"}

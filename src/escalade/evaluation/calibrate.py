@@ -39,6 +39,7 @@ __all__ = [
     "calibrate_rows",
     "prepare_rows",
     "score_rows",
+    "score_with",
     "split_rows",
 ]
 
@@ -99,22 +100,26 @@ class ScoredRows:
 def score_rows(held: Outcomes, fit: Outcomes, *, cascade: bool, seed: int = 0, cheap: str | None = None) -> ScoredRows:
     """Fit a gain router on ``fit`` and score every row of ``held`` that has both outcomes."""
     cheap = cheap or pick_cheap(fit)
-    premium = held.premium
-    c, p = held.column(cheap), held.column(premium)
+    router = GainRouter.fit(fit, cheap=cheap, premium=held.premium, reads_answer=cascade, seed=seed)
+    return score_with(router, held, fit_rows=len(fit))
+
+
+def score_with(router: GainRouter, held: Outcomes, *, fit_rows: int = 0) -> ScoredRows:
+    """Score every row of ``held`` where both of ``router``'s models have an outcome."""
+    c, p = held.column(router.cheap), held.column(router.premium)
     both = np.flatnonzero(~np.isnan(held.scores[:, c]) & ~np.isnan(held.scores[:, p]))
-    router = GainRouter.fit(fit, cheap=cheap, premium=premium, reads_answer=cascade, seed=seed)
     prompts = [held.prompts[r] for r in both]
-    answers = [held.responses[r][c] for r in both] if cascade else None
+    answers = [held.responses[r][c] for r in both] if router.reads_answer else None
     return ScoredRows(
-        cheap=cheap,
-        premium=premium,
+        cheap=router.cheap,
+        premium=router.premium,
         scores=-router.priority(prompts, answers),
         cheap_right=held.scores[both, c] >= 0.5,
         premium_right=held.scores[both, p] >= 0.5,
         cheap_cost=held.costs[both, c],
         premium_cost=held.costs[both, p],
-        cascade=cascade,
-        fit_rows=len(fit),
+        cascade=router.reads_answer,
+        fit_rows=fit_rows,
         dropped_rows=len(held) - len(both),
     )
 

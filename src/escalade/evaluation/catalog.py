@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from escalade.evaluation.certified import CertifiedCascadePolicy
 from escalade.evaluation.learned import (
     ChainCascadePolicy,
     PreRouterPolicy,
@@ -36,6 +37,7 @@ def builtin_policies(outcomes: Outcomes, *, train: Outcomes | None = None, seed:
     policies += [
         PreRouterPolicy(folds, cheap=cheap, premium=outcomes.premium, seed=seed),
         VerifierCascadePolicy(folds, cheap=cheap, premium=outcomes.premium, seed=seed),
+        CertifiedCascadePolicy(folds, cheap=cheap, premium=outcomes.premium, seed=seed),
     ]
     if len(outcomes.models) > 2:
         policies.append(ChainCascadePolicy(folds, chain=efficient_chain(reference), seed=seed))
