@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from escalade.calibration import certify_quality
 from escalade.evaluation.calibrate import ScoredRows, score_with
-from escalade.evaluation.learned import Fold
+from escalade.evaluation.learned import Fold, pay_all
 from escalade.evaluation.outcomes import RuntimeView
 from escalade.exceptions import ConfigError
 from escalade.routing.gain import GainRouter
@@ -61,12 +61,7 @@ class CertifiedCascadePolicy:
 
     def decide(self, view: RuntimeView, threshold: float | None) -> list[str | None]:
         ratio = 0.95 if threshold is None else threshold
-        answers: list[str | None] = [None] * len(view)
-        answered = np.zeros(len(view), dtype=bool)
-        for row in range(len(view)):
-            paid = view.pay(row, self.cheap)
-            answered[row] = paid is not None
-            answers[row] = paid.text if paid is not None else None
+        answers, answered = pay_all(view, self.cheap)
         accept = np.zeros(len(view), dtype=bool)
         for index, fold in enumerate(self.folds):
             fitted = self._fold(index)

@@ -37,6 +37,7 @@ __all__ = [
     "VerifierCascadePolicy",
     "efficient_chain",
     "fold_plan",
+    "pay_all",
     "pick_cheap",
 ]
 
@@ -94,6 +95,17 @@ def _lowest_share(p: NDArray[np.float64], share: float) -> NDArray[np.bool_]:
     mask = np.zeros(len(p), dtype=bool)
     mask[np.argsort(p, kind="stable")[:count]] = True
     return mask
+
+
+def pay_all(view: RuntimeView, model: str) -> tuple[list[str | None], NDArray[np.bool_]]:
+    """Pay for ``model``'s answer on every row: the texts, and which rows had one."""
+    answers: list[str | None] = [None] * len(view)
+    answered = np.zeros(len(view), dtype=bool)
+    for row in range(len(view)):
+        paid = view.pay(row, model)
+        answered[row] = paid is not None
+        answers[row] = paid.text if paid is not None else None
+    return answers, answered
 
 
 def _pay_first(view: RuntimeView, row: int, models: Sequence[str]) -> str | None:
@@ -169,12 +181,7 @@ class VerifierCascadePolicy(_GainPolicy):
     reads_answer = True
 
     def decide(self, view: RuntimeView, threshold: float | None) -> list[str | None]:
-        answers: list[str | None] = [None] * len(view)
-        answered = np.zeros(len(view), dtype=bool)
-        for row in range(len(view)):
-            paid = view.pay(row, self.cheap)
-            answered[row] = paid is not None
-            answers[row] = paid.text if paid is not None else None
+        answers, answered = pay_all(view, self.cheap)
         key = id(view.prompts)
         if key not in self._cache:  # the same paid answers give the same predictions at every threshold
             priority = np.zeros(len(view))
