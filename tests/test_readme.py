@@ -10,11 +10,12 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_python_examples_run() -> None:
-    """Every ```python block in the README executes without error."""
-    blocks = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
-    assert blocks
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+    """Every ```python block in the README and in docs/ executes without error."""
+    documents = [("README.md", README)] + [(p.name, p.read_text()) for p in sorted((ROOT / "docs").glob("*.md"))]
+    for name, text in documents:
+        for block in re.findall(r"```python\n(.*?)```", text, re.DOTALL):
+            exec(compile(block, name, "exec"), {})
+    assert re.search(r"```python\n", README)
 
 
 def test_ci_runs_the_readme_test_command() -> None:
