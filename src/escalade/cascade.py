@@ -162,7 +162,7 @@ class ProgressiveExecutor:
                     guard.halt(f"run stopped: {exc}")
 
         await asyncio.gather(*(worker(item) for item in work))
-        final = [results.get(w.id) or ItemResult(item_id=w.id, status="not_run") for w in work]
+        final = [results.get(w.id) or ItemResult(item_id=w.id, status="not_run", prompt=w.prompt) for w in work]
         result = ProgressiveWorkflowResult(
             run_id=run_id,
             workflow=self.workflow,
@@ -220,7 +220,12 @@ class ProgressiveExecutor:
                 TierResult(tier=unfinished[0].tier, attempts=unfinished, escalated=False, escalation_reason=status)
             )
         return ItemResult(
-            item_id=state.item.id, status=status, tiers=tuple(tiers), error=error, premium_baseline_usd=baseline
+            item_id=state.item.id,
+            status=status,
+            tiers=tuple(tiers),
+            error=error,
+            premium_baseline_usd=baseline,
+            prompt=state.item.prompt,
         )
 
     def _finish(self, state: _ItemState, status: str, final: AttemptRecord | None, baseline: float) -> ItemResult:
@@ -231,6 +236,7 @@ class ProgressiveExecutor:
                 tiers=tuple(state.tiers),
                 error="no tier could answer this item",
                 premium_baseline_usd=baseline,
+                prompt=state.item.prompt,
             )
         return ItemResult(
             item_id=state.item.id,
@@ -241,6 +247,7 @@ class ProgressiveExecutor:
             final_answer=final.text,
             final_cqs=final.cqs,
             premium_baseline_usd=baseline,
+            prompt=state.item.prompt,
         )
 
     async def _run_tier(

@@ -98,6 +98,8 @@ class ItemResult:
     error: str | None = None
     #: Cost of the same item on the top tier alone (premium-only baseline).
     premium_baseline_usd: float = 0.0
+    #: The item's prompt, kept with the run so that routers can learn from logged outcomes.
+    prompt: str | None = None
 
     @property
     def cost_usd(self) -> float:

@@ -12,12 +12,13 @@ import typer
 from rich.table import Table
 
 from escalade import __version__
-from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
+from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 from escalade.datasets import load_dataset
 from escalade.evaluation.learned import pick_cheap
 from escalade.evaluation.outcomes import Outcomes
 from escalade.routing.artifact import RouterArtifact, load_router, save_router
 from escalade.routing.gain import GainRouter
+from escalade.routing.logs import outcomes_from_logs
 
 __all__ = ["router_app"]
 
@@ -53,33 +54,59 @@ def _print(summary: dict[str, Any], json_out: bool, title: str) -> None:
     out_console().print(table)
 
 
+def _training_rows(
+    dataset_dir: Path | None, split: str | None, from_store: bool, db: str | None, workflow: str | None
+) -> tuple[Outcomes, dict[str, Any]]:
+    """Labelled rows from a dataset split or from the store's logged runs, with their provenance."""
+    if (dataset_dir is None) == (not from_store):
+        raise fail("give a DATASET_DIR or --from-store (one of them)")
+    if dataset_dir is not None:
+        dataset = load_dataset(dataset_dir)
+        split = split or ("train" if "train" in dataset.splits else dataset.default_split())
+        outcomes = Outcomes.from_rows(dataset, dataset.rows(split))
+        return outcomes, {"dataset": dataset.name, "split": split, "rows": len(outcomes)}
+    store = open_store(db)
+    try:
+        outcomes = outcomes_from_logs(store.logged_items(workflow=workflow))
+    finally:
+        store.close()
+    return outcomes, {"store": "logged runs", "workflow": workflow, "rows": len(outcomes)}
+
+
 @router_app.command("fit")
 @handle_errors
 def fit_command(
-    dataset_dir: Annotated[Path, typer.Argument(help="Folder of an escalade-benchmark/1 dataset.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the router artifact (JSON).")],
+    dataset_dir: Annotated[
+        Path | None, typer.Argument(help="Folder of an escalade-benchmark/1 dataset (or use --from-store).")
+    ] = None,
+    from_store: Annotated[
+        bool, typer.Option("--from-store", help="Learn from the runs logged in the store instead.")
+    ] = False,
+    db: DbOption = None,
+    workflow: Annotated[str | None, typer.Option(help="With --from-store: only runs of this workflow.")] = None,
     split: Annotated[str | None, typer.Option(help="Split to fit on (default: train, or the only split).")] = None,
     cheap: Annotated[str | None, typer.Option(help="Cheap model (default: best within 15% of premium's cost).")] = None,
     strong_share: Annotated[float, typer.Option(help="Share of the fitted rows the cutoff sends to premium.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Seed for the classifiers and the choice of beta.")] = 0,
     json_out: JsonOption = False,
 ) -> None:
-    """Fit a prompt-only gain router (TF-IDF + logistic regression) and save it as a versioned artifact."""
+    """Fit a prompt-only gain router (TF-IDF + logistic regression) and save it as a versioned artifact.
+
+    From a dataset it learns which model is right; from logged runs, whether the first tier passed
+    and whether the top tier passed where items reached it.
+    """
     if not 0 <= strong_share <= 1:
         raise fail(f"--strong-share must be in [0, 1], got {strong_share}")
-    dataset = load_dataset(dataset_dir)
-    split = split or ("train" if "train" in dataset.splits else dataset.default_split())
-    outcomes = Outcomes.from_rows(dataset, dataset.rows(split))
+    outcomes, provenance = _training_rows(dataset_dir, split, from_store, db, workflow)
     if cheap is not None and cheap not in outcomes.models:
         raise fail(f"unknown model {cheap!r}; models: {', '.join(outcomes.models)}")
-    cheap_model = cheap or pick_cheap(outcomes)
-    fitted = GainRouter.fit(outcomes, cheap=cheap_model, premium=outcomes.premium, seed=seed)
+    cheap_model = cheap or (outcomes.models[0] if from_store else pick_cheap(outcomes))
+    fitted = GainRouter.fit(outcomes, cheap=cheap_model, premium=outcomes.premium, partial=from_store, seed=seed)
     priorities = fitted.priority(list(outcomes.prompts))
     cutoff = float(np.quantile(priorities, 1 - strong_share)) if strong_share > 0 else float(priorities.max()) + 1
     metadata = {
-        "dataset": dataset.name,
-        "split": split,
-        "rows": len(outcomes),
+        **provenance,
         "strong_share": strong_share,
         "seed": seed,
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -87,43 +87,72 @@ class GainRouter:
     beta: float
 
     @classmethod
-    def fit(cls, train: Outcomes, *, cheap: str, premium: str, reads_answer: bool = False, seed: int = 0) -> GainRouter:
-        """Fit on the training rows where both models have an outcome."""
+    def fit(
+        cls,
+        train: Outcomes,
+        *,
+        cheap: str,
+        premium: str,
+        reads_answer: bool = False,
+        partial: bool = False,
+        seed: int = 0,
+    ) -> GainRouter:
+        """Fit on the training rows where both models have an outcome.
+
+        With ``partial``, each classifier learns from every row where its own model has an outcome
+        (logged cascades know the premium outcome only of the items that climbed); ``beta`` is still
+        chosen on rows with both.
+        """
         weak_col, strong_col = train.column(cheap), train.column(premium)
-        both = np.flatnonzero(~np.isnan(train.scores[:, weak_col]) & ~np.isnan(train.scores[:, strong_col]))
-        if len(both) == 0:
-            raise ConfigError(f"no training row has outcomes of both {cheap!r} and {premium!r}", field="train")
-        prompts = [train.prompts[r] for r in both]
-        answers = [train.responses[r][weak_col] for r in both]
+        weak_known, strong_known = ~np.isnan(train.scores[:, weak_col]), ~np.isnan(train.scores[:, strong_col])
+        both = np.flatnonzero(weak_known & strong_known)
+        weak_rows = np.flatnonzero(weak_known) if partial else both
+        strong_rows = np.flatnonzero(strong_known) if partial else both
+        if len(weak_rows) == 0 or len(strong_rows) == 0:
+            what = "outcomes of" if partial else "outcomes of both"
+            raise ConfigError(f"no training rows with {what} {cheap!r} and {premium!r}", field="train")
+        rows = np.union1d(weak_rows, strong_rows)
+        at = {int(r): i for i, r in enumerate(rows)}
+        prompts = [train.prompts[r] for r in rows]
+        answers = [train.responses[r][weak_col] for r in rows]
         encoder = TextEncoder(prompts, answers if reads_answer else None)
-        strong_x = encoder.prompts(prompts)
-        weak_x = _answer_matrix(encoder, strong_x, prompts, answers, train.task_kind) if reads_answer else strong_x
-        y_weak, y_strong = _right(train, both, cheap), _right(train, both, premium)
+        prompt_x = encoder.prompts(prompts)
+        weak_all = _answer_matrix(encoder, prompt_x, prompts, answers, train.task_kind) if reads_answer else prompt_x
+        weak_x, strong_x = weak_all[[at[int(r)] for r in weak_rows]], prompt_x[[at[int(r)] for r in strong_rows]]
         router = cls(
             cheap=cheap,
             premium=premium,
             task_kind=train.task_kind,
             reads_answer=reads_answer,
             encoder=encoder,
-            weak=Probability.fit(weak_x, y_weak, seed=seed),
-            strong=Probability.fit(strong_x, y_strong, seed=seed),
+            weak=Probability.fit(weak_x, _right(train, weak_rows, cheap), seed=seed),
+            strong=Probability.fit(strong_x, _right(train, strong_rows, premium), seed=seed),
             weak_cost=CostModel.fit(train.prompts, train.costs[:, weak_col]),
             strong_cost=CostModel.fit(train.prompts, train.costs[:, strong_col]),
             beta=0.0,
         )
         if len(both) < _MIN_ROWS_FOR_BETA:
             return router
+        index = [at[int(r)] for r in both]
+        beta = router._choose_beta(train, both, weak_all[index], prompt_x[index], seed)
+        return replace(router, beta=beta)
+
+    def _choose_beta(
+        self, train: Outcomes, both: NDArray[np.int64], weak_x: csr_matrix, strong_x: csr_matrix, seed: int
+    ) -> float:
+        """The cost exponent whose ranking gives the largest area under the training rows' own curve."""
+        y_weak, y_strong = _right(train, both, self.cheap), _right(train, both, self.premium)
         gain = np.zeros(len(both))
         for fit, held in KFold(n_splits=_INNER_FOLDS, shuffle=True, random_state=seed).split(both):
             weak = Probability.fit(weak_x[fit], y_weak[fit], seed=seed)
             strong = Probability.fit(strong_x[fit], y_strong[fit], seed=seed)
             gain[held] = strong.predict(strong_x[held]) - weak.predict(weak_x[held])
-        weak_paid, strong_paid = train.costs[both, weak_col], train.costs[both, strong_col]
-        step = strong_paid - (0.0 if reads_answer else weak_paid)
-        extra = router.extra_cost(prompts)
+        weak_paid = train.costs[both, train.column(self.cheap)]
+        strong_paid = train.costs[both, train.column(self.premium)]
+        step = strong_paid - (0.0 if self.reads_answer else weak_paid)
+        extra = self.extra_cost([train.prompts[r] for r in both])
         areas = {b: curve_area(gain / extra**b, y_weak, y_strong, float(weak_paid.sum()), step) for b in _BETAS}
-        beta = max(_BETAS, key=lambda b: (areas[b], -b))
-        return replace(router, beta=beta)
+        return max(_BETAS, key=lambda b: (areas[b], -b))
 
     def extra_cost(self, prompts: Sequence[str]) -> NDArray[np.float64]:
         """Expected extra dollars of the premium model per prompt (a cascade has paid for cheap already)."""

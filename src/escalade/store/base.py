@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from escalade.reports import run_summary_dict
 from escalade.results import savings_percent
 
-__all__ = ["CleanupReport", "RunStore", "RunSummary"]
+__all__ = ["CleanupReport", "LoggedItem", "LoggedTier", "RunStore", "RunSummary"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +67,29 @@ class CleanupReport:
     attempts: int
     telemetry_events: int
     run_ids: list[str]
+
+
+@dataclass(frozen=True)
+class LoggedTier:
+    """What one tier did for a logged item."""
+
+    #: Whether any attempt on the tier met its bar.
+    passed: bool
+    cost_usd: float
+    #: The tier's last answer.
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class LoggedItem:
+    """A finished item of a stored run, with its prompt and each tier's outcome."""
+
+    run_id: str
+    item_id: str
+    prompt: str
+    #: The run's ladder, cheapest first.
+    tier_names: tuple[str, ...]
+    tiers: dict[str, LoggedTier]
 
 
 class RunStore(Protocol):

@@ -69,6 +69,7 @@ class ItemRow(Base):
     cost_usd: Mapped[float] = mapped_column(Float)
     premium_baseline_usd: Mapped[float] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    prompt: Mapped[str | None] = mapped_column(Text)
 
 
 class EscalationRow(Base):

@@ -26,7 +26,7 @@ from escalade.config import EscalationConfig
 from escalade.exceptions import RunNotFoundError, StoreError
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult
 from escalade.routing.validation import TriggerOutcome, TriggerStats, stats_from_counts
-from escalade.store.base import CleanupReport, RunSummary
+from escalade.store.base import CleanupReport, LoggedItem, LoggedTier, RunSummary
 from escalade.store.migrate import upgrade
 from escalade.store.models import (
     AttemptRow,
@@ -269,6 +269,41 @@ class SqlStore(RunListener):
         query = select(EscalationRow.item_id).where(EscalationRow.run_id == run_id, EscalationRow.from_tier == tier)
         return set(s.scalars(query))
 
+    # -- logged outcomes, for learning ------------------------------------------------------------
+    def logged_items(self, *, workflow: str | None = None) -> list[LoggedItem]:
+        """Finished items that kept their prompt, with each tier's outcome, oldest run first."""
+        finished = ("accepted", "unresolved")
+        items_query = (
+            select(ItemRow, RunRow.tier_names)
+            .join(RunRow, RunRow.id == ItemRow.run_id)
+            .where(ItemRow.prompt.is_not(None), ItemRow.status.in_(finished))
+            .order_by(RunRow.started_at, ItemRow.item_id)
+        )
+        attempts_query = select(AttemptRow).where(AttemptRow.error.is_(None)).order_by(AttemptRow.id)
+        if workflow is not None:
+            items_query = items_query.where(RunRow.workflow == workflow)
+            attempts_query = attempts_query.join(RunRow, RunRow.id == AttemptRow.run_id).where(
+                RunRow.workflow == workflow
+            )
+        with self.session() as s:
+            rows = list(s.execute(items_query))
+            per_tier: dict[tuple[str, str, str], list[AttemptRow]] = {}
+            for attempt in s.scalars(attempts_query):
+                per_tier.setdefault((attempt.run_id, attempt.item_id, attempt.tier), []).append(attempt)
+        logged = []
+        for item, tier_names in rows:
+            tiers = {
+                tier: LoggedTier(
+                    passed=any(a.passed for a in attempts),
+                    cost_usd=sum(a.cost_usd for a in attempts),
+                    answer=attempts[-1].answer,
+                )
+                for tier in tier_names
+                if (attempts := per_tier.get((item.run_id, item.item_id, tier)))
+            }
+            logged.append(LoggedItem(item.run_id, item.item_id, item.prompt or "", tuple(tier_names), tiers))
+        return logged
+
     # -- trigger history (a TriggerHistory) -------------------------------------------------------
     def record_trigger_outcome(self, outcome: TriggerOutcome) -> None:
         """Keep one trigger outcome (the task as a hash only)."""
@@ -347,6 +382,7 @@ def _item_values(run_id: str, item: ItemResult) -> dict[str, Any]:
         "cost_usd": item.cost_usd,
         "premium_baseline_usd": item.premium_baseline_usd,
         "error": item.error,
+        "prompt": item.prompt,
     }
 
 
