@@ -16,6 +16,7 @@ from escalade.evaluation.learned import (
 from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.policies import CascadePolicy, OraclePolicy, Policy, RandomMixPolicy, SingleModelPolicy
 from escalade.exceptions import ConfigError
+from escalade.routing.embeddings import MiniLMEmbedder, embeddings_available
 
 __all__ = ["builtin_policies", "select_policies"]
 
@@ -44,14 +45,39 @@ def builtin_policies(outcomes: Outcomes, *, train: Outcomes | None = None, seed:
     return policies
 
 
+#: Policies run only when named, because they need an optional extra.
+EXTRA_POLICIES = {"prerouter-minilm-lr": "embeddings"}
+
+
+def _extra_policy(name: str, outcomes: Outcomes, train: Outcomes | None, seed: int) -> Policy:
+    if not embeddings_available():
+        raise ConfigError(
+            f"policy {name!r} needs the {EXTRA_POLICIES[name]} extra: pip install 'escalade[embeddings]'",
+            field="policy",
+        )
+    reference = train if train is not None else outcomes
+    return PreRouterPolicy(
+        fold_plan(outcomes, train, seed=seed),
+        cheap=pick_cheap(reference),
+        premium=outcomes.premium,
+        seed=seed,
+        name=name,
+        embedder=MiniLMEmbedder(),
+    )
+
+
 def select_policies(
     outcomes: Outcomes, names: Sequence[str], *, train: Outcomes | None = None, seed: int = 0
 ) -> list[Policy]:
-    """The built-ins named in ``names`` (all of them when empty), in the order given."""
-    available = {p.name: p for p in builtin_policies(outcomes, train=train, seed=seed)}
+    """The built-ins named in ``names`` (all of them when empty), in the order given.
+
+    Policies that need an optional extra (:data:`EXTRA_POLICIES`) run only when named.
+    """
+    available: dict[str, Policy] = {p.name: p for p in builtin_policies(outcomes, train=train, seed=seed)}
     if not names:
         return list(available.values())
-    unknown = [n for n in names if n not in available]
+    unknown = [n for n in names if n not in available and n not in EXTRA_POLICIES]
     if unknown:
-        raise ConfigError(f"unknown policy {unknown[0]!r}; available: {', '.join(available)}", field="policy")
-    return [available[n] for n in dict.fromkeys(names)]
+        listed = [*available, *(f"{n} (needs the {extra} extra)" for n, extra in EXTRA_POLICIES.items())]
+        raise ConfigError(f"unknown policy {unknown[0]!r}; available: {', '.join(listed)}", field="policy")
+    return [available[n] if n in available else _extra_policy(n, outcomes, train, seed) for n in dict.fromkeys(names)]

@@ -8,7 +8,7 @@ rate when the labels or the features leave nothing to learn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +31,15 @@ def _fitted(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> TfidfVectorize
 class TextEncoder:
     """TF-IDF of prompts and, when ``answers`` are given, of answers; dense features appended."""
 
-    def __init__(self, prompts: Sequence[str], answers: Sequence[str | None] | None = None) -> None:
+    def __init__(
+        self,
+        prompts: Sequence[str],
+        answers: Sequence[str | None] | None = None,
+        *,
+        embedder: Callable[[Sequence[str]], NDArray[np.float64]] | None = None,
+    ) -> None:
+        #: Optional sentence embeddings appended to the prompt's TF-IDF.
+        self.embedder = embedder
         self.prompt_vec = _fitted(
             TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True), prompts
         )
@@ -48,10 +56,13 @@ class TextEncoder:
         )
 
     def prompts(self, prompts: Sequence[str]) -> csr_matrix:
-        """The prompt part alone (no columns when the vocabulary was empty)."""
-        if self.prompt_vec is None:
-            return csr_matrix((len(prompts), 0))
-        return csr_matrix(self.prompt_vec.transform(prompts))
+        """The prompt part alone: TF-IDF (no columns when the vocabulary was empty), then any embeddings."""
+        tfidf = (
+            csr_matrix((len(prompts), 0)) if self.prompt_vec is None else csr_matrix(self.prompt_vec.transform(prompts))
+        )
+        if self.embedder is None:
+            return tfidf
+        return csr_matrix(hstack([tfidf, csr_matrix(self.embedder(prompts))]).tocsr())
 
     def answered(self, prompt_x: csr_matrix, answers: Sequence[str | None], extra: NDArray[np.float64]) -> csr_matrix:
         """Encoded prompts (from :meth:`prompts`), answers and dense ``extra`` features side by side."""

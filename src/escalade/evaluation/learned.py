@@ -28,6 +28,7 @@ from escalade.evaluation.classifiers import Probability, TextEncoder
 from escalade.evaluation.features import feature_matrix
 from escalade.evaluation.outcomes import Outcomes, RuntimeView
 from escalade.exceptions import ConfigError
+from escalade.routing.embeddings import Embedder
 from escalade.routing.gain import GainRouter
 
 __all__ = [
@@ -134,6 +135,8 @@ class _GainPolicy:
     kind: str = "router"
     name: str = ""
     thresholds: Sequence[float] = field(default_factory=lambda: list(SHARES))
+    #: Optional sentence embeddings added to the prompt features (the ``embeddings`` extra).
+    embedder: Embedder | None = None
     _cache: dict[int, NDArray[np.float64]] = field(default_factory=dict, repr=False)
 
     #: Whether the weak classifier reads the cheap model's answer (a cascade) or the prompt alone.
@@ -143,7 +146,12 @@ class _GainPolicy:
         """Premium priority of the fold's rows, from a router fitted on its training rows only."""
         try:
             router = GainRouter.fit(
-                fold.train, cheap=self.cheap, premium=self.premium, reads_answer=self.reads_answer, seed=self.seed
+                fold.train,
+                cheap=self.cheap,
+                premium=self.premium,
+                reads_answer=self.reads_answer,
+                embedder=self.embedder,
+                seed=self.seed,
             )
         except ConfigError:  # no training row has both outcomes: no preference
             return np.zeros(len(prompts))

@@ -33,6 +33,7 @@ from escalade.evaluation.classifiers import Probability, TextEncoder
 from escalade.evaluation.features import CostModel, feature_matrix
 from escalade.evaluation.outcomes import Outcomes
 from escalade.exceptions import ConfigError
+from escalade.routing.embeddings import Embedder
 
 __all__ = ["CompiledGainRouter", "GainRouter", "curve_area"]
 
@@ -95,13 +96,14 @@ class GainRouter:
         premium: str,
         reads_answer: bool = False,
         partial: bool = False,
+        embedder: Embedder | None = None,
         seed: int = 0,
     ) -> GainRouter:
         """Fit on the training rows where both models have an outcome.
 
         With ``partial``, each classifier learns from every row where its own model has an outcome
         (logged cascades know the premium outcome only of the items that climbed); ``beta`` is still
-        chosen on rows with both.
+        chosen on rows with both. An ``embedder`` adds sentence embeddings to the prompt features.
         """
         weak_col, strong_col = train.column(cheap), train.column(premium)
         weak_known, strong_known = ~np.isnan(train.scores[:, weak_col]), ~np.isnan(train.scores[:, strong_col])
@@ -115,7 +117,7 @@ class GainRouter:
         at = {int(r): i for i, r in enumerate(rows)}
         prompts = [train.prompts[r] for r in rows]
         answers = [train.responses[r][weak_col] for r in rows]
-        encoder = TextEncoder(prompts, answers if reads_answer else None)
+        encoder = TextEncoder(prompts, answers if reads_answer else None, embedder=embedder)
         prompt_x = encoder.prompts(prompts)
         weak_all = _answer_matrix(encoder, prompt_x, prompts, answers, train.task_kind) if reads_answer else prompt_x
         weak_x, strong_x = weak_all[[at[int(r)] for r in weak_rows]], prompt_x[[at[int(r)] for r in strong_rows]]
@@ -233,6 +235,8 @@ class CompiledGainRouter:
         """Compile a fitted prompt-only router."""
         if router.reads_answer:
             raise ConfigError("only prompt-only routers compile to the fast path", field="reads_answer")
+        if router.encoder.embedder is not None:
+            raise ConfigError("routers with sentence embeddings have no compiled fast path", field="embedder")
         vectorizer = router.encoder.prompt_vec
         width = len(vectorizer.vocabulary_) if vectorizer is not None else 0
         strong_w, strong_b = _coefficients(router.strong, width)
