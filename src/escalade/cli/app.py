@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from escalade.cli import analytics, calibrate, evaluate, run, runs
+from escalade.cli import analytics, calibrate, evaluate, route, run, runs
 from escalade.cli.common import fail
 from escalade.cli.router import router_app
 
@@ -24,6 +24,7 @@ app.command("cleanup")(runs.cleanup_command)
 app.command("analytics")(analytics.analytics_command)
 app.command("eval")(evaluate.eval_command)
 app.command("calibrate")(calibrate.calibrate_command)
+app.command("route")(route.route_command)
 app.add_typer(router_app, name="router")
 
 

@@ -1,0 +1,93 @@
+"""``escalade route``: where a task would start, and why."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
+from escalade.config import load_config
+from escalade.routing import Router, RoutingDecision, Task, TriggerDetector, WorkspacePreferences, load_trigger_patterns
+from escalade.routing.artifact import load_router
+from escalade.routing.classifier import LearnedClassifier
+from escalade.routing.context import ContextAnalyzer
+
+__all__ = ["route_command"]
+
+
+def _decision_dict(decision: RoutingDecision) -> dict[str, Any]:
+    analysis = decision.analysis
+    return {
+        "tier": decision.tier,
+        "models": list(decision.models),
+        "confidence": decision.confidence,
+        "overridden": decision.overridden,
+        "reasons": list(decision.reasons),
+        "triggers": [
+            {"name": t.name, "category": t.category.value, "confidence": t.confidence, "evidence": list(t.evidence)}
+            for t in decision.triggers
+        ],
+        "validations": [{"trigger": v.trigger.name, "escalate": v.escalate} for v in decision.validations],
+        "analysis": None
+        if analysis is None
+        else {
+            "complexity": {"level": str(analysis.complexity.level), **analysis.complexity.basis},
+            "business_impact": {"level": str(analysis.business_impact.level), **analysis.business_impact.basis},
+            "risk": {"level": str(analysis.risk.level), **analysis.risk.basis},
+            "unparseable": [{"path": p, "reason": r} for p, r in analysis.unparseable],
+        },
+    }
+
+
+@handle_errors
+def route_command(
+    description: Annotated[str, typer.Argument(help="What the task asks for.")],
+    file: Annotated[
+        list[Path] | None, typer.Option("--file", help="A file the task modifies (repeatable; Python files are read).")
+    ] = None,
+    task_type: Annotated[str | None, typer.Option(help="Kind of work: implementation, bugfix, docs, ...")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML configuration with the ladder.")] = None,
+    triggers: Annotated[Path | None, typer.Option(help="TOML file of custom triggers.")] = None,
+    router: Annotated[
+        Path | None, typer.Option(help="A router artifact to classify with (escalade router fit).")
+    ] = None,
+    min_tier: Annotated[str | None, typer.Option(help="Workspace lower bound.")] = None,
+    max_tier: Annotated[str | None, typer.Option(help="Workspace upper bound.")] = None,
+    override: Annotated[str | None, typer.Option(help="Start on this tier regardless of everything else.")] = None,
+    no_auto_escalation: Annotated[
+        bool, typer.Option("--no-auto-escalation", help="Report triggers and risk without acting on them.")
+    ] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Show the tier a task would start on, with its triggers, context analysis and reasons."""
+    paths = file or []
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise fail(f"file not found: {missing[0]}")
+    ladder = load_config(config).tiers
+    contents = {str(p): p.read_text(encoding="utf-8", errors="replace") for p in paths if p.suffix == ".py"}
+    task = Task(description, task_type, tuple(str(p) for p in paths), contents)
+    detector = TriggerDetector(load_trigger_patterns(triggers)) if triggers is not None else TriggerDetector()
+    chosen = Router(ladder, detector=detector, analyzer=ContextAnalyzer())
+    if router is not None:
+        artifact = load_router(router)
+        chosen = Router(ladder, detector=detector, classifier=LearnedClassifier(artifact.router, artifact.cutoff))
+    prefs = WorkspacePreferences(min_tier=min_tier, max_tier=max_tier, auto_escalation=not no_auto_escalation)
+    decision = chosen.route(task, prefs, override=override)
+    data = _decision_dict(decision)
+    if json_out:
+        print_json(json.dumps(data))
+        return
+    table = Table("", "value", title=f"start on {decision.tier!r} (confidence {decision.confidence:.2f})")
+    for reason in decision.reasons:
+        table.add_row("reason", reason)
+    for t in decision.triggers:
+        table.add_row("trigger", f"{t.name} ({t.category.value}, {t.confidence:.2f})")
+    if decision.analysis is not None and (decision.analysis.files or decision.analysis.unparseable):
+        for name in ("complexity", "business_impact", "risk"):
+            table.add_row(name, str(data["analysis"][name]["level"]))
+    out_console().print(table)
