@@ -32,14 +32,17 @@ def test_security_always_escalates() -> None:
 
 
 def test_business_trigger_needs_confidence_or_files() -> None:
-    """A weak business trigger escalates only when the files show business impact."""
+    """A weak business trigger escalates only when the files themselves show it."""
     validator = TriggerValidator()
     weak = _trigger("performance", TriggerCategory.BUSINESS_IMPACT, 0.7)
-    assert not validator.validate(weak, Task("Speed up the page")).escalate
-    source = "def charge(card):\n    return card\n"
-    task = Task("Speed up checkout", files=("billing.py",), file_contents={"billing.py": source})
-    analysis = ContextAnalyzer().analyze(task, TriggerDetector().detect(task))
-    assert validator.validate(weak, task, analysis).escalate
+    verdict = validator.validate(weak, Task("Cut the latency"))
+    assert not verdict.escalate
+    assert "the files do not show it" in verdict.reasons[0]
+    task = Task("Tidy up", files=("billing.py",), file_contents={"billing.py": "def f(card):\n    return card\n"})
+    (from_files,) = [t for t in TriggerDetector().detect(task) if t.name == "revenue_path"]
+    assert from_files.confidence < 0.8
+    analysis = ContextAnalyzer().analyze(task, [from_files])
+    assert validator.validate(from_files, task, analysis).escalate
 
 
 def test_complexity_trigger_vetoed_by_simple_files() -> None:

@@ -6,8 +6,8 @@ reached the router's confidence bar:
 1. **Security requirement.** Security triggers escalate: an exploitable mistake costs more than any
    call.
 2. **Business-impact threshold.** A business-impact trigger escalates only with confidence of at
-   least ``business_min_confidence``, or when context analysis rates the business impact medium or
-   higher.
+   least ``business_min_confidence``, or when the task's files themselves show it (evidence found
+   in their paths or contents, not only in the description).
 3. **Technical complexity.** A complexity trigger escalates unless context analysis of the task's
    files rates complexity *low*. Without files to read it is taken at its word.
 4. **Cost–benefit.** Escalating costs ``escalation_cost_usd(task)``, the extra cost of the strong
@@ -199,11 +199,11 @@ class TriggerValidator:
         files = analysis if analysis is not None and analysis.files else None  # an analysis of real files
         if trigger.category is TriggerCategory.SECURITY:
             return TriggerValidation(trigger, True, (f"{trigger.name}: security triggers always escalate",))
-        if trigger.category is TriggerCategory.BUSINESS_IMPACT:
-            impact = files.business_impact.level if files is not None else None
-            if trigger.confidence < self.business_min_confidence and (impact is None or impact < Level.MEDIUM):
+        if trigger.category is TriggerCategory.BUSINESS_IMPACT and trigger.confidence < self.business_min_confidence:
+            in_files = any(e.startswith(("path:", "contents:")) for e in trigger.evidence)
+            if not in_files:
                 why = f"{trigger.name}: confidence {trigger.confidence:.2f} below {self.business_min_confidence:.2f}"
-                return TriggerValidation(trigger, False, (f"{why} and no business impact found in the files",))
+                return TriggerValidation(trigger, False, (f"{why} and the files do not show it",))
         if trigger.category is TriggerCategory.COMPLEXITY and files is not None and files.complexity.level is Level.LOW:
             basis = files.complexity.basis
             why = f"max cyclomatic complexity {basis['max_cyclomatic_complexity']:g}, {basis['sloc']:g} lines"
