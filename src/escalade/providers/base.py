@@ -24,6 +24,8 @@ class Usage:
     input_tokens: int = 0
     #: Prompt tokens served from the provider's prompt cache (billed at the cache-read price).
     cached_input_tokens: int = 0
+    #: Prompt tokens written to the provider's prompt cache (billed at the cache-write price).
+    cache_write_tokens: int = 0
     #: Generated tokens.
     output_tokens: int = 0
     #: True when the counts are estimates (e.g. replayed outcomes that recorded only a cost).
@@ -32,12 +34,13 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         """All tokens, cached ones included."""
-        return self.input_tokens + self.cached_input_tokens + self.output_tokens
+        return self.input_tokens + self.cached_input_tokens + self.cache_write_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             estimated=self.estimated or other.estimated,
         )

@@ -48,6 +48,7 @@ class AttemptRow(Base):
     cost_usd: Mapped[float] = mapped_column(Float)
     input_tokens: Mapped[int] = mapped_column(Integer)
     cached_input_tokens: Mapped[int] = mapped_column(Integer)
+    cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer)
     calls: Mapped[int] = mapped_column(Integer)
     latency_s: Mapped[float] = mapped_column(Float)

@@ -157,6 +157,7 @@ class SqlStore(RunListener):
                 "cost_usd": record.cost_usd,
                 "input_tokens": usage.input_tokens,
                 "cached_input_tokens": usage.cached_input_tokens,
+                "cache_write_tokens": usage.cache_write_tokens,
                 "output_tokens": usage.output_tokens,
                 "calls": record.calls,
                 "latency_s": record.latency_s,
@@ -241,7 +242,9 @@ class SqlStore(RunListener):
                 "escalated": len(escalated),
                 "attempts": sum(1 for a in mine if a.error is None),
                 "cost_usd": sum(a.cost_usd for a in mine),
-                "tokens": sum(a.input_tokens + a.cached_input_tokens + a.output_tokens for a in mine),
+                "tokens": sum(
+                    a.input_tokens + a.cached_input_tokens + a.cache_write_tokens + a.output_tokens for a in mine
+                ),
                 "mean_cqs": round(fmean(scored), 3) if scored else None,
             }
         return RunSummary(

@@ -1,0 +1,117 @@
+"""Real prices from genai-prices: cache reads and writes, tiered prices, and the data version.
+
+:class:`PriceBook` turns a normalised :class:`~escalade.providers.base.Usage` into dollars with the
+price data bundled in the ``genai-prices`` package. No network is used: the bundled snapshot is
+read, never auto-updated. Every :class:`PricedCost` names the price data it came from, so a stored
+cost can be traced to its prices. An unknown model gives ``usd=None`` (unknown), never zero.
+
+:class:`PriceBookEstimator` is the matching :class:`~escalade.providers.base.CostEstimator`. The
+worst case is the prompt's estimated tokens, billed at full input price (no cache discount is
+assumed), plus the request's whole ``max_output_tokens``. For a model with no known price, the
+estimate is infinite by default, and the budget guard stops the run rather than spend blind
+(fail closed). With ``unknown_costs="allow"``, the estimate is zero instead and the spend is
+counted as unknown.
+
+>>> from escalade.providers.base import Usage
+>>> book = PriceBook()
+>>> book.cost(Usage(input_tokens=1_000_000, output_tokens=1_000_000), "gpt-4o", provider="openai").usd
+12.5
+>>> book.cost(Usage(input_tokens=10), "no-such-model").usd is None
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Literal
+
+import genai_prices
+from genai_prices import data_snapshot
+
+from escalade.exceptions import ConfigError
+from escalade.providers.base import CompletionRequest, CostEstimate, Usage
+from escalade.providers.pricing import estimate_tokens
+
+__all__ = ["PriceBook", "PriceBookEstimator", "PricedCost", "price_data_version"]
+
+
+@cache
+def price_data_version() -> str:
+    """``genai-prices <version>, data <snapshot time>``: recorded with every cost."""
+    stamp = data_snapshot.get_snapshot().timestamp
+    when = stamp.isoformat(timespec="seconds") if stamp is not None else "bundled"
+    return f"genai-prices {genai_prices.__version__}, data {when}"
+
+
+@dataclass(frozen=True)
+class PricedCost:
+    """The bill of one usage, or why it is unknown."""
+
+    #: USD, or ``None`` when no price is known for the model.
+    usd: float | None
+    model: str
+    provider: str | None
+    price_data_version: str
+    #: Why the cost is unknown (``None`` when known).
+    unknown_reason: str | None = None
+
+
+class PriceBook:
+    """Prices usages with genai-prices' bundled data; see the module docstring."""
+
+    def __init__(self, *, provider: str | None = None) -> None:
+        #: Default provider id (``openai``, ``anthropic``, ``google``, ...) when a call names none.
+        self.provider = provider
+
+    def cost(self, usage: Usage, model: str, *, provider: str | None = None) -> PricedCost:
+        """Dollars for ``usage`` on ``model``: plain input, cache reads and writes, output, with tiers."""
+        provider_id = provider or self.provider
+        total_input = usage.input_tokens + usage.cached_input_tokens + usage.cache_write_tokens
+        billed = genai_prices.Usage(
+            input_tokens=total_input,
+            cache_read_tokens=usage.cached_input_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            output_tokens=usage.output_tokens,
+        )
+        try:
+            result = genai_prices.calc_price(billed, model, provider_id=provider_id)
+        except LookupError as exc:
+            return PricedCost(None, model, provider_id, price_data_version(), unknown_reason=str(exc))
+        return PricedCost(
+            usd=float(Decimal(result.total_price)),
+            model=result.model.id,
+            provider=result.provider.id,
+            price_data_version=price_data_version(),
+        )
+
+
+class PriceBookEstimator:
+    """Worst-case and expected cost of a request before it is sent, from a :class:`PriceBook`."""
+
+    def __init__(
+        self,
+        book: PriceBook | None = None,
+        *,
+        expected_output_share: float = 0.25,
+        unknown_costs: Literal["fail", "allow"] = "fail",
+    ) -> None:
+        if unknown_costs not in ("fail", "allow"):
+            raise ConfigError(f"unknown_costs must be 'fail' or 'allow', got {unknown_costs!r}", field="unknown_costs")
+        if not 0 <= expected_output_share <= 1:
+            raise ConfigError("expected_output_share must be in [0, 1]", field="expected_output_share")
+        self.book = book or PriceBook()
+        self.expected_output_share = expected_output_share
+        self.unknown_costs = unknown_costs
+
+    def estimate(self, request: CompletionRequest) -> CostEstimate:
+        prompt = estimate_tokens(request.prompt) + estimate_tokens(request.system)
+        worst = self.book.cost(Usage(input_tokens=prompt, output_tokens=request.max_output_tokens), request.model)
+        if worst.usd is None:
+            bound = math.inf if self.unknown_costs == "fail" else 0.0
+            return CostEstimate(expected_usd=bound, max_usd=bound)
+        expected_output = math.ceil(request.max_output_tokens * self.expected_output_share)
+        expected = self.book.cost(Usage(input_tokens=prompt, output_tokens=expected_output), request.model)
+        return CostEstimate(expected_usd=expected.usd or 0.0, max_usd=worst.usd)

@@ -1,0 +1,85 @@
+"""Real prices: hand-computed bills for cache reads, cache writes and tier crossing; unknown models fail closed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from escalade.cascade import ProgressiveExecutor, WorkItem
+from escalade.config import EscalationConfig
+from escalade.exceptions import BudgetExceededError, ConfigError
+from escalade.providers.base import CompletionRequest, Usage
+from escalade.providers.fake import ScriptedProvider
+from escalade.providers.prices import PriceBook, PriceBookEstimator, price_data_version
+from escalade.tiers import Ladder, Tier
+
+
+@pytest.fixture
+def book() -> PriceBook:
+    return PriceBook()
+
+
+def test_cache_read_and_write_bill(book: PriceBook) -> None:
+    """Claude Sonnet 4 list prices: $3 input, $0.30 cache read, $3.75 cache write, $15 output per MTok."""
+    usage = Usage(input_tokens=400_000, cached_input_tokens=500_000, cache_write_tokens=100_000, output_tokens=10_000)
+    bill = book.cost(usage, "claude-sonnet-4-20250514", provider="anthropic")
+    by_hand = 0.4 * 3 + 0.5 * 0.30 + 0.1 * 3.75 + 0.01 * 15
+    assert bill.usd == pytest.approx(by_hand)  # 1.875
+    assert bill.provider == "anthropic"
+
+
+def test_openai_cached_input_bill(book: PriceBook) -> None:
+    """GPT-4o: $2.50 input, $1.25 cached input, $10 output per MTok."""
+    usage = Usage(input_tokens=1_000_000, cached_input_tokens=1_000_000, output_tokens=500_000)
+    assert book.cost(usage, "gpt-4o", provider="openai").usd == pytest.approx(2.5 + 1.25 + 5.0)
+
+
+def test_tier_crossing_bill(book: PriceBook) -> None:
+    """Gemini 2.5 Pro: $1.25 / $10 per MTok up to 200k prompt tokens, $2.50 / $15 above (the whole prompt)."""
+    below = book.cost(Usage(input_tokens=100_000, output_tokens=1_000), "gemini-2.5-pro", provider="google")
+    above = book.cost(Usage(input_tokens=300_000, output_tokens=1_000), "gemini-2.5-pro", provider="google")
+    assert below.usd == pytest.approx(0.1 * 1.25 + 0.001 * 10)
+    assert above.usd == pytest.approx(0.3 * 2.50 + 0.001 * 15)
+
+
+def test_unknown_model_is_unknown_not_free(book: PriceBook) -> None:
+    """No price: the cost is None with the reason, and the price data version is still named."""
+    bill = book.cost(Usage(input_tokens=10, output_tokens=10), "no-such-model-xyz")
+    assert bill.usd is None
+    assert bill.unknown_reason
+    assert bill.price_data_version == price_data_version()
+    assert price_data_version().startswith("genai-prices ")
+
+
+def test_estimator_bounds() -> None:
+    """The worst case bills the whole prompt at full input price plus every allowed output token."""
+    estimator = PriceBookEstimator(PriceBook(provider="openai"))
+    request = CompletionRequest(item_id="1", model="gpt-4o", prompt="x" * 4000, max_output_tokens=1000)
+    estimate = estimator.estimate(request)
+    assert estimate.max_usd == pytest.approx((1000 * 2.5 + 1000 * 10) / 1e6)
+    assert estimate.expected_usd == pytest.approx((1000 * 2.5 + 250 * 10) / 1e6)
+
+
+def test_unknown_model_fails_closed_unless_allowed() -> None:
+    """An unknown price makes the estimate infinite (the guard stops), or zero when allowed."""
+    request = CompletionRequest(item_id="1", model="no-such-model-xyz", prompt="hi")
+    assert math.isinf(PriceBookEstimator().estimate(request).max_usd)
+    assert PriceBookEstimator(unknown_costs="allow").estimate(request).max_usd == 0.0
+    ladder = Ladder([Tier(name="cheap", rank=0, models=("no-such-model-xyz",))])
+    config = EscalationConfig(tiers=ladder, max_cost=1.0, auto_approve_under=None)
+    provider = ScriptedProvider({"no-such-model-xyz": ["answer"]})
+    executor = ProgressiveExecutor(config, provider, estimator=PriceBookEstimator())
+    with pytest.raises(BudgetExceededError, match="cannot be guarded"):
+        executor.run_sync([WorkItem(id="q", prompt="hi")])
+    assert provider.requests == []  # nothing was sent
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"unknown_costs": "maybe"}, "unknown_costs must be"), ({"expected_output_share": 2.0}, "expected_output_share")],
+)
+def test_bad_estimator_settings(kwargs: dict[str, object], message: str) -> None:
+    """Bad settings are configuration errors naming the field."""
+    with pytest.raises(ConfigError, match=message):
+        PriceBookEstimator(**kwargs)  # type: ignore[arg-type]
