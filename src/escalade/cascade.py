@@ -350,6 +350,7 @@ class ProgressiveExecutor:
                 usage=_usage(spent),
                 calls=len(spent),
                 latency_s=time.perf_counter() - clock,
+                price_data_version=_price_versions(spent),
                 **fields,
             )
 
@@ -427,6 +428,11 @@ def _last_answered(state: _ItemState, attempts: list[AttemptRecord]) -> AttemptR
 
 def _cost(completions: list[Completion]) -> float:
     return sum(c.cost_usd or 0.0 for c in completions)
+
+
+def _price_versions(completions: list[Completion]) -> str | None:
+    versions = sorted({c.price_data_version for c in completions if c.price_data_version})
+    return "; ".join(versions) or None
 
 
 def _usage(completions: list[Completion]) -> Usage:

@@ -41,6 +41,8 @@ class AttemptRecord:
     #: Provider error message when the call failed; failed calls do not count as attempts.
     error: str | None = None
     started_at: datetime | None = None
+    #: Price data the attempt's costs came from (the calls' versions, joined when they differ).
+    price_data_version: str | None = None
     #: The exception that ended this attempt and must propagate (a run stop, a bug); not stored.
     raised: BaseException | None = field(default=None, repr=False, compare=False)
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 
 import pytest
+from sqlalchemy import select
 
 from escalade.cascade import ProgressiveExecutor, WorkItem
 from escalade.config import EscalationConfig
 from escalade.exceptions import BudgetExceededError, ConfigError
-from escalade.providers.base import CompletionRequest, Usage
-from escalade.providers.fake import ScriptedProvider
+from escalade.providers.base import Completion, CompletionRequest, Usage
+from escalade.providers.fake import FunctionProvider, ScriptedProvider
 from escalade.providers.prices import PriceBook, PriceBookEstimator, price_data_version
+from escalade.store.models import AttemptRow
+from escalade.store.sql import SqlStore
 from escalade.tiers import Ladder, Tier
 
 
@@ -83,3 +86,31 @@ def test_bad_estimator_settings(kwargs: dict[str, object], message: str) -> None
     """Bad settings are configuration errors naming the field."""
     with pytest.raises(ConfigError, match=message):
         PriceBookEstimator(**kwargs)  # type: ignore[arg-type]
+
+
+def test_price_data_version_is_stored_with_each_attempt(db_url: str) -> None:
+    """A provider that prices its calls with the price book leaves the data version on the stored attempt."""
+    book = PriceBook(provider="openai")
+
+    def priced(request: CompletionRequest) -> Completion:
+        usage = Usage(input_tokens=1000, cached_input_tokens=500, output_tokens=200)
+        bill = book.cost(usage, request.model)
+        return Completion(
+            text="ok", model=request.model, usage=usage, cost_usd=bill.usd, price_data_version=bill.price_data_version
+        )
+
+    ladder = Ladder([Tier(name="cheap", rank=0, models=("gpt-4o-mini",), threshold=0)])
+    store = SqlStore(db_url)
+    config = EscalationConfig(tiers=ladder, max_cost=1.0, auto_approve_under=None)
+    executor = ProgressiveExecutor(
+        config, FunctionProvider(priced), estimator=PriceBookEstimator(book), listeners=[store]
+    )
+    result = executor.run_sync([WorkItem(id="q", prompt="hi")])
+    attempt = result.items[0].tiers[0].attempts[0]
+    assert attempt.price_data_version == price_data_version()
+    with store.session() as s:
+        row = s.scalars(select(AttemptRow)).one()
+        assert row.price_data_version == price_data_version()
+        assert row.cached_input_tokens == 500
+        assert row.cost_usd == pytest.approx((1000 * 0.15 + 500 * 0.075 + 200 * 0.6) / 1e6)
+    store.close()

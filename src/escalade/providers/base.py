@@ -82,6 +82,8 @@ class Completion:
     confidence: float | None = None
     #: Wall time of the call in seconds.
     latency_s: float = 0.0
+    #: Which price data the cost was computed from (e.g. ``genai-prices 0.2.3, data ...``), if any.
+    price_data_version: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -49,6 +49,7 @@ class AttemptRow(Base):
     input_tokens: Mapped[int] = mapped_column(Integer)
     cached_input_tokens: Mapped[int] = mapped_column(Integer)
     cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    price_data_version: Mapped[str | None] = mapped_column(String(200))
     output_tokens: Mapped[int] = mapped_column(Integer)
     calls: Mapped[int] = mapped_column(Integer)
     latency_s: Mapped[float] = mapped_column(Float)

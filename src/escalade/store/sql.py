@@ -158,6 +158,7 @@ class SqlStore(RunListener):
                 "input_tokens": usage.input_tokens,
                 "cached_input_tokens": usage.cached_input_tokens,
                 "cache_write_tokens": usage.cache_write_tokens,
+                "price_data_version": record.price_data_version,
                 "output_tokens": usage.output_tokens,
                 "calls": record.calls,
                 "latency_s": record.latency_s,
