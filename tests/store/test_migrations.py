@@ -26,6 +26,7 @@ def test_empty_database_migrates_to_head(db_url: str) -> None:
         assert columns == {c.name for c in table.columns}, table.name
     upgrade(engine)  # idempotent
     assert current_revision(engine) == "0004_cache_write_tokens"
+    engine.dispose()
 
 
 def test_store_opens_and_upgrades(db_url: str) -> None:

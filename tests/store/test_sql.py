@@ -43,9 +43,8 @@ def _run(store: SqlStore, n: int = 3) -> str:
     return ex.run_sync([WorkItem(id=f"i{k}", prompt="secret prompt") for k in range(n)]).run_id
 
 
-def test_run_is_stored_and_summarised(db_url: str) -> None:
+def test_run_is_stored_and_summarised(db_url: str, store: SqlStore) -> None:
     """A finished run's status, costs, baseline, rates and per-tier figures are read back."""
-    store = SqlStore(db_url)
     run_id = _run(store)
     summary = store.get_run(run_id)
     assert summary.status == "completed"
@@ -62,8 +61,8 @@ def test_run_is_stored_and_summarised(db_url: str) -> None:
 
 def test_unknown_run(db_url: str) -> None:
     """Asking for a run that is not stored raises RunNotFoundError."""
-    with pytest.raises(RunNotFoundError, match="no stored run with id 'nope'"):
-        SqlStore(db_url).get_run("nope")
+    with pytest.raises(RunNotFoundError, match="no stored run with id 'nope'"), SqlStore(db_url) as store:
+        store.get_run("nope")
 
 
 def test_bad_database_url() -> None:
@@ -86,9 +85,8 @@ def test_path_and_env_resolve_to_urls(tmp_path: Path, monkeypatch: pytest.Monkey
     assert resolve_database_url(None) == f"sqlite:///{tmp_path / 'data' / 'escalade.db'}"
 
 
-def test_cleanup_by_age_with_dry_run(db_url: str) -> None:
+def test_cleanup_by_age_with_dry_run(db_url: str, store: SqlStore) -> None:
     """Cleanup removes runs and telemetry older than the retention; a dry run only counts."""
-    store = SqlStore(db_url)
     old, new = _run(store), _run(store)
     with store.session() as s:
         s.execute(update(RunRow).where(RunRow.id == old).values(started_at=datetime.now(UTC) - timedelta(days=40)))
@@ -138,12 +136,11 @@ def _count_attempts(store: SqlStore) -> int:
 
 
 @pytest.mark.slow
-def test_killed_run_keeps_finished_attempts(tmp_path: Path, db_url: str) -> None:
+def test_killed_run_keeps_finished_attempts(tmp_path: Path, db_url: str, store: SqlStore) -> None:
     """A process killed outright (SIGKILL) mid-run leaves every finished attempt in the database."""
     script = tmp_path / "slow.py"
     script.write_text(SLOW_RUN)
     proc = subprocess.Popen([sys.executable, str(script), db_url], env={**os.environ})
-    store = SqlStore(db_url)
     deadline = time.monotonic() + 60
     while _count_attempts(store) < 5 and time.monotonic() < deadline:
         assert proc.poll() is None, "the run ended early"

@@ -101,6 +101,12 @@ class SqlStore(RunListener):
         """Release the connection pool."""
         self.engine.dispose()
 
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session committed on success, rolled back on error."""
