@@ -254,3 +254,9 @@ def test_invalid_tier(kwargs: dict[str, object], pattern: str) -> None:
     """Tier values are validated on construction."""
     with pytest.raises(ConfigError, match=pattern):
         Tier(rank=0, **kwargs)  # type: ignore[arg-type]
+
+
+def test_master_key_variable_is_not_a_config_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ESCALADE_MASTER_KEY (for stored provider keys) is reserved, not an unknown setting."""
+    monkeypatch.setenv("ESCALADE_MASTER_KEY", "x")
+    load_config()

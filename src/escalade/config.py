@@ -33,7 +33,16 @@ __all__ = ["ENV_PREFIX", "NULLABLE_FIELDS", "RESERVED_ENV_VARS", "EscalationConf
 ENV_PREFIX = "ESCALADE_"
 
 #: ``ESCALADE_*`` variables that are not configuration fields (read elsewhere), so not typos.
-RESERVED_ENV_VARS = frozenset({"ESCALADE_DATABASE_URL", "ESCALADE_CONFIG", "ESCALADE_DATA_DIR"})
+RESERVED_ENV_VARS = frozenset(
+    {
+        "ESCALADE_DATABASE_URL",
+        "ESCALADE_CONFIG",
+        "ESCALADE_DATA_DIR",
+        "ESCALADE_MASTER_KEY",  # encrypts stored provider keys (escalade.keys)
+        "ESCALADE_BENCHMARKS",  # where bench/ finds the shared datasets
+        "ESCALADE_TEST_POSTGRES_URL",  # the PostgreSQL server the store tests use
+    }
+)
 
 #: Settings that may be switched off with the value ``none`` (in TOML or the environment).
 NULLABLE_FIELDS = frozenset({"max_cost", "auto_approve_under"})

@@ -5,6 +5,7 @@ catch the base and the CLI can turn any of them into one clear line::
 
     EscalationError
     ├── ConfigError                  bad configuration value (names field and source)
+    │   └── MissingKeyError          no API key for a provider (names the provider and how to set one)
     ├── DatasetError                 malformed or missing benchmark dataset (names file, line, field)
     ├── ProviderError                a provider could not answer a request
     │   └── MissingOutcomeError      replay: the dataset has no recorded outcome for (row, model)
@@ -32,6 +33,7 @@ __all__ = [
     "DatasetError",
     "EscalationError",
     "ListenerError",
+    "MissingKeyError",
     "MissingOutcomeError",
     "ProviderError",
     "RunNotFoundError",
@@ -54,6 +56,16 @@ class ConfigError(EscalationError):
         self.message = message
         self.field = field
         self.source = source
+
+
+class MissingKeyError(ConfigError):
+    """No API key is set for ``provider``; the message says how to set one."""
+
+    def __init__(self, provider: str, *, workspace: str, env_var: str | None) -> None:
+        how = f"escalade keys set {provider}" + (f", or set {env_var}" if env_var else "")
+        super().__init__(f"no API key for provider {provider!r} in workspace {workspace!r}: {how}", field="api_key")
+        self.provider = provider
+        self.workspace = workspace
 
 
 class DatasetError(EscalationError):

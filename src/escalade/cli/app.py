@@ -6,6 +6,7 @@ import typer
 
 from escalade.cli import analytics, calibrate, evaluate, route, run, runs
 from escalade.cli.common import fail
+from escalade.cli.keys import keys_app
 from escalade.cli.router import router_app
 
 __all__ = ["app", "main"]
@@ -26,6 +27,7 @@ app.command("eval")(evaluate.eval_command)
 app.command("calibrate")(calibrate.calibrate_command)
 app.command("route")(route.route_command)
 app.add_typer(router_app, name="router")
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

@@ -123,3 +123,14 @@ class TriggerOutcomeRow(Base):
     escalated: Mapped[bool] = mapped_column(Boolean)
     needed: Mapped[bool] = mapped_column(Boolean)
     task_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ProviderKeyRow(Base):
+    """A workspace's API key for one provider, encrypted (Fernet) with the master key."""
+
+    __tablename__ = "provider_keys"
+
+    workspace: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -33,6 +33,7 @@ from escalade.store.models import (
     Base,
     EscalationRow,
     ItemRow,
+    ProviderKeyRow,
     RunRow,
     TelemetryEventRow,
     TriggerOutcomeRow,
@@ -313,6 +314,40 @@ class SqlStore(RunListener):
             }
             logged.append(LoggedItem(item.run_id, item.item_id, item.prompt or "", tuple(tier_names), tiers))
         return logged
+
+    # -- provider keys (ciphertext only: escalade.keys encrypts and decrypts) ------------------------
+    def put_provider_key(self, workspace: str, provider: str, ciphertext: str) -> None:
+        """Insert or replace a workspace's encrypted key for ``provider``."""
+        with self.session() as s:
+            row = s.get(ProviderKeyRow, (workspace, provider))
+            if row is None:
+                s.add(
+                    ProviderKeyRow(
+                        workspace=workspace, provider=provider, ciphertext=ciphertext, updated_at=datetime.now(UTC)
+                    )
+                )
+            else:
+                row.ciphertext, row.updated_at = ciphertext, datetime.now(UTC)
+
+    def provider_key(self, workspace: str, provider: str) -> str | None:
+        """The encrypted key, or ``None``."""
+        with self.session() as s:
+            row = s.get(ProviderKeyRow, (workspace, provider))
+            return row.ciphertext if row is not None else None
+
+    def delete_provider_key(self, workspace: str, provider: str) -> bool:
+        """Remove a key; whether there was one."""
+        with self.session() as s:
+            deleted = s.execute(
+                delete(ProviderKeyRow).where(ProviderKeyRow.workspace == workspace, ProviderKeyRow.provider == provider)
+            )
+            return bool(deleted.rowcount)  # type: ignore[attr-defined]
+
+    def provider_key_names(self, workspace: str) -> list[str]:
+        """Providers with a stored key in ``workspace`` (never the keys)."""
+        with self.session() as s:
+            query = select(ProviderKeyRow.provider).where(ProviderKeyRow.workspace == workspace)
+            return sorted(s.scalars(query))
 
     # -- trigger history (a TriggerHistory) -------------------------------------------------------
     def record_trigger_outcome(self, outcome: TriggerOutcome) -> None:
