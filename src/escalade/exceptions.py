@@ -8,7 +8,12 @@ catch the base and the CLI can turn any of them into one clear line::
     │   └── MissingKeyError          no API key for a provider (names the provider and how to set one)
     ├── DatasetError                 malformed or missing benchmark dataset (names file, line, field)
     ├── ProviderError                a provider could not answer a request
-    │   └── MissingOutcomeError      replay: the dataset has no recorded outcome for (row, model)
+    │   ├── MissingOutcomeError      replay: the dataset has no recorded outcome for (row, model)
+    │   ├── RateLimitedError         429: slow down (carries retry-after when the provider sent one)
+    │   ├── ContextWindowError       the prompt does not fit the model's context window
+    │   ├── ContentPolicyError       the provider refused the content
+    │   ├── ProviderAuthError        the key was refused (401/403); the message never holds the key
+    │   └── TransientProviderError   timeouts, connection errors, 5xx: worth a retry
     ├── RunStoppedError              the run was stopped; carries the partial result
     │   ├── BudgetError
     │   │   ├── BudgetExceededError  the next attempt would push spend past ``max_cost``
@@ -30,15 +35,20 @@ __all__ = [
     "BudgetError",
     "BudgetExceededError",
     "ConfigError",
+    "ContentPolicyError",
+    "ContextWindowError",
     "DatasetError",
     "EscalationError",
     "ListenerError",
     "MissingKeyError",
     "MissingOutcomeError",
+    "ProviderAuthError",
     "ProviderError",
+    "RateLimitedError",
     "RunNotFoundError",
     "RunStoppedError",
     "StoreError",
+    "TransientProviderError",
 ]
 
 
@@ -90,6 +100,31 @@ class ProviderError(EscalationError):
     def __init__(self, message: str, *, model: str | None = None) -> None:
         super().__init__(message)
         self.model = model
+
+
+class RateLimitedError(ProviderError):
+    """The provider rate-limited the request."""
+
+    def __init__(self, message: str, *, model: str | None = None, retry_after_s: float | None = None) -> None:
+        super().__init__(message, model=model)
+        #: Seconds the provider asked to wait, when it said.
+        self.retry_after_s = retry_after_s
+
+
+class ContextWindowError(ProviderError):
+    """The request does not fit the model's context window."""
+
+
+class ContentPolicyError(ProviderError):
+    """The provider refused the request or the answer on content grounds."""
+
+
+class ProviderAuthError(ProviderError):
+    """The provider refused the API key (the message never contains the key)."""
+
+
+class TransientProviderError(ProviderError):
+    """A timeout, a dropped connection or a server error: the same request may succeed later."""
 
 
 class MissingOutcomeError(ProviderError):
