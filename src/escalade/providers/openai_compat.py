@@ -22,34 +22,15 @@ from typing import Any
 
 import openai
 
-from escalade.exceptions import (
-    ContentPolicyError,
-    ContextWindowError,
-    ProviderAuthError,
-    ProviderError,
-    RateLimitedError,
-    TransientProviderError,
-)
+from escalade.exceptions import ContentPolicyError, ProviderError
 from escalade.keys import SecretKey, redact
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook, PriceBookEstimator
+from escalade.providers.sdk_errors import typed_error
 
 __all__ = ["OpenAICompatibleProvider"]
 
 _CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
-
-
-def _retry_after(headers: Any) -> float | None:
-    for name in ("retry-after-ms", "retry-after"):
-        value = headers.get(name) if headers is not None else None
-        if value is None:
-            continue
-        try:
-            seconds = float(value)
-        except ValueError:
-            return None
-        return seconds / 1000 if name == "retry-after-ms" else seconds
-    return None
 
 
 class OpenAICompatibleProvider(Provider):
@@ -115,23 +96,13 @@ class OpenAICompatibleProvider(Provider):
         )
 
     def _typed(self, exc: openai.APIError, model: str) -> ProviderError:
-        message = redact(f"{self.provider_id} {model}: {exc.message}", [self._key])
-        if isinstance(exc, openai.RateLimitError):
-            return RateLimitedError(message, model=model, retry_after_s=_retry_after(exc.response.headers))
-        return _error_class(exc)(message, model=model)
-
-
-def _error_class(exc: openai.APIError) -> type[ProviderError]:
-    """The typed error for an SDK error other than a rate limit."""
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return ProviderAuthError
-    code = getattr(exc, "code", None)
-    if isinstance(exc, openai.BadRequestError):
-        if code in _CONTEXT_CODES or "context length" in exc.message.lower():
-            return ContextWindowError
-        if code == "content_policy_violation":
-            return ContentPolicyError
-    server_side = isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
-    if server_side or isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
-        return TransientProviderError
-    return ProviderError
+        code = getattr(exc, "code", None)
+        bad_request = isinstance(exc, openai.BadRequestError)
+        return typed_error(
+            exc,
+            openai,
+            message=redact(f"{self.provider_id} {model}: {exc.message}", [self._key]),
+            model=model,
+            context_window=bad_request and (code in _CONTEXT_CODES or "context length" in exc.message.lower()),
+            content_policy=bad_request and code == "content_policy_violation",
+        )
