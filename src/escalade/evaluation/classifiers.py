@@ -20,16 +20,21 @@ from sklearn.linear_model import LogisticRegression
 __all__ = ["Probability", "TextEncoder"]
 
 
-def _fitted(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> TfidfVectorizer | None:
+def _fitted(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> tuple[TfidfVectorizer | None, csr_matrix]:
+    """The fitted vectorizer and the training texts' matrix, from one pass over them."""
     try:
-        vectorizer.fit(texts)
+        matrix = vectorizer.fit_transform(texts)
     except ValueError:  # empty vocabulary after pruning (tiny sets, no recorded text)
-        return None
-    return vectorizer
+        return None, csr_matrix((len(texts), 0))
+    return vectorizer, csr_matrix(matrix)
 
 
 class TextEncoder:
-    """TF-IDF of prompts and, when ``answers`` are given, of answers; dense features appended."""
+    """TF-IDF of prompts and, when ``answers`` are given, of answers; dense features appended.
+
+    The training texts' own encodings are kept (:attr:`training_prompts`, :meth:`training_answered`),
+    so fitting never encodes them a second time.
+    """
 
     def __init__(
         self,
@@ -40,29 +45,38 @@ class TextEncoder:
     ) -> None:
         #: Optional sentence embeddings appended to the prompt's TF-IDF.
         self.embedder = embedder
-        self.prompt_vec = _fitted(
+        self.prompt_vec, tfidf = _fitted(
             TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True), prompts
         )
-        # answers may be a single letter: count one-character tokens too
-        self.answer_vec = (
-            _fitted(
-                TfidfVectorizer(
-                    ngram_range=(1, 2), min_df=2, max_features=20_000, sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"
-                ),
-                [a or "" for a in answers],
+        #: The training prompts, encoded as :meth:`prompts` would encode them.
+        self.training_prompts = self._with_embeddings(tfidf, prompts)
+        self.answer_vec: TfidfVectorizer | None = None
+        self._training_answers: csr_matrix | None = None
+        if answers is not None:
+            # answers may be a single letter: count one-character tokens too
+            vectorizer = TfidfVectorizer(
+                ngram_range=(1, 2), min_df=2, max_features=20_000, sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"
             )
-            if answers is not None
-            else None
-        )
+            self.answer_vec, self._training_answers = _fitted(vectorizer, [a or "" for a in answers])
 
-    def prompts(self, prompts: Sequence[str]) -> csr_matrix:
-        """The prompt part alone: TF-IDF (no columns when the vocabulary was empty), then any embeddings."""
-        tfidf = (
-            csr_matrix((len(prompts), 0)) if self.prompt_vec is None else csr_matrix(self.prompt_vec.transform(prompts))
-        )
+    def _with_embeddings(self, tfidf: csr_matrix, prompts: Sequence[str]) -> csr_matrix:
         if self.embedder is None:
             return tfidf
         return csr_matrix(hstack([tfidf, csr_matrix(self.embedder(prompts))]).tocsr())
+
+    def prompts(self, prompts: Sequence[str]) -> csr_matrix:
+        """The prompt part alone: TF-IDF (no columns when the vocabulary was empty), then any embeddings."""
+        vec = self.prompt_vec
+        tfidf = csr_matrix((len(prompts), 0)) if vec is None else csr_matrix(vec.transform(prompts))
+        return self._with_embeddings(tfidf, prompts)
+
+    def training_answered(self, extra: NDArray[np.float64]) -> csr_matrix:
+        """:meth:`answered` for the training prompts and answers, from their kept encodings."""
+        parts = [self.training_prompts]
+        if self.answer_vec is not None and self._training_answers is not None:
+            parts.append(self._training_answers)
+        parts.append(csr_matrix(extra))
+        return csr_matrix(hstack(parts).tocsr())
 
     def answered(self, prompt_x: csr_matrix, answers: Sequence[str | None], extra: NDArray[np.float64]) -> csr_matrix:
         """Encoded prompts (from :meth:`prompts`), answers and dense ``extra`` features side by side."""

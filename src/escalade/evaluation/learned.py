@@ -232,11 +232,8 @@ class ChainCascadePolicy:
             texts = [train.responses[r][col] for r in rows]
             history = [[train.responses[r][c] for c in earlier] for r in rows]
             encoder = TextEncoder(prompts, texts)
-            x = encoder.answered(encoder.prompts(prompts), texts, feature_matrix(texts, prompts, task_kind, history))
-            self._fitted[key] = (
-                encoder,
-                Probability.fit(x, (train.scores[rows, col] >= 0.5).astype(np.int64), seed=self.seed),
-            )
+            x = encoder.training_answered(feature_matrix(texts, prompts, task_kind, history))
+            self._fitted[key] = (encoder, Probability.fit(x, train.right(rows, model).astype(np.int64), seed=self.seed))
         return self._fitted[key]
 
     def decide(self, view: RuntimeView, threshold: float | None) -> list[str | None]:

@@ -82,6 +82,11 @@ class Outcomes:
         """Column of ``model``."""
         return self.models.index(model)
 
+    def right(self, rows: NDArray[np.int64], model: str) -> NDArray[np.bool_]:
+        """Whether ``model``'s recorded answer on each of ``rows`` counts as right (score ≥ 0.5)."""
+        right: NDArray[np.bool_] = self.scores[rows, self.column(model)] >= 0.5
+        return right
+
     @property
     def premium(self) -> str:
         """The most expensive model: the premium-only baseline."""

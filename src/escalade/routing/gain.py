@@ -61,7 +61,7 @@ def curve_area(
 
 
 def _right(train: Outcomes, rows: NDArray[np.int64], model: str) -> NDArray[np.int64]:
-    right: NDArray[np.int64] = (train.scores[rows, train.column(model)] >= 0.5).astype(np.int64)
+    right: NDArray[np.int64] = train.right(rows, model).astype(np.int64)
     return right
 
 
@@ -118,8 +118,10 @@ class GainRouter:
         prompts = [train.prompts[r] for r in rows]
         answers = [train.responses[r][weak_col] for r in rows]
         encoder = TextEncoder(prompts, answers if reads_answer else None, embedder=embedder)
-        prompt_x = encoder.prompts(prompts)
-        weak_all = _answer_matrix(encoder, prompt_x, prompts, answers, train.task_kind) if reads_answer else prompt_x
+        prompt_x = encoder.training_prompts
+        weak_all = (
+            encoder.training_answered(feature_matrix(answers, prompts, train.task_kind)) if reads_answer else prompt_x
+        )
         weak_x, strong_x = weak_all[[at[int(r)] for r in weak_rows]], prompt_x[[at[int(r)] for r in strong_rows]]
         router = cls(
             cheap=cheap,
