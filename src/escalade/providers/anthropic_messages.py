@@ -6,26 +6,58 @@ Bills come from the :class:`~escalade.providers.prices.PriceBook`. Errors map to
 in the OpenAI adapter: 429 (with ``retry-after``), a prompt that is too long, 401/403 with the key
 redacted, overloaded/5xx/timeouts as transient, and a ``refusal`` stop as a content-policy error.
 The SDK's own retries are off.
+
+With ``stream=True`` the answer is streamed as server-sent events: the text is the concatenated
+``text_delta`` blocks, and the usage is the ``message_start`` usage updated by the last
+``message_delta`` usage (its ``output_tokens`` are cumulative; newer APIs repeat the input and cache
+counts there, and those then win). Once the stream is open, an ``error`` event maps like the same
+error would before it (``overloaded_error`` and ``api_error`` are transient), and a dropped
+connection, data that is not JSON or a stream that ends before ``message_stop`` are transient too.
+A server that sends no input usage (an Anthropic-compatible proxy, say) still gets a bill: the
+prompt's tokens are estimated from its text (``ceil(chars / 4)``), the usage is marked
+``estimated=True`` and the cost is computed from the estimate, never silently zero.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import anthropic
+from anthropic import AsyncStream
+from anthropic.types import Message, RawMessageStreamEvent
 
-from escalade.exceptions import ContentPolicyError, ProviderError
+from escalade.exceptions import ContentPolicyError, ProviderError, TransientProviderError
 from escalade.keys import SecretKey, redact
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook, PriceBookEstimator
-from escalade.providers.sdk_errors import typed_error
+from escalade.providers.pricing import estimate_tokens
+from escalade.providers.sdk_errors import STREAM_BREAKS, error_type, typed_error
 
 __all__ = ["AnthropicProvider"]
 
+_COUNTS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
+_TRANSIENT_TYPES = {"overloaded_error", "api_error", "timeout_error"}
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What one call returned, streamed or not, before it is billed."""
+
+    text: str
+    #: Anthropic's usage fields, as named on the wire.
+    counts: dict[str, int]
+    stop_reason: str | None
+
+
+def _counts(raw: object) -> dict[str, int]:
+    """The usage counts ``raw`` holds (a ``message_delta`` leaves out those it does not repeat)."""
+    return {name: int(value) for name in _COUNTS if (value := getattr(raw, name, None)) is not None}
+
 
 class AnthropicProvider(Provider):
-    """Claude models through the Messages API."""
+    """Claude models through the Messages API; ``stream=True`` streams the answer."""
 
     def __init__(
         self,
@@ -34,9 +66,12 @@ class AnthropicProvider(Provider):
         base_url: str | None = None,
         price_book: PriceBook | None = None,
         timeout_s: float = 60.0,
+        stream: bool = False,
     ) -> None:
         self._key = api_key if isinstance(api_key, SecretKey) else SecretKey(api_key, source="argument")
         self.price_book = price_book or PriceBook(provider="anthropic")
+        #: Whether answers are streamed (usage then comes from the stream's message events).
+        self.stream = stream
         self._estimator = PriceBookEstimator(self.price_book)
         self._client = anthropic.AsyncAnthropic(
             api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s
@@ -48,29 +83,19 @@ class AnthropicProvider(Provider):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
-        extra: dict[str, Any] = {"system": request.system} if request.system else {}
         try:
-            message = await self._client.messages.create(
-                model=request.model,
-                max_tokens=request.max_output_tokens,
-                messages=[{"role": "user", "content": request.prompt}],
-                **extra,
-            )
+            answer = await (self._streamed(request) if self.stream else self._single(request))
         except anthropic.APIError as exc:
             raise self._typed(exc, request.model) from None
-        if message.stop_reason == "refusal":
+        except STREAM_BREAKS as exc:
+            message = redact(f"anthropic {request.model}: the stream broke off: {exc!r}", [self._key])
+            raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
+        if answer.stop_reason == "refusal":
             raise ContentPolicyError(f"{request.model} refused the request", model=request.model)
-        text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
-        raw = message.usage
-        usage = Usage(
-            input_tokens=int(raw.input_tokens or 0),
-            cached_input_tokens=int(getattr(raw, "cache_read_input_tokens", 0) or 0),
-            cache_write_tokens=int(getattr(raw, "cache_creation_input_tokens", 0) or 0),
-            output_tokens=int(raw.output_tokens or 0),
-        )
+        usage = self._usage(answer, request)
         bill = self.price_book.cost(usage, request.model)
         return Completion(
-            text=text,
+            text=answer.text,
             model=request.model,
             usage=usage,
             cost_usd=bill.usd,
@@ -78,10 +103,69 @@ class AnthropicProvider(Provider):
             price_data_version=bill.price_data_version,
         )
 
+    async def _single(self, request: CompletionRequest) -> _Answer:
+        message: Message = await self._client.messages.create(**self._params(request))
+        text = "".join(block.text for block in message.content if block.type == "text")
+        return _Answer(text, _counts(message.usage), message.stop_reason)
+
+    async def _streamed(self, request: CompletionRequest) -> _Answer:
+        stream: AsyncStream[RawMessageStreamEvent] = await self._client.messages.create(
+            **self._params(request), stream=True
+        )
+        parts: list[str] = []
+        counts: dict[str, int] = {}
+        stop: str | None = None
+        finished = False
+        async with stream:
+            async for event in stream:
+                if event.type == "message_start":
+                    counts.update(_counts(getattr(event.message, "usage", None)))
+                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    parts.append(event.delta.text)
+                elif event.type == "message_delta":
+                    stop = event.delta.stop_reason or stop
+                    counts.update(_counts(event.usage))
+                elif event.type == "message_stop":
+                    finished = True
+        if not finished:
+            message = f"anthropic {request.model}: the stream ended before message_stop"
+            raise TransientProviderError(message, model=request.model, maybe_billed=True)
+        return _Answer("".join(parts), counts, stop)
+
+    @staticmethod
+    def _usage(answer: _Answer, request: CompletionRequest) -> Usage:
+        counts = answer.counts
+        if "input_tokens" not in counts:  # a server that sent no usage: estimate, never bill zero
+            return Usage(
+                input_tokens=estimate_tokens(request.system) + estimate_tokens(request.prompt),
+                output_tokens=counts.get("output_tokens", estimate_tokens(answer.text)),
+                estimated=True,
+            )
+        return Usage(
+            input_tokens=counts["input_tokens"],
+            cached_input_tokens=counts.get("cache_read_input_tokens", 0),
+            cache_write_tokens=counts.get("cache_creation_input_tokens", 0),
+            output_tokens=counts.get("output_tokens", 0),
+        )
+
+    @staticmethod
+    def _params(request: CompletionRequest) -> dict[str, Any]:
+        """Arguments of ``messages.create`` (untyped there, so the call sites annotate what it returns)."""
+        params: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_output_tokens,
+            "messages": [{"role": "user", "content": request.prompt}],
+        }
+        if request.system:
+            params["system"] = request.system
+        return params
+
     def _typed(self, exc: anthropic.APIError, model: str) -> ProviderError:
         lowered = exc.message.lower()
+        kind = error_type(exc.body)
         too_long = isinstance(exc, anthropic.RequestTooLargeError) or (
-            isinstance(exc, anthropic.BadRequestError) and ("too long" in lowered or "context" in lowered)
+            (isinstance(exc, anthropic.BadRequestError) or kind == "invalid_request_error")
+            and ("too long" in lowered or "context" in lowered)
         )
         return typed_error(
             exc,
@@ -89,4 +173,6 @@ class AnthropicProvider(Provider):
             message=redact(f"anthropic {model}: {exc.message}", [self._key]),
             model=model,
             context_window=too_long,
+            rate_limited=kind == "rate_limit_error",
+            transient=kind in _TRANSIENT_TYPES,
         )

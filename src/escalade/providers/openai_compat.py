@@ -11,6 +11,18 @@ The adapter goes through the official ``openai`` SDK, behind the core :class:`Pr
   refusal becomes :class:`ContentPolicyError`. 401/403 become :class:`ProviderAuthError`, with the
   key redacted. Timeouts, connection errors and 5xx become :class:`TransientProviderError`.
 
+With ``stream=True`` the adapter asks for a streamed answer with
+``stream_options={"include_usage": True}``: the text is the concatenated deltas and the usage comes
+from the final chunk, which has no choices. The same error mapping holds, and more can go wrong
+once the stream is open: an error the server sends inside the stream, a dropped connection, data
+that is not JSON, or a stream that ends before any choice gave its finish reason. All of these
+become :class:`TransientProviderError`.
+
+A server that sends no usage at all (some compatible servers ignore ``include_usage``) still gets a
+bill: the tokens are estimated from the prompt and answer text (``ceil(chars / 4)``, see
+:func:`~escalade.providers.pricing.estimate_tokens`), the usage is marked ``estimated=True`` and the
+cost is computed from the estimate. A missing usage is never billed as zero.
+
 The SDK's own retries are off (``max_retries=0``): retrying is the caller's policy, so that one
 ceiling can bound the paid attempts of a request.
 """
@@ -18,23 +30,37 @@ ceiling can bound the paid attempts of a request.
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
 
 import openai
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletionMessageParam
 
-from escalade.exceptions import ContentPolicyError, ProviderError
+from escalade.exceptions import ContentPolicyError, ProviderError, TransientProviderError
 from escalade.keys import SecretKey, redact
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook, PriceBookEstimator
-from escalade.providers.sdk_errors import typed_error
+from escalade.providers.pricing import estimate_tokens
+from escalade.providers.sdk_errors import STREAM_BREAKS, error_type, typed_error
 
 __all__ = ["OpenAICompatibleProvider"]
 
 _CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
+_RATE_LIMIT_CODES = {"rate_limit_exceeded", "rate_limit_error"}
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What one call returned, streamed or not, before it is billed."""
+
+    text: str | None
+    #: ``None`` when the server sent no usage.
+    usage: CompletionUsage | None
+    finish_reason: str | None
 
 
 class OpenAICompatibleProvider(Provider):
-    """Chat completions on OpenAI or any compatible ``base_url``."""
+    """Chat completions on OpenAI or any compatible ``base_url``; ``stream=True`` streams the answer."""
 
     def __init__(
         self,
@@ -44,10 +70,13 @@ class OpenAICompatibleProvider(Provider):
         provider_id: str = "openai",
         price_book: PriceBook | None = None,
         timeout_s: float = 60.0,
+        stream: bool = False,
     ) -> None:
         self._key = api_key if isinstance(api_key, SecretKey) else SecretKey(api_key, source="argument")
         self.provider_id = provider_id
         self.price_book = price_book or PriceBook(provider=provider_id)
+        #: Whether answers are streamed (usage then comes from the stream's final chunk).
+        self.stream = stream
         self._estimator = PriceBookEstimator(self.price_book)
         self._client = openai.AsyncOpenAI(api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s)
 
@@ -56,26 +85,20 @@ class OpenAICompatibleProvider(Provider):
         return self._estimator.estimate(request)
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        messages: list[dict[str, str]] = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.append({"role": "user", "content": request.prompt})
         started = time.perf_counter()
         try:
-            response = await self._client.chat.completions.create(
-                model=request.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=request.max_output_tokens,
-            )
+            answer = await (self._streamed(request) if self.stream else self._single(request))
         except openai.APIError as exc:
             raise self._typed(exc, request.model) from None
-        choice = response.choices[0] if response.choices else None
-        if choice is not None and choice.finish_reason == "content_filter":
+        except STREAM_BREAKS as exc:
+            message = redact(f"{self.provider_id} {request.model}: the stream broke off: {exc!r}", [self._key])
+            raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
+        if answer.finish_reason == "content_filter":
             raise ContentPolicyError(f"{request.model} stopped on its content filter", model=request.model)
-        usage = self._usage(response.usage)
+        usage = self._usage(answer, request)
         bill = self.price_book.cost(usage, request.model)
         return Completion(
-            text=choice.message.content if choice is not None else None,
+            text=answer.text,
             model=request.model,
             usage=usage,
             cost_usd=bill.usd,
@@ -83,12 +106,59 @@ class OpenAICompatibleProvider(Provider):
             price_data_version=bill.price_data_version,
         )
 
+    async def _single(self, request: CompletionRequest) -> _Answer:
+        response = await self._client.chat.completions.create(
+            model=request.model, messages=self._messages(request), max_tokens=request.max_output_tokens
+        )
+        choice = response.choices[0] if response.choices else None
+        if choice is None:
+            return _Answer(None, response.usage, None)
+        return _Answer(choice.message.content, response.usage, choice.finish_reason)
+
+    async def _streamed(self, request: CompletionRequest) -> _Answer:
+        stream = await self._client.chat.completions.create(
+            model=request.model,
+            messages=self._messages(request),
+            max_tokens=request.max_output_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        parts: list[str] = []
+        usage: CompletionUsage | None = None
+        finish: str | None = None
+        async with stream:
+            async for chunk in stream:
+                usage = chunk.usage or usage
+                for choice in chunk.choices[:1]:
+                    if choice.delta is not None and choice.delta.content:
+                        parts.append(choice.delta.content)
+                    finish = choice.finish_reason or finish
+                if finish == "content_filter":
+                    break
+        if finish is None:
+            message = f"{self.provider_id} {request.model}: the stream ended before the answer finished"
+            raise TransientProviderError(message, model=request.model, maybe_billed=True)
+        return _Answer("".join(parts), usage, finish)
+
     @staticmethod
-    def _usage(raw: Any) -> Usage:
+    def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:
+        messages: list[ChatCompletionMessageParam] = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.append({"role": "user", "content": request.prompt})
+        return messages
+
+    @staticmethod
+    def _usage(answer: _Answer, request: CompletionRequest) -> Usage:
+        raw = answer.usage
         if raw is None:
-            return Usage(estimated=True)
-        details = getattr(raw, "prompt_tokens_details", None)
-        cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
+            return Usage(
+                input_tokens=estimate_tokens(request.system) + estimate_tokens(request.prompt),
+                output_tokens=estimate_tokens(answer.text),
+                estimated=True,
+            )
+        details = raw.prompt_tokens_details
+        cached = int(details.cached_tokens or 0) if details is not None else 0
         return Usage(
             input_tokens=max(int(raw.prompt_tokens or 0) - cached, 0),
             cached_input_tokens=cached,
@@ -98,6 +168,8 @@ class OpenAICompatibleProvider(Provider):
     def _typed(self, exc: openai.APIError, model: str) -> ProviderError:
         code = getattr(exc, "code", None)
         bad_request = isinstance(exc, openai.BadRequestError)
+        # An error sent inside an open stream has no HTTP error status; the request had been accepted.
+        in_stream = not isinstance(exc, openai.APIStatusError)
         return typed_error(
             exc,
             openai,
@@ -105,4 +177,6 @@ class OpenAICompatibleProvider(Provider):
             model=model,
             context_window=bad_request and (code in _CONTEXT_CODES or "context length" in exc.message.lower()),
             content_policy=bad_request and code == "content_policy_violation",
+            rate_limited=in_stream and (code in _RATE_LIMIT_CODES or error_type(exc.body) in _RATE_LIMIT_CODES),
+            transient=in_stream,
         )

@@ -2,13 +2,21 @@
 
 Both SDKs expose the same family of exception classes (``RateLimitError``, ``AuthenticationError``,
 ``APIStatusError``, ...), so one mapping serves both. Each adapter says what only it can tell: whether
-the error is about the context window or about content policy.
+the error is about the context window or about content policy, and, for an error the server reported
+inside a stream that had already opened, whether it is a rate limit or worth a retry.
+
+Once a stream is open, the SDKs pass some failures through unwrapped: a dropped connection or a read
+timeout (``httpx`` transport errors) and an event whose data is not JSON. :data:`STREAM_BREAKS` names
+them, so the adapters can turn them into :class:`TransientProviderError` too.
 """
 
 from __future__ import annotations
 
+import json
 from types import ModuleType
 from typing import Any
+
+import httpx
 
 from escalade.exceptions import (
     ContentPolicyError,
@@ -19,9 +27,12 @@ from escalade.exceptions import (
     TransientProviderError,
 )
 
-__all__ = ["retry_after_seconds", "typed_error"]
+__all__ = ["STREAM_BREAKS", "error_type", "retry_after_seconds", "typed_error"]
 
 _SERVER_ERROR = 500
+
+#: Errors an open stream raises unwrapped by the SDK: the same request may succeed later.
+STREAM_BREAKS: tuple[type[Exception], ...] = (httpx.TransportError, json.JSONDecodeError)
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -38,6 +49,21 @@ def retry_after_seconds(headers: Any) -> float | None:
     return None
 
 
+def error_type(body: object) -> str | None:
+    """The ``type`` of an error body, ``{"error": {"type": ...}}`` or ``{"type": ...}``, if it has one.
+
+    >>> error_type({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    'overloaded_error'
+    >>> error_type({"message": "oops", "type": "server_error"}), error_type("not json")
+    ('server_error', None)
+    """
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("error")
+    kind = inner.get("type") if isinstance(inner, dict) else body.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def typed_error(
     exc: Exception,
     sdk: ModuleType,
@@ -46,19 +72,26 @@ def typed_error(
     model: str,
     context_window: bool = False,
     content_policy: bool = False,
+    rate_limited: bool = False,
+    transient: bool = False,
 ) -> ProviderError:
     """The typed error for ``exc`` raised by ``sdk`` (``message`` must already be redacted)."""
-    if isinstance(exc, sdk.RateLimitError):
-        return RateLimitedError(message, model=model, retry_after_s=retry_after_seconds(exc.response.headers))
+    if rate_limited or isinstance(exc, sdk.RateLimitError):
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        return RateLimitedError(message, model=model, retry_after_s=retry_after_seconds(headers))
     kind: type[ProviderError] = ProviderError
+    # A timed-out request, or an error inside a stream that had begun, may have been charged for.
+    maybe_billed = transient or isinstance(exc, sdk.APITimeoutError)
     if isinstance(exc, sdk.AuthenticationError | sdk.PermissionDeniedError):
         kind = ProviderAuthError
     elif context_window:
         kind = ContextWindowError
     elif content_policy:
         kind = ContentPolicyError
-    elif (isinstance(exc, sdk.APIStatusError) and exc.status_code >= _SERVER_ERROR) or isinstance(
-        exc, sdk.APITimeoutError | sdk.APIConnectionError
+    elif (
+        transient
+        or (isinstance(exc, sdk.APIStatusError) and exc.status_code >= _SERVER_ERROR)
+        or isinstance(exc, sdk.APITimeoutError | sdk.APIConnectionError)
     ):
         kind = TransientProviderError
-    return kind(message, model=model)
+    return kind(message, model=model, maybe_billed=maybe_billed)
