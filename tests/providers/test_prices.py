@@ -1,10 +1,12 @@
-"""Real prices: hand-computed bills for cache reads, cache writes and tier crossing; unknown models fail closed."""
+"""Real prices: hand-computed bills (cache reads, writes, tiers), matching per-token prices; unknowns fail closed."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from escalade.cascade import ProgressiveExecutor, WorkItem
@@ -114,3 +116,63 @@ def test_price_data_version_is_stored_with_each_attempt(db_url: str) -> None:
         assert row.cached_input_tokens == 500
         assert row.cost_usd == pytest.approx((1000 * 0.15 + 500 * 0.075 + 200 * 0.6) / 1e6)
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "prices"),
+    [
+        ("claude-sonnet-4-20250514", "anthropic", (3.0, 0.30, 3.75, 15.0)),
+        ("gpt-4o", "openai", (2.5, 1.25, 2.5, 10.0)),
+    ],
+)
+def test_token_prices_by_model(book: PriceBook, model: str, provider: str, prices: tuple[float, ...]) -> None:
+    """Per-MTok input, cache read, cache write and output prices; OpenAI bills cache writes as input."""
+    found = book.token_prices(model)
+    assert found is not None
+    assert found.provider == provider
+    listed = (found.input_usd_per_mtok, found.cache_read_usd_per_mtok)
+    assert (*listed, found.cache_write_usd_per_mtok, found.output_usd_per_mtok) == pytest.approx(prices)
+    assert found.price_data_version == price_data_version()
+
+
+def test_token_prices_follow_the_price_tier(book: PriceBook) -> None:
+    """Gemini 2.5 Pro above 200k prompt tokens: every price moves to the upper tier."""
+    below = book.token_prices("gemini-2.5-pro", provider="google", prompt_tokens=200_000)
+    above = book.token_prices("gemini-2.5-pro", provider="google", prompt_tokens=200_001)
+    assert below is not None
+    assert above is not None
+    assert (below.input_usd_per_mtok, below.cache_read_usd_per_mtok, below.output_usd_per_mtok) == (1.25, 0.125, 10)
+    assert (above.input_usd_per_mtok, above.cache_read_usd_per_mtok, above.output_usd_per_mtok) == (2.5, 0.25, 15)
+
+
+def test_token_prices_without_cache_prices_bill_cache_as_input(book: PriceBook) -> None:
+    """Claude 2 has no cache prices: reads and writes cost the input price, as genai-prices bills them."""
+    found = book.token_prices("claude-2", provider="anthropic")
+    assert found is not None
+    assert found.cache_read_usd_per_mtok == found.cache_write_usd_per_mtok == found.input_usd_per_mtok == 8.0
+    usage = Usage(input_tokens=1000, cached_input_tokens=1000, cache_write_tokens=1000)
+    assert book.cost(usage, "claude-2", provider="anthropic").usd == pytest.approx(3000 * 8.0 / 1e6)
+
+
+@pytest.mark.parametrize(("model", "provider"), [("no-such-model-xyz", None), ("gpt-4o", "no-such-provider")])
+def test_token_prices_unknown(book: PriceBook, model: str, provider: str | None) -> None:
+    """An unknown model or provider has no prices (None), never zero."""
+    assert book.token_prices(model, provider=provider) is None
+
+
+@settings(deadline=None)
+@given(
+    model=st.sampled_from(["gpt-4o", "claude-sonnet-4-0", "claude-sonnet-4-5", "gemini-2.5-pro", "claude-2"]),
+    counts=st.tuples(*[st.integers(0, 300_000)] * 4),
+)
+def test_token_prices_agree_with_the_bill(model: str, counts: tuple[int, int, int, int]) -> None:
+    """For any usage, pricing its tokens by hand at the prompt's tier gives the price book's bill."""
+    plain, read, write, output = counts
+    book = PriceBook()
+    usage = Usage(input_tokens=plain, cached_input_tokens=read, cache_write_tokens=write, output_tokens=output)
+    prices = book.token_prices(model, prompt_tokens=plain + read + write)
+    bill = book.cost(usage, model).usd
+    assert prices is not None
+    assert bill is not None
+    by_hand = prices.cost(input_tokens=plain, cached_input_tokens=read, cache_write_tokens=write, output_tokens=output)
+    assert by_hand == pytest.approx(bill, rel=1e-9, abs=1e-12)

@@ -12,6 +12,10 @@ estimate is infinite by default, and the budget guard stops the run rather than 
 (fail closed). With ``unknown_costs="allow"``, the estimate is zero instead and the spend is
 counted as unknown.
 
+:meth:`PriceBook.token_prices` is a read-only lookup of one model's per-token prices (input, cache
+read, cache write, output) at a given prompt size, for callers that weigh expected token mixes, such
+as the cache-aware ranking in :mod:`escalade.routing.cache`.
+
 >>> from escalade.providers.base import Usage
 >>> book = PriceBook()
 >>> book.cost(Usage(input_tokens=1_000_000, output_tokens=1_000_000), "gpt-4o", provider="openai").usd
@@ -24,18 +28,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Literal
 
 import genai_prices
 from genai_prices import data_snapshot
+from genai_prices import types as genai_types
 
 from escalade.exceptions import ConfigError
 from escalade.providers.base import CompletionRequest, CostEstimate, Usage
 from escalade.providers.pricing import estimate_tokens
 
-__all__ = ["PriceBook", "PriceBookEstimator", "PricedCost", "price_data_version"]
+__all__ = ["PriceBook", "PriceBookEstimator", "PricedCost", "TokenPrices", "price_data_version"]
 
 
 @cache
@@ -57,6 +63,69 @@ class PricedCost:
     price_data_version: str
     #: Why the cost is unknown (``None`` when known).
     unknown_reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenPrices:
+    """One model's prices in USD per million tokens, as genai-prices bills them at one prompt size.
+
+    A unit the price data does not price separately is billed by genai-prices as plain input, so
+    a missing cache-read price is given here as the input price (no discount) and a missing
+    cache-write price as the input price too (no surcharge).
+
+    >>> p = TokenPrices(model="m", provider="p", input_usd_per_mtok=3.0, cache_read_usd_per_mtok=0.3,
+    ...                 cache_write_usd_per_mtok=3.75, output_usd_per_mtok=15.0, price_data_version="test")
+    >>> round(p.cost(input_tokens=1_000, cached_input_tokens=10_000, output_tokens=100), 6)
+    0.0075
+    """
+
+    #: The model id the price data matched.
+    model: str
+    #: The provider id the price data matched.
+    provider: str
+    #: Plain (uncached) prompt tokens.
+    input_usd_per_mtok: float
+    #: Prompt tokens read from the provider's cache.
+    cache_read_usd_per_mtok: float
+    #: Prompt tokens written to the provider's cache.
+    cache_write_usd_per_mtok: float
+    #: Generated tokens.
+    output_usd_per_mtok: float
+    #: Which price data the prices came from.
+    price_data_version: str
+
+    def cost(
+        self,
+        *,
+        input_tokens: float = 0,
+        cached_input_tokens: float = 0,
+        cache_write_tokens: float = 0,
+        output_tokens: float = 0,
+    ) -> float:
+        """USD for the given (possibly fractional, expected) token counts at these prices."""
+        return (
+            input_tokens * self.input_usd_per_mtok
+            + cached_input_tokens * self.cache_read_usd_per_mtok
+            + cache_write_tokens * self.cache_write_usd_per_mtok
+            + output_tokens * self.output_usd_per_mtok
+        ) / 1e6
+
+
+def _price_at(price: Decimal | genai_types.TieredPrices | None, prompt_tokens: int) -> float | None:
+    """A genai-prices price (plain or tiered) as a float at ``prompt_tokens`` total prompt tokens.
+
+    Tiers follow genai-prices: the highest tier whose start the prompt exceeds prices every token.
+    """
+    if price is None:
+        return None
+    if isinstance(price, genai_types.TieredPrices):
+        applicable = price.base
+        for tier in reversed(price.tiers):
+            if prompt_tokens > tier.start:
+                applicable = tier.price
+                break
+        return float(applicable)
+    return float(price)
 
 
 class PriceBook:
@@ -84,6 +153,39 @@ class PriceBook:
             usd=float(Decimal(result.total_price)),
             model=result.model.id,
             provider=result.provider.id,
+            price_data_version=price_data_version(),
+        )
+
+    def token_prices(self, model: str, *, provider: str | None = None, prompt_tokens: int = 0) -> TokenPrices | None:
+        """Per-token prices of ``model`` for a prompt of ``prompt_tokens`` tokens, or ``None`` when unknown.
+
+        ``prompt_tokens`` counts every prompt token (plain, cache reads and writes) and selects the
+        price tier as :meth:`cost` does. A model the data has no input price for is unknown (``None``);
+        a missing output price is zero, as genai-prices bills it.
+
+        >>> prices = PriceBook().token_prices("gpt-4o", provider="openai")
+        >>> (prices.input_usd_per_mtok, prices.cache_read_usd_per_mtok, prices.cache_write_usd_per_mtok)
+        (2.5, 1.25, 2.5)
+        >>> PriceBook().token_prices("no-such-model") is None
+        True
+        """
+        try:
+            found, info = data_snapshot.get_snapshot().find_provider_model(model, None, provider or self.provider, None)
+        except LookupError:
+            return None
+        listed = info.get_prices(datetime.now(tz=UTC))
+        plain = _price_at(listed.input_mtok, prompt_tokens)
+        if plain is None:
+            return None
+        read = _price_at(listed.cache_read_mtok, prompt_tokens)
+        write = _price_at(listed.cache_write_mtok, prompt_tokens)
+        return TokenPrices(
+            model=info.id,
+            provider=found.id,
+            input_usd_per_mtok=plain,
+            cache_read_usd_per_mtok=plain if read is None else read,
+            cache_write_usd_per_mtok=plain if write is None else write,
+            output_usd_per_mtok=_price_at(listed.output_mtok, prompt_tokens) or 0.0,
             price_data_version=price_data_version(),
         )
 

@@ -4,6 +4,7 @@ The learned router (:mod:`escalade.routing.gain`) needs scikit-learn and is impo
 so that importing the rest stays light.
 """
 
+from escalade.routing.cache import CacheAwareRouter, CachePolicy, PrefixMemory, RequestCost, default_cache_policy
 from escalade.routing.classifier import Classification, CognitiveClassifier, LearnedClassifier, TierClassifier
 from escalade.routing.preferences import WorkspacePreferences
 from escalade.routing.router import Router, RoutingDecision
@@ -17,9 +18,13 @@ from escalade.routing.triggers import (
 )
 
 __all__ = [
+    "CacheAwareRouter",
+    "CachePolicy",
     "Classification",
     "CognitiveClassifier",
     "LearnedClassifier",
+    "PrefixMemory",
+    "RequestCost",
     "Router",
     "RoutingDecision",
     "Task",
@@ -29,5 +34,6 @@ __all__ = [
     "TriggerDetector",
     "TriggerPattern",
     "WorkspacePreferences",
+    "default_cache_policy",
     "load_trigger_patterns",
 ]
