@@ -157,12 +157,12 @@ def test_guard_settle_and_release() -> None:
         first = await guard.reserve(0.4, tier="cheap", item_id="x")
         second = await guard.reserve(0.4, tier="cheap", item_id="y")
         assert guard.reserved_usd == pytest.approx(0.8)
-        guard.settle(first, 0.1)
-        guard.release(second)
+        await guard.settle(first, 0.1)
+        await guard.release(second)
         assert guard.spent_usd == pytest.approx(0.1)
         assert guard.reserved_usd == pytest.approx(0.0)
         third = await guard.reserve(0.2, tier="cheap", item_id="z")
-        guard.settle(third, 0.5)  # a provider billed more than its bound
+        await guard.settle(third, 0.5)  # a provider billed more than its bound
         with pytest.raises(BudgetExceededError):
             await guard.reserve(0.5, tier="cheap", item_id="w")
         return guard

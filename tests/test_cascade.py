@@ -167,7 +167,7 @@ def test_tier_with_no_answering_model_climbs(three_tier_config: EscalationConfig
     err = ProviderError("down")
     provider = scripted({("x", "a"): err, ("x", "b"): err, ("x", "c"): "0.8"})
     result = make(three_tier_config, provider).run_sync(items("x"))
-    assert result.items[0].tiers[0].escalation_reason == "no model of the tier could answer"
+    assert result.items[0].tiers[0].escalation_reason == "no model of the tier could answer (last error: down)"
     assert result.items[0].final_tier == "capable"
 
 

@@ -5,23 +5,34 @@ The public API is re-exported here; see the README for the architecture.
 
 from escalade.analytics import CostAnalytics, generate_cost_analytics
 from escalade.budget import ApprovalRequest, BudgetGuard
-from escalade.cascade import ProgressiveExecutor, RunListener, WorkItem
+from escalade.calls import GuardedCaller
+from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem
 from escalade.config import EscalationConfig, load_config
 from escalade.datasets import BenchmarkDataset, BenchmarkRow, load_dataset
 from escalade.exceptions import (
     ApprovalDeniedError,
     BudgetError,
     BudgetExceededError,
+    CallLimitError,
     ConfigError,
+    ContentPolicyError,
+    ContextWindowError,
     DatasetError,
     EscalationError,
     ListenerError,
+    MissingKeyError,
     MissingOutcomeError,
+    ProviderAuthError,
     ProviderError,
+    RateLimitedError,
+    RequestBudgetExceededError,
+    RequestStoppedError,
     RunNotFoundError,
     RunStoppedError,
     StoreError,
+    TransientProviderError,
 )
+from escalade.ledger import BudgetLedger, Hold, LineState, MemoryLedger, Settlement, WorkspaceBudget
 from escalade.providers import (
     Completion,
     CompletionRequest,
@@ -46,8 +57,17 @@ from escalade.quality import (
 )
 from escalade.replay import OfflineOracleScorer
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult
-from escalade.routing import Router, RoutingDecision, Task, TriggerDetector, WorkspacePreferences
-from escalade.store import SqlStore
+from escalade.routing import (
+    CacheAwareRouter,
+    PrefixMemory,
+    RequestCost,
+    Router,
+    RoutingDecision,
+    Task,
+    TriggerDetector,
+    WorkspacePreferences,
+)
+from escalade.store import SqlLedger, SqlStore
 from escalade.teams import ArchitectExecutorReviewer, PlannerExecutor, SingleAgent, TeamStrategy
 from escalade.telemetry import ProgressiveTelemetry
 from escalade.tiers import Ladder, Tier
@@ -64,10 +84,15 @@ __all__ = [
     "BudgetError",
     "BudgetExceededError",
     "BudgetGuard",
+    "BudgetLedger",
+    "CacheAwareRouter",
+    "CallLimitError",
     "Completion",
     "CompletionRequest",
     "ConfigError",
     "ConsensusScorer",
+    "ContentPolicyError",
+    "ContextWindowError",
     "CostAnalytics",
     "CostEstimate",
     "CostEstimator",
@@ -76,21 +101,33 @@ __all__ = [
     "EscalationError",
     "FailureAnalysis",
     "FunctionProvider",
+    "GuardedCaller",
+    "Hold",
     "ItemResult",
     "Ladder",
+    "LineState",
     "ListenerError",
+    "MemoryLedger",
+    "MissingKeyError",
     "MissingOutcomeError",
+    "ModelOrder",
     "ModelPrice",
     "OfflineOracleScorer",
     "PlannerExecutor",
     "PredicateContext",
+    "PrefixMemory",
     "PriceTableEstimator",
     "ProgressiveExecutor",
     "ProgressiveTelemetry",
     "ProgressiveWorkflowResult",
     "Provider",
+    "ProviderAuthError",
     "ProviderError",
+    "RateLimitedError",
     "ReplayProvider",
+    "RequestBudgetExceededError",
+    "RequestCost",
+    "RequestStoppedError",
     "Router",
     "RoutingDecision",
     "RunListener",
@@ -99,16 +136,20 @@ __all__ = [
     "Scorer",
     "ScoringContext",
     "ScriptedProvider",
+    "Settlement",
     "SingleAgent",
+    "SqlLedger",
     "SqlStore",
     "StoreError",
     "Task",
     "TeamStrategy",
     "Tier",
     "TierResult",
+    "TransientProviderError",
     "TriggerDetector",
     "Usage",
     "WorkItem",
+    "WorkspaceBudget",
     "WorkspacePreferences",
     "__version__",
     "all_of",

@@ -1,11 +1,20 @@
-"""The run's budget guard: reserve the worst case before each call, settle the real bill after.
+"""The run's budget guard: reserve the worst case on the ledger before each call, settle the bill after.
 
-Reservation happens under a lock, so concurrent items can never jointly commit more than
-``max_cost`` when aborting is on: ``spent + reserved + next bound <= max_cost`` holds at every
-reservation, and a settled bill replaces its (larger or equal) reservation. Crossing
-``auto_approve_under`` asks the approval callback once; a refusal, a callback that fails, or no
-callback at all stops the run (fail closed). The guarantee needs an estimator whose bound is a real
-upper bound (exact for replays); a bill above its bound is counted, reported, and stops the run.
+Each call reserves its worst-case cost on the lines of a :class:`~escalade.ledger.BudgetLedger`:
+
+- the run (``run:<id>``), capped at ``max_cost`` when aborting is on;
+- the request, i.e. the work item (``request:<run>:<item>``), when the workspace sets
+  ``per_request_limit_usd``; a refusal there ends only that item
+  (:class:`~escalade.exceptions.RequestBudgetExceededError`);
+- the workspace's calendar month (``workspace:<name>:month:<YYYY-MM>``, in the workspace's time
+  zone), when a :class:`~escalade.ledger.WorkspaceBudget` is given; it is always fail-closed.
+
+The ledger grants all lines or none, and a line grants only while ``spent + reserved + bound <= cap``,
+so concurrent items, and with :class:`~escalade.store.ledger.SqlLedger` concurrent processes, can
+never jointly pass a cap. Crossing ``auto_approve_under`` asks the approval callback once; a
+refusal, a callback that fails, or no callback at all stops the run (fail closed). The guarantee
+needs an estimator whose bound is a real upper bound (exact for replays); a bill above its bound is
+counted, reported, and stops the run once the run's cap is passed.
 """
 
 from __future__ import annotations
@@ -13,16 +22,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeAlias
+from datetime import UTC, datetime
+from functools import partial
+from typing import TypeAlias, TypeVar
 
 from escalade.config import EscalationConfig
-from escalade.exceptions import ApprovalDeniedError, BudgetExceededError
+from escalade.exceptions import ApprovalDeniedError, BudgetExceededError, RequestBudgetExceededError
+from escalade.ledger import BudgetLedger, Hold, MemoryLedger, WorkspaceBudget, request_line, run_line
 
 __all__ = ["ApprovalCallback", "ApprovalRequest", "BudgetGuard", "Reservation"]
 
 _EPS = 1e-12
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,27 +68,66 @@ class Reservation:
     """Money set aside for one call."""
 
     amount_usd: float
+    #: The ledger's hold behind it.
+    hold: Hold
 
 
 class BudgetGuard:
-    """Reserve → settle/release accounting for one run."""
+    """Reserve → settle/release accounting for one run, on a ledger shared with other runs."""
 
-    def __init__(self, config: EscalationConfig, approval: ApprovalCallback | None = None) -> None:
+    def __init__(
+        self,
+        config: EscalationConfig,
+        approval: ApprovalCallback | None = None,
+        *,
+        run_id: str = "run",
+        ledger: BudgetLedger | None = None,
+        workspace: WorkspaceBudget | None = None,
+        hold_ttl_s: float = 900.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._config = config
         self._approval = approval
+        self._ledger: BudgetLedger = ledger if ledger is not None else MemoryLedger(clock=time.time)
+        self._workspace = workspace
+        self._ttl = hold_ttl_s
+        self._now = now
+        self._run_line = run_line(run_id)
+        self._run_id = run_id
+        self._opened: set[str] = set()
         self._lock = asyncio.Lock()
         self._approved = False
         self._warned_cap = False
         self._stopped: str | None = None
-        #: USD actually spent.
+        #: USD actually spent by this run.
         self.spent_usd = 0.0
-        #: USD reserved by calls in flight.
+        #: USD reserved by this run's calls in flight.
         self.reserved_usd = 0.0
-        #: Warnings raised while the run went on past its cap (warn mode).
+        #: Warnings raised while the run went on (cap passed in warn mode, unknown or late bills).
         self.warnings: list[str] = []
 
+    async def _io(self, fn: Callable[[], _T]) -> _T:
+        """Run a ledger call; one that blocks on a database goes to a worker thread."""
+        return await asyncio.to_thread(fn) if self._ledger.blocking else fn()
+
+    async def _lines(self, item_id: str) -> list[str]:
+        """The lines a call of ``item_id`` reserves on, opened on first use."""
+        wanted: dict[str, float | None] = {
+            self._run_line: self._config.max_cost if self._config.abort_on_budget_exceeded else None
+        }
+        workspace = self._workspace
+        if workspace is not None:
+            if workspace.per_request_limit_usd is not None:
+                wanted[request_line(self._run_id, item_id)] = workspace.per_request_limit_usd
+            wanted[workspace.month_line(self._now())] = workspace.monthly_limit_usd
+        for key, cap in wanted.items():
+            if key not in self._opened:
+                await self._io(partial(self._ledger.open, key, cap))
+                self._opened.add(key)
+        return list(wanted)
+
     async def reserve(self, bound_usd: float, *, tier: str, item_id: str) -> Reservation:
-        """Set ``bound_usd`` aside, or raise if the run must stop."""
+        """Set ``bound_usd`` aside, or raise if the call must not be made."""
         async with self._lock:
             if self._stopped:
                 raise BudgetExceededError(self._stopped)
@@ -85,21 +138,52 @@ class BudgetGuard:
                 )
                 raise BudgetExceededError(self._stopped)
             projected = self.spent_usd + self.reserved_usd + bound_usd
-            cap = self._config.max_cost
-            if cap is not None and projected > cap + _EPS:
-                message = (
-                    f"budget exceeded: spending up to ${bound_usd:.6f} on item {item_id!r} ({tier}) "
-                    f"would bring the run to ${projected:.6f}, above max_cost ${cap:.2f}"
-                )
-                if self._config.abort_on_budget_exceeded:
-                    self._stopped = message
-                    raise BudgetExceededError(message)
-                if self._config.warn_on_budget_exceeded and not self._warned_cap:
-                    self._warned_cap = True
-                    self.warnings.append(message)
+            self._warn_past_cap(projected, bound_usd, tier, item_id)
             await self._ask_approval(projected, bound_usd, tier, item_id)
-            self.reserved_usd += bound_usd
-            return Reservation(bound_usd)
+            self.reserved_usd += bound_usd  # counted before the ledger call, so the approval sees it
+        keys = await self._lines(item_id)
+        owner = f"{self._run_id}/{item_id}"
+        try:
+            hold = await self._io(partial(self._ledger.reserve, keys, bound_usd, ttl_s=self._ttl, owner=owner))
+        except BudgetExceededError as exc:
+            self.reserved_usd = max(0.0, self.reserved_usd - bound_usd)
+            raise self._refused(exc, bound_usd, tier, item_id) from None
+        except BaseException:
+            self.reserved_usd = max(0.0, self.reserved_usd - bound_usd)
+            raise
+        return Reservation(bound_usd, hold)
+
+    def _warn_past_cap(self, projected: float, bound_usd: float, tier: str, item_id: str) -> None:
+        cap = self._config.max_cost
+        if self._config.abort_on_budget_exceeded or cap is None or projected <= cap + _EPS:
+            return
+        if self._config.warn_on_budget_exceeded and not self._warned_cap:
+            self._warned_cap = True
+            self.warnings.append(
+                f"budget exceeded: spending up to ${bound_usd:.6f} on item {item_id!r} ({tier}) "
+                f"brings the run to ${projected:.6f}, above max_cost ${cap:.2f}"
+            )
+
+    def _refused(self, exc: BudgetExceededError, bound_usd: float, tier: str, item_id: str) -> Exception:
+        """The error for a refused reservation: an item-level stop, or a run-level one."""
+        line = exc.line
+        if line is not None and line.key == request_line(self._run_id, item_id):
+            return RequestBudgetExceededError(
+                f"item {item_id!r} ({tier}): its next call (up to ${bound_usd:.6f}) could pass the per-request cap "
+                f"${line.cap_usd or 0:.2f} (spent ${line.spent_usd:.6f})"
+            )
+        if line is not None and line.key == self._run_line:
+            projected = line.spent_usd + line.reserved_usd + bound_usd
+            message = (
+                f"budget exceeded: spending up to ${bound_usd:.6f} on item {item_id!r} ({tier}) "
+                f"would bring the run to ${projected:.6f}, above max_cost ${line.cap_usd or 0:.2f}"
+            )
+        else:
+            message = f"budget exceeded on item {item_id!r} ({tier}): {exc}"
+        self._stopped = self._stopped or message
+        error = BudgetExceededError(message)
+        error.line, error.requested_usd = line, exc.requested_usd
+        return error
 
     async def _ask_approval(self, projected: float, bound_usd: float, tier: str, item_id: str) -> None:
         limit = self._config.auto_approve_under
@@ -132,35 +216,40 @@ class BudgetGuard:
             raise ApprovalDeniedError(self._stopped)
         self._approved = True
 
-    def settle(self, reservation: Reservation, actual_usd: float) -> float:
+    async def settle(self, reservation: Reservation, actual_usd: float | None, *, model: str = "a") -> float:
         """Replace ``reservation`` by the real bill; returns the amount counted.
 
-        A bill that is not a finite amount >= 0 is counted at the reserved bound. A bill above its
-        bound (a wrong estimator) is counted in full, recorded, and, when aborting is on and the cap
-        is now passed, stops the run before any further call.
+        An unknown bill (``None``, NaN, negative) is counted at the reserved bound, never as free. A
+        bill above its bound (a wrong estimator) is counted in full, recorded, and, when aborting is
+        on and the run's cap is now passed, stops the run before any further call.
         """
         self.reserved_usd = max(0.0, self.reserved_usd - reservation.amount_usd)
-        if not (math.isfinite(actual_usd) and actual_usd >= 0):
+        bound = reservation.amount_usd
+        settlement = await self._io(partial(self._ledger.settle, reservation.hold, actual_usd))
+        counted, unknown, late = settlement.counted_usd, settlement.unknown, settlement.late
+        if unknown:
             self.warnings.append(
-                f"a call reported cost {actual_usd!r}; counted at its reserved bound ${reservation.amount_usd:.6f}"
+                f"cost of a {model} call is unknown ({actual_usd!r}); counted at its reserved bound ${bound:.6f}"
             )
-            actual_usd = reservation.amount_usd
-        self.spent_usd += actual_usd
-        if actual_usd > reservation.amount_usd + _EPS:
+        if late:
             self.warnings.append(
-                f"a call cost ${actual_usd:.6f}, more than its reserved bound ${reservation.amount_usd:.6f}"
+                f"a {model} call finished after its hold expired; its ${counted:.6f} was still counted"
             )
+        self.spent_usd += counted
+        if counted > bound + _EPS:
+            self.warnings.append(f"a call cost ${counted:.6f}, more than its reserved bound ${bound:.6f}")
             cap = self._config.max_cost
             if cap is not None and self._config.abort_on_budget_exceeded and self.spent_usd > cap + _EPS:
                 self._stopped = (
                     f"budget exceeded: a call cost more than its estimate and the run reached ${self.spent_usd:.6f}, "
                     f"above max_cost ${cap:.2f}"
                 )
-        return actual_usd
+        return counted
 
-    def release(self, reservation: Reservation) -> None:
+    async def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose call failed without a bill."""
         self.reserved_usd = max(0.0, self.reserved_usd - reservation.amount_usd)
+        await self._io(partial(self._ledger.release, reservation.hold))
 
     def halt(self, reason: str) -> None:
         """Refuse every further reservation (the run is stopping for ``reason``)."""

@@ -21,14 +21,25 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from escalade.budget import ApprovalCallback, BudgetGuard
+from escalade.calls import ContextWindows, GuardedCaller, RequestCalls
 from escalade.config import EscalationConfig
-from escalade.exceptions import BudgetError, ConfigError, ListenerError, ProviderError, RunStoppedError
+from escalade.exceptions import (
+    BudgetError,
+    ConfigError,
+    ContextWindowError,
+    ListenerError,
+    ProviderError,
+    RateLimitedError,
+    RequestStoppedError,
+    RunStoppedError,
+)
+from escalade.ledger import BudgetLedger, WorkspaceBudget
 from escalade.providers.base import Completion, CompletionRequest, CostEstimator, Provider, Usage
 from escalade.quality.predicates import EscalationPredicate, PredicateContext, below_threshold
 from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer
@@ -36,7 +47,7 @@ from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResul
 from escalade.teams import TeamContext, TeamStrategy, default_team
 from escalade.tiers import Tier
 
-__all__ = ["ProgressiveExecutor", "RunListener", "WorkItem"]
+__all__ = ["ModelOrder", "ProgressiveExecutor", "RunListener", "WorkItem"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +64,11 @@ class WorkItem:
     start_tier: str | None = None
     #: Free-form data for scorers and listeners.
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: The order to try a tier's models in for an item (e.g. cheapest effective cost first, warm caches
+#: included); it must return the tier's models, each once.
+ModelOrder: TypeAlias = Callable[[Tier, "WorkItem"], Sequence[str]]
 
 
 class RunListener:
@@ -81,6 +97,10 @@ class _ItemState:
     tiers: list[TierResult] = field(default_factory=list)
     #: Attempts on the tier being worked, so a budget stop mid-tier keeps them.
     current: list[AttemptRecord] = field(default_factory=list)
+    #: Calls sent for the item, against its ceiling.
+    calls: RequestCalls = field(default_factory=lambda: RequestCalls(limit=None))
+    #: Provider errors met on the tier being worked.
+    provider_errors: list[ProviderError] = field(default_factory=list)
 
 
 class ProgressiveExecutor:
@@ -107,6 +127,11 @@ class ProgressiveExecutor:
         teams: Callable[[Tier], TeamStrategy] | None = None,
         baseline: Callable[[WorkItem], float] | None = None,
         workflow: str = "progressive",
+        ledger: BudgetLedger | None = None,
+        workspace_budget: WorkspaceBudget | None = None,
+        context_windows: ContextWindows | None = None,
+        model_order: ModelOrder | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if estimator is None:
             if not isinstance(provider, CostEstimator):
@@ -125,6 +150,16 @@ class ProgressiveExecutor:
         self.teams = teams or (lambda tier: default_team(tier.team_size))
         self.baseline = baseline or self._estimated_baseline
         self.workflow = workflow
+        #: Where budgets are kept (``None``: a ledger in memory, for this run alone).
+        self.ledger = ledger
+        #: The workspace's monthly and per-request caps, when it has any.
+        self.workspace_budget = workspace_budget
+        window = getattr(provider, "context_window", None)
+        #: Context windows of models; by default the provider's own ``context_window(model)``, if it has one.
+        self.context_windows: ContextWindows | None = context_windows or (window if callable(window) else None)
+        #: Order of a tier's models for an item (e.g. cache-aware); by default the tier's own order.
+        self.model_order = model_order
+        self.sleep = sleep
 
     def run_sync(self, items: Iterable[WorkItem], **kwargs: Any) -> ProgressiveWorkflowResult:
         """Blocking form of :meth:`run`."""
@@ -144,7 +179,9 @@ class ProgressiveExecutor:
                 raise ConfigError(f"no tier named {name!r}; tiers: {tiers}", field="start_tier")
         run_id = run_id or new_run_id(self.workflow)
         started = datetime.now(UTC)
-        guard = BudgetGuard(self.config, self.approval)
+        guard = BudgetGuard(
+            self.config, self.approval, run_id=run_id, ledger=self.ledger, workspace=self.workspace_budget
+        )
         self._emit("on_run_started", run_id, self.workflow, self.config, len(work))
         semaphore = asyncio.Semaphore(self.config.max_concurrency)
         results: dict[str, ItemResult] = {}
@@ -185,22 +222,26 @@ class ProgressiveExecutor:
     async def _run_item(
         self, run_id: str, item: WorkItem, start_tier: str | None, guard: BudgetGuard, stop: list[RunStoppedError]
     ) -> ItemResult:
-        state = _ItemState(item)
+        state = _ItemState(item, calls=RequestCalls(limit=self.config.max_calls_per_request))
         ladder = self.config.tiers
         tier: Tier | None = ladder[item.start_tier or start_tier or ladder[0].name]
         baseline = 0.0
         try:
             baseline = self.baseline(item)
             while tier is not None:
+                state.provider_errors = []
                 tier_result, passed, final = await self._run_tier(run_id, state, tier, guard)
                 nxt = ladder.next_after(tier) if self.config.enabled else None
-                if passed or nxt is None:
-                    state.tiers.append(tier_result)
-                    return self._finish(state, "accepted" if passed else "unresolved", final, baseline)
+                held = None if passed else self._held_by_rate_limit(state, tier)
+                if passed or nxt is None or held:
+                    state.tiers.append(replace(tier_result, escalation_reason=held or tier_result.escalation_reason))
+                    return self._finish(state, "accepted" if passed else "unresolved", final, baseline, error=held)
                 reason = tier_result.escalation_reason or "quality below threshold"
                 state.tiers.append(replace(tier_result, escalated=True, escalation_reason=reason))
                 self._emit("on_escalation", run_id, item.id, tier.name, nxt.name, reason)
                 tier = nxt
+        except RequestStoppedError as exc:  # this item's budget or call ceiling is spent; the run goes on
+            return self._request_stopped(state, exc, baseline)
         except RunStoppedError as exc:  # the whole run stops; keep what this item did
             stop.append(exc)
             guard.halt(f"run stopped: {exc}")  # items in flight make no further calls
@@ -209,9 +250,21 @@ class ProgressiveExecutor:
             return self._cut_short(state, "failed", f"{type(exc).__name__}: {exc}", baseline)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _held_by_rate_limit(self, state: _ItemState, tier: Tier) -> str | None:
+        """Why the item stays put instead of climbing: its tier answered nothing, only for rate limits."""
+        if self.config.escalate_on_rate_limit or any(a.error is None for a in state.current):
+            return None
+        errors = [e for e in state.provider_errors if not isinstance(e, ContextWindowError)]
+        if not errors or not all(isinstance(e, RateLimitedError) for e in errors):
+            return None
+        return (
+            f"every model of tier {tier.name!r} was rate limited and escalate_on_rate_limit is off, "
+            "so the item did not climb"
+        )
+
     @staticmethod
-    def _cut_short(state: _ItemState, status: str, error: str, baseline: float) -> ItemResult:
-        """Result of an item that ended early, with every attempt (and cost) it made."""
+    def _with_unfinished(state: _ItemState, status: str) -> list[TierResult]:
+        """The item's tiers, plus the attempts of the tier it was on when it ended early."""
         tiers = list(state.tiers)
         worked = {id(a) for t in tiers for a in t.attempts}
         unfinished = tuple(a for a in state.current if id(a) not in worked)
@@ -219,6 +272,18 @@ class ProgressiveExecutor:
             tiers.append(
                 TierResult(tier=unfinished[0].tier, attempts=unfinished, escalated=False, escalation_reason=status)
             )
+        return tiers
+
+    def _request_stopped(self, state: _ItemState, exc: RequestStoppedError, baseline: float) -> ItemResult:
+        """An item whose budget or call ceiling ran out keeps its best answer so far."""
+        state.tiers = self._with_unfinished(state, "request stopped")
+        final = _last_answered(state, [])
+        return self._finish(state, "unresolved", final, baseline, error=str(exc))
+
+    @classmethod
+    def _cut_short(cls, state: _ItemState, status: str, error: str, baseline: float) -> ItemResult:
+        """Result of an item that ended early, with every attempt (and cost) it made."""
+        tiers = cls._with_unfinished(state, status)
         return ItemResult(
             item_id=state.item.id,
             status=status,
@@ -228,13 +293,15 @@ class ProgressiveExecutor:
             prompt=state.item.prompt,
         )
 
-    def _finish(self, state: _ItemState, status: str, final: AttemptRecord | None, baseline: float) -> ItemResult:
+    def _finish(
+        self, state: _ItemState, status: str, final: AttemptRecord | None, baseline: float, *, error: str | None = None
+    ) -> ItemResult:
         if final is None:
             return ItemResult(
                 item_id=state.item.id,
                 status="unanswered",
                 tiers=tuple(state.tiers),
-                error="no tier could answer this item",
+                error=error or "no tier could answer this item",
                 premium_baseline_usd=baseline,
                 prompt=state.item.prompt,
             )
@@ -246,6 +313,7 @@ class ProgressiveExecutor:
             final_model=final.model,
             final_answer=final.text,
             final_cqs=final.cqs,
+            error=error,
             premium_baseline_usd=baseline,
             prompt=state.item.prompt,
         )
@@ -258,13 +326,15 @@ class ProgressiveExecutor:
         unavailable: set[str] = set()
         scores: list[float] = []
         reason: str | None = None if tier.models else "tier has no models"
+        models = self._models(tier, state.item)
         cursor = 0
         while len(scores) < tier.min_attempts:
-            model = _next_model(tier, cursor, unavailable)
+            model = _next_model(models, cursor, unavailable)
             if model is None:
-                reason = reason or "no model of the tier could answer"
+                last = f" (last error: {state.provider_errors[-1]})" if state.provider_errors else ""
+                reason = reason or f"no model of the tier could answer{last}"
                 break
-            cursor = tier.models.index(model) + 1
+            cursor = models.index(model) + 1
             record = await self._attempt(run_id, state, tier, model, len(attempts) + 1, guard)
             if record.error is not None:
                 unavailable.add(model)
@@ -290,6 +360,18 @@ class ProgressiveExecutor:
             best,
         )
 
+    def _models(self, tier: Tier, item: WorkItem) -> tuple[str, ...]:
+        """The tier's models in the order to try them for ``item``."""
+        if self.model_order is None:
+            return tier.models
+        ordered = tuple(self.model_order(tier, item))
+        if sorted(ordered) != sorted(tier.models):
+            raise ConfigError(
+                f"model_order must return the models of tier {tier.name!r} in some order, got {list(ordered)}",
+                field="model_order",
+            )
+        return ordered
+
     def _stagnated(self, scores: list[float]) -> bool:
         window = self.config.stagnation_window
         if len(scores) < window:
@@ -314,25 +396,18 @@ class ProgressiveExecutor:
         item = state.item
         started = datetime.now(UTC)
         clock = time.perf_counter()
-        spent: list[Completion] = []
-
-        async def call(request: CompletionRequest) -> Completion:
-            bound = self.estimator.estimate(request).max_usd
-            reservation = await guard.reserve(bound, tier=tier.name, item_id=item.id)
-            try:
-                completion = await self.provider.complete(request)
-            except BaseException:
-                guard.release(reservation)
-                raise
-            if completion.cost_usd is None:  # never count an unknown bill as free
-                guard.warnings.append(
-                    f"cost of a {request.model} call is unknown; counted at its reserved bound ${bound:.6f}"
-                )
-            counted = guard.settle(reservation, bound if completion.cost_usd is None else completion.cost_usd)
-            if counted != completion.cost_usd:
-                completion = replace(completion, cost_usd=counted)
-            spent.append(completion)
-            return completion
+        call = GuardedCaller(
+            provider=self.provider,
+            estimator=self.estimator,
+            guard=guard,
+            config=self.config,
+            tier=tier.name,
+            item_id=item.id,
+            calls=state.calls,
+            context_windows=self.context_windows,
+            sleep=self.sleep,
+        )
+        spent = call.spent
 
         team = self.teams(tier)
         context = TeamContext(
@@ -358,7 +433,10 @@ class ProgressiveExecutor:
         try:
             outcome = await team.run(context)
         except ProviderError as exc:
+            state.provider_errors.append(exc)
             return record(**failed, reason=f"provider error: {exc}", error=str(exc))
+        except RequestStoppedError as exc:  # this item goes no further; the run goes on
+            return record(**failed, reason="request stopped", error=str(exc), raised=exc)
         except (BudgetError, Exception) as exc:  # calls already paid for in this attempt are kept
             return record(**failed, reason="run stopped", error=f"{type(exc).__name__}: {exc}", raised=exc)
         try:
@@ -409,8 +487,7 @@ def new_run_id(workflow: str) -> str:
     return f"{workflow}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def _next_model(tier: Tier, cursor: int, unavailable: set[str]) -> str | None:
-    models = tier.models
+def _next_model(models: tuple[str, ...], cursor: int, unavailable: set[str]) -> str | None:
     for offset in range(len(models)):
         model = models[(cursor + offset) % len(models)]
         if model not in unavailable:

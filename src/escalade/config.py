@@ -3,9 +3,9 @@
 Precedence, lowest first: built-in defaults < TOML file (``--config``, else ``ESCALADE_CONFIG``) <
 ``ESCALADE_*`` environment variables < arguments given in code. TOML values are typed strictly
 (``max_cost = "5"`` is an error); environment values are strings and are converted. ``none``
-switches ``max_cost`` or ``auto_approve_under`` off and is an error anywhere else. Any invalid value
-raises :class:`~escalade.exceptions.ConfigError` naming the field and where the value came from (file
-path or environment variable).
+switches ``max_cost``, ``auto_approve_under`` or ``max_calls_per_request`` off and is an error
+anywhere else. Any invalid value raises :class:`~escalade.exceptions.ConfigError` naming the field
+and where the value came from (file path or environment variable).
 
 >>> cfg = EscalationConfig(max_cost=5.0)
 >>> cfg.tiers.names, cfg.tiers["cheap"].min_attempts, cfg.tiers["capable"].threshold
@@ -45,7 +45,7 @@ RESERVED_ENV_VARS = frozenset(
 )
 
 #: Settings that may be switched off with the value ``none`` (in TOML or the environment).
-NULLABLE_FIELDS = frozenset({"max_cost", "auto_approve_under"})
+NULLABLE_FIELDS = frozenset({"max_cost", "auto_approve_under", "max_calls_per_request"})
 
 _TIER_ENV_FIELDS = {
     "MODELS": "models",
@@ -79,6 +79,18 @@ class EscalationConfig:
     max_concurrency: int = 8
     #: Output-token cap sent with each request; bounds the worst-case cost estimate.
     max_output_tokens: int = 1024
+    #: Ceiling on the calls sent for one work item (every tier, team role, retry and fallback counts;
+    #: ``None``: no ceiling). Reaching it ends the item with its best answer so far.
+    max_calls_per_request: int | None = 20
+    #: Retries of a call that failed transiently (timeout, dropped connection, 5xx), with backoff and jitter.
+    max_retries: int = 2
+    #: First backoff in seconds; each retry doubles it (plus jitter) up to ``retry_max_wait_s``.
+    retry_backoff_s: float = 0.5
+    #: Longest wait before a retry, including a rate limit's ``retry-after``.
+    retry_max_wait_s: float = 20.0
+    #: A rate-limited model hands the item to the tier's next model, then to the next tier. When off,
+    #: the item waits for the model (``retry-after``, at most ``retry_max_wait_s``) within ``max_retries``.
+    escalate_on_rate_limit: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.tiers, Ladder):
@@ -98,6 +110,18 @@ class EscalationConfig:
             ("stagnation_window", self.stagnation_window >= 2, "must be at least 2"),
             ("max_concurrency", self.max_concurrency >= 1, "must be at least 1"),
             ("max_output_tokens", self.max_output_tokens >= 1, "must be at least 1"),
+            (
+                "max_calls_per_request",
+                self.max_calls_per_request is None or self.max_calls_per_request >= 1,
+                "must be at least 1, or none",
+            ),
+            ("max_retries", 0 <= self.max_retries <= 10, "must be between 0 and 10"),
+            ("retry_backoff_s", _finite_or_none(self.retry_backoff_s, 0.0), "must be a finite number of seconds >= 0"),
+            (
+                "retry_max_wait_s",
+                _finite_or_none(self.retry_max_wait_s, 0.0) and self.retry_max_wait_s >= self.retry_backoff_s,
+                "must be a finite number of seconds >= retry_backoff_s",
+            ),
         ]
         for name, ok, message in checks:
             if not ok:
@@ -152,6 +176,11 @@ class _ConfigInput(BaseModel):
     stagnation_window: int | None = Field(default=None, ge=2)
     max_concurrency: int | None = Field(default=None, ge=1)
     max_output_tokens: int | None = Field(default=None, ge=1)
+    max_calls_per_request: int | None = Field(default=None, ge=1)
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+    retry_backoff_s: float | None = Field(default=None, ge=0)
+    retry_max_wait_s: float | None = Field(default=None, ge=0)
+    escalate_on_rate_limit: bool | None = None
 
 
 _SCALAR_FIELDS = [f.name for f in fields(EscalationConfig) if f.name != "tiers"]

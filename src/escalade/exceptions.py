@@ -14,9 +14,12 @@ catch the base and the CLI can turn any of them into one clear line::
     │   ├── ContentPolicyError       the provider refused the content
     │   ├── ProviderAuthError        the key was refused (401/403); the message never holds the key
     │   └── TransientProviderError   timeouts, connection errors, 5xx: worth a retry
+    ├── RequestStoppedError          one request (work item) can go no further; the run goes on
+    │   ├── RequestBudgetExceededError   its next call would pass the per-request cap
+    │   └── CallLimitError           its ceiling on paid attempts (``max_calls_per_request``) is reached
     ├── RunStoppedError              the run was stopped; carries the partial result
     │   ├── BudgetError
-    │   │   ├── BudgetExceededError  the next attempt would push spend past ``max_cost``
+    │   │   ├── BudgetExceededError  a budget (run, workspace month) refused the next call's reservation
     │   │   └── ApprovalDeniedError  spending above the approval limit was refused
     │   └── ListenerError            a listener (the store, telemetry) failed, so results could be lost
     └── StoreError
@@ -28,12 +31,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from escalade.ledger import LineState
     from escalade.results import ProgressiveWorkflowResult
 
 __all__ = [
     "ApprovalDeniedError",
     "BudgetError",
     "BudgetExceededError",
+    "CallLimitError",
     "ConfigError",
     "ContentPolicyError",
     "ContextWindowError",
@@ -45,6 +50,8 @@ __all__ = [
     "ProviderAuthError",
     "ProviderError",
     "RateLimitedError",
+    "RequestBudgetExceededError",
+    "RequestStoppedError",
     "RunNotFoundError",
     "RunStoppedError",
     "StoreError",
@@ -95,11 +102,18 @@ class DatasetError(EscalationError):
 
 
 class ProviderError(EscalationError):
-    """A provider could not answer; the cascade moves on to the next model or tier."""
+    """A provider could not answer; the cascade moves on to the next model or tier.
 
-    def __init__(self, message: str, *, model: str | None = None) -> None:
+    ``maybe_billed`` is true when the provider may have charged for the failed call (a timeout, a
+    stream that broke off after it started): the budget then counts the call at its reserved bound
+    instead of releasing it.
+    """
+
+    def __init__(self, message: str, *, model: str | None = None, maybe_billed: bool = False) -> None:
         super().__init__(message)
         self.model = model
+        #: The provider may have charged for this failed call.
+        self.maybe_billed = maybe_billed
 
 
 class RateLimitedError(ProviderError):
@@ -135,6 +149,18 @@ class MissingOutcomeError(ProviderError):
         self.item_id = item_id
 
 
+class RequestStoppedError(EscalationError):
+    """One request (work item) can go no further; it ends with its best answer so far, the run goes on."""
+
+
+class RequestBudgetExceededError(RequestStoppedError):
+    """The request's next call could pass its per-request cap (``per_request_limit_usd``)."""
+
+
+class CallLimitError(RequestStoppedError):
+    """The request reached its ceiling on paid attempts (``max_calls_per_request``): no further call is sent."""
+
+
 class RunStoppedError(EscalationError):
     """The whole run was stopped; ``partial_result`` holds what was done, when known."""
 
@@ -152,7 +178,16 @@ class ListenerError(RunStoppedError):
 
 
 class BudgetExceededError(BudgetError):
-    """The next attempt would push the run's spend past ``max_cost``; the run was stopped."""
+    """A budget refused the next call's reservation (the run's ``max_cost``, a workspace's month).
+
+    When a ledger refused, ``line`` is the refusing line's state at that instant and
+    ``requested_usd`` the amount asked for.
+    """
+
+    #: State of the budget line that refused, when a ledger refused.
+    line: LineState | None = None
+    #: The amount the refused reservation asked for.
+    requested_usd: float | None = None
 
 
 class ApprovalDeniedError(BudgetError):

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["AttemptRow", "Base", "EscalationRow", "ItemRow", "RunRow", "TelemetryEventRow"]
+__all__ = [
+    "AttemptRow",
+    "Base",
+    "BudgetHoldRow",
+    "BudgetLineRow",
+    "EscalationRow",
+    "ItemRow",
+    "ProviderKeyRow",
+    "RunRow",
+    "TelemetryEventRow",
+    "TriggerOutcomeRow",
+    "WorkspaceBudgetRow",
+]
 
 
 class Base(DeclarativeBase):
@@ -133,4 +145,55 @@ class ProviderKeyRow(Base):
     workspace: Mapped[str] = mapped_column(String(100), primary_key=True)
     provider: Mapped[str] = mapped_column(String(100), primary_key=True)
     ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BudgetLineRow(Base):
+    """One budget of the ledger (a run, a request, a workspace's month), in integer nano-dollars.
+
+    ``spent + reserved <= cap`` holds whenever ``cap`` is set: every reservation is one conditional
+    ``UPDATE`` of this row (see :mod:`escalade.store.ledger`).
+    """
+
+    __tablename__ = "budget_lines"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    #: Cap in nano-dollars; ``NULL``: the line only counts.
+    cap: Mapped[int | None] = mapped_column(BigInteger)
+    spent: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Outcome of the latest reservation statement on this row; only that statement reads it back.
+    granted: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BudgetHoldRow(Base):
+    """Money held on budget lines for one call, until settled, released or reclaimed after expiry."""
+
+    __tablename__ = "budget_holds"
+    __table_args__ = (Index("ix_budget_holds_status_expiry", "status", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: Keys of the lines the amount is held on.
+    lines: Mapped[list[str]] = mapped_column(JSON)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: ``held``, ``settled``, ``released`` or ``expired`` (reclaimed).
+    status: Mapped[str] = mapped_column(String(10))
+    #: The bill counted on settlement, in nano-dollars.
+    actual: Mapped[int | None] = mapped_column(BigInteger)
+    owner: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[float] = mapped_column(Float)
+    #: Unix time after which the hold may be reclaimed.
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class WorkspaceBudgetRow(Base):
+    """A workspace's standing budget: monthly cap, per-request cap, the time zone months are counted in."""
+
+    __tablename__ = "workspace_budgets"
+
+    workspace: Mapped[str] = mapped_column(String(100), primary_key=True)
+    monthly_limit_usd: Mapped[float | None] = mapped_column(Float)
+    per_request_limit_usd: Mapped[float | None] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

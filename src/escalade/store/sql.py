@@ -85,8 +85,10 @@ class SqlStore(RunListener):
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create the folder of database {shown}: {exc.strerror}") from None
+        # SQLite: writers wait up to 30 s for the write lock (the budget ledger serialises on it).
+        connect_args = {"timeout": 30} if parsed.get_backend_name() == "sqlite" else {}
         try:
-            self.engine: Engine = create_engine(self.url)
+            self.engine: Engine = create_engine(self.url, connect_args=connect_args)
         except (SQLAlchemyError, ImportError) as exc:
             raise StoreError(f"cannot open database {shown}: {_first_line(exc)}") from None
         if parsed.get_backend_name() == "sqlite":

@@ -1,0 +1,161 @@
+"""One guarded provider call: context-window check, budget, retries, and a ceiling on paid attempts.
+
+Every request a team sends goes through :class:`GuardedCaller`, which in order:
+
+1. **skips a model the prompt does not fit.** When the context window of the model is known, a
+   request whose prompt (estimated generously at one token per three characters) plus its output cap
+   exceeds the window raises :class:`~escalade.exceptions.ContextWindowError` *before* anything is
+   sent or reserved, so the cascade moves on to the next model without a wasted call;
+2. **counts the call against the request's ceiling** (``max_calls_per_request``): every call sent
+   for a work item (each team role, retry and fallback) counts, and at the ceiling
+   :class:`~escalade.exceptions.CallLimitError` ends the item;
+3. **reserves the worst case** with the budget guard, sends, and settles the bill. A call that failed
+   without a bill releases its reservation, except one the provider may have charged for (a timeout,
+   a stream that broke off): that one is counted at its reserved bound, never as free;
+4. **retries** with exponential backoff and jitter (tenacity), only what may succeed later:
+   transient errors (timeouts, dropped connections, 5xx), and rate limits when the configuration keeps
+   rate-limited work on its model (``escalate_on_rate_limit = false``); a rate limit then waits for
+   the provider's ``retry-after``, unless that is longer than ``retry_max_wait_s``. Other errors
+   (authentication, content policy, context window) are not retried: another model may do better.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from escalade.budget import BudgetGuard
+from escalade.config import EscalationConfig
+from escalade.exceptions import (
+    CallLimitError,
+    ContextWindowError,
+    ProviderError,
+    RateLimitedError,
+    TransientProviderError,
+)
+from escalade.providers.base import Completion, CompletionRequest, CostEstimator, Provider, Usage
+
+__all__ = ["ContextWindows", "GuardedCaller", "RequestCalls", "fit_tokens"]
+
+#: The context window in tokens of a model, or ``None`` when unknown (no check is made).
+ContextWindows = Callable[[str], "int | None"]
+
+
+def fit_tokens(text: str | None) -> int:
+    """A generous token estimate for the context-window check: one token per three characters."""
+    return math.ceil(len(text) / 3) if text else 0
+
+
+@dataclass
+class RequestCalls:
+    """Calls sent so far for one work item, against its ceiling."""
+
+    #: Ceiling on calls (``None``: none).
+    limit: int | None
+    #: Calls sent (paid or not: a failed call may still be billed).
+    sent: int = 0
+    #: Retries among them.
+    retries: int = 0
+    #: Messages of the errors that were retried.
+    retried_errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardedCaller:
+    """Sends one request under the checks of the module docstring; one per attempt."""
+
+    provider: Provider
+    estimator: CostEstimator
+    guard: BudgetGuard
+    config: EscalationConfig
+    #: Tier the calls are made on (for budget messages).
+    tier: str
+    #: Work item the calls serve.
+    item_id: str
+    #: The item's call count (shared by all of the item's attempts).
+    calls: RequestCalls
+    #: Context windows of models (``None``: never checked).
+    context_windows: ContextWindows | None = None
+    #: Completions paid for, in call order.
+    spent: list[Completion] = field(default_factory=list)
+    #: How to wait between retries (``asyncio.sleep``; tests pass a recorder).
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    async def __call__(self, request: CompletionRequest) -> Completion:
+        self._check_fits(request)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(self._retryable),
+            stop=stop_after_attempt(self.config.max_retries + 1),
+            wait=self._wait,
+            sleep=self.sleep,
+            before_sleep=self._note_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send(request)
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity re-raises the last error
+
+    def _check_fits(self, request: CompletionRequest) -> None:
+        window = self.context_windows(request.model) if self.context_windows is not None else None
+        if window is None:
+            return
+        needed = fit_tokens(request.prompt) + fit_tokens(request.system) + request.max_output_tokens
+        if needed > window:
+            raise ContextWindowError(
+                f"{request.model}: skipped before sending: the prompt (about {needed - request.max_output_tokens} "
+                f"tokens) and the output cap ({request.max_output_tokens}) exceed its context window of {window}",
+                model=request.model,
+            )
+
+    async def _send(self, request: CompletionRequest) -> Completion:
+        limit = self.calls.limit
+        if limit is not None and self.calls.sent >= limit:
+            raise CallLimitError(
+                f"item {self.item_id!r} reached its ceiling of {limit} calls (max_calls_per_request); no further call"
+            )
+        bound = self.estimator.estimate(request).max_usd
+        reservation = await self.guard.reserve(bound, tier=self.tier, item_id=self.item_id)
+        self.calls.sent += 1
+        try:
+            completion = await self.provider.complete(request)
+        except ProviderError as exc:
+            if not exc.maybe_billed:
+                await self.guard.release(reservation)
+                raise
+            # It may have been charged: count it at its bound (fail closed), and keep it in the costs.
+            counted = await self.guard.settle(reservation, None, model=request.model)
+            self.spent.append(Completion(text=None, model=request.model, usage=Usage(estimated=True), cost_usd=counted))
+            raise
+        except BaseException:
+            await self.guard.release(reservation)
+            raise
+        counted = await self.guard.settle(reservation, completion.cost_usd, model=request.model)
+        if counted != completion.cost_usd:
+            completion = replace(completion, cost_usd=counted)
+        self.spent.append(completion)
+        return completion
+
+    def _retryable(self, exc: BaseException) -> bool:
+        if isinstance(exc, TransientProviderError):
+            return True
+        if isinstance(exc, RateLimitedError) and not self.config.escalate_on_rate_limit:
+            return exc.retry_after_s is None or exc.retry_after_s <= self.config.retry_max_wait_s
+        return False
+
+    def _wait(self, state: RetryCallState) -> float:
+        cfg = self.config
+        backoff = float(wait_exponential_jitter(initial=cfg.retry_backoff_s, max=cfg.retry_max_wait_s)(state))
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, RateLimitedError) and exc.retry_after_s is not None:
+            return min(max(exc.retry_after_s, backoff), cfg.retry_max_wait_s)
+        return backoff
+
+    def _note_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        self.calls.retries += 1
+        self.calls.retried_errors.append(f"{type(exc).__name__}: {exc}")
