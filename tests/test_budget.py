@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -12,10 +13,12 @@ from escalade.budget import ApprovalRequest, BudgetGuard
 from escalade.cascade import ProgressiveExecutor, WorkItem
 from escalade.config import EscalationConfig
 from escalade.exceptions import ApprovalDeniedError, BudgetExceededError
+from escalade.ledger import Hold, MemoryLedger, WorkspaceBudget
 from escalade.providers.base import CompletionRequest, CostEstimate
 from escalade.providers.fake import ScriptedProvider
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ScoringContext
+from escalade.results import ProgressiveWorkflowResult
 from tests.conftest import ladder
 
 
@@ -72,7 +75,10 @@ def test_spend_never_exceeds_cap(costs: list[float], cap: float, n: int, concurr
             raise
         result = partial
     assert result.total_cost <= cap + 1e-9
-    assert sum(prices[r.model] for r in prov.requests) == pytest.approx(result.total_cost)
+    # the ledger counts bills in whole nano-dollars, rounded up
+    assert sum(prices[r.model] for r in prov.requests) == pytest.approx(
+        result.total_cost, abs=1e-9 * len(prov.requests)
+    )
 
 
 def test_warn_mode_continues_and_records() -> None:
@@ -243,3 +249,168 @@ def test_failing_approval_callback_is_a_refusal() -> None:
         ProgressiveExecutor(config(auto_approve_under=0.0), provider(), scorer=fail_all, approval=broken).run_sync(
             work(2)
         )
+
+
+def pass_easy(ctx: ScoringContext) -> FailureAnalysis:
+    """Item "easy" scores 100, every other item 0."""
+    return FailureAnalysis(test_pass_rate=1.0 if ctx.item_id == "easy" else 0.0, weights={"test_pass_rate": 1.0})
+
+
+def month_keys(ledger: MemoryLedger) -> set[str]:
+    """Keys of the workspace month lines the ledger's holds were taken on."""
+    return {key for hold in ledger.holds() for key in hold.keys if key.startswith("workspace:")}
+
+
+def run_totals(outcomes: list[ProgressiveWorkflowResult | BaseException]) -> list[float]:
+    """What each run spent, whether it completed or was stopped by a budget (with its partial result)."""
+    totals = []
+    for outcome in outcomes:
+        result = outcome.partial_result if isinstance(outcome, BudgetExceededError) else outcome
+        assert isinstance(result, ProgressiveWorkflowResult), outcome
+        totals.append(result.total_cost)
+    return totals
+
+
+def test_per_request_cap_ends_only_that_item() -> None:
+    """An item whose climb could pass per_request_limit_usd stops with its best answer; the others and the run go on."""
+    ledger = MemoryLedger()
+    prov = provider()
+    ex = ProgressiveExecutor(
+        config(max_cost=10.0),
+        prov,
+        scorer=pass_easy,
+        ledger=ledger,
+        workspace_budget=WorkspaceBudget(workspace="acme", per_request_limit_usd=0.05),
+    )
+    result = ex.run_sync([WorkItem(id="hard", prompt="t"), WorkItem(id="easy", prompt="t")], run_id="r1")
+    assert result.status == "completed"
+    hard, easy = result.items
+    assert (hard.status, hard.final_tier, hard.final_model, hard.final_answer) == ("unresolved", "cheap", "b", "y")
+    assert hard.error is not None
+    assert "could pass the per-request cap $0.05 (spent $0.030000)" in hard.error
+    assert (easy.status, easy.final_model) == ("accepted", "a")
+    assert [(r.item_id, r.model) for r in prov.requests if r.model == "p"] == []
+    assert ledger.line("request:r1:hard").spent_usd == pytest.approx(0.03)
+    assert ledger.line("request:r1:easy").spent_usd == pytest.approx(0.01)
+    assert ledger.line("run:r1").spent_usd == pytest.approx(result.total_cost) == pytest.approx(0.04)
+
+
+def test_monthly_cap_stops_the_run_naming_the_month_line() -> None:
+    """Once the workspace's month line cannot take the next call, the run stops with an error naming that line."""
+    ledger = MemoryLedger()
+    ex = ProgressiveExecutor(
+        config(max_cost=10.0, max_concurrency=1),
+        provider(),
+        scorer=fail_all,
+        ledger=ledger,
+        workspace_budget=WorkspaceBudget(workspace="acme", monthly_limit_usd=0.05),
+    )
+    with pytest.raises(BudgetExceededError, match=r"budget 'workspace:acme:month:\d{4}-\d{2}' refused \$0\.5") as info:
+        ex.run_sync(work(3), run_id="r1")
+    partial = info.value.partial_result
+    assert partial is not None
+    assert [i.status for i in partial.items] == ["stopped", "not_run", "not_run"]
+    (month,) = month_keys(ledger)
+    line = ledger.line(month)
+    assert line.spent_usd == pytest.approx(partial.total_cost)
+    assert line.reserved_usd == 0.0
+    assert partial.total_cost == pytest.approx(0.03)
+
+
+def test_new_month_in_the_workspace_time_zone_starts_a_fresh_line() -> None:
+    """At 00:30 on 1 December in Paris (still November in UTC) reservations go to a new month line with the full cap."""
+    ledger = MemoryLedger()
+    workspace = WorkspaceBudget(workspace="acme", monthly_limit_usd=1.0, timezone="Europe/Paris")
+    clock = [datetime(2026, 11, 30, 22, 30, tzinfo=UTC)]  # 23:30 in Paris
+    guard = BudgetGuard(config(max_cost=None), run_id="r1", ledger=ledger, workspace=workspace, now=lambda: clock[0])
+
+    async def spend(amount: float) -> Hold:
+        reservation = await guard.reserve(amount, tier="cheap", item_id="x")
+        await guard.settle(reservation, amount)
+        return reservation.hold
+
+    async def scenario() -> tuple[Hold, Hold]:
+        november = await spend(1.0)
+        clock[0] = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # 00:30 on 1 December in Paris
+        december = await spend(1.0)
+        with pytest.raises(BudgetExceededError, match="budget 'workspace:acme:month:2026-12' refused"):
+            await spend(0.01)
+        return november, december
+
+    november, december = asyncio.run(scenario())
+    assert november.keys == ("run:r1", "workspace:acme:month:2026-11")
+    assert december.keys == ("run:r1", "workspace:acme:month:2026-12")
+    assert ledger.line("workspace:acme:month:2026-11").left_usd == 0.0
+    assert ledger.line("workspace:acme:month:2026-12").spent_usd == 1.0
+    assert ledger.line("run:r1").spent_usd == 2.0
+
+
+def test_runs_sharing_a_ledger_never_jointly_pass_the_monthly_cap() -> None:
+    """Two concurrent runs of one workspace on one ledger spend at most its monthly cap together."""
+    ledger = MemoryLedger()
+    workspace = WorkspaceBudget(workspace="acme", monthly_limit_usd=0.2)
+    prices = {"a": 0.01, "b": 0.02, "p": 0.05}
+
+    async def both() -> list[ProgressiveWorkflowResult | BaseException]:
+        runs = [
+            ProgressiveExecutor(
+                config(max_cost=None, max_concurrency=3),
+                ScriptedProvider({"a": ["x"], "b": ["y"], "p": ["z"]}, cost_per_call=prices, delay_s=0.001),
+                scorer=fail_all,
+                ledger=ledger,
+                workspace_budget=workspace,
+            ).run(work(4), run_id=run_id)
+            for run_id in ("r1", "r2")
+        ]
+        return await asyncio.gather(*runs, return_exceptions=True)
+
+    outcomes = asyncio.run(both())
+    totals = run_totals(outcomes)
+    refusals = [o for o in outcomes if isinstance(o, BudgetExceededError)]
+    assert refusals  # 8 items would cost $0.64: the cap binds
+    assert all("workspace:acme:month:" in str(r) for r in refusals)
+    assert all(total > 0 for total in totals)  # both runs spent
+    (month,) = month_keys(ledger)
+    line = ledger.line(month)
+    assert line.spent_usd == pytest.approx(sum(totals))
+    assert line.spent_usd <= 0.2 + 1e-9
+    assert line.reserved_usd == 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    costs=st.lists(st.floats(min_value=0.0, max_value=0.3, allow_nan=False), min_size=3, max_size=3),
+    run_cap=st.floats(min_value=0.01, max_value=1.0),
+    monthly_cap=st.floats(min_value=0.01, max_value=1.0),
+    n=st.integers(min_value=1, max_value=6),
+    concurrency=st.integers(min_value=1, max_value=4),
+    runs=st.integers(min_value=1, max_value=2),
+)
+def test_spend_never_exceeds_run_or_monthly_cap(
+    costs: list[float], run_cap: float, monthly_cap: float, n: int, concurrency: int, runs: int
+) -> None:
+    """For any costs, caps, concurrency and runs sharing a ledger: each run ≤ min(caps), all runs ≤ the month's cap."""
+    prices = dict(zip("abp", costs, strict=True))
+    ledger = MemoryLedger()
+    workspace = WorkspaceBudget(workspace="acme", monthly_limit_usd=monthly_cap)
+
+    async def run_all() -> list[ProgressiveWorkflowResult | BaseException]:
+        executors = [
+            ProgressiveExecutor(
+                config(max_cost=run_cap, max_concurrency=concurrency),
+                ScriptedProvider({"a": ["x"], "b": ["y"], "p": ["z"]}, cost_per_call=prices),
+                scorer=fail_all,
+                ledger=ledger,
+                workspace_budget=workspace,
+            )
+            for _ in range(runs)
+        ]
+        return await asyncio.gather(
+            *(ex.run(work(n), run_id=f"r{k}") for k, ex in enumerate(executors)), return_exceptions=True
+        )
+
+    totals = run_totals(asyncio.run(run_all()))
+    assert all(total <= min(run_cap, monthly_cap) + 1e-9 for total in totals)
+    assert sum(totals) <= monthly_cap + 1e-9
+    month_spent = sum(ledger.line(key).spent_usd for key in month_keys(ledger))
+    assert month_spent == pytest.approx(sum(totals))

@@ -106,6 +106,11 @@ class BudgetGuard:
         #: Warnings raised while the run went on (cap passed in warn mode, unknown or late bills).
         self.warnings: list[str] = []
 
+    @property
+    def hold_ttl_s(self) -> float:
+        """Seconds a reservation is held before another process may reclaim it."""
+        return self._ttl
+
     async def _io(self, fn: Callable[[], _T]) -> _T:
         """Run a ledger call; one that blocks on a database goes to a worker thread."""
         return await asyncio.to_thread(fn) if self._ledger.blocking else fn()

@@ -8,10 +8,12 @@ Every request a team sends goes through :class:`GuardedCaller`, which in order:
    sent or reserved, so the cascade moves on to the next model without a wasted call;
 2. **counts the call against the request's ceiling** (``max_calls_per_request``): every call sent
    for a work item (each team role, retry and fallback) counts, and at the ceiling
-   :class:`~escalade.exceptions.CallLimitError` ends the item;
+   :class:`~escalade.exceptions.CallLimitError` ends the item (at once: no retry wait is spent first);
 3. **reserves the worst case** with the budget guard, sends, and settles the bill. A call that failed
    without a bill releases its reservation, except one the provider may have charged for (a timeout,
-   a stream that broke off): that one is counted at its reserved bound, never as free;
+   a stream that broke off): that one is counted at its reserved bound, never as free. A call is
+   given up after 90% of its reservation's lifetime, so a live process never has a hold reclaimed
+   under it (only a crashed one's holds expire);
 4. **retries** with exponential backoff and jitter (tenacity), only what may succeed later:
    transient errors (timeouts, dropped connections, 5xx), and rate limits when the configuration keeps
    rate-limited work on its model (``escalate_on_rate_limit = false``); a rate limit then waits for
@@ -26,7 +28,14 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from escalade.budget import BudgetGuard
 from escalade.config import EscalationConfig
@@ -40,6 +49,12 @@ from escalade.exceptions import (
 from escalade.providers.base import Completion, CompletionRequest, CostEstimator, Provider, Usage
 
 __all__ = ["ContextWindows", "GuardedCaller", "RequestCalls", "fit_tokens"]
+
+#: Share of a reservation's lifetime a call may take: it ends before its hold can be reclaimed.
+_TTL_SHARE = 0.9
+
+#: Most random time added to a backoff, in seconds, so that retrying clients do not move in lockstep.
+_JITTER_S = 1.0
 
 #: The context window in tokens of a model, or ``None`` when unknown (no check is made).
 ContextWindows = Callable[[str], "int | None"]
@@ -122,7 +137,7 @@ class GuardedCaller:
         reservation = await self.guard.reserve(bound, tier=self.tier, item_id=self.item_id)
         self.calls.sent += 1
         try:
-            completion = await self.provider.complete(request)
+            completion = await self._complete(request)
         except ProviderError as exc:
             if not exc.maybe_billed:
                 await self.guard.release(reservation)
@@ -130,6 +145,9 @@ class GuardedCaller:
             # It may have been charged: count it at its bound (fail closed), and keep it in the costs.
             counted = await self.guard.settle(reservation, None, model=request.model)
             self.spent.append(Completion(text=None, model=request.model, usage=Usage(estimated=True), cost_usd=counted))
+            raise
+        except asyncio.CancelledError:  # the run was stopped mid-call: the provider may still bill it
+            await self.guard.settle(reservation, None, model=request.model)
             raise
         except BaseException:
             await self.guard.release(reservation)
@@ -140,6 +158,19 @@ class GuardedCaller:
         self.spent.append(completion)
         return completion
 
+    async def _complete(self, request: CompletionRequest) -> Completion:
+        """The provider's answer, given up before the reservation could expire and be reclaimed."""
+        limit = self.guard.hold_ttl_s * _TTL_SHARE
+        try:
+            async with asyncio.timeout(limit):
+                return await self.provider.complete(request)
+        except TimeoutError:
+            raise TransientProviderError(
+                f"{request.model}: no answer within {limit:g} s (hold lasts {self.guard.hold_ttl_s:g} s)",
+                model=request.model,
+                maybe_billed=True,
+            ) from None
+
     def _retryable(self, exc: BaseException) -> bool:
         if isinstance(exc, TransientProviderError):
             return True
@@ -148,8 +179,14 @@ class GuardedCaller:
         return False
 
     def _wait(self, state: RetryCallState) -> float:
+        limit = self.calls.limit
+        if limit is not None and self.calls.sent >= limit:
+            return 0.0  # the ceiling refuses the next send: end the item now, not after a backoff or retry-after
         cfg = self.config
-        backoff = float(wait_exponential_jitter(initial=cfg.retry_backoff_s, max=cfg.retry_max_wait_s)(state))
+        # Not wait_exponential_jitter: its ``initial`` is deprecated in tenacity 9 (a DeprecationWarning on
+        # every retry) and its ``multiplier`` does not exist in tenacity 8.
+        exponential = wait_exponential(multiplier=cfg.retry_backoff_s, max=cfg.retry_max_wait_s)
+        backoff = min(float((exponential + wait_random(0, _JITTER_S))(state)), cfg.retry_max_wait_s)
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, RateLimitedError) and exc.retry_after_s is not None:
             return min(max(exc.retry_after_s, backoff), cfg.retry_max_wait_s)

@@ -44,6 +44,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,15 +74,14 @@ HoldStatus = Literal["held", "settled", "released", "expired"]
 
 
 def to_nano(usd: float, *, up: bool = True) -> int:
-    """``usd`` as integer nano-dollars, rounded up (reservations, bills) or down."""
+    """``usd`` as integer nano-dollars, rounded up (reservations, bills) or down (caps).
+
+    The float's shortest decimal form is scaled exactly, so ``0.3`` is 300,000,000 and not a unit more.
+    """
     if not (math.isfinite(usd) and usd >= 0):
         raise ConfigError(f"an amount must be a finite number of USD >= 0, got {usd!r}", field="amount_usd")
-    scaled = usd * NANO
-    # A float like 0.3 * 1e9 lands a hair above the integer; do not let that round up a whole unit.
-    nearest = round(scaled)
-    if abs(scaled - nearest) < 1e-6:
-        return int(nearest)
-    return math.ceil(scaled) if up else math.floor(scaled)
+    scaled = Decimal(repr(float(usd))) * NANO
+    return int(scaled.to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR))
 
 
 def from_nano(amount: int) -> float:

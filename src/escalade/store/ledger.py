@@ -23,6 +23,7 @@ once even when a late call and a reclaim race.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -59,14 +60,19 @@ class SqlLedger:
     """A :class:`~escalade.ledger.BudgetLedger` in the store's database (see the module docstring).
 
     ``engine`` is usually ``SqlStore(url).engine``; ``clock`` returns Unix time (injectable for tests).
+    A refused reservation first looks for expired holds to reclaim, at most once every
+    ``reclaim_every_s`` seconds per ledger object, so a line at its cap does not pay that query on
+    every refusal.
     """
 
     blocking = True
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time, reclaim_every_s: float = 1.0) -> None:
         self.engine = engine
         self._clock = clock
         self._sqlite = engine.dialect.name == "sqlite"
+        self._reclaim_every = reclaim_every_s
+        self._next_reclaim = -math.inf
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[Connection]:
@@ -120,6 +126,10 @@ class SqlLedger:
         try:
             return self._reserve(lines, amount, ttl_s, owner)
         except BudgetExceededError:
+            now = self._clock()
+            if now < self._next_reclaim:
+                raise
+            self._next_reclaim = now + self._reclaim_every
             if not self.reclaim_expired():
                 raise
         return self._reserve(lines, amount, ttl_s, owner)  # stale holds of a crashed process were in the way
@@ -130,18 +140,7 @@ class SqlLedger:
         bound = literal(amount, BigInteger)
         fits = or_(_LINES.c.cap.is_(None), _LINES.c.spent + _LINES.c.reserved + bound <= _LINES.c.cap)
         with self._transaction() as conn:
-            for key in lines:
-                stmt = (
-                    update(_LINES)
-                    .where(_LINES.c.key == key)
-                    .values(reserved=_LINES.c.reserved + case((fits, bound), else_=0), granted=fits, updated_at=_now())
-                    .returning(_LINES.c.granted, _LINES.c.cap, _LINES.c.spent, _LINES.c.reserved)
-                )
-                row = conn.execute(stmt).one_or_none()
-                if row is None:
-                    raise StoreError(f"no budget line {key!r}: open it before reserving on it")
-                if not row.granted:
-                    raise refusal(LineState(key=key, cap=row.cap, spent=row.spent, reserved=row.reserved), amount)
+            # The hold first: on PostgreSQL, a line's row lock is then held only by the UPDATEs and the commit.
             conn.execute(
                 _HOLDS.insert().values(
                     id=hold.id,
@@ -154,6 +153,18 @@ class SqlLedger:
                     expires_at=hold.expires_at,
                 )
             )
+            for key in lines:
+                stmt = (
+                    update(_LINES)
+                    .where(_LINES.c.key == key)
+                    .values(reserved=_LINES.c.reserved + case((fits, bound), else_=0), granted=fits, updated_at=_now())
+                    .returning(_LINES.c.granted, _LINES.c.cap, _LINES.c.spent, _LINES.c.reserved)
+                )
+                row = conn.execute(stmt).one_or_none()
+                if row is None:
+                    raise StoreError(f"no budget line {key!r}: open it before reserving on it")
+                if not row.granted:  # the rollback takes the hold and every earlier line's amount back
+                    raise refusal(LineState(key=key, cap=row.cap, spent=row.spent, reserved=row.reserved), amount)
         return hold
 
     def _flip(self, conn: Connection, hold_id: str, old: HoldStatus, new: HoldStatus, actual: int | None) -> Any:
