@@ -21,6 +21,7 @@ from escalade.config import EscalationConfig
 from escalade.datasets import BenchmarkDataset, BenchmarkRow
 from escalade.exceptions import ConfigError
 from escalade.quality.analysis import FailureAnalysis
+from escalade.quality.answers import extract_answer
 from escalade.quality.scorers import ScoringContext
 from escalade.results import ProgressiveWorkflowResult
 from escalade.tiers import Ladder
@@ -33,6 +34,9 @@ __all__ = [
     "premium_baseline",
     "price_ladder",
     "recorded_grade",
+    "reference_metrics",
+    "select_rows",
+    "work_items",
 ]
 
 
@@ -84,15 +88,26 @@ class ReplayPlan:
     notes: tuple[str, ...]
 
 
-def plan_replay(
-    dataset: BenchmarkDataset, split: str, config: EscalationConfig, *, limit: int | None = None
-) -> ReplayPlan:
-    """Rows, work items and the ladder for replaying ``split``; tiers without models get price defaults."""
+def select_rows(dataset: BenchmarkDataset, split: str, limit: int | None) -> list[BenchmarkRow]:
+    """The rows of ``split``, the first ``limit`` of them when a limit is given."""
     rows = dataset.rows(split)
     if limit is not None:
         if limit < 1:
             raise ConfigError(f"must be at least 1, got {limit}", field="limit")
         rows = rows[:limit]
+    return list(rows)
+
+
+def work_items(dataset: BenchmarkDataset, rows: Sequence[BenchmarkRow]) -> tuple[WorkItem, ...]:
+    """One work item per row: its prompt, as the models saw it."""
+    return tuple(WorkItem(id=r.key, prompt=r.prompt, task_kind=dataset.task_kind) for r in rows)
+
+
+def plan_replay(
+    dataset: BenchmarkDataset, split: str, config: EscalationConfig, *, limit: int | None = None
+) -> ReplayPlan:
+    """Rows, work items and the ladder for replaying ``split``; tiers without models get price defaults."""
+    rows = select_rows(dataset, split, limit)
     notes: list[str] = []
     ladder = config.tiers
     if not any(t.models for t in ladder):
@@ -122,7 +137,7 @@ def plan_replay(
             "the dataset records no response text: run-time scorers cannot judge answers, so items climb "
             "to the top tier (use --scorer oracle to see the ceiling)"
         )
-    items = tuple(WorkItem(id=r.key, prompt=r.prompt, task_kind=dataset.task_kind) for r in rows)
+    items = work_items(dataset, rows)
     return ReplayPlan(config=config.replace(tiers=ladder), rows=tuple(rows), items=items, notes=tuple(notes))
 
 
@@ -162,4 +177,24 @@ def accuracy_metrics(plan: ReplayPlan, result: ProgressiveWorkflowResult) -> dic
         "answered": sum(1 for i in result.items if i.final_model),
         "premium_model": premium,
         "premium_accuracy": fmean(premium_scores) if premium_scores else None,
+    }
+
+
+def reference_metrics(plan: ReplayPlan, result: ProgressiveWorkflowResult, task_kind: str) -> dict[str, object]:
+    """Accuracy of live answers against the rows' reference answers, where rows have one.
+
+    Recorded grades belong to recorded answers, so a live answer is graded only by comparing the
+    answer read from it with the one read from the row's ``reference``; rows without a reference are
+    not graded (``accuracy`` is ``None`` when none has one).
+    """
+    rows = {r.key: r for r in plan.rows}
+    graded = [
+        float(extract_answer(i.final_answer, task_kind) == extract_answer(reference, task_kind))
+        for i in result.items
+        if i.final_model and (reference := rows[i.item_id].reference) is not None
+    ]
+    return {
+        "accuracy": fmean(graded) if graded else None,
+        "graded": len(graded),
+        "answered": sum(1 for i in result.items if i.final_model),
     }

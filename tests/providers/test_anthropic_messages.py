@@ -196,3 +196,23 @@ def test_broken_stream_is_typed(tail: list[Sse | Cut], error: type[ProviderError
         _ask(url, MODEL, stream=True)
     assert info.value.model == MODEL
     assert KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("cache_prompts", [False, True])
+def test_cache_breakpoint_on_the_prompt(cache_prompts: bool) -> None:
+    """With cache_prompts, the prompt ends with an ephemeral cache breakpoint; without, it is plain text."""
+    with serve(_messages) as (url, seen):
+        provider = AnthropicProvider(KEY, base_url=url.removesuffix("/v1"), cache_prompts=cache_prompts)
+        asyncio.run(provider.complete(CompletionRequest(item_id="1", model=MODEL, prompt="long shared context")))
+    content = seen[0]["body"]["messages"][0]["content"]
+    if cache_prompts:
+        assert content == [{"type": "text", "text": "long shared context", "cache_control": {"type": "ephemeral"}}]
+    else:
+        assert content == "long shared context"
+
+
+def test_context_window_from_the_price_data() -> None:
+    """The adapter knows each model's context window from the price data, and None for an unknown model."""
+    provider = AnthropicProvider(KEY, base_url="http://127.0.0.1:9")
+    assert provider.context_window("claude-sonnet-4-0") == 200_000
+    assert provider.context_window("no-such-model") is None

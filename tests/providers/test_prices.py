@@ -58,12 +58,20 @@ def test_unknown_model_is_unknown_not_free(book: PriceBook) -> None:
 
 
 def test_estimator_bounds() -> None:
-    """The worst case bills the whole prompt at full input price plus every allowed output token."""
+    """The worst case bills a byte per token (plus chat overhead) at full input price and every output token."""
     estimator = PriceBookEstimator(PriceBook(provider="openai"))
     request = CompletionRequest(item_id="1", model="gpt-4o", prompt="x" * 4000, max_output_tokens=1000)
     estimate = estimator.estimate(request)
-    assert estimate.max_usd == pytest.approx((1000 * 2.5 + 1000 * 10) / 1e6)
+    assert estimate.max_usd == pytest.approx(((4000 + 2 * 16) * 2.5 + 1000 * 10) / 1e6)
     assert estimate.expected_usd == pytest.approx((1000 * 2.5 + 250 * 10) / 1e6)
+
+
+def test_estimator_bound_covers_cache_writes() -> None:
+    """Where writing the prompt to the cache costs more than plain input (Anthropic), the bound pays for it."""
+    estimator = PriceBookEstimator(PriceBook(provider="anthropic"))
+    request = CompletionRequest(item_id="1", model="claude-sonnet-4-0", prompt="é" * 1000, max_output_tokens=100)
+    # 2,000 UTF-8 bytes + 32 tokens of overhead, as cache writes at $3.75/MTok; 100 output at $15/MTok
+    assert estimator.estimate(request).max_usd == pytest.approx((2032 * 3.75 + 100 * 15) / 1e6)
 
 
 def test_unknown_model_fails_closed_unless_allowed() -> None:

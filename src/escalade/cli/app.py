@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from escalade.cli import analytics, calibrate, evaluate, route, run, runs
+from escalade.cli.budget import budget_app
 from escalade.cli.common import fail
 from escalade.cli.keys import keys_app
 from escalade.cli.router import router_app
@@ -28,6 +29,7 @@ app.command("calibrate")(calibrate.calibrate_command)
 app.command("route")(route.route_command)
 app.add_typer(router_app, name="router")
 app.add_typer(keys_app, name="keys")
+app.add_typer(budget_app, name="budget")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``escalade run``: the ladder over a recorded benchmark with the replay provider (no API keys)."""
+"""``escalade run``: the ladder over a dataset, from recorded outcomes (no key) or live provider calls."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from escalade.budget import ApprovalRequest
-from escalade.cascade import ProgressiveExecutor, RunListener, WorkItem, new_run_id
+from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
 from escalade.cli.common import (
     DbOption,
     JsonOption,
@@ -27,12 +28,18 @@ from escalade.cli.common import (
     print_json,
 )
 from escalade.config import EscalationConfig, load_config
-from escalade.datasets import load_dataset
+from escalade.datasets import BenchmarkDataset, load_dataset
 from escalade.exceptions import RunStoppedError
+from escalade.keys import KeyVault
+from escalade.ledger import BudgetLedger, WorkspaceBudget
 from escalade.plugins import ScorerSetup, make_scorer
+from escalade.providers.base import Provider
+from escalade.providers.live import LIVE_PROVIDERS, live_provider, plan_live
 from escalade.providers.replay import ReplayProvider
-from escalade.replay import accuracy_metrics, plan_replay, premium_baseline
-from escalade.results import ItemResult
+from escalade.quality.scorers import Scorer
+from escalade.replay import ReplayPlan, accuracy_metrics, plan_replay, premium_baseline, reference_metrics
+from escalade.results import ItemResult, ProgressiveWorkflowResult
+from escalade.routing.cache import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
 from escalade.store.sql import SqlStore
 from escalade.telemetry import ProgressiveTelemetry
 
@@ -101,6 +108,90 @@ async def _until_terminated(executor: ProgressiveExecutor, items: tuple[WorkItem
         loop.remove_signal_handler(signal.SIGTERM)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Setup:
+    """What a run needs beyond the shared options: where answers come from and how they are judged."""
+
+    plan: ReplayPlan
+    provider: Provider
+    scorer: Scorer
+    workflow: str
+    offline_scorer: bool
+    #: Premium-only cost per item (``None``: the executor estimates it from prices).
+    baseline: Callable[[WorkItem], float] | None = None
+    ledger: BudgetLedger | None = None
+    workspace_budget: WorkspaceBudget | None = None
+    model_order: ModelOrder | None = None
+    metrics: Callable[[ProgressiveWorkflowResult], dict[str, object]]
+
+
+def _replay_setup(
+    dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, scorer: str
+) -> _Setup:
+    """Recorded answers: no key, no real spend, so no shared ledger either."""
+    plan = plan_replay(dataset, split, cfg, limit=limit)
+    built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=plan.rows)
+    baseline = premium_baseline(plan)
+    return _Setup(
+        plan=plan,
+        provider=ReplayProvider(plan.rows),
+        scorer=built.scorer,
+        workflow="replay-offline" if built.offline else "replay",
+        offline_scorer=built.offline,
+        baseline=lambda item: baseline[item.id],
+        metrics=lambda result: accuracy_metrics(plan, result),
+    )
+
+
+def _live_setup(
+    dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, live: _LiveOptions, store: SqlStore
+) -> _Setup:
+    """Real calls with the workspace's key; spend is reserved on the store's ledger, month line included."""
+    plan = plan_live(dataset, split, cfg, live.provider, limit=limit)
+    built = make_scorer(live.scorer, ScorerSetup(task_kind=dataset.task_kind))  # offline scorers refuse: no grades
+    provider = live_provider(
+        live.provider,
+        KeyVault(store),
+        workspace=live.workspace,
+        base_url=live.base_url,
+        stream=live.stream,
+        cache_prompts=live.cache_prompts,
+    )
+    router = CacheAwareRouter(
+        PrefixMemory(policy=lambda model: _cache_policy(model, live)),
+        expected_output_tokens=plan.config.max_output_tokens // 4,
+    )
+    return _Setup(
+        plan=plan,
+        provider=provider,
+        scorer=built.scorer,
+        workflow="live",
+        offline_scorer=False,
+        ledger=store.ledger(),
+        workspace_budget=store.workspace_budget(live.workspace) or WorkspaceBudget(workspace=live.workspace),
+        model_order=lambda tier, item: router.rank_models(tier, item.prompt),
+        metrics=lambda result: reference_metrics(plan, result, dataset.task_kind),
+    )
+
+
+def _cache_policy(model: str, live: _LiveOptions) -> CachePolicy:
+    """The built-in policy, except that Claude prompts are written to the cache only with --cache-prompts."""
+    policy = default_cache_policy(model)
+    if "claude" in model.lower() and not live.cache_prompts:
+        return dataclasses.replace(policy, writes=False)
+    return policy
+
+
+@dataclass(frozen=True, kw_only=True)
+class _LiveOptions:
+    provider: str
+    scorer: str
+    workspace: str
+    base_url: str | None
+    stream: bool
+    cache_prompts: bool
+
+
 @handle_errors
 def run_command(
     dataset_dir: Annotated[Path, typer.Argument(help="Folder of an escalade-benchmark/1 dataset.")],
@@ -113,29 +204,73 @@ def run_command(
             help="Scorer plugin: consensus (run-time signals), oracle (offline: reads grades), or one you installed."
         ),
     ] = "consensus",
+    provider: Annotated[
+        str,
+        typer.Option(
+            help="Where answers come from: replay (recorded outcomes, no key), or openai / anthropic (real calls "
+            "with the workspace's key)."
+        ),
+    ] = "replay",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="With --provider openai: any OpenAI-compatible server.")
+    ] = None,
+    stream: Annotated[bool, typer.Option("--stream", help="Stream live answers (usage from the stream).")] = False,
+    cache_prompts: Annotated[
+        bool, typer.Option("--cache-prompts", help="With --provider anthropic: mark prompts for prompt caching.")
+    ] = False,
+    workspace: Annotated[str, typer.Option(help="Workspace whose keys and budget a live run uses.")] = "default",
     concurrency: Annotated[int | None, typer.Option(help="Items worked on at once.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve spending above auto_approve_under.")] = False,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Run the tier ladder over recorded real outcomes and report cost, savings and accuracy."""
+    """Run the tier ladder over a dataset (recorded outcomes or live calls) and report cost, savings and accuracy."""
     if concurrency is not None and concurrency < 1:
         raise fail(f"--concurrency must be at least 1, got {concurrency}")
+    if provider not in ("replay", *LIVE_PROVIDERS):
+        raise fail(f"--provider must be replay, {' or '.join(LIVE_PROVIDERS)}; got {provider!r}")
+    if provider != "openai" and base_url is not None:
+        raise fail("--base-url goes with --provider openai (any OpenAI-compatible server)")
+    if provider != "anthropic" and cache_prompts:
+        raise fail("--cache-prompts goes with --provider anthropic (OpenAI caches long prompts on its own)")
     dataset = load_dataset(dataset_dir)
     cfg = load_config(config)
     if concurrency is not None:
         cfg = cfg.replace(max_concurrency=concurrency)
     split = split or dataset.default_split()
-    plan = plan_replay(dataset, split, cfg, limit=limit)
-    built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=plan.rows)
-    workflow = "replay-offline" if built.offline else "replay"
     store = open_store(db)
-    baseline = premium_baseline(plan)
-    setup = {"dataset": dataset.name, "split": split, "scorer": scorer, "offline_scorer": built.offline}
+    if provider == "replay":
+        setup = _replay_setup(dataset, split, cfg, limit, scorer)
+    else:
+        live = _LiveOptions(
+            provider=provider,
+            scorer=scorer,
+            workspace=workspace,
+            base_url=base_url,
+            stream=stream,
+            cache_prompts=cache_prompts,
+        )
+        setup = _live_setup(dataset, split, cfg, limit, live, store)
+    _execute(setup, scorer, store, dataset.name, split, yes=yes, json_out=json_out)
+
+
+def _execute(
+    setup: _Setup,
+    scorer_name: str,
+    store: SqlStore,
+    dataset_name: str,
+    split: str,
+    *,
+    yes: bool,
+    json_out: bool,
+) -> None:
+    """Run the executor with the store, telemetry and a progress bar; report; exit 1 if the budget stopped it."""
+    plan = setup.plan
+    info = {"dataset": dataset_name, "split": split, "scorer": scorer_name, "offline_scorer": setup.offline_scorer}
     listeners: list[RunListener] = [
         store,
-        _RunSetup(store, setup, plan.notes),
-        ProgressiveTelemetry(store, workflow_name=workflow),
+        _RunSetup(store, info, plan.notes),
+        ProgressiveTelemetry(store, workflow_name=setup.workflow),
     ]
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -149,14 +284,17 @@ def run_command(
     listeners.append(_ProgressListener(progress, len(plan.items)))
     executor = ProgressiveExecutor(
         plan.config,
-        ReplayProvider(plan.rows),
-        scorer=built.scorer,
+        setup.provider,
+        scorer=setup.scorer,
         approval=_approver(yes, progress),
         listeners=listeners,
-        baseline=lambda item: baseline[item.id],
-        workflow=workflow,
+        baseline=setup.baseline,
+        workflow=setup.workflow,
+        ledger=setup.ledger,
+        workspace_budget=setup.workspace_budget,
+        model_order=setup.model_order,
     )
-    run_id = new_run_id(workflow)
+    run_id = new_run_id(setup.workflow)
     stopped: RunStoppedError | None = None
     try:
         with progress:
@@ -168,15 +306,15 @@ def run_command(
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.mark_interrupted(run_id)
         raise fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", 130) from None
-    metrics = {**setup, **accuracy_metrics(plan, result)}
+    metrics = {**info, **setup.metrics(result)}
     store.set_metrics(run_id, metrics, notes=plan.notes)
     result = dataclasses.replace(result, metrics=metrics, notes=plan.notes)
     if json_out:
         print_json(json.dumps(result.to_dict(include_items=False)))
     else:
-        if built.offline:
+        if setup.offline_scorer:
             out_console().print(
-                f"OFFLINE scorer {scorer!r}: reads recorded grades; a ceiling, not a real policy.", markup=False
+                f"OFFLINE scorer {scorer_name!r}: reads recorded grades; a ceiling, not a real policy.", markup=False
             )
         out_console().print(result.generate_report(), markup=False)
     if stopped is not None:

@@ -77,6 +77,7 @@ def cleanup_command(
                     "runs": report.runs,
                     "attempts": report.attempts,
                     "telemetry_events": report.telemetry_events,
+                    "budget_holds": report.budget_holds,
                     "run_ids": report.run_ids,
                 }
             )
@@ -84,7 +85,7 @@ def cleanup_command(
         return
     verb = "Would delete" if dry_run else "Deleted"
     out_console().print(
-        f"{verb} {report.runs} run(s), {report.attempts} attempt(s) and {report.telemetry_events} telemetry event(s) "
-        f"older than {report.cutoff:%Y-%m-%d %H:%M} UTC.",
+        f"{verb} {report.runs} run(s), {report.attempts} attempt(s), {report.telemetry_events} telemetry event(s) "
+        f"and {report.budget_holds} finished budget hold(s) older than {report.cutoff:%Y-%m-%d %H:%M} UTC.",
         markup=False,
     )

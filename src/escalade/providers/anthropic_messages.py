@@ -67,11 +67,16 @@ class AnthropicProvider(Provider):
         price_book: PriceBook | None = None,
         timeout_s: float = 60.0,
         stream: bool = False,
+        cache_prompts: bool = False,
     ) -> None:
         self._key = api_key if isinstance(api_key, SecretKey) else SecretKey(api_key, source="argument")
         self.price_book = price_book or PriceBook(provider="anthropic")
         #: Whether answers are streamed (usage then comes from the stream's message events).
         self.stream = stream
+        #: Whether each prompt ends with a cache breakpoint, so that a later prompt sharing its prefix
+        #: reads it from Anthropic's cache (writes cost 1.25× input; prompts below the model's
+        #: minimum cacheable length are not cached).
+        self.cache_prompts = cache_prompts
         self._estimator = PriceBookEstimator(self.price_book)
         self._client = anthropic.AsyncAnthropic(
             api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s
@@ -80,6 +85,10 @@ class AnthropicProvider(Provider):
     def estimate(self, request: CompletionRequest) -> CostEstimate:
         """Worst case from the price book (infinite for unknown models: the budget fails closed)."""
         return self._estimator.estimate(request)
+
+    def context_window(self, model: str) -> int | None:
+        """The model's context window from the price data (``None``: unknown, not checked before sending)."""
+        return self.price_book.context_window(model)
 
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
@@ -148,13 +157,15 @@ class AnthropicProvider(Provider):
             output_tokens=counts.get("output_tokens", 0),
         )
 
-    @staticmethod
-    def _params(request: CompletionRequest) -> dict[str, Any]:
+    def _params(self, request: CompletionRequest) -> dict[str, Any]:
         """Arguments of ``messages.create`` (untyped there, so the call sites annotate what it returns)."""
+        content: str | list[dict[str, Any]] = request.prompt
+        if self.cache_prompts:
+            content = [{"type": "text", "text": request.prompt, "cache_control": {"type": "ephemeral"}}]
         params: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_output_tokens,
-            "messages": [{"role": "user", "content": request.prompt}],
+            "messages": [{"role": "user", "content": content}],
         }
         if request.system:
             params["system"] = request.system

@@ -84,6 +84,10 @@ class OpenAICompatibleProvider(Provider):
         """Worst case from the price book (infinite for unknown models: the budget fails closed)."""
         return self._estimator.estimate(request)
 
+    def context_window(self, model: str) -> int | None:
+        """The model's context window from the price data (``None``: unknown, not checked before sending)."""
+        return self.price_book.context_window(model)
+
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
         try:

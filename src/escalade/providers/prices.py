@@ -6,8 +6,11 @@ read, never auto-updated. Every :class:`PricedCost` names the price data it came
 cost can be traced to its prices. An unknown model gives ``usd=None`` (unknown), never zero.
 
 :class:`PriceBookEstimator` is the matching :class:`~escalade.providers.base.CostEstimator`. The
-worst case is the prompt's estimated tokens, billed at full input price (no cache discount is
-assumed), plus the request's whole ``max_output_tokens``. For a model with no known price, the
+worst case is a true upper bound, so a budget guarded with it can never be passed: the prompt's
+:func:`~escalade.providers.pricing.max_prompt_tokens` (one token per UTF-8 byte plus the chat
+format's overhead) billed at the dearer of the input and cache-write prices (no cache discount is
+assumed), plus the request's whole ``max_output_tokens``. The expected cost uses the usual estimate
+(``ceil(chars / 4)``) and a quarter of the output cap. For a model with no known price, the
 estimate is infinite by default, and the budget guard stops the run rather than spend blind
 (fail closed). With ``unknown_costs="allow"``, the estimate is zero instead and the spend is
 counted as unknown.
@@ -39,7 +42,7 @@ from genai_prices import types as genai_types
 
 from escalade.exceptions import ConfigError
 from escalade.providers.base import CompletionRequest, CostEstimate, Usage
-from escalade.providers.pricing import estimate_tokens
+from escalade.providers.pricing import estimate_tokens, max_prompt_tokens
 
 __all__ = ["PriceBook", "PriceBookEstimator", "PricedCost", "TokenPrices", "price_data_version"]
 
@@ -156,6 +159,18 @@ class PriceBook:
             price_data_version=price_data_version(),
         )
 
+    def context_window(self, model: str, *, provider: str | None = None) -> int | None:
+        """The model's context window in tokens, per the price data, or ``None`` when it does not say.
+
+        >>> PriceBook().context_window("gpt-4o", provider="openai"), PriceBook().context_window("no-such-model")
+        (128000, None)
+        """
+        try:
+            _, info = data_snapshot.get_snapshot().find_provider_model(model, None, provider or self.provider, None)
+        except LookupError:
+            return None
+        return info.context_window
+
     def token_prices(self, model: str, *, provider: str | None = None, prompt_tokens: int = 0) -> TokenPrices | None:
         """Per-token prices of ``model`` for a prompt of ``prompt_tokens`` tokens, or ``None`` when unknown.
 
@@ -209,11 +224,18 @@ class PriceBookEstimator:
         self.unknown_costs = unknown_costs
 
     def estimate(self, request: CompletionRequest) -> CostEstimate:
-        prompt = estimate_tokens(request.prompt) + estimate_tokens(request.system)
-        worst = self.book.cost(Usage(input_tokens=prompt, output_tokens=request.max_output_tokens), request.model)
-        if worst.usd is None:
+        most, out = max_prompt_tokens(request), request.max_output_tokens
+        # The prompt may be billed as plain input or, if the provider writes it to its cache, as cache
+        # writes (dearer at Anthropic): the bound takes the dearer of the two.
+        bills = [
+            self.book.cost(Usage(input_tokens=most, output_tokens=out), request.model),
+            self.book.cost(Usage(cache_write_tokens=most, output_tokens=out), request.model),
+        ]
+        if any(bill.usd is None for bill in bills):
             bound = math.inf if self.unknown_costs == "fail" else 0.0
             return CostEstimate(expected_usd=bound, max_usd=bound)
+        worst = max(bill.usd or 0.0 for bill in bills)
+        prompt = estimate_tokens(request.prompt) + estimate_tokens(request.system)
         expected_output = math.ceil(request.max_output_tokens * self.expected_output_share)
         expected = self.book.cost(Usage(input_tokens=prompt, output_tokens=expected_output), request.model)
-        return CostEstimate(expected_usd=expected.usd or 0.0, max_usd=worst.usd)
+        return CostEstimate(expected_usd=min(expected.usd or 0.0, worst), max_usd=worst)

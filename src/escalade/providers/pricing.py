@@ -1,7 +1,9 @@
 """Price tables and the default cost estimator.
 
-Tokens are estimated as ``ceil(chars / 4)`` when a provider's tokenizer is not at hand; the worst
-case assumes the request's whole ``max_output_tokens`` is generated.
+Tokens are estimated as ``ceil(chars / 4)`` when a provider's tokenizer is not at hand. A budget
+needs a true upper bound instead: :func:`max_prompt_tokens` counts one token per UTF-8 byte (a
+byte-level BPE or byte-fallback tokenizer never uses more) plus the chat format's tokens per
+message, and the worst case assumes the request's whole ``max_output_tokens`` is generated.
 
 >>> est = PriceTableEstimator({"m": ModelPrice(input_usd_per_mtok=1.0, output_usd_per_mtok=2.0)})
 >>> from escalade.providers.base import CompletionRequest
@@ -19,12 +21,25 @@ from dataclasses import dataclass
 from escalade.exceptions import ConfigError
 from escalade.providers.base import CompletionRequest, CostEstimate
 
-__all__ = ["ModelPrice", "PriceTableEstimator", "estimate_tokens"]
+__all__ = ["ModelPrice", "PriceTableEstimator", "estimate_tokens", "max_prompt_tokens"]
+
+#: Tokens a chat format adds per message (role markers, separators), counted generously.
+MESSAGE_OVERHEAD_TOKENS = 16
 
 
 def estimate_tokens(text: str | None) -> int:
     """Rough token count of ``text``: ``ceil(chars / 4)``."""
     return math.ceil(len(text) / 4) if text else 0
+
+
+def max_prompt_tokens(request: CompletionRequest) -> int:
+    """An upper bound on the prompt tokens of ``request``: its UTF-8 bytes plus the chat format's overhead.
+
+    >>> max_prompt_tokens(CompletionRequest(item_id="1", model="m", prompt="héllo"))  # 6 bytes, 1 message + reply
+    38
+    """
+    messages = [text for text in (request.system, request.prompt) if text]
+    return sum(len(text.encode("utf-8")) for text in messages) + MESSAGE_OVERHEAD_TOKENS * (len(messages) + 1)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -67,6 +67,8 @@ class CleanupReport:
     attempts: int
     telemetry_events: int
     run_ids: list[str]
+    #: Finished budget holds (settled, released, reclaimed) past the retention period.
+    budget_holds: int = 0
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ so an interrupted run keeps all finished work.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,19 +25,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalade.cascade import RunListener
 from escalade.config import EscalationConfig
 from escalade.exceptions import RunNotFoundError, StoreError
+from escalade.ledger import WorkspaceBudget, request_line, run_line
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult
 from escalade.routing.validation import TriggerOutcome, TriggerStats, stats_from_counts
 from escalade.store.base import CleanupReport, LoggedItem, LoggedTier, RunSummary
+from escalade.store.ledger import SqlLedger
 from escalade.store.migrate import upgrade
 from escalade.store.models import (
     AttemptRow,
     Base,
+    BudgetHoldRow,
+    BudgetLineRow,
     EscalationRow,
     ItemRow,
     ProviderKeyRow,
     RunRow,
     TelemetryEventRow,
     TriggerOutcomeRow,
+    WorkspaceBudgetRow,
 )
 
 __all__ = ["SqlStore", "default_database_url", "resolve_database_url"]
@@ -351,6 +357,36 @@ class SqlStore(RunListener):
             query = select(ProviderKeyRow.provider).where(ProviderKeyRow.workspace == workspace)
             return sorted(s.scalars(query))
 
+    # -- budgets ---------------------------------------------------------------------------------------
+    def ledger(self, *, clock: Callable[[], float] = time.time) -> SqlLedger:
+        """The budget ledger kept in this database (shared by every process that opens it)."""
+        return SqlLedger(self.engine, clock=clock)
+
+    def put_workspace_budget(self, budget: WorkspaceBudget) -> None:
+        """Insert or replace a workspace's standing budget."""
+        with self.session() as s:
+            row = s.get(WorkspaceBudgetRow, budget.workspace)
+            if row is None:
+                row = WorkspaceBudgetRow(workspace=budget.workspace)
+                s.add(row)
+            row.monthly_limit_usd = budget.monthly_limit_usd
+            row.per_request_limit_usd = budget.per_request_limit_usd
+            row.timezone = budget.timezone
+            row.updated_at = datetime.now(UTC)
+
+    def workspace_budget(self, workspace: str) -> WorkspaceBudget | None:
+        """A workspace's standing budget, or ``None`` when it has none."""
+        with self.session() as s:
+            row = s.get(WorkspaceBudgetRow, workspace)
+            if row is None:
+                return None
+            return WorkspaceBudget(
+                workspace=row.workspace,
+                monthly_limit_usd=row.monthly_limit_usd,
+                per_request_limit_usd=row.per_request_limit_usd,
+                timezone=row.timezone,
+            )
+
     # -- trigger history (a TriggerHistory) -------------------------------------------------------
     def record_trigger_outcome(self, outcome: TriggerOutcome) -> None:
         """Keep one trigger outcome (the task as a hash only)."""
@@ -389,7 +425,8 @@ class SqlStore(RunListener):
             return list(s.scalars(select(TelemetryEventRow).order_by(TelemetryEventRow.id)))
 
     def cleanup(self, retention_days: int, *, dry_run: bool = False) -> CleanupReport:
-        """Delete runs (with their rows) and telemetry older than ``retention_days``."""
+        """Delete runs (with their rows and budget lines), telemetry and finished budget holds older than
+        ``retention_days``. Workspace month lines and holds still holding money are kept."""
         if retention_days < 0:
             raise StoreError(f"retention days must be >= 0, got {retention_days}")
         cutoff = datetime.now(UTC) - timedelta(days=retention_days)
@@ -402,11 +439,19 @@ class SqlStore(RunListener):
                 )
                 or 0
             )
+            finished_holds = BudgetHoldRow.status != "held", BudgetHoldRow.created_at < cutoff.timestamp()
+            holds = s.scalar(select(func.count()).select_from(BudgetHoldRow).where(*finished_holds)) or 0
             if not dry_run:
                 for table in (AttemptRow, ItemRow, EscalationRow):
                     s.execute(delete(table).where(table.run_id.in_(run_ids)))
                 s.execute(delete(RunRow).where(RunRow.id.in_(run_ids)))
                 s.execute(delete(TelemetryEventRow).where(TelemetryEventRow.created_at < cutoff))
+                s.execute(delete(BudgetHoldRow).where(*finished_holds))
+                for run_id in run_ids:
+                    lines = (BudgetLineRow.key == run_line(run_id)) | BudgetLineRow.key.startswith(
+                        request_line(run_id, ""), autoescape=True
+                    )
+                    s.execute(delete(BudgetLineRow).where(lines, BudgetLineRow.reserved == 0))
         return CleanupReport(
             cutoff=cutoff,
             dry_run=dry_run,
@@ -414,6 +459,7 @@ class SqlStore(RunListener):
             attempts=attempts,
             telemetry_events=events,
             run_ids=run_ids,
+            budget_holds=holds,
         )
 
 

@@ -1,0 +1,154 @@
+"""``escalade run --provider openai|anthropic`` against local wire-format servers, and ``escalade budget``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from escalade.cli import app
+from escalade.ledger import WorkspaceBudget
+from escalade.store.sql import SqlStore
+from tests.conftest import MakeDataset
+from tests.providers.wire import Body, serve
+
+runner = CliRunner()
+KEY = "sk-live-test-0123456789"
+CONFIG = """
+max_cost = 5.0
+auto_approve_under = 5.0
+
+[[tiers]]
+name = "cheap"
+models = ["gpt-4o-mini", "gpt-4.1-nano"]
+team_size = 1
+
+[[tiers]]
+name = "premium"
+models = ["gpt-4o"]
+team_size = 1
+"""
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _chat(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+    """Cheap models disagree on q2 only; the premium model answers A."""
+    prompt = body["messages"][-1]["content"]
+    answer = "B" if body["model"] == "gpt-4.1-nano" and "Q2" in prompt else "A"
+    usage = {"prompt_tokens": 100, "completion_tokens": 5, "total_tokens": 105}
+    choice = {
+        "index": 0,
+        "message": {"role": "assistant", "content": f"The answer is {answer}"},
+        "finish_reason": "stop",
+    }
+    reply = {"id": "c", "object": "chat.completion", "created": 0, "model": body["model"], "choices": [choice]}
+    return 200, {}, reply | {"usage": usage}
+
+
+@pytest.fixture
+def config_file(tmp_path: Any) -> str:
+    """A two-tier config with real OpenAI model names."""
+    path = tmp_path / "escalade.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return str(path)
+
+
+def test_live_openai_run_bills_real_prices_on_the_ledger(
+    make_dataset: MakeDataset, db_url: str, config_file: str
+) -> None:
+    """A live run sends each prompt to the server, bills with real prices and counts the spend on the month line."""
+    dataset = make_dataset(task_kind="multiple-choice")
+    with serve(_chat) as (url, seen):
+        code, out, err = invoke(
+            "run", str(dataset), "--provider", "openai", "--base-url", url, "--config", config_file,
+            "--db", db_url, "--json", "--limit", "2", env={"OPENAI_API_KEY": KEY},
+        )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["workflow"] == "live"
+    assert {r["headers"]["authorization"] for r in seen} == {f"Bearer {KEY}"}
+    assert {r["body"]["model"] for r in seen} == {"gpt-4o-mini", "gpt-4.1-nano", "gpt-4o"}
+    # q1: two cheap calls agree; q2: two cheap calls disagree, then premium
+    prices = {"gpt-4o-mini": (0.15, 0.60), "gpt-4.1-nano": (0.10, 0.40), "gpt-4o": (2.5, 10.0)}
+    expected = sum(100 * prices[r["body"]["model"]][0] + 5 * prices[r["body"]["model"]][1] for r in seen) / 1e6
+    assert data["total_cost"] == pytest.approx(expected)
+    with SqlStore(db_url) as store:
+        month = WorkspaceBudget().month_line(datetime.now(UTC))
+        line = store.ledger().line(month)
+        assert line.spent_usd == pytest.approx(expected, abs=1e-9)
+        assert line.reserved == 0
+    assert KEY not in out + err
+
+
+def test_live_run_needs_a_key(make_dataset: MakeDataset, db_url: str) -> None:
+    """Without a stored key or OPENAI_API_KEY, the run stops before any call with how to set one."""
+    code, _, err = invoke(
+        "run", str(make_dataset()), "--provider", "openai", "--db", db_url, env={"OPENAI_API_KEY": ""}
+    )
+    assert code == 2
+    assert "no API key for provider 'openai'" in err
+    assert "escalade keys set openai" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--provider", "mistral"], "--provider must be replay, openai or anthropic"),
+        (["--base-url", "http://127.0.0.1:1/v1"], "--base-url goes with --provider openai"),
+        (["--provider", "openai", "--cache-prompts"], "--cache-prompts goes with --provider anthropic"),
+        (["--provider", "openai", "--scorer", "oracle"], "only works on replays"),
+    ],
+)
+def test_bad_provider_options(make_dataset: MakeDataset, db_url: str, args: list[str], message: str) -> None:
+    """Options that do not fit the provider are one clear error line, before any call."""
+    code, _, err = invoke("run", str(make_dataset()), "--db", db_url, *args, env={"OPENAI_API_KEY": KEY})
+    assert code == 2
+    assert message in err
+
+
+def test_monthly_budget_stops_a_live_run(make_dataset: MakeDataset, db_url: str, config_file: str) -> None:
+    """A workspace's monthly cap refuses the call that could pass it, and the run stops (exit 1)."""
+    assert invoke("budget", "set", "--monthly", "0.0001", "--db", db_url)[0] == 0
+    with serve(_chat) as (url, seen):
+        code, _, err = invoke(
+            "run", str(make_dataset()), "--provider", "openai", "--base-url", url, "--config", config_file,
+            "--db", db_url, env={"OPENAI_API_KEY": KEY},
+        )  # fmt: skip
+    assert code == 1
+    assert "workspace:default:month:" in err
+    with SqlStore(db_url) as store:
+        line = store.ledger().line(WorkspaceBudget().month_line(datetime.now(UTC)))
+        assert line.cap_usd is not None
+        assert line.spent_usd + line.reserved_usd <= line.cap_usd
+    assert seen == []  # the first call's worst case (1,024 output tokens) is above the cap: nothing was sent
+
+
+def test_budget_set_show_and_errors(db_url: str) -> None:
+    """budget set keeps what is not given; show reports the month; bad values are one clear line."""
+    assert invoke("budget", "show", "--db", db_url)[0] == 2
+    code, out, _ = invoke("budget", "set", "--monthly", "25", "--timezone", "Asia/Tokyo", "--db", db_url)
+    assert code == 0
+    assert "monthly cap $25.0000" in out
+    assert invoke("budget", "set", "--per-request", "0.5", "--db", db_url)[0] == 0
+    code, out, _ = invoke("budget", "show", "--json", "--db", db_url)
+    shown = json.loads(out)
+    assert (shown["monthly_limit_usd"], shown["per_request_limit_usd"], shown["timezone"]) == (25.0, 0.5, "Asia/Tokyo")
+    assert shown["month"] == WorkspaceBudget(timezone="Asia/Tokyo").month(datetime.now(UTC))
+    assert invoke("budget", "set", "--monthly", "none", "--db", db_url)[0] == 0
+    assert json.loads(invoke("budget", "show", "--json", "--db", db_url)[1])["monthly_limit_usd"] is None
+    for args, message in (
+        (["--monthly", "lots"], "--monthly must be a number of USD or none"),
+        (["--per-request", "-1"], "--per-request must be a finite number of USD > 0"),
+        (["--timezone", "Nowhere/Land"], "unknown time zone 'Nowhere/Land'"),
+    ):
+        code, _, err = invoke("budget", "set", *args, "--db", db_url)
+        assert code == 2
+        assert message in err
+    assert json.loads(invoke("budget", "reclaim", "--json", "--db", db_url)[1]) == {"reclaimed": 0}
