@@ -136,6 +136,8 @@ def _routing() -> dict[str, Any]:
 class _Instant(FunctionProvider):
     """Answers at once, free; bounds are exact so the budget guard never stops the run."""
 
+    max_call_s = 0.0  # in memory, like the replay provider: no per-call timer
+
     def estimate(self, request: CompletionRequest) -> CostEstimate:
         return CostEstimate(expected_usd=0.0, max_usd=0.0)
 

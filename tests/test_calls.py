@@ -442,6 +442,21 @@ def test_call_slower_than_its_hold_is_given_up_as_maybe_billed() -> None:
     assert not any("hold expired" in w for w in guard.warnings)
 
 
+def test_provider_promising_its_own_bound_gets_no_timer() -> None:
+    """A provider whose max_call_s fits within the hold is trusted to end its calls: no timer is set."""
+
+    class Quick(FunctionProvider):
+        max_call_s = 0.0
+
+    async def handler(request: CompletionRequest) -> str:
+        await asyncio.sleep(0.05)  # longer than 90% of the 0.02 s hold, yet not cut
+        return "done"
+
+    cfg = config(max_retries=0)
+    call = guarded(Quick(handler, cost_per_call=COSTS["a"]), cfg, Sleeps(), guard=BudgetGuard(cfg, hold_ttl_s=0.02))
+    assert asyncio.run(call(request())).text == "done"
+
+
 def test_call_given_up_for_time_is_retried() -> None:
     """A timed-out call is transient: it is retried, and both the abandoned and the answered call are counted."""
     cfg = config(max_retries=1, retry_backoff_s=0.01)

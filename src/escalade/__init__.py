@@ -5,7 +5,7 @@ The public API is re-exported here; see the README for the architecture.
 
 from escalade.analytics import CostAnalytics, generate_cost_analytics
 from escalade.budget import ApprovalRequest, BudgetGuard
-from escalade.calls import GuardedCaller
+from escalade.calls import CallObserver, GuardedCaller
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem
 from escalade.config import EscalationConfig, load_config
 from escalade.datasets import BenchmarkDataset, BenchmarkRow, load_dataset
@@ -87,6 +87,7 @@ __all__ = [
     "BudgetLedger",
     "CacheAwareRouter",
     "CallLimitError",
+    "CallObserver",
     "Completion",
     "CompletionRequest",
     "ConfigError",

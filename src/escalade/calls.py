@@ -25,17 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from escalade.budget import BudgetGuard
 from escalade.config import EscalationConfig
@@ -48,7 +43,7 @@ from escalade.exceptions import (
 )
 from escalade.providers.base import Completion, CompletionRequest, CostEstimator, Provider, Usage
 
-__all__ = ["ContextWindows", "GuardedCaller", "RequestCalls", "fit_tokens"]
+__all__ = ["CallObserver", "ContextWindows", "GuardedCaller", "RequestCalls", "fit_tokens"]
 
 #: Share of a reservation's lifetime a call may take: it ends before its hold can be reclaimed.
 _TTL_SHARE = 0.9
@@ -58,6 +53,16 @@ _JITTER_S = 1.0
 
 #: The context window in tokens of a model, or ``None`` when unknown (no check is made).
 ContextWindows = Callable[[str], "int | None"]
+
+
+class CallObserver(Protocol):
+    """Sees each call go out and come back (e.g. a prompt-cache memory learning its hit rate)."""
+
+    def before_call(self, request: CompletionRequest) -> None:
+        """``request`` is about to be sent."""
+
+    def after_call(self, request: CompletionRequest, completion: Completion) -> None:
+        """``request`` was answered with ``completion``."""
 
 
 def fit_tokens(text: str | None) -> int:
@@ -95,6 +100,8 @@ class GuardedCaller:
     calls: RequestCalls
     #: Context windows of models (``None``: never checked).
     context_windows: ContextWindows | None = None
+    #: Told of every call sent and answered (``None``: nobody).
+    observer: CallObserver | None = None
     #: Completions paid for, in call order.
     spent: list[Completion] = field(default_factory=list)
     #: How to wait between retries (``asyncio.sleep``; tests pass a recorder).
@@ -102,12 +109,19 @@ class GuardedCaller:
 
     async def __call__(self, request: CompletionRequest) -> Completion:
         self._check_fits(request)
+        try:  # the first send needs no retry machinery (most calls end here)
+            return await self._send(request)
+        except Exception as exc:
+            if self.config.max_retries == 0 or not self._retryable(exc):
+                raise
+            self._note(exc)
+            await self.sleep(self._backoff(exc, retry=1))
         retrying = AsyncRetrying(
             retry=retry_if_exception(self._retryable),
-            stop=stop_after_attempt(self.config.max_retries + 1),
-            wait=self._wait,
+            stop=stop_after_attempt(self.config.max_retries),
+            wait=lambda state: self._backoff(_error(state), retry=state.attempt_number + 1),
             sleep=self.sleep,
-            before_sleep=self._note_retry,
+            before_sleep=lambda state: self._note(_error(state)),
             reraise=True,
         )
         async for attempt in retrying:
@@ -136,6 +150,8 @@ class GuardedCaller:
         bound = self.estimator.estimate(request).max_usd
         reservation = await self.guard.reserve(bound, tier=self.tier, item_id=self.item_id)
         self.calls.sent += 1
+        if self.observer is not None:
+            self.observer.before_call(request)
         try:
             completion = await self._complete(request)
         except ProviderError as exc:
@@ -152,6 +168,8 @@ class GuardedCaller:
         except BaseException:
             await self.guard.release(reservation)
             raise
+        if self.observer is not None:
+            self.observer.after_call(request, completion)
         counted = await self.guard.settle(reservation, completion.cost_usd, model=request.model)
         if counted != completion.cost_usd:
             completion = replace(completion, cost_usd=counted)
@@ -161,6 +179,9 @@ class GuardedCaller:
     async def _complete(self, request: CompletionRequest) -> Completion:
         """The provider's answer, given up before the reservation could expire and be reclaimed."""
         limit = self.guard.hold_ttl_s * _TTL_SHARE
+        promised = self.provider.max_call_s
+        if promised is not None and promised <= limit:  # it bounds its own calls: no timer needed
+            return await self.provider.complete(request)
         try:
             async with asyncio.timeout(limit):
                 return await self.provider.complete(request)
@@ -178,21 +199,23 @@ class GuardedCaller:
             return exc.retry_after_s is None or exc.retry_after_s <= self.config.retry_max_wait_s
         return False
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _backoff(self, exc: BaseException | None, *, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based): exponential with jitter, or retry-after."""
         limit = self.calls.limit
         if limit is not None and self.calls.sent >= limit:
             return 0.0  # the ceiling refuses the next send: end the item now, not after a backoff or retry-after
         cfg = self.config
-        # Not wait_exponential_jitter: its ``initial`` is deprecated in tenacity 9 (a DeprecationWarning on
-        # every retry) and its ``multiplier`` does not exist in tenacity 8.
-        exponential = wait_exponential(multiplier=cfg.retry_backoff_s, max=cfg.retry_max_wait_s)
-        backoff = min(float((exponential + wait_random(0, _JITTER_S))(state)), cfg.retry_max_wait_s)
-        exc = state.outcome.exception() if state.outcome is not None else None
+        exponential = min(cfg.retry_backoff_s * 2.0 ** (retry - 1), cfg.retry_max_wait_s)
+        backoff = min(exponential + random.uniform(0, _JITTER_S), cfg.retry_max_wait_s)
         if isinstance(exc, RateLimitedError) and exc.retry_after_s is not None:
             return min(max(exc.retry_after_s, backoff), cfg.retry_max_wait_s)
         return backoff
 
-    def _note_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome is not None else None
+    def _note(self, exc: BaseException | None) -> None:
         self.calls.retries += 1
         self.calls.retried_errors.append(f"{type(exc).__name__}: {exc}")
+
+
+def _error(state: RetryCallState) -> BaseException | None:
+    """The exception that ended tenacity's latest attempt."""
+    return state.outcome.exception() if state.outcome is not None else None

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from escalade.budget import ApprovalCallback, BudgetGuard
-from escalade.calls import ContextWindows, GuardedCaller, RequestCalls
+from escalade.calls import CallObserver, ContextWindows, GuardedCaller, RequestCalls
 from escalade.config import EscalationConfig
 from escalade.exceptions import (
     BudgetError,
@@ -131,6 +131,8 @@ class ProgressiveExecutor:
         workspace_budget: WorkspaceBudget | None = None,
         context_windows: ContextWindows | None = None,
         model_order: ModelOrder | None = None,
+        call_observer: CallObserver | None = None,
+        hold_ttl_s: float = 900.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if estimator is None:
@@ -159,6 +161,10 @@ class ProgressiveExecutor:
         self.context_windows: ContextWindows | None = context_windows or (window if callable(window) else None)
         #: Order of a tier's models for an item (e.g. cache-aware); by default the tier's own order.
         self.model_order = model_order
+        #: Told of every call (e.g. :class:`~escalade.routing.cache.CacheAwareRouter` learning cache hits).
+        self.call_observer = call_observer
+        #: Seconds a call's budget reservation is held before another process may reclaim it.
+        self.hold_ttl_s = hold_ttl_s
         self.sleep = sleep
 
     def run_sync(self, items: Iterable[WorkItem], **kwargs: Any) -> ProgressiveWorkflowResult:
@@ -180,7 +186,12 @@ class ProgressiveExecutor:
         run_id = run_id or new_run_id(self.workflow)
         started = datetime.now(UTC)
         guard = BudgetGuard(
-            self.config, self.approval, run_id=run_id, ledger=self.ledger, workspace=self.workspace_budget
+            self.config,
+            self.approval,
+            run_id=run_id,
+            ledger=self.ledger,
+            workspace=self.workspace_budget,
+            hold_ttl_s=self.hold_ttl_s,
         )
         self._emit("on_run_started", run_id, self.workflow, self.config, len(work))
         semaphore = asyncio.Semaphore(self.config.max_concurrency)
@@ -405,6 +416,7 @@ class ProgressiveExecutor:
             item_id=item.id,
             calls=state.calls,
             context_windows=self.context_windows,
+            observer=self.call_observer,
             sleep=self.sleep,
         )
         spent = call.spent

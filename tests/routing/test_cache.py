@@ -8,16 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from escalade.cascade import ProgressiveExecutor, WorkItem
+from escalade.config import EscalationConfig
 from escalade.exceptions import ConfigError
-from escalade.providers.base import Usage
+from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Usage
+from escalade.providers.fake import FunctionProvider
 from escalade.providers.prices import PriceBook
+from escalade.quality.analysis import FailureAnalysis
 from escalade.routing.cache import (
     CacheAwareRouter,
     CachePolicy,
     PrefixMemory,
     default_cache_policy,
 )
-from escalade.tiers import Tier
+from escalade.tiers import Ladder, Tier
 
 SONNET, GPT4O = "claude-sonnet-4-0", "gpt-4o"
 #: 40,000 characters: 10,000 estimated tokens, 78 whole blocks of 128 tokens (9,984 tokens).
@@ -388,3 +392,40 @@ def test_probability_is_the_beta_posterior_mean(outcomes: list[tuple[bool, int]]
     probability = memory.stats(GPT4O).hit_probability
     assert 0.0 <= probability <= 1.0
     assert probability == pytest.approx((4 + hits) / (5 + predicted))
+
+
+class _Free:
+    """An estimator for calls that cost nothing."""
+
+    def estimate(self, request: CompletionRequest) -> CostEstimate:
+        return CostEstimate(expected_usd=0.0, max_usd=0.0)
+
+
+def test_cascade_orders_by_the_router_and_teaches_it_every_call() -> None:
+    """As the executor's model order and call observer, the router ranks a tier and learns from each call."""
+    memory = PrefixMemory(clock=lambda: 0.0)
+    router = CacheAwareRouter(memory)
+    tier = Tier(name="cheap", rank=0, models=("claude-sonnet-4-0", "gpt-4o"), threshold=90, min_attempts=2)
+    seen: list[str] = []
+
+    def answer(request: CompletionRequest) -> Completion:
+        seen.append(request.model)
+        cached = 2048 if len(seen) > 2 else 0  # the second item's calls read a warm cache
+        return Completion(text="A", model=request.model, usage=Usage(input_tokens=10, cached_input_tokens=cached))
+
+    config = EscalationConfig(tiers=Ladder([tier]), max_cost=None, auto_approve_under=None, max_concurrency=1)
+    executor = ProgressiveExecutor(
+        config,
+        FunctionProvider(answer),
+        scorer=lambda ctx: FailureAnalysis(test_pass_rate=0.0),
+        estimator=_Free(),
+        model_order=lambda t, item: router.rank_models(t, item.prompt),
+        call_observer=router,
+    )
+    executor.run_sync([WorkItem(id=str(i), prompt=LONG_PROMPT) for i in range(2)])
+    assert seen[0] == "gpt-4o"  # cold caches: the cheaper list price first, against the tier's own order
+    for model in tier.models:
+        assert memory.lookup(model, LONG_PROMPT).shared_prefix_tokens > 0
+    stats = memory.stats("gpt-4o")
+    assert stats.predicted_hits >= 1
+    assert stats.actual_hits >= 1

@@ -16,6 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from escalade.budget import ApprovalRequest
+from escalade.calls import CallObserver
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
 from escalade.cli.common import (
     DbOption,
@@ -122,6 +123,7 @@ class _Setup:
     ledger: BudgetLedger | None = None
     workspace_budget: WorkspaceBudget | None = None
     model_order: ModelOrder | None = None
+    call_observer: CallObserver | None = None
     metrics: Callable[[ProgressiveWorkflowResult], dict[str, object]]
 
 
@@ -170,6 +172,7 @@ def _live_setup(
         ledger=store.ledger(),
         workspace_budget=store.workspace_budget(live.workspace) or WorkspaceBudget(workspace=live.workspace),
         model_order=lambda tier, item: router.rank_models(tier, item.prompt),
+        call_observer=router,
         metrics=lambda result: reference_metrics(plan, result, dataset.task_kind),
     )
 
@@ -293,6 +296,7 @@ def _execute(
         ledger=setup.ledger,
         workspace_budget=setup.workspace_budget,
         model_order=setup.model_order,
+        call_observer=setup.call_observer,
     )
     run_id = new_run_id(setup.workflow)
     stopped: RunStoppedError | None = None

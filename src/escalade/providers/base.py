@@ -112,6 +112,10 @@ class Provider(abc.ABC):
     subclasses; the cascade then tries the next model or tier.
     """
 
+    #: Longest a call can take, in seconds, when the provider itself guarantees it (``None``: no
+    #: promise, so the cascade puts its own timer on each call; in-memory providers promise 0).
+    max_call_s: float | None = None
+
     @abc.abstractmethod
     async def complete(self, request: CompletionRequest) -> Completion:
         """Answer ``request``."""

@@ -52,6 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from escalade.exceptions import ConfigError
+from escalade.providers.base import Completion, CompletionRequest
 from escalade.providers.prices import PriceBook, TokenPrices, price_data_version
 from escalade.providers.pricing import estimate_tokens
 from escalade.tiers import Tier
@@ -456,6 +457,19 @@ class CacheAwareRouter:
     ) -> tuple[str, ...]:
         """Just the model names of :meth:`rank`."""
         return self.rank(tier, prompt, expected_output_tokens=expected_output_tokens, now=now).models
+
+    # -- as the cascade's model order and call observer ----------------------------------------------
+    def before_call(self, request: CompletionRequest) -> None:
+        """Remember the prompt a call is about to send (its system text first, as providers cache it)."""
+        self.memory.observe(request.model, _as_sent(request))
+
+    def after_call(self, request: CompletionRequest, completion: Completion) -> None:
+        """Learn from the cache reads the provider reported for that call."""
+        self.memory.record_outcome(request.model, _as_sent(request), completion.usage.cached_input_tokens)
+
+
+def _as_sent(request: CompletionRequest) -> str:
+    return f"{request.system}\n\n{request.prompt}" if request.system else request.prompt
 
 
 def _check_output(tokens: int) -> None:
