@@ -112,14 +112,30 @@ def test_approval_asked_once_when_crossing_limit() -> None:
         return True
 
     result = ProgressiveExecutor(
-        config(auto_approve_under=0.05, max_cost=None), provider(), scorer=fail_all, approval=approve
+        config(auto_approve_under=0.6, max_cost=None), provider(), scorer=fail_all, approval=approve
     ).run_sync(work(3))
     assert result.status == "completed"
     assert len(asked) == 1
     req = asked[0]
-    assert req.auto_approve_under == 0.05
-    assert req.spent_usd + req.reserved_usd + req.next_call_usd > 0.05
-    assert req.spent_usd + req.reserved_usd <= 0.05
+    assert req.auto_approve_under == 0.6
+    assert not req.single_call
+    assert req.spent_usd + req.reserved_usd + req.next_call_usd > 0.6
+    assert req.spent_usd + req.reserved_usd <= 0.6
+
+
+def test_each_call_above_the_limit_is_asked_about() -> None:
+    """A call whose worst case alone is above auto_approve_under waits for approval every time."""
+    asked: list[ApprovalRequest] = []
+
+    def approve(request: ApprovalRequest) -> bool:
+        asked.append(request)
+        return True
+
+    result = ProgressiveExecutor(
+        config(auto_approve_under=0.3, max_cost=None), provider(), scorer=fail_all, approval=approve
+    ).run_sync(work(2))
+    assert result.status == "completed"
+    assert [(r.next_call_usd, r.single_call, r.tier) for r in asked] == [(0.5, True, "premium")] * 2
 
 
 def test_async_approval_and_denial() -> None:

@@ -11,8 +11,9 @@ Each call reserves its worst-case cost on the lines of a :class:`~escalade.ledge
 
 The ledger grants all lines or none, and a line grants only while ``spent + reserved + bound <= cap``,
 so concurrent items, and with :class:`~escalade.store.ledger.SqlLedger` concurrent processes, can
-never jointly pass a cap. Crossing ``auto_approve_under`` asks the approval callback once; a
-refusal, a callback that fails, or no callback at all stops the run (fail closed). The guarantee
+never jointly pass a cap. Crossing ``auto_approve_under`` asks the approval callback once, and a
+single call whose worst case alone is above it asks every time; a refusal, a callback that fails,
+or no callback at all stops the run (fail closed). The guarantee
 needs an estimator whose bound is a real upper bound (exact for replays); a bill above its bound is
 counted, reported, and stops the run once the run's cap is passed.
 """
@@ -57,6 +58,8 @@ class ApprovalRequest:
     tier: str
     #: Item of the waiting call.
     item_id: str
+    #: The call alone could cost more than the limit (such calls are asked about every time).
+    single_call: bool = False
 
 
 #: Decides an :class:`ApprovalRequest`; may be async.
@@ -192,7 +195,11 @@ class BudgetGuard:
 
     async def _ask_approval(self, projected: float, bound_usd: float, tier: str, item_id: str) -> None:
         limit = self._config.auto_approve_under
-        if self._approved or limit is None or projected <= limit + _EPS:
+        if limit is None:
+            return
+        crossing = not self._approved and projected > limit + _EPS
+        single = bound_usd > limit + _EPS  # one call that alone could cost more than the limit: asked every time
+        if not (crossing or single):
             return
         if self._approval is None:
             self._stopped = (
@@ -208,6 +215,7 @@ class BudgetGuard:
             max_cost=self._config.max_cost,
             tier=tier,
             item_id=item_id,
+            single_call=single,
         )
         try:
             verdict = self._approval(request)

@@ -261,12 +261,25 @@ def test_interactive_approval_prompt(
     """At a terminal, crossing auto_approve_under asks once; yes continues, no stops the run."""
     monkeypatch.setattr("escalade.cli.run._interactive", lambda: True)
     result = runner.invoke(
-        app, ["run", str(make_dataset()), "--db", db_url], input=answer, env={"ESCALADE_AUTO_APPROVE_UNDER": "0.01"}
+        app, ["run", str(make_dataset()), "--db", db_url], input=answer, env={"ESCALADE_AUTO_APPROVE_UNDER": "0.12"}
     )
     assert result.exit_code == code, result.stderr
     assert result.stderr.count("Continue?") == 1
     status = SqlStore(db_url).list_runs()[0].status
     assert status == ("completed" if code == 0 else "aborted")
+
+
+def test_interactive_prompt_for_a_single_costly_call(
+    make_dataset: MakeDataset, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a terminal, a call that alone could pass auto_approve_under is asked about; no stops the run."""
+    monkeypatch.setattr("escalade.cli.run._interactive", lambda: True)
+    result = runner.invoke(
+        app, ["run", str(make_dataset()), "--db", db_url], input="n\n", env={"ESCALADE_AUTO_APPROVE_UNDER": "0.05"}
+    )
+    assert result.exit_code == 1
+    assert "call for item" in result.stderr
+    assert "Send it?" in result.stderr
 
 
 def test_cleanup_dry_run_and_delete(make_dataset: MakeDataset, db_url: str) -> None:

@@ -101,7 +101,7 @@ def test_live_run_needs_a_key(make_dataset: MakeDataset, db_url: str) -> None:
     ("args", "message"),
     [
         (["--provider", "mistral"], "--provider must be replay, openai or anthropic"),
-        (["--base-url", "http://127.0.0.1:1/v1"], "--base-url goes with --provider openai"),
+        (["--base-url", "http://127.0.0.1:1/v1"], "--base-url goes with a live --provider"),
         (["--provider", "openai", "--cache-prompts"], "--cache-prompts goes with --provider anthropic"),
         (["--provider", "openai", "--scorer", "oracle"], "only works on replays"),
     ],
@@ -152,3 +152,31 @@ def test_budget_set_show_and_errors(db_url: str) -> None:
         assert code == 2
         assert message in err
     assert json.loads(invoke("budget", "reclaim", "--json", "--db", db_url)[1]) == {"reclaimed": 0}
+
+
+def _messages(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+    """Every Claude model answers A, reading 1,024 prompt tokens from its cache."""
+    usage = {"input_tokens": 50, "cache_read_input_tokens": 1024, "cache_creation_input_tokens": 0, "output_tokens": 4}
+    message = {"id": "m", "type": "message", "role": "assistant", "model": body["model"], "stop_reason": "end_turn"}
+    return 200, {}, message | {"content": [{"type": "text", "text": "A"}], "stop_sequence": None, "usage": usage}
+
+
+def test_live_anthropic_run_with_cache_breakpoints(make_dataset: MakeDataset, db_url: str) -> None:
+    """--provider anthropic uses the default Claude ladder, marks prompts for caching, and bills cache reads."""
+    with serve(_messages) as (url, seen):
+        code, out, err = invoke(
+            "run", str(make_dataset()), "--provider", "anthropic", "--base-url", url.removesuffix("/v1"),
+            "--cache-prompts", "--db", db_url, "--json", "--limit", "1", env={"ANTHROPIC_API_KEY": KEY},
+        )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert seen[0]["body"]["model"] == "claude-haiku-4-5"
+    assert seen[0]["body"]["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
+    # every call: 50 input + 1,024 cache reads + 4 output tokens at the model's own prices
+    prices = {
+        "claude-haiku-4-5": (1.0, 0.1, 5.0),
+        "claude-sonnet-4-6": (3.0, 0.3, 15.0),
+        "claude-opus-4-6": (5, 0.5, 25),
+    }
+    expected = sum(50 * i + 1024 * r + 4 * o for i, r, o in (prices[q["body"]["model"]] for q in seen)) / 1e6
+    assert data["total_cost"] == pytest.approx(expected)

@@ -73,14 +73,19 @@ def _approver(yes: bool, progress: Progress) -> Callable[[ApprovalRequest], bool
             )
             return False
         cap = f"${request.max_cost:.2f}" if request.max_cost is not None else "no cap"
+        if request.single_call:
+            question = (
+                f"The next {request.tier} call for item {request.item_id} could alone cost up to "
+                f"${request.next_call_usd:.4f}, above ${request.auto_approve_under:.2f}. Send it?"
+            )
+        else:
+            question = (
+                f"The run has spent ${request.spent_usd + request.reserved_usd:.4f} (in flight included); "
+                f"continuing passes ${request.auto_approve_under:.2f} (max_cost {cap}). Continue?"
+            )
         progress.stop()
         try:
-            return typer.confirm(
-                f"The run has spent ${request.spent_usd + request.reserved_usd:.4f} (in flight included); "
-                f"continuing passes ${request.auto_approve_under:.2f} (max_cost {cap}). Continue?",
-                default=False,
-                err=True,
-            )
+            return typer.confirm(question, default=False, err=True)
         finally:
             progress.start()
 
@@ -215,7 +220,8 @@ def run_command(
         ),
     ] = "replay",
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="With --provider openai: any OpenAI-compatible server.")
+        str | None,
+        typer.Option("--base-url", help="The provider's API at another address (openai: any compatible server)."),
     ] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Stream live answers (usage from the stream).")] = False,
     cache_prompts: Annotated[
@@ -232,8 +238,8 @@ def run_command(
         raise fail(f"--concurrency must be at least 1, got {concurrency}")
     if provider not in ("replay", *LIVE_PROVIDERS):
         raise fail(f"--provider must be replay, {' or '.join(LIVE_PROVIDERS)}; got {provider!r}")
-    if provider != "openai" and base_url is not None:
-        raise fail("--base-url goes with --provider openai (any OpenAI-compatible server)")
+    if provider == "replay" and base_url is not None:
+        raise fail("--base-url goes with a live --provider (openai: any OpenAI-compatible server)")
     if provider != "anthropic" and cache_prompts:
         raise fail("--cache-prompts goes with --provider anthropic (OpenAI caches long prompts on its own)")
     dataset = load_dataset(dataset_dir)

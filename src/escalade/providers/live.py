@@ -5,9 +5,10 @@ asked for; importing this module costs nothing. A workspace's key comes from the
 :class:`~escalade.keys.KeyVault` (stored encrypted, else the provider's usual environment variable);
 with neither, :class:`~escalade.exceptions.MissingKeyError` says how to set one.
 
-When the configuration names no models, each provider has a default ladder of models that
-genai-prices knows the price of (so every bill is known): two cheap models, so that the cheap tier's
-two attempts are independent opinions, one capable model and one premium model.
+When the configuration names no models, each provider has a default ladder of current models that
+genai-prices knows the price of (so every bill is known). OpenAI's cheap tier has two models, so
+that its two attempts are independent opinions; Anthropic has one current small model, so a lone
+cheap answer can only be corroborated by a stronger tier.
 
 >>> [t.models for t in default_ladder("openai", Ladder.default())]
 [('gpt-4.1-nano', 'gpt-4o-mini'), ('gpt-4.1-mini',), ('gpt-4.1',)]
@@ -40,10 +41,10 @@ DEFAULT_MODELS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "capable": ("gpt-4.1-mini",),
         "premium": ("gpt-4.1",),
     },
-    "anthropic": {
-        "cheap": ("claude-3-5-haiku-latest", "claude-haiku-4-5"),
-        "capable": ("claude-sonnet-4-5",),
-        "premium": ("claude-opus-4-5",),
+    "anthropic": {  # one current Haiku: a lone cheap answer is corroborated by the capable tier, if at all
+        "cheap": ("claude-haiku-4-5",),
+        "capable": ("claude-sonnet-4-6",),
+        "premium": ("claude-opus-4-6",),
     },
 }
 
