@@ -2,14 +2,18 @@
 
 For each item, starting on its start tier (the first tier by default):
 
-1. pick the tier's next model (models are tried in order; one that errors is skipped),
-2. reserve the worst-case cost with the budget guard, let the tier's team answer, settle the bill,
+1. pick the tier's next model, in the tier's order or the one ``model_order`` gives for the item
+   (cache-aware, say); a model that errors is skipped for the rest of the tier,
+2. let the tier's team answer; each call goes through :class:`~escalade.calls.GuardedCaller`
+   (context-window skip, call ceiling, budget reserve/settle, retries of transient errors),
 3. score the answer; it stays on the tier when its CQS meets the tier threshold and no custom
    predicate objects, otherwise it is retried up to the tier's ``min_attempts`` (stopping early on
-   stagnation) and then climbs.
+   stagnation) and then climbs. A tier that answered nothing climbs too, with the last error as the
+   reason, unless only rate limits stopped it and ``escalate_on_rate_limit`` is off.
 
-Items run concurrently (bounded by ``max_concurrency``); an unexpected error fails that item only.
-A budget stop (``BudgetExceededError``/``ApprovalDeniedError``) or a failing listener
+Items run concurrently (bounded by ``max_concurrency``); an unexpected error fails that item only,
+and so does a stop of that item alone (its per-request cap or call ceiling), which keeps its best
+answer. A run stop (``BudgetExceededError``/``ApprovalDeniedError``) or a failing listener
 (``ListenerError``: results could no longer be stored) stops the whole run; the error carries
 the partial result. Money spent by an attempt that then fails is always kept in the result.
 Every finished attempt is handed to the listeners at once, so a store listener keeps all finished
@@ -39,8 +43,18 @@ from escalade.exceptions import (
     RequestStoppedError,
     RunStoppedError,
 )
+from escalade.items import (
+    ItemState,
+    cut_short,
+    finish_item,
+    last_answered,
+    price_versions,
+    request_stopped,
+    total_cost,
+    total_usage,
+)
 from escalade.ledger import BudgetLedger, WorkspaceBudget
-from escalade.providers.base import Completion, CompletionRequest, CostEstimator, Provider, Usage
+from escalade.providers.base import CompletionRequest, CostEstimator, Provider
 from escalade.quality.predicates import EscalationPredicate, PredicateContext, below_threshold
 from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult
@@ -88,19 +102,6 @@ class RunListener:
 
     def on_run_finished(self, result: ProgressiveWorkflowResult) -> None:
         """The run ended (completed, or stopped by the budget)."""
-
-
-@dataclass
-class _ItemState:
-    item: WorkItem
-    history: list[AnsweredAttempt] = field(default_factory=list)
-    tiers: list[TierResult] = field(default_factory=list)
-    #: Attempts on the tier being worked, so a budget stop mid-tier keeps them.
-    current: list[AttemptRecord] = field(default_factory=list)
-    #: Calls sent for the item, against its ceiling.
-    calls: RequestCalls = field(default_factory=lambda: RequestCalls(limit=None))
-    #: Provider errors met on the tier being worked.
-    provider_errors: list[ProviderError] = field(default_factory=list)
 
 
 class ProgressiveExecutor:
@@ -233,7 +234,7 @@ class ProgressiveExecutor:
     async def _run_item(
         self, run_id: str, item: WorkItem, start_tier: str | None, guard: BudgetGuard, stop: list[RunStoppedError]
     ) -> ItemResult:
-        state = _ItemState(item, calls=RequestCalls(limit=self.config.max_calls_per_request))
+        state = ItemState(item, calls=RequestCalls(limit=self.config.max_calls_per_request))
         ladder = self.config.tiers
         tier: Tier | None = ladder[item.start_tier or start_tier or ladder[0].name]
         baseline = 0.0
@@ -246,22 +247,22 @@ class ProgressiveExecutor:
                 held = None if passed else self._held_by_rate_limit(state, tier)
                 if passed or nxt is None or held:
                     state.tiers.append(replace(tier_result, escalation_reason=held or tier_result.escalation_reason))
-                    return self._finish(state, "accepted" if passed else "unresolved", final, baseline, error=held)
+                    return finish_item(state, "accepted" if passed else "unresolved", final, baseline, error=held)
                 reason = tier_result.escalation_reason or "quality below threshold"
                 state.tiers.append(replace(tier_result, escalated=True, escalation_reason=reason))
                 self._emit("on_escalation", run_id, item.id, tier.name, nxt.name, reason)
                 tier = nxt
         except RequestStoppedError as exc:  # this item's budget or call ceiling is spent; the run goes on
-            return self._request_stopped(state, exc, baseline)
+            return request_stopped(state, exc, baseline)
         except RunStoppedError as exc:  # the whole run stops; keep what this item did
             stop.append(exc)
             guard.halt(f"run stopped: {exc}")  # items in flight make no further calls
-            return self._cut_short(state, "stopped", str(exc), baseline)
+            return cut_short(state, "stopped", str(exc), baseline)
         except Exception as exc:  # a failing item never stops the others; its spend is kept
-            return self._cut_short(state, "failed", f"{type(exc).__name__}: {exc}", baseline)
+            return cut_short(state, "failed", f"{type(exc).__name__}: {exc}", baseline)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _held_by_rate_limit(self, state: _ItemState, tier: Tier) -> str | None:
+    def _held_by_rate_limit(self, state: ItemState, tier: Tier) -> str | None:
         """Why the item stays put instead of climbing: its tier answered nothing, only for rate limits."""
         if self.config.escalate_on_rate_limit or any(a.error is None for a in state.current):
             return None
@@ -273,64 +274,8 @@ class ProgressiveExecutor:
             "so the item did not climb"
         )
 
-    @staticmethod
-    def _with_unfinished(state: _ItemState, status: str) -> list[TierResult]:
-        """The item's tiers, plus the attempts of the tier it was on when it ended early."""
-        tiers = list(state.tiers)
-        worked = {id(a) for t in tiers for a in t.attempts}
-        unfinished = tuple(a for a in state.current if id(a) not in worked)
-        if unfinished:
-            tiers.append(
-                TierResult(tier=unfinished[0].tier, attempts=unfinished, escalated=False, escalation_reason=status)
-            )
-        return tiers
-
-    def _request_stopped(self, state: _ItemState, exc: RequestStoppedError, baseline: float) -> ItemResult:
-        """An item whose budget or call ceiling ran out keeps its best answer so far."""
-        state.tiers = self._with_unfinished(state, "request stopped")
-        final = _last_answered(state, [])
-        return self._finish(state, "unresolved", final, baseline, error=str(exc))
-
-    @classmethod
-    def _cut_short(cls, state: _ItemState, status: str, error: str, baseline: float) -> ItemResult:
-        """Result of an item that ended early, with every attempt (and cost) it made."""
-        tiers = cls._with_unfinished(state, status)
-        return ItemResult(
-            item_id=state.item.id,
-            status=status,
-            tiers=tuple(tiers),
-            error=error,
-            premium_baseline_usd=baseline,
-            prompt=state.item.prompt,
-        )
-
-    def _finish(
-        self, state: _ItemState, status: str, final: AttemptRecord | None, baseline: float, *, error: str | None = None
-    ) -> ItemResult:
-        if final is None:
-            return ItemResult(
-                item_id=state.item.id,
-                status="unanswered",
-                tiers=tuple(state.tiers),
-                error=error or "no tier could answer this item",
-                premium_baseline_usd=baseline,
-                prompt=state.item.prompt,
-            )
-        return ItemResult(
-            item_id=state.item.id,
-            status=status,
-            tiers=tuple(state.tiers),
-            final_tier=final.tier,
-            final_model=final.model,
-            final_answer=final.text,
-            final_cqs=final.cqs,
-            error=error,
-            premium_baseline_usd=baseline,
-            prompt=state.item.prompt,
-        )
-
     async def _run_tier(
-        self, run_id: str, state: _ItemState, tier: Tier, guard: BudgetGuard
+        self, run_id: str, state: ItemState, tier: Tier, guard: BudgetGuard
     ) -> tuple[TierResult, bool, AttemptRecord | None]:
         """Attempts on one tier: (tier result, passed, best answer so far for this item)."""
         attempts = state.current = []
@@ -364,7 +309,7 @@ class ProgressiveExecutor:
                 rose = f"CQS rose < {cfg.stagnation_threshold:.0%} over {cfg.stagnation_window} attempts"
                 reason = f"{reason}; stagnated ({rose})"
                 break
-        best = _last_answered(state, attempts)
+        best = last_answered(state, attempts)
         return (
             TierResult(tier=tier.name, attempts=tuple(attempts), escalated=False, escalation_reason=reason),
             False,
@@ -390,7 +335,7 @@ class ProgressiveExecutor:
         return (scores[-1] - scores[-window]) / 100.0 < self.config.stagnation_threshold
 
     async def _attempt(
-        self, run_id: str, state: _ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard
+        self, run_id: str, state: ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard
     ) -> AttemptRecord:
         """One attempt; its record is appended to ``state.current`` and handed to the listeners."""
         # Yield to the event loop: providers that answer without suspending (replay, caches) would
@@ -403,7 +348,7 @@ class ProgressiveExecutor:
             raise record.raised
         return record
 
-    async def _work(self, state: _ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard) -> AttemptRecord:
+    async def _work(self, state: ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard) -> AttemptRecord:
         item = state.item
         started = datetime.now(UTC)
         clock = time.perf_counter()
@@ -433,11 +378,11 @@ class ProgressiveExecutor:
                 attempt=number,
                 model=model,
                 started_at=started,
-                cost_usd=_cost(spent),
-                usage=_usage(spent),
+                cost_usd=total_cost(spent),
+                usage=total_usage(spent),
                 calls=len(spent),
                 latency_s=time.perf_counter() - clock,
-                price_data_version=_price_versions(spent),
+                price_data_version=price_versions(spent),
                 **fields,
             )
 
@@ -505,27 +450,3 @@ def _next_model(models: tuple[str, ...], cursor: int, unavailable: set[str]) -> 
         if model not in unavailable:
             return model
     return None
-
-
-def _last_answered(state: _ItemState, attempts: list[AttemptRecord]) -> AttemptRecord | None:
-    answered = [a for a in attempts if a.error is None]
-    if answered:
-        return answered[-1]
-    earlier = [a for t in state.tiers for a in t.attempts if a.error is None]
-    return earlier[-1] if earlier else None
-
-
-def _cost(completions: list[Completion]) -> float:
-    return sum(c.cost_usd or 0.0 for c in completions)
-
-
-def _price_versions(completions: list[Completion]) -> str | None:
-    versions = sorted({c.price_data_version for c in completions if c.price_data_version})
-    return "; ".join(versions) or None
-
-
-def _usage(completions: list[Completion]) -> Usage:
-    total = Usage()
-    for c in completions:
-        total = total + c.usage
-    return total
