@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -12,8 +14,8 @@ from hypothesis import strategies as st
 from escalade.budget import ApprovalRequest, BudgetGuard
 from escalade.cascade import ProgressiveExecutor, WorkItem
 from escalade.config import EscalationConfig
-from escalade.exceptions import ApprovalDeniedError, BudgetExceededError
-from escalade.ledger import Hold, MemoryLedger, WorkspaceBudget
+from escalade.exceptions import ApprovalDeniedError, BudgetExceededError, BudgetUnavailableError, StoreError
+from escalade.ledger import Hold, MemoryLedger, Settlement, WorkspaceBudget
 from escalade.providers.base import CompletionRequest, CostEstimate
 from escalade.providers.fake import ScriptedProvider
 from escalade.quality.analysis import FailureAnalysis
@@ -430,3 +432,72 @@ def test_spend_never_exceeds_run_or_monthly_cap(
     assert sum(totals) <= monthly_cap + 1e-9
     month_spent = sum(ledger.line(key).spent_usd for key in month_keys(ledger))
     assert month_spent == pytest.approx(sum(totals))
+
+
+class FlakyLedger(MemoryLedger):
+    """A memory ledger whose database 'fails': ``failing`` names the operations that raise, and how often."""
+
+    blocking = True  # as a database ledger: calls go through a worker thread
+
+    def __init__(self, failing: dict[str, int], *, reserve_delay_s: float = 0.0) -> None:
+        super().__init__()
+        self.failing = dict(failing)
+        self.reserve_delay_s = reserve_delay_s
+
+    def _maybe_fail(self, operation: str) -> None:
+        if self.failing.get(operation, 0) > 0:
+            self.failing[operation] -= 1
+            raise StoreError(f"budget ledger: connection refused during {operation}")
+
+    def reserve(self, keys: Sequence[str], amount_usd: float, *, ttl_s: float, owner: str = "") -> Hold:
+        self._maybe_fail("reserve")
+        time.sleep(self.reserve_delay_s)
+        return super().reserve(keys, amount_usd, ttl_s=ttl_s, owner=owner)
+
+    def settle(self, hold: Hold, actual_usd: float | None) -> Settlement:
+        self._maybe_fail("settle")
+        return super().settle(hold, actual_usd)
+
+
+def test_ledger_failure_on_reserve_stops_the_run_before_any_call() -> None:
+    """A ledger that cannot be written stops the run (fail closed): nothing is sent unguarded."""
+    prov = provider()
+    executor = ProgressiveExecutor(config(), prov, scorer=fail_all, ledger=FlakyLedger({"reserve": 99}))
+    with pytest.raises(BudgetUnavailableError, match="rather than spend unguarded: budget ledger: connection refused"):
+        executor.run_sync(work(3))
+    assert prov.requests == []
+
+
+def test_settle_is_retried_when_the_ledger_blinks() -> None:
+    """A settle that fails twice and then works is retried: the bill is recorded once."""
+    ledger = FlakyLedger({"settle": 2})
+    result = ProgressiveExecutor(config(), provider(), scorer=fail_all, ledger=ledger).run_sync(work(1))
+    assert result.status == "completed"
+    assert ledger.line(f"run:{result.run_id}").spent_usd == pytest.approx(result.total_cost)
+
+
+def test_settle_that_keeps_failing_stops_the_run_and_keeps_the_cost() -> None:
+    """A bill the ledger cannot record stops the run; the result still counts what was spent."""
+    with pytest.raises(BudgetUnavailableError, match=r"could not record a \$0\.010000 bill") as info:
+        ProgressiveExecutor(config(), provider(), scorer=fail_all, ledger=FlakyLedger({"settle": 99})).run_sync(work(1))
+    partial = info.value.partial_result
+    assert partial is not None
+    assert partial.total_cost == pytest.approx(0.01)
+
+
+def test_cancelled_reservation_is_given_back() -> None:
+    """A caller cancelled while its reservation is being written waits for it and releases it."""
+    ledger = FlakyLedger({}, reserve_delay_s=0.2)
+    guard = BudgetGuard(config(max_cost=1.0), ledger=ledger, run_id="r")
+
+    async def scenario() -> None:
+        task = asyncio.create_task(guard.reserve(0.4, tier="cheap", item_id="x"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert ledger.line("run:r").reserved == 0
+    assert [h.amount_usd for h in ledger.holds(status="released")] == [0.4]
+    assert guard.reserved_usd == 0.0

@@ -21,6 +21,7 @@ counted, reported, and stops the run once the run's cap is passed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import math
 import time
@@ -30,13 +31,32 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TypeAlias, TypeVar
 
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
 from escalade.config import EscalationConfig
-from escalade.exceptions import ApprovalDeniedError, BudgetExceededError, RequestBudgetExceededError
-from escalade.ledger import BudgetLedger, Hold, MemoryLedger, WorkspaceBudget, request_line, run_line
+from escalade.exceptions import (
+    ApprovalDeniedError,
+    BudgetExceededError,
+    BudgetUnavailableError,
+    RequestBudgetExceededError,
+    StoreError,
+)
+from escalade.ledger import (
+    NANO,
+    BudgetLedger,
+    Hold,
+    MemoryLedger,
+    WorkspaceBudget,
+    request_line,
+    run_line,
+    settlement_amount,
+)
 
 __all__ = ["ApprovalCallback", "ApprovalRequest", "BudgetGuard", "Reservation"]
 
 _EPS = 1e-12
+#: Tries of a settle or release when the ledger's database fails (both are idempotent).
+_LEDGER_WRITE_ATTEMPTS = 3
 _T = TypeVar("_T")
 
 
@@ -114,9 +134,23 @@ class BudgetGuard:
         """Seconds a reservation is held before another process may reclaim it."""
         return self._ttl
 
-    async def _io(self, fn: Callable[[], _T]) -> _T:
-        """Run a ledger call; one that blocks on a database goes to a worker thread."""
-        return await asyncio.to_thread(fn) if self._ledger.blocking else fn()
+    async def _io(self, fn: Callable[[], _T], *, undo: Callable[[_T], object] | None = None) -> _T:
+        """Run a ledger call; one that blocks on a database goes to a worker thread.
+
+        A cancelled caller (Ctrl-C, a stopped run) still waits for the database write it started, so the
+        ledger never keeps a reservation nobody knows of: ``undo`` then takes back what the call did.
+        """
+        if not self._ledger.blocking:
+            return fn()
+        task = asyncio.ensure_future(asyncio.to_thread(fn))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                done = await task
+                if undo is not None:
+                    await asyncio.to_thread(undo, done)
+            raise
 
     async def _lines(self, item_id: str) -> list[str]:
         """The lines a call of ``item_id`` reserves on, opened on first use."""
@@ -149,13 +183,20 @@ class BudgetGuard:
             self._warn_past_cap(projected, bound_usd, tier, item_id)
             await self._ask_approval(projected, bound_usd, tier, item_id)
             self.reserved_usd += bound_usd  # counted before the ledger call, so the approval sees it
-        keys = await self._lines(item_id)
         owner = f"{self._run_id}/{item_id}"
         try:
-            hold = await self._io(partial(self._ledger.reserve, keys, bound_usd, ttl_s=self._ttl, owner=owner))
+            keys = await self._lines(item_id)
+            reserve = partial(self._ledger.reserve, keys, bound_usd, ttl_s=self._ttl, owner=owner)
+            hold = await self._io(reserve, undo=self._ledger.release)
         except BudgetExceededError as exc:
             self.reserved_usd = max(0.0, self.reserved_usd - bound_usd)
             raise self._refused(exc, bound_usd, tier, item_id) from None
+        except StoreError as exc:
+            self.reserved_usd = max(0.0, self.reserved_usd - bound_usd)
+            self._stopped = (
+                self._stopped or f"the budget ledger failed, so the run stops rather than spend unguarded: {exc}"
+            )
+            raise BudgetUnavailableError(self._stopped) from exc
         except BaseException:
             self.reserved_usd = max(0.0, self.reserved_usd - bound_usd)
             raise
@@ -238,7 +279,16 @@ class BudgetGuard:
         """
         self.reserved_usd = max(0.0, self.reserved_usd - reservation.amount_usd)
         bound = reservation.amount_usd
-        settlement = await self._io(partial(self._ledger.settle, reservation.hold, actual_usd))
+        try:
+            settlement = await self._write(partial(self._ledger.settle, reservation.hold, actual_usd))
+        except StoreError as exc:
+            counted = settlement_amount(reservation.hold, actual_usd)[0] / NANO
+            self.spent_usd += counted
+            self._stopped = self._stopped or (
+                f"the budget ledger could not record a ${counted:.6f} bill ({exc}); the run stops. The hold stays "
+                "on the ledger until it expires, so the spend is counted until then and lost after"
+            )
+            raise BudgetUnavailableError(self._stopped) from exc
         counted, unknown, late = settlement.counted_usd, settlement.unknown, settlement.late
         if unknown:
             self.warnings.append(
@@ -262,7 +312,21 @@ class BudgetGuard:
     async def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose call failed without a bill."""
         self.reserved_usd = max(0.0, self.reserved_usd - reservation.amount_usd)
-        await self._io(partial(self._ledger.release, reservation.hold))
+        with contextlib.suppress(StoreError):  # a release that fails only holds money until the hold expires
+            await self._write(partial(self._ledger.release, reservation.hold))
+
+    async def _write(self, fn: Callable[[], _T]) -> _T:
+        """A settle or release, retried briefly when the database fails (they are idempotent)."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(StoreError),
+            stop=stop_after_attempt(_LEDGER_WRITE_ATTEMPTS),
+            wait=wait_exponential(multiplier=0.1, max=2.0),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._io(fn)
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity re-raises the last error
 
     def halt(self, reason: str) -> None:
         """Refuse every further reservation (the run is stopping for ``reason``)."""

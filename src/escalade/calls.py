@@ -35,6 +35,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from escalade.budget import BudgetGuard
 from escalade.config import EscalationConfig
 from escalade.exceptions import (
+    BudgetError,
     CallLimitError,
     ContextWindowError,
     ProviderError,
@@ -170,7 +171,11 @@ class GuardedCaller:
             raise
         if self.observer is not None:
             self.observer.after_call(request, completion)
-        counted = await self.guard.settle(reservation, completion.cost_usd, model=request.model)
+        try:
+            counted = await self.guard.settle(reservation, completion.cost_usd, model=request.model)
+        except BudgetError:  # the ledger could not record the bill: the run stops, the answer's cost is kept
+            self.spent.append(completion)
+            raise
         if counted != completion.cost_usd:
             completion = replace(completion, cost_usd=counted)
         self.spent.append(completion)

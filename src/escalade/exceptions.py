@@ -20,6 +20,7 @@ catch the base and the CLI can turn any of them into one clear line::
     ├── RunStoppedError              the run was stopped; carries the partial result
     │   ├── BudgetError
     │   │   ├── BudgetExceededError  a budget (run, workspace month) refused the next call's reservation
+    │   │   ├── BudgetUnavailableError   the budget ledger could not be read or written
     │   │   └── ApprovalDeniedError  spending above the approval limit was refused
     │   └── ListenerError            a listener (the store, telemetry) failed, so results could be lost
     └── StoreError
@@ -38,6 +39,7 @@ __all__ = [
     "ApprovalDeniedError",
     "BudgetError",
     "BudgetExceededError",
+    "BudgetUnavailableError",
     "CallLimitError",
     "ConfigError",
     "ContentPolicyError",
@@ -188,6 +190,10 @@ class BudgetExceededError(BudgetError):
     line: LineState | None = None
     #: The amount the refused reservation asked for.
     requested_usd: float | None = None
+
+
+class BudgetUnavailableError(BudgetError):
+    """The budget ledger (its database) failed; the run stops rather than spend unguarded or unrecorded."""
 
 
 class ApprovalDeniedError(BudgetError):

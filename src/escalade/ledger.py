@@ -58,11 +58,13 @@ __all__ = [
     "MemoryLedger",
     "Settlement",
     "WorkspaceBudget",
+    "check_reservation",
     "from_nano",
     "month_line",
     "refusal",
     "request_line",
     "run_line",
+    "settlement_amount",
     "to_nano",
 ]
 
