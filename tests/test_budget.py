@@ -17,7 +17,7 @@ from escalade.config import EscalationConfig
 from escalade.exceptions import ApprovalDeniedError, BudgetExceededError, BudgetUnavailableError, StoreError
 from escalade.ledger import Hold, MemoryLedger, Settlement, WorkspaceBudget
 from escalade.providers.base import CompletionRequest, CostEstimate
-from escalade.providers.fake import ScriptedProvider
+from escalade.providers.fake import FunctionProvider, ScriptedProvider
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ScoringContext
 from escalade.results import ProgressiveWorkflowResult
@@ -501,3 +501,28 @@ def test_cancelled_reservation_is_given_back() -> None:
     assert ledger.line("run:r").reserved == 0
     assert [h.amount_usd for h in ledger.holds(status="released")] == [0.4]
     assert guard.reserved_usd == 0.0
+
+
+def test_blocking_approval_does_not_stall_calls_in_flight() -> None:
+    """A sync approval (a terminal prompt) waits in a thread: calls already in flight finish and settle meanwhile."""
+    answered: list[float] = []
+
+    async def slow(request: CompletionRequest) -> str:
+        await asyncio.sleep(0.1)
+        answered.append(time.monotonic())
+        return "x"
+
+    decided: list[float] = []
+
+    def approve(request: ApprovalRequest) -> bool:
+        time.sleep(0.5)  # a person thinking
+        decided.append(time.monotonic())
+        return True
+
+    tiers = ladder(("cheap", ("a",), 0.0, 1))
+    cfg = EscalationConfig(tiers=tiers, auto_approve_under=0.15, max_cost=None, max_concurrency=2)
+    result = ProgressiveExecutor(
+        cfg, FunctionProvider(slow, cost_per_call=0.1), estimator=_Fixed(0.1), approval=approve
+    ).run_sync(work(2))
+    assert result.status == "completed"
+    assert answered[0] < decided[0]  # the first item's call came back while the second waited for approval

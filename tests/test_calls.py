@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from escalade.cascade import ProgressiveExecutor, WorkItem
 from escalade.config import EscalationConfig
 from escalade.exceptions import (
     CallLimitError,
+    ConfigError,
     ContentPolicyError,
     ContextWindowError,
     ProviderAuthError,
@@ -25,7 +27,7 @@ from escalade.exceptions import (
     RateLimitedError,
     TransientProviderError,
 )
-from escalade.ledger import MemoryLedger, run_line
+from escalade.ledger import MemoryLedger, WorkspaceBudget, run_line
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider
 from escalade.providers.fake import FunctionProvider, ScriptedProvider
 from escalade.quality.analysis import FailureAnalysis
@@ -520,3 +522,58 @@ def test_sends_never_pass_the_ceiling_and_spend_is_exact(
     line = ledger.line(run_line("r"))
     assert line.spent_usd == pytest.approx(result.total_cost)
     assert line.reserved_usd == 0.0
+
+
+class BrokenObserver:
+    """A call observer that fails on every event."""
+
+    def before_call(self, request: CompletionRequest) -> None:
+        raise RuntimeError("cache memory full")
+
+    def after_call(self, request: CompletionRequest, completion: Completion) -> None:
+        raise RuntimeError("cache memory full")
+
+
+def test_failing_observer_never_touches_the_money() -> None:
+    """An observer that raises is recorded as a warning; the call is answered and settled as usual."""
+    cfg = config()
+    guard = BudgetGuard(cfg)
+    call = guarded(ScriptedProvider({"a": ["1"]}, cost_per_call=COSTS), cfg, Sleeps(), guard=guard)
+    call = dataclasses.replace(call, observer=BrokenObserver())
+    assert asyncio.run(call(request())).text == "1"
+    assert guard.spent_usd == pytest.approx(COSTS["a"])
+    assert guard.reserved_usd == 0.0
+    assert [w.split(" failed")[0] for w in guard.warnings] == [
+        "call observer BrokenObserver.before_call",
+        "call observer BrokenObserver.after_call",
+    ]
+
+
+def test_provider_billing_a_refusal_is_counted_at_its_bill() -> None:
+    """A refusal that carries its bill is counted at that bill, not released and not at the bound."""
+    refusal = ContentPolicyError("a refused the request", model="a", billed_usd=0.0005)
+    cfg = config(max_retries=0)
+    guard = BudgetGuard(cfg)
+    call = guarded(ScriptedProvider({"a": [refusal]}), cfg, Sleeps(), guard=guard)
+    with pytest.raises(ContentPolicyError):
+        asyncio.run(call(request()))
+    assert guard.spent_usd == pytest.approx(0.0005)
+    assert [c.cost_usd for c in call.spent] == [pytest.approx(0.0005)]
+
+
+@pytest.mark.parametrize("models", [(), ("a", "a", "b")])
+def test_model_order_copes_with_empty_and_repeated_tiers(models: tuple[str, ...]) -> None:
+    """A model order over a tier with no models, or with a model listed twice, neither fails nor repeats."""
+    tiers = Ladder([Tier(name="cheap", rank=0, models=models, threshold=50.0), Tier(name="top", rank=1, models=("p",))])
+    provider = ScriptedProvider({"a": ["0"], "b": ["0"], "p": ["1"]}, cost_per_call=COSTS)
+    ex = executor(
+        config(tiers=tiers), provider, Sleeps(), model_order=lambda tier, item: tuple(dict.fromkeys(tier.models))
+    )
+    result = ex.run_sync(items("x"))
+    assert result.items[0].final_tier == "top"
+
+
+def test_workspace_budget_needs_a_shared_ledger() -> None:
+    """A workspace's monthly cap without a shared ledger would only cap one run: it is refused, saying why."""
+    with pytest.raises(ConfigError, match="needs a ledger shared by the workspace's runs"):
+        ProgressiveExecutor(config(), ScriptedProvider({}), workspace_budget=WorkspaceBudget(monthly_limit_usd=5.0))

@@ -220,7 +220,7 @@ def test_failed_item_keeps_what_it_spent(three_tier_config: EscalationConfig) ->
 
 
 def test_unexpected_provider_exception_mid_team_keeps_cost() -> None:
-    """A non-ProviderError raised by the second call of a team fails the item with the first call's cost."""
+    """A non-ProviderError from a team's second call fails the item; that call counts at its bound (fail closed)."""
 
     def handler(request: CompletionRequest) -> Completion:
         if request.role == "executor":
@@ -232,8 +232,8 @@ def test_unexpected_provider_exception_mid_team_keeps_cost() -> None:
     result = make(cfg, FunctionProvider(handler)).run_sync(items("x"))
     item = result.items[0]
     assert item.status == "failed"
-    assert item.cost_usd == pytest.approx(COSTS["c"])
-    assert result.total_cost == pytest.approx(COSTS["c"])
+    assert item.cost_usd == pytest.approx(2 * COSTS["c"])  # the plan's bill, and the broken call's bound
+    assert result.total_cost == pytest.approx(2 * COSTS["c"])
 
 
 class FailingListener(RunListener):

@@ -39,11 +39,16 @@ def test_config_is_frozen_and_replace_validates() -> None:
     ("field", "value"),
     [
         ("max_cost", 0.0),
+        ("max_cost", 1e10),
         ("auto_approve_under", -0.5),
         ("stagnation_threshold", 1.5),
         ("stagnation_window", 1),
         ("max_concurrency", 0),
         ("max_output_tokens", 0),
+        ("max_calls_per_request", 0),
+        ("max_retries", -1),
+        ("retry_backoff_s", float("nan")),
+        ("retry_max_wait_s", 0.1),
     ],
 )
 def test_invalid_values_name_the_field(field: str, value: float) -> None:
@@ -260,3 +265,20 @@ def test_master_key_variable_is_not_a_config_field(monkeypatch: pytest.MonkeyPat
     """ESCALADE_MASTER_KEY (for stored provider keys) is reserved, not an unknown setting."""
     monkeypatch.setenv("ESCALADE_MASTER_KEY", "x")
     load_config()
+
+
+def test_call_and_retry_settings_from_environment_and_file(tmp_path: Path) -> None:
+    """The call ceiling, retries and rate-limit policy load from TOML and the environment; none lifts the ceiling."""
+    path = tmp_path / "calls.toml"
+    path.write_text("max_calls_per_request = 6\nmax_retries = 1\nescalate_on_rate_limit = false\n", encoding="utf-8")
+    from_file = load_config(path, env={})
+    assert (from_file.max_calls_per_request, from_file.max_retries, from_file.escalate_on_rate_limit) == (6, 1, False)
+    env = {
+        "ESCALADE_MAX_CALLS_PER_REQUEST": "none",
+        "ESCALADE_RETRY_MAX_WAIT_S": "5",
+        "ESCALADE_RETRY_BACKOFF_S": "0.25",
+    }
+    from_env = load_config(path, env=env)
+    assert (from_env.max_calls_per_request, from_env.retry_max_wait_s, from_env.retry_backoff_s) == (None, 5.0, 0.25)
+    with pytest.raises(ConfigError, match="ESCALADE_MAX_RETRIES"):
+        load_config(env={"ESCALADE_MAX_RETRIES": "many"})

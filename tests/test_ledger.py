@@ -43,7 +43,7 @@ def test_amounts_are_exact_nano_dollars() -> None:
     assert from_nano(to_nano(12.345678901)) == pytest.approx(12.345678901, abs=1e-9)
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.01])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.01, 2e9])
 def test_invalid_amounts_are_refused(ledger: MemoryLedger, bad: float) -> None:
     """An amount that is not a finite number >= 0 is a clear error, and nothing is held."""
     with pytest.raises(ConfigError, match="finite number of USD"):
@@ -142,10 +142,12 @@ def test_late_settlement_still_counts(ledger: MemoryLedger, clock: Clock) -> Non
     assert ledger.line("a").reserved == 0
 
 
-def test_open_changes_the_cap(ledger: MemoryLedger) -> None:
-    """Opening an existing line sets its new cap and keeps what it counted."""
+def test_open_keeps_the_cap_and_set_cap_changes_it(ledger: MemoryLedger) -> None:
+    """Opening an existing line leaves its cap alone; set_cap changes it and keeps what it counted."""
     ledger.settle(ledger.reserve(["a"], 0.5, ttl_s=60), 0.5)
-    ledger.open("a", 0.6)
+    ledger.open("a", None)  # another process with no monthly limit must not lift the cap
+    assert ledger.line("a").cap_usd == 1.0
+    ledger.set_cap("a", 0.6)
     with pytest.raises(BudgetExceededError):
         ledger.reserve(["a"], 0.2, ttl_s=60)
     assert ledger.line("a").spent_usd == pytest.approx(0.5)
@@ -178,6 +180,7 @@ def test_months_follow_the_workspace_time_zone(zone: str, instant: datetime, mon
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"monthly_limit_usd": 0.0}, "monthly_limit_usd"),
         ({"per_request_limit_usd": float("nan")}, "per_request_limit_usd"),
+        ({"monthly_limit_usd": 1e10}, "monthly_limit_usd"),  # beyond what the ledger's integers hold
         ({"workspace": ""}, "workspace"),
     ],
 )

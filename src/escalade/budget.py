@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -42,6 +42,7 @@ from escalade.exceptions import (
     StoreError,
 )
 from escalade.ledger import (
+    MAX_USD,
     NANO,
     BudgetLedger,
     Hold,
@@ -142,15 +143,16 @@ class BudgetGuard:
         """
         if not self._ledger.blocking:
             return fn()
-        task = asyncio.ensure_future(asyncio.to_thread(fn))
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                done = await task
-                if undo is not None:
-                    await asyncio.to_thread(undo, done)
-            raise
+        loop = asyncio.get_running_loop()
+        # A plain executor future, not a task: shutting the loop down cancels tasks, not this write.
+        future = loop.run_in_executor(None, fn)
+        if not await _through_cancellation(future):
+            return future.result()
+        with contextlib.suppress(Exception):
+            done = future.result()
+            if undo is not None:
+                await _through_cancellation(loop.run_in_executor(None, undo, done))
+        raise asyncio.CancelledError
 
     async def _lines(self, item_id: str) -> list[str]:
         """The lines a call of ``item_id`` reserves on, opened on first use."""
@@ -173,10 +175,11 @@ class BudgetGuard:
         async with self._lock:
             if self._stopped:
                 raise BudgetExceededError(self._stopped)
-            if not (math.isfinite(bound_usd) and bound_usd >= 0):
+            if not (math.isfinite(bound_usd) and 0 <= bound_usd <= MAX_USD):
+                unknown = " (no price is known for the model: the budget fails closed)" if bound_usd == math.inf else ""
                 self._stopped = (
-                    f"the cost estimate for item {item_id!r} ({tier}) is {bound_usd!r}, not a finite amount >= 0: "
-                    "the budget cannot be guarded, so the run stops"
+                    f"the cost estimate for item {item_id!r} ({tier}) is {bound_usd!r}{unknown}, not a finite amount "
+                    "the ledger can hold: the budget cannot be guarded, so the run stops"
                 )
                 raise BudgetExceededError(self._stopped)
             projected = self.spent_usd + self.reserved_usd + bound_usd
@@ -258,8 +261,12 @@ class BudgetGuard:
             item_id=item_id,
             single_call=single,
         )
+        approval = self._approval
         try:
-            verdict = self._approval(request)
+            if _is_async(approval):
+                verdict = approval(request)
+            else:  # a blocking callback (a terminal prompt) must not stop the calls in flight from settling
+                verdict = await asyncio.to_thread(approval, request)
             if inspect.isawaitable(verdict):
                 verdict = await verdict
         except Exception as exc:  # an approval that fails is a refusal (fail closed)
@@ -270,7 +277,7 @@ class BudgetGuard:
             raise ApprovalDeniedError(self._stopped)
         self._approved = True
 
-    async def settle(self, reservation: Reservation, actual_usd: float | None, *, model: str = "a") -> float:
+    async def settle(self, reservation: Reservation, actual_usd: float | None, *, model: str | None = None) -> float:
         """Replace ``reservation`` by the real bill; returns the amount counted.
 
         An unknown bill (``None``, NaN, negative) is counted at the reserved bound, never as free. A
@@ -290,16 +297,15 @@ class BudgetGuard:
             )
             raise BudgetUnavailableError(self._stopped) from exc
         counted, unknown, late = settlement.counted_usd, settlement.unknown, settlement.late
+        call = f"a {model} call" if model else "a call"
         if unknown:
             self.warnings.append(
-                f"cost of a {model} call is unknown ({actual_usd!r}); counted at its reserved bound ${bound:.6f}"
+                f"cost of {call} is unknown ({actual_usd!r}); counted at its reserved bound ${bound:.6f}"
             )
         if late:
-            self.warnings.append(
-                f"a {model} call finished after its hold expired; its ${counted:.6f} was still counted"
-            )
+            self.warnings.append(f"{call} finished after its hold expired; its ${counted:.6f} was still counted")
         self.spent_usd += counted
-        if counted > bound + _EPS:
+        if settlement.over_hold:
             self.warnings.append(f"a call cost ${counted:.6f}, more than its reserved bound ${bound:.6f}")
             cap = self._config.max_cost
             if cap is not None and self._config.abort_on_budget_exceeded and self.spent_usd > cap + _EPS:
@@ -336,3 +342,21 @@ class BudgetGuard:
     def stopped(self) -> bool:
         """True once the run was stopped for budget or approval."""
         return self._stopped is not None
+
+
+def _is_async(fn: object) -> bool:
+    """Whether calling ``fn`` gives a coroutine (an ``async def`` function or object)."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004
+
+
+async def _through_cancellation(future: asyncio.Future[Any]) -> bool:
+    """Wait for ``future`` to finish even if cancelled meanwhile; whether a cancellation came."""
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancelled = True
+        except Exception:  # its error is read from the future by the caller
+            break
+    return cancelled

@@ -32,7 +32,7 @@ from typing import Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from escalade.budget import BudgetGuard
+from escalade.budget import BudgetGuard, Reservation
 from escalade.config import EscalationConfig
 from escalade.exceptions import (
     BudgetError,
@@ -151,26 +151,23 @@ class GuardedCaller:
         bound = self.estimator.estimate(request).max_usd
         reservation = await self.guard.reserve(bound, tier=self.tier, item_id=self.item_id)
         self.calls.sent += 1
-        if self.observer is not None:
-            self.observer.before_call(request)
+        self._tell("before_call", request)
         try:
             completion = await self._complete(request)
         except ProviderError as exc:
-            if not exc.maybe_billed:
+            if exc.billed_usd is None and not exc.maybe_billed:
                 await self.guard.release(reservation)
                 raise
-            # It may have been charged: count it at its bound (fail closed), and keep it in the costs.
-            counted = await self.guard.settle(reservation, None, model=request.model)
-            self.spent.append(Completion(text=None, model=request.model, usage=Usage(estimated=True), cost_usd=counted))
+            await self._count_failed(reservation, request, exc.billed_usd)
             raise
-        except asyncio.CancelledError:  # the run was stopped mid-call: the provider may still bill it
-            await self.guard.settle(reservation, None, model=request.model)
+        except (Exception, asyncio.CancelledError):
+            # A provider that broke in a way it did not type, or a run stopped mid-call: the provider
+            # may still bill it, so it is counted at its bound (fail closed).
+            await self._count_failed(reservation, request, None)
             raise
         except BaseException:
             await self.guard.release(reservation)
             raise
-        if self.observer is not None:
-            self.observer.after_call(request, completion)
         try:
             counted = await self.guard.settle(reservation, completion.cost_usd, model=request.model)
         except BudgetError:  # the ledger could not record the bill: the run stops, the answer's cost is kept
@@ -179,7 +176,22 @@ class GuardedCaller:
         if counted != completion.cost_usd:
             completion = replace(completion, cost_usd=counted)
         self.spent.append(completion)
+        self._tell("after_call", request, completion)
         return completion
+
+    async def _count_failed(self, reservation: Reservation, request: CompletionRequest, billed: float | None) -> None:
+        """Count a failed call the provider billed (``billed``) or may have billed (at its bound)."""
+        counted = await self.guard.settle(reservation, billed, model=request.model)
+        self.spent.append(Completion(text=None, model=request.model, usage=Usage(estimated=True), cost_usd=counted))
+
+    def _tell(self, event: str, *args: object) -> None:
+        """Tell the observer; its failure never touches the call or the money (it is only recorded)."""
+        if self.observer is None:
+            return
+        try:
+            getattr(self.observer, event)(*args)
+        except Exception as exc:
+            self.guard.warnings.append(f"call observer {type(self.observer).__name__}.{event} failed: {exc!r}")
 
     async def _complete(self, request: CompletionRequest) -> Completion:
         """The provider's answer, given up before the reservation could expire and be reclaimed."""

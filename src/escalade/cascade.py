@@ -23,6 +23,7 @@ work even if the process is interrupted.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -136,6 +137,12 @@ class ProgressiveExecutor:
         hold_ttl_s: float = 900.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        if workspace_budget is not None and ledger is None:
+            raise ConfigError(
+                "a workspace budget needs a ledger shared by the workspace's runs: pass ledger=SqlStore(url).ledger() "
+                "(or one MemoryLedger you keep across runs)",
+                field="ledger",
+            )
         if estimator is None:
             if not isinstance(provider, CostEstimator):
                 raise ConfigError(
@@ -210,7 +217,7 @@ class ProgressiveExecutor:
                     stop.append(exc)
                     guard.halt(f"run stopped: {exc}")
 
-        await asyncio.gather(*(worker(item) for item in work))
+        await _all_or_cancel([asyncio.ensure_future(worker(item)) for item in work])
         final = [results.get(w.id) or ItemResult(item_id=w.id, status="not_run", prompt=w.prompt) for w in work]
         result = ProgressiveWorkflowResult(
             run_id=run_id,
@@ -318,10 +325,10 @@ class ProgressiveExecutor:
 
     def _models(self, tier: Tier, item: WorkItem) -> tuple[str, ...]:
         """The tier's models in the order to try them for ``item``."""
-        if self.model_order is None:
+        if self.model_order is None or not tier.models:
             return tier.models
         ordered = tuple(self.model_order(tier, item))
-        if sorted(ordered) != sorted(tier.models):
+        if set(ordered) != set(tier.models) or len(set(ordered)) != len(ordered):
             raise ConfigError(
                 f"model_order must return the models of tier {tier.name!r} in some order, got {list(ordered)}",
                 field="model_order",
@@ -429,7 +436,8 @@ class ProgressiveExecutor:
         request = CompletionRequest(
             item_id=item.id, model=top.models[0], prompt=item.prompt, max_output_tokens=self.config.max_output_tokens
         )
-        return self.estimator.estimate(request).expected_usd * top.team_size
+        expected = self.estimator.estimate(request).expected_usd * top.team_size
+        return expected if math.isfinite(expected) else 0.0  # an unknown price gives no baseline, not an infinite one
 
     def _emit(self, event: str, *args: Any) -> None:
         for listener in self.listeners:
@@ -437,6 +445,21 @@ class ProgressiveExecutor:
                 getattr(listener, event)(*args)
             except Exception as exc:
                 raise ListenerError(f"{type(listener).__name__}.{event} failed: {exc}") from exc
+
+
+async def _all_or_cancel(workers: list[asyncio.Future[None]]) -> None:
+    """Wait for every worker; if the run is cancelled (Ctrl-C, SIGTERM), cancel them and still wait.
+
+    Waiting lets each worker settle what its call may have cost before the loop shuts down, so no
+    budget hold is left behind by a stopped run.
+    """
+    try:
+        await asyncio.gather(*workers)
+    except asyncio.CancelledError:
+        for worker in workers:
+            worker.cancel()
+        await asyncio.wait(workers)
+        raise
 
 
 def new_run_id(workflow: str) -> str:

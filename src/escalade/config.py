@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from escalade.exceptions import ConfigError
+from escalade.ledger import MAX_USD
 from escalade.tiers import DEFAULT_TIER_SETTINGS, Ladder, Tier
 
 __all__ = ["ENV_PREFIX", "NULLABLE_FIELDS", "RESERVED_ENV_VARS", "EscalationConfig", "load_config"]
@@ -98,8 +99,8 @@ class EscalationConfig:
         checks: list[tuple[str, bool, str]] = [
             (
                 "max_cost",
-                _finite_or_none(self.max_cost, 0.0, strict=True),
-                "must be a finite number of USD > 0, or none",
+                _finite_or_none(self.max_cost, 0.0, strict=True) and (self.max_cost or 0.0) <= MAX_USD,
+                f"must be a finite number of USD > 0 and at most {MAX_USD:,.0f}, or none",
             ),
             (
                 "auto_approve_under",

@@ -106,16 +106,21 @@ class DatasetError(EscalationError):
 class ProviderError(EscalationError):
     """A provider could not answer; the cascade moves on to the next model or tier.
 
-    ``maybe_billed`` is true when the provider may have charged for the failed call (a timeout, a
-    stream that broke off after it started): the budget then counts the call at its reserved bound
-    instead of releasing it.
+    ``billed_usd`` is the bill of a failed call the provider charged for and reported (a refusal or
+    content filter after generation). ``maybe_billed`` is true when it may have charged without saying
+    (a timeout, a stream that broke off after it started): the budget then counts the call at its
+    reserved bound instead of releasing it.
     """
 
-    def __init__(self, message: str, *, model: str | None = None, maybe_billed: bool = False) -> None:
+    def __init__(
+        self, message: str, *, model: str | None = None, maybe_billed: bool = False, billed_usd: float | None = None
+    ) -> None:
         super().__init__(message)
         self.model = model
         #: The provider may have charged for this failed call.
         self.maybe_billed = maybe_billed
+        #: What the provider charged for this failed call, when it said.
+        self.billed_usd = billed_usd
 
 
 class RateLimitedError(ProviderError):

@@ -22,7 +22,7 @@ never down, and ``spent + reserved <= cap`` is compared without floating-point d
 lines in SQLite or PostgreSQL with one conditional ``UPDATE`` per line.
 
 >>> ledger = MemoryLedger()
->>> ledger.open("run:r1", cap_usd=1.0)
+>>> ledger.open("run:r1", cap_usd=1.0)  # opening again keeps the cap; set_cap changes it
 >>> hold = ledger.reserve(["run:r1"], 0.75, ttl_s=60)
 >>> try:
 ...     ledger.reserve(["run:r1"], 0.5, ttl_s=60)
@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from escalade.exceptions import BudgetExceededError, ConfigError, StoreError
 
 __all__ = [
+    "MAX_USD",
     "NANO",
     "BudgetLedger",
     "Hold",
@@ -70,6 +71,8 @@ __all__ = [
 
 #: Nano-dollars per dollar: the ledger's unit.
 NANO = 1_000_000_000
+#: Largest amount the ledger takes, in USD: sums stay far inside a 64-bit integer of nano-dollars.
+MAX_USD = 1_000_000_000.0
 
 #: A hold's status: ``held`` until settled, released, or reclaimed after expiry (``expired``).
 HoldStatus = Literal["held", "settled", "released", "expired"]
@@ -80,8 +83,10 @@ def to_nano(usd: float, *, up: bool = True) -> int:
 
     The float's shortest decimal form is scaled exactly, so ``0.3`` is 300,000,000 and not a unit more.
     """
-    if not (math.isfinite(usd) and usd >= 0):
-        raise ConfigError(f"an amount must be a finite number of USD >= 0, got {usd!r}", field="amount_usd")
+    if not (math.isfinite(usd) and 0 <= usd <= MAX_USD):
+        raise ConfigError(
+            f"an amount must be a finite number of USD between 0 and {MAX_USD:,.0f}, got {usd!r}", field="amount_usd"
+        )
     scaled = Decimal(repr(float(usd))) * NANO
     return int(scaled.to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR))
 
@@ -191,7 +196,11 @@ class BudgetLedger(Protocol):
     blocking: bool
 
     def open(self, key: str, cap_usd: float | None) -> None:
-        """Create line ``key`` with ``cap_usd``, or set the cap of an existing line."""
+        """Create line ``key`` with ``cap_usd``; an existing line keeps its cap (see :meth:`set_cap`)."""
+        ...
+
+    def set_cap(self, key: str, cap_usd: float | None) -> None:
+        """Give line ``key`` a new cap (creating it if needed); what it counted stays."""
         ...
 
     def reserve(self, keys: Sequence[str], amount_usd: float, *, ttl_s: float, owner: str = "") -> Hold:
@@ -262,11 +271,12 @@ class MemoryLedger:
     def open(self, key: str, cap_usd: float | None) -> None:
         cap = None if cap_usd is None else to_nano(cap_usd, up=False)
         with self._lock:
-            existing = self._lines.get(key)
-            if existing is None:
-                self._lines[key] = _Line(cap)
-            else:
-                existing.cap = cap
+            self._lines.setdefault(key, _Line(cap))
+
+    def set_cap(self, key: str, cap_usd: float | None) -> None:
+        cap = None if cap_usd is None else to_nano(cap_usd, up=False)
+        with self._lock:
+            self._lines.setdefault(key, _Line(cap)).cap = cap
 
     def _state(self, key: str) -> LineState:
         found = self._lines.get(key)
@@ -373,8 +383,10 @@ class WorkspaceBudget:
             raise ConfigError("workspace must be 1 to 100 characters", field="workspace")
         for name in ("monthly_limit_usd", "per_request_limit_usd"):
             value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"must be a finite number of USD > 0, or none; got {value!r}", field=name)
+            if value is not None and not (math.isfinite(value) and 0 < value <= MAX_USD):
+                raise ConfigError(
+                    f"must be a finite number of USD > 0 and at most {MAX_USD:,.0f}, or none; got {value!r}", field=name
+                )
         try:
             zone = ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

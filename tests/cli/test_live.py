@@ -101,7 +101,10 @@ def test_live_run_needs_a_key(make_dataset: MakeDataset, db_url: str) -> None:
     ("args", "message"),
     [
         (["--provider", "mistral"], "--provider must be replay, openai or anthropic"),
-        (["--base-url", "http://127.0.0.1:1/v1"], "--base-url goes with a live --provider"),
+        (["--base-url", "http://127.0.0.1:1/v1"], "--base-url go(es) with a live --provider"),
+        (["--stream", "--workspace", "acme"], "--stream, --workspace go(es) with a live --provider"),
+        (["--provider", "openai", "--timeout", "0"], "--timeout must be a number of seconds > 0"),
+        (["--provider", "openai", "--unknown-prices", "maybe"], "--unknown-prices must be fail or allow"),
         (["--provider", "openai", "--cache-prompts"], "--cache-prompts goes with --provider anthropic"),
         (["--provider", "openai", "--scorer", "oracle"], "only works on replays"),
     ],
@@ -146,11 +149,13 @@ def test_budget_set_show_and_errors(db_url: str) -> None:
     for args, message in (
         (["--monthly", "lots"], "--monthly must be a number of USD or none"),
         (["--per-request", "-1"], "--per-request must be a finite number of USD > 0"),
+        (["--monthly", "1e10"], "at most 1,000,000,000"),
         (["--timezone", "Nowhere/Land"], "unknown time zone 'Nowhere/Land'"),
     ):
         code, _, err = invoke("budget", "set", *args, "--db", db_url)
         assert code == 2
         assert message in err
+    assert json.loads(invoke("budget", "show", "--json", "--db", db_url)[1])["monthly_limit_usd"] is None  # kept
     assert json.loads(invoke("budget", "reclaim", "--json", "--db", db_url)[1]) == {"reclaimed": 0}
 
 
@@ -180,3 +185,43 @@ def test_live_anthropic_run_with_cache_breakpoints(make_dataset: MakeDataset, db
     }
     expected = sum(50 * i + 1024 * r + 4 * o for i, r, o in (prices[q["body"]["model"]] for q in seen)) / 1e6
     assert data["total_cost"] == pytest.approx(expected)
+
+
+def _local_llm(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+    """A self-hosted OpenAI-compatible server: no price is known for its model."""
+    status, extra, reply = _chat(path, headers, body)
+    return status, extra, reply if isinstance(reply, list) else reply | {"model": body["model"]}
+
+
+LOCAL_CONFIG = """
+auto_approve_under = 5.0
+
+[[tiers]]
+name = "cheap"
+models = ["llama-3.1-8b-instruct"]
+
+[[tiers]]
+name = "premium"
+models = ["llama-3.1-70b-instruct"]
+"""
+
+
+def test_unknown_prices_fail_closed_unless_allowed(make_dataset: MakeDataset, db_url: str, tmp_path: Any) -> None:
+    """A model with no known price is never called (the budget cannot be guarded) unless --unknown-prices allow."""
+    config = tmp_path / "local.toml"
+    config.write_text(LOCAL_CONFIG, encoding="utf-8")
+    args = ["run", str(make_dataset()), "--provider", "openai", "--config", str(config), "--db", db_url, "--limit", "1"]
+    with serve(_local_llm) as (url, seen):
+        code, _, err = invoke(*args, "--base-url", url, env={"OPENAI_API_KEY": KEY})
+        assert code == 1
+        assert "no price is known for the model: the budget fails closed" in err
+        assert seen == []
+        code, out, err = invoke(
+            *args, "--base-url", url, "--unknown-prices", "allow", "--json", env={"OPENAI_API_KEY": KEY}
+        )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["total_cost"] == 0.0
+    assert data["premium_baseline_cost"] == 0.0  # no price, so no baseline: never an infinite one
+    assert any("unknown" in w for w in data["warnings"])
+    assert seen

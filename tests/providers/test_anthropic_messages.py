@@ -133,14 +133,14 @@ def test_stream_message_delta_usage_wins() -> None:
 
 
 def test_stream_without_usage_is_estimated() -> None:
-    """A stream with no input usage is billed on the prompt's estimated tokens, marked estimated, never zero."""
+    """A stream with no input usage is billed on an upper bound of the prompt's tokens, marked estimated."""
     with serve(replying(_stream("end_turn", start_usage=None))) as (url, _):
         completion = _ask(url, MODEL, stream=True)
     usage = completion.usage
     assert usage.estimated
-    # ceil(chars / 4): "be brief" 2 + "hi" 1 input tokens; the output count the stream did send
-    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (3, 0, 10)
-    assert completion.cost_usd == pytest.approx((3 * 1 + 10 * 5) / 1e6)
+    # a token per byte: "be brief" 8 + "hi" 2 + 48 of chat overhead; the output count the stream did send
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (58, 0, 10)
+    assert completion.cost_usd == pytest.approx((58 * 1 + 10 * 5) / 1e6)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -164,6 +164,21 @@ def test_errors_are_typed(model: str, error: type[ProviderError], stream: bool) 
     assert KEY not in str(info.value)
     if isinstance(info.value, RateLimitedError):
         assert info.value.retry_after_s == 3.0
+    # an HTTP error status (529 overloaded included) bills nothing; a refusal was answered
+    assert info.value.maybe_billed is (model == "refuses")
+
+
+def test_refusal_carries_its_bill() -> None:
+    """A refusal from a priced model carries the bill of its usage."""
+
+    def refusing(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+        status, extra, payload = _messages(path, headers, body)
+        assert isinstance(payload, dict)
+        return status, extra, payload | {"stop_reason": "refusal"}
+
+    with serve(refusing) as (url, _), pytest.raises(ContentPolicyError) as info:
+        _ask(url, MODEL)
+    assert info.value.billed_usd == pytest.approx((400 * 1 + 500 * 0.10 + 100 * 1.25 + 10 * 5) / 1e6)
 
 
 @pytest.mark.parametrize(
@@ -196,6 +211,7 @@ def test_broken_stream_is_typed(tail: list[Sse | Cut], error: type[ProviderError
         _ask(url, MODEL, stream=True)
     assert info.value.model == MODEL
     assert KEY not in str(info.value)
+    assert info.value.maybe_billed  # the stream had begun: the provider may bill it
 
 
 @pytest.mark.parametrize("cache_prompts", [False, True])

@@ -113,15 +113,15 @@ def test_completion_usage_and_cost(stream: bool) -> None:
 
 
 def test_stream_without_usage_is_estimated() -> None:
-    """A stream with no usage chunk is billed on tokens estimated from the text, marked estimated, never zero."""
+    """A stream with no usage chunk is billed on an upper bound of its tokens, marked estimated, never less."""
     with serve(replying(_stream("stop", usage=None))) as (url, _):
         completion = _ask(url, "gpt-4o-mini", stream=True)
     assert completion.text == "hello"
     usage = completion.usage
     assert usage.estimated
-    # ceil(chars / 4): "be brief" 2 + "hi" 1 input tokens, "hello" 2 output tokens
-    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (3, 0, 2)
-    assert completion.cost_usd == pytest.approx((3 * 0.15 + 2 * 0.60) / 1e6)
+    # a token per byte: "be brief" 8 + "hi" 2 + 16 per message and reply (48) input tokens; "hello" 5 output
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (58, 0, 5)
+    assert completion.cost_usd == pytest.approx((58 * 0.15 + 5 * 0.60) / 1e6)
 
 
 def test_unknown_model_cost_is_unknown() -> None:
@@ -149,6 +149,22 @@ def test_errors_are_typed(model: str, error: type[ProviderError], stream: bool) 
     assert len(seen) == 1  # the SDK's own retries are off
     assert seen[0]["body"].get("stream", False) is stream
     assert KEY not in str(info.value)
+    # an HTTP error status bills nothing; a filtered answer was generated (its price is unknown here)
+    assert info.value.maybe_billed is (model == "filtered")
+
+
+def test_content_filter_carries_its_bill() -> None:
+    """An answer stopped by the content filter was generated, so the error carries its bill."""
+
+    def filtered(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+        status, extra, payload = _chat(path, headers, body)
+        assert isinstance(payload, dict)
+        payload["choices"][0]["finish_reason"] = "content_filter"
+        return status, extra, payload
+
+    with serve(filtered) as (url, _), pytest.raises(ContentPolicyError) as info:
+        _ask(url, "gpt-4o-mini")
+    assert info.value.billed_usd == pytest.approx((200 * 0.15 + 1000 * 0.075 + 30 * 0.60) / 1e6)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -177,11 +193,13 @@ def test_broken_stream_is_transient(tail: list[Sse | Cut]) -> None:
         _ask(url, "gpt-4o-mini", stream=True)
     assert info.value.model == "gpt-4o-mini"
     assert KEY not in str(info.value)
+    assert info.value.maybe_billed  # the request had been accepted and was being answered
 
 
 def test_unreachable_server_is_transient() -> None:
     """A refused connection is a transient error."""
     with serve(_chat) as (url, _):
         closed = url
-    with pytest.raises(TransientProviderError):
+    with pytest.raises(TransientProviderError) as info:
         _ask(closed, "gpt-4o-mini")
+    assert not info.value.maybe_billed  # nothing reached the provider

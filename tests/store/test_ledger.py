@@ -8,6 +8,7 @@ each step, and checks ``spent + reserved <= cap`` whenever no bill went above it
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -86,14 +87,16 @@ def test_unknown_line_is_an_error_and_holds_nothing(store: SqlStore) -> None:
         ledger.line("missing")
 
 
-def test_open_updates_the_cap_and_keeps_the_sums(store: SqlStore) -> None:
-    """Opening a line again sets its cap (a workspace raised its limit) without touching what it counted."""
+def test_set_cap_changes_the_cap_and_keeps_the_sums(store: SqlStore) -> None:
+    """Opening a line again keeps its cap; set_cap (a workspace raised its limit) changes it, sums untouched."""
     ledger = SqlLedger(store.engine)
     ledger.open("m", 0.5)
     ledger.settle(ledger.reserve(["m"], 0.5, ttl_s=60), 0.5)
     with pytest.raises(BudgetExceededError):
         ledger.reserve(["m"], 0.1, ttl_s=60)
-    ledger.open("m", 2.0)
+    ledger.open("m", None)
+    assert ledger.line("m").cap == to_nano(0.5)
+    ledger.set_cap("m", 2.0)
     ledger.reserve(["m"], 0.1, ttl_s=60)
     state = ledger.line("m")
     assert (state.cap, state.spent, state.reserved) == (to_nano(2.0), to_nano(0.5), to_nano(0.1))
@@ -313,3 +316,43 @@ def test_sql_ledger_state_machine(store: SqlStore) -> None:
     machine = _ledger_machine(lambda clock: SqlLedger(store.engine, clock=clock, reclaim_every_s=0))
     examples = int(os.environ.get("ESCALADE_LEDGER_EXAMPLES", "20"))
     run_state_machine_as_test(machine, settings=settings(max_examples=examples, stateful_step_count=25, deadline=None))
+
+
+_INTERRUPTED_RUN = """
+import asyncio, sys
+from escalade import EscalationConfig, Ladder, ProgressiveExecutor, Tier, WorkItem
+from escalade.providers.base import Completion, CostEstimate, Provider, Usage
+from escalade.store.sql import SqlStore
+
+class Slow(Provider):
+    async def complete(self, request):
+        print("calling", flush=True)
+        await asyncio.sleep(60)
+        return Completion(text="42", model=request.model, usage=Usage(input_tokens=1), cost_usd=0.1)
+
+    def estimate(self, request):
+        return CostEstimate(expected_usd=0.2, max_usd=0.2)
+
+store = SqlStore(sys.argv[1], migrate=False)
+config = EscalationConfig(tiers=Ladder([Tier(name="t", rank=0, models=("m",), threshold=0)]), max_cost=5.0,
+                          auto_approve_under=None, max_concurrency=4)
+ProgressiveExecutor(config, Slow(), ledger=store.ledger()).run_sync([WorkItem(id=str(n), prompt="x") for n in range(4)])
+"""
+
+
+def test_interrupted_run_settles_every_hold(db_url: str) -> None:
+    """Ctrl-C in the middle of calls leaves no hold behind: each cut call is counted at its bound."""
+    SqlStore(db_url).close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED_RUN, db_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    started = [child.stdout.readline() for _ in range(4)]
+    assert started == ["calling\n"] * 4
+    child.send_signal(signal.SIGINT)
+    child.communicate(timeout=60)
+    with SqlStore(db_url) as store:
+        ledger = store.ledger()
+        assert ledger.holds(status="held") == []
+        (line,) = ledger.lines("run:")
+        assert (line.spent, line.reserved) == (to_nano(0.8), 0)  # four calls cut short, each at its $0.20 bound

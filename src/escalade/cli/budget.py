@@ -103,7 +103,7 @@ def _month_state(store: SqlStore, budget: WorkspaceBudget, *, sync_cap: bool = F
     if not found:
         return None
     if sync_cap:
-        ledger.open(key, budget.monthly_limit_usd)
+        ledger.set_cap(key, budget.monthly_limit_usd)
         return ledger.line(key)
     return found[0]
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -163,6 +164,8 @@ def _live_setup(
         base_url=live.base_url,
         stream=live.stream,
         cache_prompts=live.cache_prompts,
+        timeout_s=live.timeout_s,
+        unknown_costs=live.unknown_prices,
     )
     router = CacheAwareRouter(
         PrefixMemory(policy=lambda model: _cache_policy(model, live)),
@@ -198,6 +201,8 @@ class _LiveOptions:
     base_url: str | None
     stream: bool
     cache_prompts: bool
+    timeout_s: float
+    unknown_prices: Literal["fail", "allow"]
 
 
 @handle_errors
@@ -227,7 +232,20 @@ def run_command(
     cache_prompts: Annotated[
         bool, typer.Option("--cache-prompts", help="With --provider anthropic: mark prompts for prompt caching.")
     ] = False,
-    workspace: Annotated[str, typer.Option(help="Workspace whose keys and budget a live run uses.")] = "default",
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace whose keys and budget a live run uses (default: default).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds a live call may take (default 60).")
+    ] = None,
+    unknown_prices: Annotated[
+        str | None,
+        typer.Option(
+            "--unknown-prices",
+            help="fail (default): a model with no known price is never called, as its spend cannot be guarded; "
+            "allow: call it and count its bills as $0 (self-hosted models).",
+        ),
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(help="Items worked on at once.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve spending above auto_approve_under.")] = False,
     json_out: JsonOption = False,
@@ -236,31 +254,70 @@ def run_command(
     """Run the tier ladder over a dataset (recorded outcomes or live calls) and report cost, savings and accuracy."""
     if concurrency is not None and concurrency < 1:
         raise fail(f"--concurrency must be at least 1, got {concurrency}")
-    if provider not in ("replay", *LIVE_PROVIDERS):
-        raise fail(f"--provider must be replay, {' or '.join(LIVE_PROVIDERS)}; got {provider!r}")
-    if provider == "replay" and base_url is not None:
-        raise fail("--base-url goes with a live --provider (openai: any OpenAI-compatible server)")
-    if provider != "anthropic" and cache_prompts:
-        raise fail("--cache-prompts goes with --provider anthropic (OpenAI caches long prompts on its own)")
+    live = _live_options(
+        provider,
+        scorer=scorer,
+        workspace=workspace,
+        base_url=base_url,
+        stream=stream,
+        cache_prompts=cache_prompts,
+        timeout=timeout,
+        unknown_prices=unknown_prices,
+    )
     dataset = load_dataset(dataset_dir)
     cfg = load_config(config)
     if concurrency is not None:
         cfg = cfg.replace(max_concurrency=concurrency)
     split = split or dataset.default_split()
     store = open_store(db)
-    if provider == "replay":
+    if live is None:
         setup = _replay_setup(dataset, split, cfg, limit, scorer)
     else:
-        live = _LiveOptions(
-            provider=provider,
-            scorer=scorer,
-            workspace=workspace,
-            base_url=base_url,
-            stream=stream,
-            cache_prompts=cache_prompts,
-        )
         setup = _live_setup(dataset, split, cfg, limit, live, store)
     _execute(setup, scorer, store, dataset.name, split, yes=yes, json_out=json_out)
+
+
+def _live_options(
+    provider: str,
+    *,
+    scorer: str,
+    workspace: str | None,
+    base_url: str | None,
+    stream: bool,
+    cache_prompts: bool,
+    timeout: float | None,
+    unknown_prices: str | None,
+) -> _LiveOptions | None:
+    """The options of a live run (``None`` for a replay), checked: each error is one clear line."""
+    if provider not in ("replay", *LIVE_PROVIDERS):
+        raise fail(f"--provider must be replay, {' or '.join(LIVE_PROVIDERS)}; got {provider!r}")
+    live_only = {
+        "--base-url": base_url is not None,
+        "--stream": stream,
+        "--workspace": workspace is not None,
+        "--timeout": timeout is not None,
+        "--unknown-prices": unknown_prices is not None,
+    }
+    if provider == "replay" and (given := [name for name, used in live_only.items() if used]):
+        raise fail(f"{', '.join(given)} go(es) with a live --provider (openai or anthropic), not with replay")
+    if provider != "anthropic" and cache_prompts:
+        raise fail("--cache-prompts goes with --provider anthropic (OpenAI caches long prompts on its own)")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise fail(f"--timeout must be a number of seconds > 0, got {timeout}")
+    if unknown_prices not in (None, "fail", "allow"):
+        raise fail(f"--unknown-prices must be fail or allow, got {unknown_prices!r}")
+    if provider == "replay":
+        return None
+    return _LiveOptions(
+        provider=provider,
+        scorer=scorer,
+        workspace=workspace or "default",
+        base_url=base_url,
+        stream=stream,
+        cache_prompts=cache_prompts,
+        timeout_s=timeout or 60.0,
+        unknown_prices="allow" if unknown_prices == "allow" else "fail",
+    )
 
 
 def _execute(

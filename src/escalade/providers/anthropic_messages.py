@@ -13,16 +13,18 @@ With ``stream=True`` the answer is streamed as server-sent events: the text is t
 counts there, and those then win). Once the stream is open, an ``error`` event maps like the same
 error would before it (``overloaded_error`` and ``api_error`` are transient), and a dropped
 connection, data that is not JSON or a stream that ends before ``message_stop`` are transient too.
-A server that sends no input usage (an Anthropic-compatible proxy, say) still gets a bill: the
-prompt's tokens are estimated from its text (``ceil(chars / 4)``), the usage is marked
-``estimated=True`` and the cost is computed from the estimate, never silently zero.
+Errors after the stream opened are marked as possibly billed; an HTTP error status (529 overloaded
+included) bills nothing. A refusal raises :class:`ContentPolicyError` carrying its bill.
+A server that sends no input usage (an Anthropic-compatible proxy, say) still gets a bill, from an
+upper bound of the prompt's tokens (one per UTF-8 byte plus overhead); the usage is marked
+``estimated=True``, never billed as zero nor as less than was used.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anthropic
 from anthropic import AsyncStream
@@ -32,7 +34,7 @@ from escalade.exceptions import ContentPolicyError, ProviderError, TransientProv
 from escalade.keys import SecretKey, redact
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook, PriceBookEstimator
-from escalade.providers.pricing import estimate_tokens
+from escalade.providers.pricing import max_prompt_tokens
 from escalade.providers.sdk_errors import STREAM_BREAKS, error_type, typed_error
 
 __all__ = ["AnthropicProvider"]
@@ -67,6 +69,7 @@ class AnthropicProvider(Provider):
         price_book: PriceBook | None = None,
         timeout_s: float = 60.0,
         stream: bool = False,
+        unknown_costs: Literal["fail", "allow"] = "fail",
         cache_prompts: bool = False,
     ) -> None:
         self._key = api_key if isinstance(api_key, SecretKey) else SecretKey(api_key, source="argument")
@@ -77,7 +80,9 @@ class AnthropicProvider(Provider):
         #: reads it from Anthropic's cache (writes cost 1.25× input; prompts below the model's
         #: minimum cacheable length are not cached).
         self.cache_prompts = cache_prompts
-        self._estimator = PriceBookEstimator(self.price_book)
+        #: ``fail``: a model with no known price cannot be guarded, so the budget stops before calling it;
+        #: ``allow``: it is called and its unknown bills count as $0 (self-hosted models, say), with a warning.
+        self._estimator = PriceBookEstimator(self.price_book, unknown_costs=unknown_costs)
         self._client = anthropic.AsyncAnthropic(
             api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s
         )
@@ -99,10 +104,15 @@ class AnthropicProvider(Provider):
         except STREAM_BREAKS as exc:
             message = redact(f"anthropic {request.model}: the stream broke off: {exc!r}", [self._key])
             raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
-        if answer.stop_reason == "refusal":
-            raise ContentPolicyError(f"{request.model} refused the request", model=request.model)
         usage = self._usage(answer, request)
         bill = self.price_book.cost(usage, request.model)
+        if answer.stop_reason == "refusal":  # answered (and billed) with a refusal
+            raise ContentPolicyError(
+                f"{request.model} refused the request",
+                model=request.model,
+                billed_usd=bill.usd,
+                maybe_billed=bill.usd is None,
+            )
         return Completion(
             text=answer.text,
             model=request.model,
@@ -125,17 +135,20 @@ class AnthropicProvider(Provider):
         counts: dict[str, int] = {}
         stop: str | None = None
         finished = False
-        async with stream:
-            async for event in stream:
-                if event.type == "message_start":
-                    counts.update(_counts(getattr(event.message, "usage", None)))
-                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                    parts.append(event.delta.text)
-                elif event.type == "message_delta":
-                    stop = event.delta.stop_reason or stop
-                    counts.update(_counts(event.usage))
-                elif event.type == "message_stop":
-                    finished = True
+        try:
+            async with stream:
+                async for event in stream:
+                    if event.type == "message_start":
+                        counts.update(_counts(getattr(event.message, "usage", None)))
+                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        parts.append(event.delta.text)
+                    elif event.type == "message_delta":
+                        stop = event.delta.stop_reason or stop
+                        counts.update(_counts(event.usage))
+                    elif event.type == "message_stop":
+                        finished = True
+        except anthropic.APIError as exc:  # an error event inside the open stream: the request had been accepted
+            raise self._typed(exc, request.model, in_stream=True) from None
         if not finished:
             message = f"anthropic {request.model}: the stream ended before message_stop"
             raise TransientProviderError(message, model=request.model, maybe_billed=True)
@@ -144,10 +157,12 @@ class AnthropicProvider(Provider):
     @staticmethod
     def _usage(answer: _Answer, request: CompletionRequest) -> Usage:
         counts = answer.counts
-        if "input_tokens" not in counts:  # a server that sent no usage: estimate, never bill zero
+        if "input_tokens" not in counts:  # a server that sent no usage: bill an upper bound, never zero
             return Usage(
-                input_tokens=estimate_tokens(request.system) + estimate_tokens(request.prompt),
-                output_tokens=counts.get("output_tokens", estimate_tokens(answer.text)),
+                input_tokens=max_prompt_tokens(request),
+                output_tokens=counts.get(
+                    "output_tokens", min(request.max_output_tokens, len(answer.text.encode("utf-8")))
+                ),
                 estimated=True,
             )
         return Usage(
@@ -171,7 +186,7 @@ class AnthropicProvider(Provider):
             params["system"] = request.system
         return params
 
-    def _typed(self, exc: anthropic.APIError, model: str) -> ProviderError:
+    def _typed(self, exc: anthropic.APIError, model: str, *, in_stream: bool = False) -> ProviderError:
         lowered = exc.message.lower()
         kind = error_type(exc.body)
         too_long = isinstance(exc, anthropic.RequestTooLargeError) or (
@@ -186,4 +201,5 @@ class AnthropicProvider(Provider):
             context_window=too_long,
             rate_limited=kind == "rate_limit_error",
             transient=kind in _TRANSIENT_TYPES,
+            in_stream=in_stream,
         )

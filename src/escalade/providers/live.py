@@ -71,6 +71,8 @@ def live_provider(
     base_url: str | None = None,
     stream: bool = False,
     cache_prompts: bool = False,
+    timeout_s: float = 60.0,
+    unknown_costs: Literal["fail", "allow"] = "fail",
 ) -> Provider:
     """The adapter for ``name`` with the workspace's key (``base_url``: any OpenAI-compatible server)."""
     if name not in LIVE_PROVIDERS:
@@ -79,10 +81,19 @@ def live_provider(
     if name == "anthropic":
         from escalade.providers.anthropic_messages import AnthropicProvider  # noqa: PLC0415  (imports the SDK)
 
-        return AnthropicProvider(key, base_url=base_url, stream=stream, cache_prompts=cache_prompts)
+        return AnthropicProvider(
+            key,
+            base_url=base_url,
+            stream=stream,
+            cache_prompts=cache_prompts,
+            timeout_s=timeout_s,
+            unknown_costs=unknown_costs,
+        )
     from escalade.providers.openai_compat import OpenAICompatibleProvider  # noqa: PLC0415  (imports the SDK)
 
-    return OpenAICompatibleProvider(key, base_url=base_url, stream=stream)
+    return OpenAICompatibleProvider(
+        key, base_url=base_url, stream=stream, timeout_s=timeout_s, unknown_costs=unknown_costs
+    )
 
 
 def plan_live(

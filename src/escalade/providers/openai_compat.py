@@ -16,12 +16,15 @@ With ``stream=True`` the adapter asks for a streamed answer with
 from the final chunk, which has no choices. The same error mapping holds, and more can go wrong
 once the stream is open: an error the server sends inside the stream, a dropped connection, data
 that is not JSON, or a stream that ends before any choice gave its finish reason. All of these
-become :class:`TransientProviderError`.
+become :class:`TransientProviderError`, marked as possibly billed (the request had been accepted);
+an HTTP error status or a refused connection bills nothing. An answer stopped by the content filter
+raises :class:`ContentPolicyError` carrying its bill.
 
 A server that sends no usage at all (some compatible servers ignore ``include_usage``) still gets a
-bill: the tokens are estimated from the prompt and answer text (``ceil(chars / 4)``, see
-:func:`~escalade.providers.pricing.estimate_tokens`), the usage is marked ``estimated=True`` and the
-cost is computed from the estimate. A missing usage is never billed as zero.
+bill, from an upper bound of the tokens: one per UTF-8 byte of the prompt (plus the chat format's
+overhead, see :func:`~escalade.providers.pricing.max_prompt_tokens`) and of the answer, at most the
+output cap. The usage is marked ``estimated=True``. A missing usage is never billed as zero, nor as
+less than was used.
 
 The SDK's own retries are off (``max_retries=0``): retrying is the caller's policy, so that one
 ceiling can bound the paid attempts of a request.
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import openai
 from openai.types import CompletionUsage
@@ -40,7 +44,7 @@ from escalade.exceptions import ContentPolicyError, ProviderError, TransientProv
 from escalade.keys import SecretKey, redact
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook, PriceBookEstimator
-from escalade.providers.pricing import estimate_tokens
+from escalade.providers.pricing import max_prompt_tokens
 from escalade.providers.sdk_errors import STREAM_BREAKS, error_type, typed_error
 
 __all__ = ["OpenAICompatibleProvider"]
@@ -71,13 +75,16 @@ class OpenAICompatibleProvider(Provider):
         price_book: PriceBook | None = None,
         timeout_s: float = 60.0,
         stream: bool = False,
+        unknown_costs: Literal["fail", "allow"] = "fail",
     ) -> None:
         self._key = api_key if isinstance(api_key, SecretKey) else SecretKey(api_key, source="argument")
         self.provider_id = provider_id
         self.price_book = price_book or PriceBook(provider=provider_id)
         #: Whether answers are streamed (usage then comes from the stream's final chunk).
         self.stream = stream
-        self._estimator = PriceBookEstimator(self.price_book)
+        #: ``fail``: a model with no known price cannot be guarded, so the budget stops before calling it;
+        #: ``allow``: it is called and its unknown bills count as $0 (self-hosted models, say), with a warning.
+        self._estimator = PriceBookEstimator(self.price_book, unknown_costs=unknown_costs)
         self._client = openai.AsyncOpenAI(api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s)
 
     def estimate(self, request: CompletionRequest) -> CostEstimate:
@@ -97,10 +104,15 @@ class OpenAICompatibleProvider(Provider):
         except STREAM_BREAKS as exc:
             message = redact(f"{self.provider_id} {request.model}: the stream broke off: {exc!r}", [self._key])
             raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
-        if answer.finish_reason == "content_filter":
-            raise ContentPolicyError(f"{request.model} stopped on its content filter", model=request.model)
         usage = self._usage(answer, request)
         bill = self.price_book.cost(usage, request.model)
+        if answer.finish_reason == "content_filter":  # generated, so billed
+            raise ContentPolicyError(
+                f"{request.model} stopped on its content filter",
+                model=request.model,
+                billed_usd=bill.usd,
+                maybe_billed=bill.usd is None,
+            )
         return Completion(
             text=answer.text,
             model=request.model,
@@ -130,15 +142,18 @@ class OpenAICompatibleProvider(Provider):
         parts: list[str] = []
         usage: CompletionUsage | None = None
         finish: str | None = None
-        async with stream:
-            async for chunk in stream:
-                usage = chunk.usage or usage
-                for choice in chunk.choices[:1]:
-                    if choice.delta is not None and choice.delta.content:
-                        parts.append(choice.delta.content)
-                    finish = choice.finish_reason or finish
-                if finish == "content_filter":
-                    break
+        try:
+            async with stream:
+                async for chunk in stream:
+                    usage = chunk.usage or usage
+                    for choice in chunk.choices[:1]:
+                        if choice.delta is not None and choice.delta.content:
+                            parts.append(choice.delta.content)
+                        finish = choice.finish_reason or finish
+                    if finish == "content_filter":
+                        break
+        except openai.APIError as exc:  # sent inside the open stream: the request had been accepted
+            raise self._typed(exc, request.model, in_stream=True) from None
         if finish is None:
             message = f"{self.provider_id} {request.model}: the stream ended before the answer finished"
             raise TransientProviderError(message, model=request.model, maybe_billed=True)
@@ -155,10 +170,10 @@ class OpenAICompatibleProvider(Provider):
     @staticmethod
     def _usage(answer: _Answer, request: CompletionRequest) -> Usage:
         raw = answer.usage
-        if raw is None:
+        if raw is None:  # a server that sent no usage: bill an upper bound, never less than was used
             return Usage(
-                input_tokens=estimate_tokens(request.system) + estimate_tokens(request.prompt),
-                output_tokens=estimate_tokens(answer.text),
+                input_tokens=max_prompt_tokens(request),
+                output_tokens=min(request.max_output_tokens, len((answer.text or "").encode("utf-8"))),
                 estimated=True,
             )
         details = raw.prompt_tokens_details
@@ -169,11 +184,9 @@ class OpenAICompatibleProvider(Provider):
             output_tokens=int(raw.completion_tokens or 0),
         )
 
-    def _typed(self, exc: openai.APIError, model: str) -> ProviderError:
+    def _typed(self, exc: openai.APIError, model: str, *, in_stream: bool = False) -> ProviderError:
         code = getattr(exc, "code", None)
         bad_request = isinstance(exc, openai.BadRequestError)
-        # An error sent inside an open stream has no HTTP error status; the request had been accepted.
-        in_stream = not isinstance(exc, openai.APIStatusError)
         return typed_error(
             exc,
             openai,
@@ -183,4 +196,5 @@ class OpenAICompatibleProvider(Provider):
             content_policy=bad_request and code == "content_policy_violation",
             rate_limited=in_stream and (code in _RATE_LIMIT_CODES or error_type(exc.body) in _RATE_LIMIT_CODES),
             transient=in_stream,
+            in_stream=in_stream,
         )

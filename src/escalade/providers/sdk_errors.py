@@ -74,14 +74,22 @@ def typed_error(
     content_policy: bool = False,
     rate_limited: bool = False,
     transient: bool = False,
+    in_stream: bool = False,
 ) -> ProviderError:
-    """The typed error for ``exc`` raised by ``sdk`` (``message`` must already be redacted)."""
+    """The typed error for ``exc`` raised by ``sdk`` (``message`` must already be redacted).
+
+    ``in_stream``: the error came after the provider had accepted the request and begun to answer,
+    so it may have billed the call. An HTTP error status before that, or a refused connection, bills
+    nothing; a timeout may have.
+    """
+    # A timed-out request, or an error inside a stream that had begun, may have been charged for.
+    maybe_billed = in_stream or isinstance(exc, sdk.APITimeoutError)
     if rate_limited or isinstance(exc, sdk.RateLimitError):
         headers = getattr(getattr(exc, "response", None), "headers", None)
-        return RateLimitedError(message, model=model, retry_after_s=retry_after_seconds(headers))
+        error = RateLimitedError(message, model=model, retry_after_s=retry_after_seconds(headers))
+        error.maybe_billed = maybe_billed
+        return error
     kind: type[ProviderError] = ProviderError
-    # A timed-out request, or an error inside a stream that had begun, may have been charged for.
-    maybe_billed = transient or isinstance(exc, sdk.APITimeoutError)
     if isinstance(exc, sdk.AuthenticationError | sdk.PermissionDeniedError):
         kind = ProviderAuthError
     elif context_window:

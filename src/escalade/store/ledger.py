@@ -91,18 +91,29 @@ class SqlLedger:
                     conn.exec_driver_sql("ROLLBACK")
                     raise
                 conn.exec_driver_sql("COMMIT")
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OverflowError) as exc:
             orig = getattr(exc, "orig", None)
             raise StoreError(f"budget ledger: {str(orig or exc).strip().splitlines()[0]}") from exc
 
     def open(self, key: str, cap_usd: float | None) -> None:
-        cap = None if cap_usd is None else to_nano(cap_usd, up=False)
-        dialect = postgresql if not self._sqlite else sqlite
-        values = {"key": key, "cap": cap, "spent": 0, "reserved": 0, "granted": True, "updated_at": _now()}
-        stmt = dialect.insert(_LINES).values(**values)
-        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"cap": cap, "updated_at": values["updated_at"]})
+        with self._transaction() as conn:
+            conn.execute(self._insert(key, cap_usd).on_conflict_do_nothing(index_elements=["key"]))
+
+    def set_cap(self, key: str, cap_usd: float | None) -> None:
+        stmt = self._insert(key, cap_usd)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"], set_={"cap": stmt.excluded.cap, "updated_at": stmt.excluded.updated_at}
+        )
         with self._transaction() as conn:
             conn.execute(stmt)
+
+    def _insert(self, key: str, cap_usd: float | None) -> postgresql.Insert | sqlite.Insert:
+        """An insert of a new, empty line (the dialect's, for its ``ON CONFLICT`` clause)."""
+        cap = None if cap_usd is None else to_nano(cap_usd, up=False)
+        values = {"key": key, "cap": cap, "spent": 0, "reserved": 0, "granted": True, "updated_at": _now()}
+        if self._sqlite:
+            return sqlite.insert(_LINES).values(**values)
+        return postgresql.insert(_LINES).values(**values)
 
     def line(self, key: str) -> LineState:
         query = select(_LINES.c.cap, _LINES.c.spent, _LINES.c.reserved).where(_LINES.c.key == key)
@@ -214,25 +225,27 @@ class SqlLedger:
 
     def reclaim_expired(self) -> int:
         now = self._clock()
-        query = (
-            select(_HOLDS.c.id)
-            .where(_HOLDS.c.status == "held", _HOLDS.c.expires_at <= now)
-            .order_by(_HOLDS.c.expires_at)
-            .limit(_RECLAIM_BATCH)
-        )
-        with self._transaction(write=False) as conn:
-            stale = list(conn.scalars(query))
         reclaimed = 0
-        for hold_id in stale:  # one transaction each: a concurrent settle wins or loses cleanly
-            with self._transaction() as conn:
-                row = self._flip(conn, hold_id, "held", "expired", None)
-                if row is not None:
-                    self._apply(conn, row.lines, spent=0, unreserve=row.amount)
-                    reclaimed += 1
-        return reclaimed
+        while True:  # in batches, until no expired hold is left
+            query = (
+                select(_HOLDS.c.id)
+                .where(_HOLDS.c.status == "held", _HOLDS.c.expires_at <= now)
+                .order_by(_HOLDS.c.expires_at)
+                .limit(_RECLAIM_BATCH)
+            )
+            with self._transaction(write=False) as conn:
+                stale = list(conn.scalars(query))
+            for hold_id in stale:  # one transaction each: a concurrent settle wins or loses cleanly
+                with self._transaction() as conn:
+                    row = self._flip(conn, hold_id, "held", "expired", None)
+                    if row is not None:
+                        self._apply(conn, row.lines, spent=0, unreserve=row.amount)
+                        reclaimed += 1
+            if len(stale) < _RECLAIM_BATCH:
+                return reclaimed
 
-    def holds(self, *, status: HoldStatus | None = None, limit: int = 1000) -> list[Hold]:
-        """Holds, newest first (optionally only those with ``status``)."""
+    def holds(self, *, status: HoldStatus | None = None, limit: int | None = None) -> list[Hold]:
+        """Holds, newest first (optionally only those with ``status``, at most ``limit``)."""
         query = select(_HOLDS).order_by(_HOLDS.c.created_at.desc()).limit(limit)
         if status is not None:
             query = query.where(_HOLDS.c.status == status)
