@@ -58,6 +58,8 @@ __all__ = ["ApprovalCallback", "ApprovalRequest", "BudgetGuard", "Reservation"]
 _EPS = 1e-12
 #: Tries of a settle or release when the ledger's database fails (both are idempotent).
 _LEDGER_WRITE_ATTEMPTS = 3
+#: First wait before retrying a failed ledger write, in seconds (then doubled).
+_LEDGER_RETRY_S = 0.1
 _T = TypeVar("_T")
 
 
@@ -323,10 +325,14 @@ class BudgetGuard:
 
     async def _write(self, fn: Callable[[], _T]) -> _T:
         """A settle or release, retried briefly when the database fails (they are idempotent)."""
+        try:  # the first try needs no retry machinery (nearly every write ends here)
+            return await self._io(fn)
+        except StoreError:
+            await asyncio.sleep(_LEDGER_RETRY_S)
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(StoreError),
-            stop=stop_after_attempt(_LEDGER_WRITE_ATTEMPTS),
-            wait=wait_exponential(multiplier=0.1, max=2.0),
+            stop=stop_after_attempt(_LEDGER_WRITE_ATTEMPTS - 1),
+            wait=wait_exponential(multiplier=2 * _LEDGER_RETRY_S, max=2.0),
             reraise=True,
         )
         async for attempt in retrying:
