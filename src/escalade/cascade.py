@@ -57,7 +57,7 @@ from escalade.items import (
 from escalade.ledger import BudgetLedger, WorkspaceBudget
 from escalade.providers.base import CompletionRequest, CostEstimator, Provider
 from escalade.quality.predicates import EscalationPredicate, PredicateContext, below_threshold
-from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer
+from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer, score_now
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult
 from escalade.teams import TeamContext, TeamStrategy, default_team
 from escalade.tiers import Tier
@@ -404,7 +404,8 @@ class ProgressiveExecutor:
         except (BudgetError, Exception) as exc:  # calls already paid for in this attempt are kept
             return record(**failed, reason="run stopped", error=f"{type(exc).__name__}: {exc}", raised=exc)
         try:
-            analysis = self.scorer.score(
+            analysis = await score_now(
+                self.scorer,
                 ScoringContext(
                     item_id=item.id,
                     prompt=item.prompt,
@@ -414,7 +415,7 @@ class ProgressiveExecutor:
                     completion=outcome.final,
                     history=tuple(state.history),
                     metadata=dict(item.metadata),
-                )
+                ),
             )
             pctx = PredicateContext(tier=tier.name, threshold=tier.threshold, attempt=number, analysis=analysis)
             reasons = [r or "custom predicate" for escalate, r in (p(pctx) for p in self.predicates) if escalate]

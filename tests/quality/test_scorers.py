@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from escalade.providers.base import Completion
 from escalade.quality.analysis import FailureAnalysis
-from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScoringContext, as_scorer
+from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScoringContext, as_scorer, score_now
 
 
 def _ctx(
@@ -67,8 +69,20 @@ def test_function_scorers_combine() -> None:
     tests = as_scorer(lambda ctx: FailureAnalysis(test_pass_rate=1.0))
     cover = as_scorer(lambda ctx: FailureAnalysis(coverage=0.0))
     combined = tests & cover
-    analysis = combined.score(_ctx("A", "m0", []))
+    analysis = asyncio.run(score_now(combined, _ctx("A", "m0", [])))
     assert analysis.measured() == {"test_pass_rate": 1.0, "coverage": 0.0}
-    with_consensus = (ConsensusScorer() & tests).score(_ctx("A", "m0", []))
+    with_consensus = asyncio.run(score_now(ConsensusScorer() & tests, _ctx("A", "m0", [])))
     assert set(with_consensus.measured()) == {"answer_format", "corroboration", "majority", "test_pass_rate"}
     assert as_scorer(combined) is combined
+
+
+def test_async_scorers_combine_with_sync_ones() -> None:
+    """A scorer that must run something may be async; combined with a sync one, both signals are merged."""
+
+    async def ran_tests(ctx: ScoringContext) -> FailureAnalysis:
+        await asyncio.sleep(0)
+        return FailureAnalysis(test_pass_rate=0.5)
+
+    combined = as_scorer(ran_tests) & (lambda ctx: FailureAnalysis(coverage=1.0))
+    analysis = asyncio.run(score_now(combined, _ctx("A", "m0", [])))
+    assert analysis.measured() == {"test_pass_rate": 0.5, "coverage": 1.0}

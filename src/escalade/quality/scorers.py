@@ -1,7 +1,9 @@
 """Scorers: strategies that turn one attempt's answer into a :class:`FailureAnalysis`.
 
 A scorer is anything with ``score(context) -> FailureAnalysis``, or a plain function of the
-context. Scorers combine with ``&`` (both measure; signals are merged). They see only what a real
+context. A scorer that has to run something (generated tests, say) may return an awaitable of the
+analysis instead; the cascade awaits it. Scorers combine with ``&`` (both measure; signals are
+merged). They see only what a real
 system sees at run time: the task and the answers already paid for (:class:`ScoringContext`).
 
 The default :class:`ConsensusScorer` checks the answer's format (and code syntax) and whether
@@ -10,7 +12,8 @@ independent models that were already paid for gave the same answer (FrugalGPT-st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeAlias, runtime_checkable
@@ -23,11 +26,13 @@ __all__ = [
     "AnsweredAttempt",
     "CombinedScorer",
     "ConsensusScorer",
+    "ScoreResult",
     "Scorer",
     "ScorerBase",
     "ScorerLike",
     "ScoringContext",
     "as_scorer",
+    "score_now",
 ]
 
 
@@ -65,23 +70,33 @@ class ScoringContext:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+#: What a scorer gives: the analysis, or an awaitable of it (for scorers that run something).
+ScoreResult: TypeAlias = "FailureAnalysis | Awaitable[FailureAnalysis]"
+
+
 @runtime_checkable
 class Scorer(Protocol):
     """Measures the quality signals of one attempt."""
 
-    def score(self, context: ScoringContext) -> FailureAnalysis:
-        """Signals of the attempt described by ``context``."""
+    def score(self, context: ScoringContext) -> ScoreResult:
+        """Signals of the attempt described by ``context`` (or an awaitable of them)."""
         ...
 
 
 #: A scorer object or a plain function of the context.
-ScorerLike: TypeAlias = "Scorer | Callable[[ScoringContext], FailureAnalysis]"
+ScorerLike: TypeAlias = "Scorer | Callable[[ScoringContext], ScoreResult]"
+
+
+async def score_now(scorer: Scorer, context: ScoringContext) -> FailureAnalysis:
+    """``scorer``'s analysis of ``context``, awaited when the scorer is asynchronous."""
+    result = scorer.score(context)
+    return await result if inspect.isawaitable(result) else result
 
 
 class ScorerBase:
     """Base of the built-in scorers: adds ``&`` (combine) to ``score``."""
 
-    def score(self, context: ScoringContext) -> FailureAnalysis:
+    def score(self, context: ScoringContext) -> ScoreResult:
         raise NotImplementedError
 
     def __and__(self, other: ScorerLike) -> CombinedScorer:
@@ -89,10 +104,10 @@ class ScorerBase:
 
 
 class _FunctionScorer(ScorerBase):
-    def __init__(self, fn: Callable[[ScoringContext], FailureAnalysis]) -> None:
+    def __init__(self, fn: Callable[[ScoringContext], ScoreResult]) -> None:
         self._fn = fn
 
-    def score(self, context: ScoringContext) -> FailureAnalysis:
+    def score(self, context: ScoringContext) -> ScoreResult:
         return self._fn(context)
 
     def __repr__(self) -> str:
@@ -114,11 +129,21 @@ class CombinedScorer(ScorerBase):
     def __init__(self, *scorers: ScorerLike) -> None:
         self.scorers = tuple(as_scorer(s) for s in scorers)
 
-    def score(self, context: ScoringContext) -> FailureAnalysis:
-        analysis = FailureAnalysis(weights={})
-        for scorer in self.scorers:
-            analysis = analysis.merge(scorer.score(context))
-        return analysis
+    def score(self, context: ScoringContext) -> ScoreResult:
+        results = [scorer.score(context) for scorer in self.scorers]
+        if any(inspect.isawaitable(r) for r in results):
+            return self._merge_awaited(results)
+        return self._merge([r for r in results if isinstance(r, FailureAnalysis)])
+
+    @staticmethod
+    def _merge(analyses: Sequence[FailureAnalysis]) -> FailureAnalysis:
+        merged = FailureAnalysis(weights={})
+        for analysis in analyses:
+            merged = merged.merge(analysis)
+        return merged
+
+    async def _merge_awaited(self, results: Sequence[ScoreResult]) -> FailureAnalysis:
+        return self._merge([await r if inspect.isawaitable(r) else r for r in results])
 
     def __and__(self, other: ScorerLike) -> CombinedScorer:
         return CombinedScorer(*self.scorers, other)
