@@ -7,6 +7,7 @@ catch the base and the CLI can turn any of them into one clear line::
     ├── ConfigError                  bad configuration value (names field and source)
     │   └── MissingKeyError          no API key for a provider (names the provider and how to set one)
     ├── DatasetError                 malformed or missing benchmark dataset (names file, line, field)
+    ├── TargetFileError              the file to generate tests for is missing, not Python, or has nothing to test
     ├── ProviderError                a provider could not answer a request
     │   ├── MissingOutcomeError      replay: the dataset has no recorded outcome for (row, model)
     │   ├── RateLimitedError         429: slow down (carries retry-after when the provider sent one)
@@ -57,6 +58,7 @@ __all__ = [
     "RunNotFoundError",
     "RunStoppedError",
     "StoreError",
+    "TargetFileError",
     "TransientProviderError",
 ]
 
@@ -101,6 +103,16 @@ class DatasetError(EscalationError):
         self.path = path
         self.line = line
         self.field = field
+
+
+class TargetFileError(EscalationError):
+    """The file to generate tests for cannot be used; the message names the file (and line) and why."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        where = f"{path}, line {line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
 
 
 class ProviderError(EscalationError):
