@@ -259,7 +259,7 @@ def test_interactive_approval_prompt(
     make_dataset: MakeDataset, db_url: str, monkeypatch: pytest.MonkeyPatch, answer: str, code: int
 ) -> None:
     """At a terminal, crossing auto_approve_under asks once; yes continues, no stops the run."""
-    monkeypatch.setattr("escalade.cli.run._interactive", lambda: True)
+    monkeypatch.setattr("escalade.cli.running.interactive", lambda: True)
     result = runner.invoke(
         app, ["run", str(make_dataset()), "--db", db_url], input=answer, env={"ESCALADE_AUTO_APPROVE_UNDER": "0.12"}
     )
@@ -273,7 +273,7 @@ def test_interactive_prompt_for_a_single_costly_call(
     make_dataset: MakeDataset, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """At a terminal, a call that alone could pass auto_approve_under is asked about; no stops the run."""
-    monkeypatch.setattr("escalade.cli.run._interactive", lambda: True)
+    monkeypatch.setattr("escalade.cli.running.interactive", lambda: True)
     result = runner.invoke(
         app, ["run", str(make_dataset()), "--db", db_url], input="n\n", env={"ESCALADE_AUTO_APPROVE_UNDER": "0.05"}
     )

@@ -5,114 +5,33 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import math
-import signal
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from escalade.budget import ApprovalRequest
 from escalade.calls import CallObserver
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
-from escalade.cli.common import (
-    DbOption,
-    JsonOption,
-    err_console,
-    fail,
-    handle_errors,
-    open_store,
-    out_console,
-    print_json,
-)
+from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.live import LiveOptions, check_live_options, live_resources
+from escalade.cli.running import ProgressListener, RunSetup, approver, progress_bar, until_terminated
 from escalade.config import EscalationConfig, load_config
 from escalade.datasets import BenchmarkDataset, load_dataset
 from escalade.exceptions import RunStoppedError
-from escalade.keys import KeyVault
 from escalade.ledger import BudgetLedger, WorkspaceBudget
 from escalade.plugins import ScorerSetup, make_scorer
 from escalade.providers.base import Provider
-from escalade.providers.live import LIVE_PROVIDERS, live_provider, plan_live
+from escalade.providers.live import plan_live
 from escalade.providers.replay import ReplayProvider
 from escalade.quality.scorers import Scorer
 from escalade.replay import ReplayPlan, accuracy_metrics, plan_replay, premium_baseline, reference_metrics
-from escalade.results import ItemResult, ProgressiveWorkflowResult
-from escalade.routing.cache import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
+from escalade.results import ProgressiveWorkflowResult
 from escalade.store.sql import SqlStore
 from escalade.telemetry import ProgressiveTelemetry
 
 __all__ = ["run_command"]
-
-
-class _ProgressListener(RunListener):
-    def __init__(self, progress: Progress, total: int) -> None:
-        self._progress = progress
-        self._task = progress.add_task("items", total=total)
-
-    def on_item_finished(self, run_id: str, item: ItemResult) -> None:
-        self._progress.advance(self._task)
-
-
-def _interactive() -> bool:
-    """Whether a person can answer a prompt on stdin."""
-    return sys.stdin.isatty()
-
-
-def _approver(yes: bool, progress: Progress) -> Callable[[ApprovalRequest], bool]:
-    def approve(request: ApprovalRequest) -> bool:
-        if yes:
-            return True
-        if not _interactive():
-            err_console().print(
-                f"spending above auto_approve_under (${request.auto_approve_under:.2f}) needs approval: "
-                "rerun with --yes to approve non-interactively",
-                markup=False,
-            )
-            return False
-        cap = f"${request.max_cost:.2f}" if request.max_cost is not None else "no cap"
-        if request.single_call:
-            question = (
-                f"The next {request.tier} call for item {request.item_id} could alone cost up to "
-                f"${request.next_call_usd:.4f}, above ${request.auto_approve_under:.2f}. Send it?"
-            )
-        else:
-            question = (
-                f"The run has spent ${request.spent_usd + request.reserved_usd:.4f} (in flight included); "
-                f"continuing passes ${request.auto_approve_under:.2f} (max_cost {cap}). Continue?"
-            )
-        progress.stop()
-        try:
-            return typer.confirm(question, default=False, err=True)
-        finally:
-            progress.start()
-
-    return approve
-
-
-class _RunSetup(RunListener):
-    """Stores what the run is (dataset, split, scorer, tier mapping) as soon as it starts."""
-
-    def __init__(self, store: SqlStore, metrics: dict[str, Any], notes: tuple[str, ...]) -> None:
-        self._store, self._metrics, self._notes = store, metrics, notes
-
-    def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
-        self._store.set_metrics(run_id, self._metrics, notes=self._notes)
-
-
-async def _until_terminated(executor: ProgressiveExecutor, items: tuple[WorkItem, ...], run_id: str) -> Any:
-    """Run the executor; SIGTERM cancels it at the next await (never inside a database write)."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        return await executor.run(items, run_id=run_id)
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,57 +71,30 @@ def _replay_setup(
 
 
 def _live_setup(
-    dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, live: _LiveOptions, store: SqlStore
+    dataset: BenchmarkDataset,
+    split: str,
+    cfg: EscalationConfig,
+    limit: int | None,
+    scorer: str,
+    live: LiveOptions,
+    store: SqlStore,
 ) -> _Setup:
     """Real calls with the workspace's key; spend is reserved on the store's ledger, month line included."""
     plan = plan_live(dataset, split, cfg, live.provider, limit=limit)
-    built = make_scorer(live.scorer, ScorerSetup(task_kind=dataset.task_kind))  # offline scorers refuse: no grades
-    provider = live_provider(
-        live.provider,
-        KeyVault(store),
-        workspace=live.workspace,
-        base_url=live.base_url,
-        stream=live.stream,
-        cache_prompts=live.cache_prompts,
-        timeout_s=live.timeout_s,
-        unknown_costs=live.unknown_prices,
-    )
-    router = CacheAwareRouter(
-        PrefixMemory(policy=lambda model: _cache_policy(model, live)),
-        expected_output_tokens=plan.config.max_output_tokens // 4,
-    )
+    built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind))  # offline scorers refuse: no grades
+    used = live_resources(store, live, expected_output_tokens=plan.config.max_output_tokens // 4)
     return _Setup(
         plan=plan,
-        provider=provider,
+        provider=used.provider,
         scorer=built.scorer,
         workflow="live",
         offline_scorer=False,
-        ledger=store.ledger(),
-        workspace_budget=store.workspace_budget(live.workspace) or WorkspaceBudget(workspace=live.workspace),
-        model_order=lambda tier, item: router.rank_models(tier, item.prompt),
-        call_observer=router,
+        ledger=used.ledger,
+        workspace_budget=used.workspace_budget,
+        model_order=lambda tier, item: used.router.rank_models(tier, item.prompt),
+        call_observer=used.router,
         metrics=lambda result: reference_metrics(plan, result, dataset.task_kind),
     )
-
-
-def _cache_policy(model: str, live: _LiveOptions) -> CachePolicy:
-    """The built-in policy, except that Claude prompts are written to the cache only with --cache-prompts."""
-    policy = default_cache_policy(model)
-    if "claude" in model.lower() and not live.cache_prompts:
-        return dataclasses.replace(policy, writes=False)
-    return policy
-
-
-@dataclass(frozen=True, kw_only=True)
-class _LiveOptions:
-    provider: str
-    scorer: str
-    workspace: str
-    base_url: str | None
-    stream: bool
-    cache_prompts: bool
-    timeout_s: float
-    unknown_prices: Literal["fail", "allow"]
 
 
 @handle_errors
@@ -254,9 +146,9 @@ def run_command(
     """Run the tier ladder over a dataset (recorded outcomes or live calls) and report cost, savings and accuracy."""
     if concurrency is not None and concurrency < 1:
         raise fail(f"--concurrency must be at least 1, got {concurrency}")
-    live = _live_options(
+    live = check_live_options(
         provider,
-        scorer=scorer,
+        offline="replay",
         workspace=workspace,
         base_url=base_url,
         stream=stream,
@@ -273,51 +165,8 @@ def run_command(
     if live is None:
         setup = _replay_setup(dataset, split, cfg, limit, scorer)
     else:
-        setup = _live_setup(dataset, split, cfg, limit, live, store)
+        setup = _live_setup(dataset, split, cfg, limit, scorer, live, store)
     _execute(setup, scorer, store, dataset.name, split, yes=yes, json_out=json_out)
-
-
-def _live_options(
-    provider: str,
-    *,
-    scorer: str,
-    workspace: str | None,
-    base_url: str | None,
-    stream: bool,
-    cache_prompts: bool,
-    timeout: float | None,
-    unknown_prices: str | None,
-) -> _LiveOptions | None:
-    """The options of a live run (``None`` for a replay), checked: each error is one clear line."""
-    if provider not in ("replay", *LIVE_PROVIDERS):
-        raise fail(f"--provider must be replay, {' or '.join(LIVE_PROVIDERS)}; got {provider!r}")
-    live_only = {
-        "--base-url": base_url is not None,
-        "--stream": stream,
-        "--workspace": workspace is not None,
-        "--timeout": timeout is not None,
-        "--unknown-prices": unknown_prices is not None,
-    }
-    if provider == "replay" and (given := [name for name, used in live_only.items() if used]):
-        raise fail(f"{', '.join(given)} go(es) with a live --provider (openai or anthropic), not with replay")
-    if provider != "anthropic" and cache_prompts:
-        raise fail("--cache-prompts goes with --provider anthropic (OpenAI caches long prompts on its own)")
-    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
-        raise fail(f"--timeout must be a number of seconds > 0, got {timeout}")
-    if unknown_prices not in (None, "fail", "allow"):
-        raise fail(f"--unknown-prices must be fail or allow, got {unknown_prices!r}")
-    if provider == "replay":
-        return None
-    return _LiveOptions(
-        provider=provider,
-        scorer=scorer,
-        workspace=workspace or "default",
-        base_url=base_url,
-        stream=stream,
-        cache_prompts=cache_prompts,
-        timeout_s=timeout or 60.0,
-        unknown_prices="allow" if unknown_prices == "allow" else "fail",
-    )
 
 
 def _execute(
@@ -333,26 +182,18 @@ def _execute(
     """Run the executor with the store, telemetry and a progress bar; report; exit 1 if the budget stopped it."""
     plan = setup.plan
     info = {"dataset": dataset_name, "split": split, "scorer": scorer_name, "offline_scorer": setup.offline_scorer}
+    progress = progress_bar()
     listeners: list[RunListener] = [
         store,
-        _RunSetup(store, info, plan.notes),
+        RunSetup(store, info, plan.notes),
         ProgressiveTelemetry(store, workflow_name=setup.workflow),
+        ProgressListener(progress, len(plan.items)),
     ]
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console(),
-        disable=not err_console().is_terminal,
-        transient=True,
-    )
-    listeners.append(_ProgressListener(progress, len(plan.items)))
     executor = ProgressiveExecutor(
         plan.config,
         setup.provider,
         scorer=setup.scorer,
-        approval=_approver(yes, progress),
+        approval=approver(yes, progress),
         listeners=listeners,
         baseline=setup.baseline,
         workflow=setup.workflow,
@@ -365,7 +206,7 @@ def _execute(
     stopped: RunStoppedError | None = None
     try:
         with progress:
-            result = asyncio.run(_until_terminated(executor, plan.items, run_id))
+            result = asyncio.run(until_terminated(executor.run(plan.items, run_id=run_id)))
     except RunStoppedError as exc:
         if exc.partial_result is None:
             raise

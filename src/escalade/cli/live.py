@@ -1,0 +1,114 @@
+"""The live-provider options shared by ``escalade run`` and ``escalade testgen``, and what they build."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from escalade.cli.common import fail
+from escalade.keys import KeyVault
+from escalade.ledger import BudgetLedger, WorkspaceBudget
+from escalade.providers.base import Provider
+from escalade.providers.live import LIVE_PROVIDERS, live_provider
+from escalade.routing.cache import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
+from escalade.store.sql import SqlStore
+
+__all__ = ["LiveOptions", "LiveResources", "check_live_options", "live_resources"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveOptions:
+    """How to reach a live provider, from the command line."""
+
+    provider: str
+    workspace: str
+    base_url: str | None
+    stream: bool
+    cache_prompts: bool
+    timeout_s: float
+    unknown_prices: Literal["fail", "allow"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveResources:
+    """What a live run uses: the provider with the key, the shared ledger and budget, the cache-aware order."""
+
+    provider: Provider
+    ledger: BudgetLedger
+    workspace_budget: WorkspaceBudget
+    router: CacheAwareRouter
+
+
+def check_live_options(
+    provider: str,
+    *,
+    offline: str,
+    workspace: str | None,
+    base_url: str | None,
+    stream: bool,
+    cache_prompts: bool,
+    timeout: float | None,
+    unknown_prices: str | None,
+) -> LiveOptions | None:
+    """The options of a live run (``None`` when ``provider`` is the offline one), checked: each error is one line."""
+    if provider not in (offline, *LIVE_PROVIDERS):
+        raise fail(f"--provider must be {offline}, {' or '.join(LIVE_PROVIDERS)}; got {provider!r}")
+    live_only = {
+        "--base-url": base_url is not None,
+        "--stream": stream,
+        "--workspace": workspace is not None,
+        "--timeout": timeout is not None,
+        "--unknown-prices": unknown_prices is not None,
+    }
+    if provider == offline and (given := [name for name, used in live_only.items() if used]):
+        raise fail(f"{', '.join(given)} go(es) with a live --provider (openai or anthropic), not with {offline}")
+    if provider != "anthropic" and cache_prompts:
+        raise fail("--cache-prompts goes with --provider anthropic (OpenAI caches long prompts on its own)")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise fail(f"--timeout must be a number of seconds > 0, got {timeout}")
+    if unknown_prices not in (None, "fail", "allow"):
+        raise fail(f"--unknown-prices must be fail or allow, got {unknown_prices!r}")
+    if provider == offline:
+        return None
+    return LiveOptions(
+        provider=provider,
+        workspace=workspace or "default",
+        base_url=base_url,
+        stream=stream,
+        cache_prompts=cache_prompts,
+        timeout_s=timeout or 60.0,
+        unknown_prices="allow" if unknown_prices == "allow" else "fail",
+    )
+
+
+def live_resources(store: SqlStore, live: LiveOptions, *, expected_output_tokens: int) -> LiveResources:
+    """The provider with the workspace's key, the store's ledger and the workspace's budget, a cache-aware router."""
+    provider = live_provider(
+        live.provider,
+        KeyVault(store),
+        workspace=live.workspace,
+        base_url=live.base_url,
+        stream=live.stream,
+        cache_prompts=live.cache_prompts,
+        timeout_s=live.timeout_s,
+        unknown_costs=live.unknown_prices,
+    )
+    router = CacheAwareRouter(
+        PrefixMemory(policy=lambda model: _cache_policy(model, live)), expected_output_tokens=expected_output_tokens
+    )
+    return LiveResources(
+        provider=provider,
+        ledger=store.ledger(),
+        workspace_budget=store.workspace_budget(live.workspace) or WorkspaceBudget(workspace=live.workspace),
+        router=router,
+    )
+
+
+def _cache_policy(model: str, live: LiveOptions) -> CachePolicy:
+    """The built-in policy, except that Claude prompts are written to the cache only with --cache-prompts."""
+    policy = default_cache_policy(model)
+    if "claude" in model.lower() and not live.cache_prompts:
+        return dataclasses.replace(policy, writes=False)
+    return policy
