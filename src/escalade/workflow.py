@@ -129,8 +129,10 @@ class ProgressiveWorkflow:
         """Run ``items`` (or the items the workflow builds from ``inputs``) up the ladder."""
         return asyncio.run(self.execute_async(items, **inputs))
 
-    async def execute_async(self, items: Iterable[WorkItem] | None = None, **inputs: Any) -> ProgressiveWorkflowResult:
-        """:meth:`execute` in a running event loop."""
-        if items is None:
-            raise ConfigError(f"{type(self).__name__}.execute needs items=[WorkItem(...), ...]", field="items")
-        return await self.executor().run(items)
+    async def execute_async(
+        self, items: Iterable[WorkItem] | None = None, *, run_id: str | None = None, **inputs: Any
+    ) -> ProgressiveWorkflowResult:
+        """:meth:`execute` in a running event loop (``run_id``: the id to store the run under)."""
+        if items is None or inputs:
+            raise ConfigError(f"{type(self).__name__}.execute takes items=[WorkItem(...), ...]", field="items")
+        return await self.executor().run(items, run_id=run_id)

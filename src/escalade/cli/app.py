@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from escalade.cli import analytics, calibrate, evaluate, route, run, runs
+from escalade.cli import analytics, calibrate, evaluate, route, run, runs, testgen
 from escalade.cli.budget import budget_app
 from escalade.cli.common import fail
 from escalade.cli.keys import keys_app
@@ -27,6 +27,7 @@ app.command("analytics")(analytics.analytics_command)
 app.command("eval")(evaluate.eval_command)
 app.command("calibrate")(calibrate.calibrate_command)
 app.command("route")(route.route_command)
+app.command("testgen")(testgen.generate_tests_command)
 app.add_typer(router_app, name="router")
 app.add_typer(keys_app, name="keys")
 app.add_typer(budget_app, name="budget")

@@ -126,6 +126,11 @@ class Sandbox:
         self.python = python
         self.isolate = isolate
 
+    def isolation(self) -> tuple[str, ...]:
+        """The isolation layers runs get on this machine (see the module docstring)."""
+        layers = _isolation()[1] if self.isolate else ()
+        return ("resource limits", "audit hook", *layers)
+
     async def run(self, target: Path, test_code: str, *, import_paths: Sequence[Path] = ()) -> SandboxRun:
         """Run ``test_code`` (a pytest file) against ``target`` in a fresh folder, removed afterwards."""
         root = Path(tempfile.mkdtemp(prefix="escalade-testgen-")).resolve()

@@ -31,7 +31,7 @@ from escalade.testgen.targets import TargetModule, TestTarget, find_targets
 from escalade.tiers import Ladder
 from escalade.workflow import ProgressiveWorkflow
 
-__all__ = ["KeptTests", "Measurement", "ProgressiveTestGenWorkflow", "TestGenResult", "test_prompt"]
+__all__ = ["KeptTests", "Measurement", "ProgressiveTestGenWorkflow", "TestGenResult", "prompt_for"]
 
 _PROMPT = """Write pytest tests for the {kind} `{name}` of the Python module `{module}` shown below.
 
@@ -47,12 +47,9 @@ Module `{module}`:
 """
 
 
-def test_prompt(module: TargetModule, target: TestTarget) -> str:
+def prompt_for(module: TargetModule, target: TestTarget) -> str:
     """The task given to the models for ``target``."""
     return _PROMPT.format(kind=target.kind, name=target.name, module=module.module, source=module.source.rstrip())
-
-
-test_prompt.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +139,7 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         self,
         items: Iterable[WorkItem] | None = None,
         *,
+        run_id: str | None = None,
         target_file: str | Path | None = None,
         out_dir: str | Path | None = None,
         **inputs: Any,
@@ -152,9 +150,9 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         self._module, self._measured = module, {}
         if not any(tier.models for tier in self.config.tiers) and isinstance(self.provider, RecordedAnswers):
             self.config = self.config.replace(tiers=_recorded_ladder(self.config.tiers, self.provider))
-        work = [WorkItem(id=t.name, prompt=test_prompt(module, t), task_kind="code") for t in module.targets]
+        work = [WorkItem(id=t.name, prompt=prompt_for(module, t), task_kind="code") for t in module.targets]
         try:
-            result = await self.executor().run(work)
+            result = await self.executor().run(work, run_id=run_id)
         except RunStoppedError as exc:
             partial = exc.partial_result
             if partial is None:
