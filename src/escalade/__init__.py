@@ -31,6 +31,7 @@ from escalade.exceptions import (
     RunNotFoundError,
     RunStoppedError,
     StoreError,
+    TargetFileError,
     TransientProviderError,
 )
 from escalade.ledger import BudgetLedger, Hold, LineState, MemoryLedger, Settlement, WorkspaceBudget
@@ -71,7 +72,9 @@ from escalade.routing import (
 from escalade.store import SqlLedger, SqlStore
 from escalade.teams import ArchitectExecutorReviewer, PlannerExecutor, SingleAgent, TeamStrategy
 from escalade.telemetry import ProgressiveTelemetry
+from escalade.testgen import ProgressiveTestGenWorkflow, Sandbox, SandboxLimits, TestGenResult
 from escalade.tiers import Ladder, Tier
+from escalade.workflow import ProgressiveWorkflow
 
 __version__ = "0.1.0"
 
@@ -122,6 +125,8 @@ __all__ = [
     "PriceTableEstimator",
     "ProgressiveExecutor",
     "ProgressiveTelemetry",
+    "ProgressiveTestGenWorkflow",
+    "ProgressiveWorkflow",
     "ProgressiveWorkflowResult",
     "Provider",
     "ProviderAuthError",
@@ -136,6 +141,8 @@ __all__ = [
     "RunListener",
     "RunNotFoundError",
     "RunStoppedError",
+    "Sandbox",
+    "SandboxLimits",
     "Scorer",
     "ScoringContext",
     "ScriptedProvider",
@@ -144,8 +151,10 @@ __all__ = [
     "SqlLedger",
     "SqlStore",
     "StoreError",
+    "TargetFileError",
     "Task",
     "TeamStrategy",
+    "TestGenResult",
     "Tier",
     "TierResult",
     "TransientProviderError",

@@ -7,15 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from escalade.cli import app
 from escalade.ledger import WorkspaceBudget
 from escalade.store.sql import SqlStore
+from tests.cli.helpers import invoke
 from tests.conftest import MakeDataset
 from tests.providers.wire import Body, serve
 
-runner = CliRunner()
 KEY = "sk-live-test-0123456789"
 CONFIG = """
 max_cost = 5.0
@@ -31,11 +29,6 @@ name = "premium"
 models = ["gpt-4o"]
 team_size = 1
 """
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), env=env)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _chat(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:

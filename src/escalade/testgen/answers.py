@@ -103,8 +103,10 @@ def _answers(raw: Any, where: str) -> dict[str, dict[str, str]]:
         raise DatasetError("must map item names to {model: answer}", path=where, field="answers")
     answers: dict[str, dict[str, str]] = {}
     for item, models in raw.items():
-        if not isinstance(models, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in models.items()
+        if (
+            not isinstance(models, dict)
+            or not models
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in models.items())
         ):
             raise DatasetError("must map model names to answer texts", path=where, field=f"answers.{item}")
         answers[item] = models

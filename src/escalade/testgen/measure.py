@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.answers import extract_code
 from escalade.testgen.sandbox import SandboxRun
-from escalade.testgen.targets import TestTarget
+from escalade.testgen.targets import TestTarget, physical_lines
 
 __all__ = [
     "answer_code",
@@ -37,7 +38,7 @@ __all__ = [
     "measure",
 ]
 
-_CONFIDENCE = re.compile(r"confidence\s*[:=]\s*(0(?:\.\d+)?|1(?:\.0+)?)\b", re.IGNORECASE)
+_CONFIDENCE = re.compile(r"confidence\s*[:=]\s*(0(?:\.\d*)?|1(?:\.0*)?)(?![\d.])", re.IGNORECASE)
 _FULL_MARKS = 2  # meaningful assertions per test for a full score
 _RAISES = {"raises", "warns", "deprecated_call"}
 
@@ -73,6 +74,8 @@ def _tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
 def _trivial(test: ast.expr) -> bool:
     """An assertion that cannot fail: a constant, or a comparison of identical or constant sides."""
     if isinstance(test, ast.Constant):
+        return True
+    if isinstance(test, ast.Tuple) and test.elts:  # ``assert (x == y, "message")`` is always true
         return True
     if isinstance(test, ast.Compare) and len(test.comparators) == 1:
         left, right = test.left, test.comparators[0]
@@ -160,53 +163,51 @@ def measure(target: TestTarget, code: str, run: SandboxRun | None, *, confidence
     )
 
 
-def keep_passing(code: str, run: SandboxRun) -> str | None:
-    """``code`` without the tests that did not pass (``None`` when none passed).
-
-    A parametrized test is kept only if every one of its cases passed; a ``Test*`` class left with
-    no tests is dropped. Lines are cut, not regenerated, so the kept file reads as it was written.
-    """
+def _outcomes(run: SandboxRun) -> dict[str, bool]:
+    """Per test (``name`` or ``Class::name``, cases of a parametrized test merged): did all of it pass?"""
     outcomes: dict[str, bool] = {}
     for node_id, outcome in run.tests.items():
         name = node_id.split("::", 1)[-1].split("[", 1)[0]
         outcomes[name] = outcomes.get(name, True) and outcome == "passed"
-    tree = ast.parse(code)
-    cut: list[tuple[int, int]] = []
-    kept = 0
-    for node in tree.body:
+    return outcomes
+
+
+def _walk_tests(
+    body: list[ast.stmt], prefix: str = ""
+) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, bool]]:
+    """``(qualified name, node, is_class)`` of the test functions and ``Test*`` classes, nested ones too."""
+    for node in body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
-            if outcomes.get(node.name, False):
-                kept += 1
-            else:
-                cut.append(_span(node))
+            yield f"{prefix}{node.name}", node, False
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            methods = [m for m in node.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)]
-            tests = [m for m in methods if m.name.startswith("test")]
-            failing = [m for m in tests if not outcomes.get(f"{node.name}::{m.name}", False)]
-            if len(failing) == len(tests):
-                cut.append(_span(node))
-            else:
-                kept += len(tests) - len(failing)
-                cut += [_span(m) for m in failing]
-    if not kept:
+            yield f"{prefix}{node.name}", node, True
+            yield from _walk_tests(node.body, f"{prefix}{node.name}::")
+
+
+def keep_passing(code: str, run: SandboxRun) -> str | None:
+    """``code`` without the tests that did not pass (``None`` when none passed).
+
+    A parametrized test is kept only if every one of its cases passed; a ``Test*`` class (nested ones
+    too) left with no tests is dropped. Lines are cut, not regenerated, so the kept file reads as it
+    was written.
+    """
+    passed = _outcomes(run)
+    found = list(_walk_tests(ast.parse(code).body))
+    tests = {name: node for name, node, is_class in found if not is_class}
+    keep = {name for name in tests if passed.get(name, False)}
+    if not keep:
         return None
-    lines = code.splitlines(keepends=True)
-    for first, last in sorted(cut, reverse=True):
-        del lines[first - 1 : last]
-    return "".join(lines)
+    cut = [_span(node) for name, node in tests.items() if name not in keep]
+    empty = [node for name, node, is_class in found if is_class and not any(k.startswith(f"{name}::") for k in keep)]
+    cut += [_span(node) for node in empty]
+    gone = {line for first, last in cut for line in range(first, last + 1)}  # spans may nest (class, method)
+    kept = "".join(text for number, text in enumerate(physical_lines(code), start=1) if number not in gone)
+    return kept if kept.endswith("\n") else kept + "\n"
 
 
 def count_kept(code: str, run: SandboxRun) -> int:
     """How many of ``run``'s passing tests are still in ``code`` (a file :func:`keep_passing` cut)."""
-    tree = ast.parse(code)
-    names = {t.name for t in tree.body if isinstance(t, ast.FunctionDef | ast.AsyncFunctionDef)}
-    names |= {
-        f"{c.name}::{m.name}"
-        for c in tree.body
-        if isinstance(c, ast.ClassDef)
-        for m in c.body
-        if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
+    names = {name for name, _, is_class in _walk_tests(ast.parse(code).body) if not is_class}
     return sum(
         1
         for node_id, outcome in run.tests.items()

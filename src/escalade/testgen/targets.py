@@ -11,13 +11,27 @@
 from __future__ import annotations
 
 import ast
+import keyword
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from escalade.exceptions import TargetFileError
 
-__all__ = ["TargetModule", "TestTarget", "find_targets"]
+__all__ = ["TargetModule", "TestTarget", "find_targets", "physical_lines"]
+
+#: Names a target module cannot have: they would clash with the sandbox's own files.
+_RESERVED = {"conftest", "pytest", "test_escalade_generated"}
+
+
+def physical_lines(text: str) -> list[str]:
+    """``text`` cut into lines as Python numbers them (at ``\\n`` only, unlike ``str.splitlines``).
+
+    >>> physical_lines("a\\x0cb\\nc")
+    ['a\\x0cb\\n', 'c']
+    """
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,10 +71,10 @@ def find_targets(path: Path) -> TargetModule:
     where = str(path)
     if path.suffix != ".py":
         raise TargetFileError("not a Python file (.py)", path=where)
-    if not path.stem.isidentifier():
+    if not path.stem.isidentifier() or keyword.iskeyword(path.stem) or path.stem in _RESERVED:
         raise TargetFileError(f"{path.stem!r} is not a name tests could import", path=where)
     try:
-        source = path.read_text(encoding="utf-8")
+        source = path.read_text(encoding="utf-8-sig")  # a byte-order mark is valid UTF-8 Python
     except FileNotFoundError:
         raise TargetFileError("no such file", path=where) from None
     except UnicodeDecodeError:
@@ -85,7 +99,7 @@ def _target(node: ast.stmt, source: str) -> TestTarget:
     assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
     last = node.end_lineno or node.lineno
-    text = "".join(source.splitlines(keepends=True)[first - 1 : last])
+    text = "".join(physical_lines(source)[first - 1 : last])
     return TestTarget(
         name=node.name,
         kind="class" if isinstance(node, ast.ClassDef) else "function",

@@ -1,0 +1,15 @@
+"""Running the CLI in-process for tests."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from escalade.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of ``escalade ARGS``, with ``env`` added to the environment."""
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr

@@ -1,0 +1,157 @@
+"""ProgressiveTestGenWorkflow on the example: measured CQS decides who climbs, and the kept tests pass."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from escalade.config import EscalationConfig
+from escalade.exceptions import BudgetExceededError, ConfigError
+from escalade.teams import TeamContext, TeamOutcome
+from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, TestGenResult
+from escalade.tiers import Ladder, Tier
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProgressiveTestGenWorkflow, TestGenResult, Path]:
+    """The example run once: calculator.py with its recorded answers, kept tests in a fresh folder."""
+    out = tmp_path_factory.mktemp("kept")
+    workflow = ProgressiveTestGenWorkflow(
+        EscalationConfig(auto_approve_under=None), RecordedAnswers.from_file(EXAMPLES / "calculator_answers.json")
+    )
+    result = workflow.execute(target_file=EXAMPLES / "calculator.py", out_dir=out)
+    return workflow, result, out
+
+
+def test_items_climb_exactly_when_their_measured_cqs_is_low(
+    run: tuple[ProgressiveTestGenWorkflow, TestGenResult, Path],
+) -> None:
+    """An item leaves a tier if and only if every attempt there measured a CQS below the tier's threshold."""
+    workflow, result, _ = run
+    thresholds = {t.name: t.threshold for t in workflow.config.tiers}
+    for item in result.items:
+        for tier in item.tiers:
+            scores = [a.cqs for a in tier.attempts if a.cqs is not None]
+            assert scores, (item.item_id, tier.tier)
+            assert tier.escalated == all(s < thresholds[tier.tier] for s in scores), (item.item_id, tier.tier, scores)
+    path = {i.item_id: [t.tier for t in i.tiers] for i in result.items}
+    assert path == {
+        "add": ["cheap"],
+        "divide": ["cheap", "capable"],
+        "parse_number": ["cheap", "capable", "premium"],
+        "mean": ["cheap"],
+        "percentage": ["cheap"],
+        "Calculator": ["cheap", "capable"],
+    }
+    assert result.status == "completed"
+    assert {i.status for i in result.items} == {"accepted"}
+
+
+def test_signals_come_from_running_the_tests(run: tuple[ProgressiveTestGenWorkflow, TestGenResult, Path]) -> None:
+    """Broken syntax halves the score, wrong expectations fail, weak assertions score nothing, coverage is real."""
+    workflow, _, _ = run
+    broken = workflow.measurement("parse_number", "cheap", 1)
+    assert broken is not None
+    assert broken.run is None
+    assert broken.analysis.syntax_errors
+    wrong = workflow.measurement("divide", "cheap", 2)
+    assert wrong is not None
+    assert wrong.run is not None
+    assert wrong.analysis.test_pass_rate == 0.0
+    weak = workflow.measurement("divide", "cheap", 1)
+    assert weak is not None
+    assert weak.analysis.assertion_quality == 0.0
+    assert weak.analysis.test_pass_rate == 1.0
+    assert weak.analysis.coverage is not None
+    assert 0.0 < weak.analysis.coverage < 1.0  # the zero-divisor branch never ran
+    good = workflow.measurement("divide", "capable", 1)
+    assert good is not None
+    assert (good.analysis.test_pass_rate, good.analysis.coverage, good.analysis.assertion_quality) == (1.0, 1.0, 1.0)
+
+
+def test_kept_tests_pass_under_plain_pytest(
+    run: tuple[ProgressiveTestGenWorkflow, TestGenResult, Path], tmp_path: Path
+) -> None:
+    """The kept files, with their conftest, pass when pytest runs them from anywhere."""
+    _, result, out = run
+    assert {k.item_id for k in result.kept} == {i.item_id for i in result.items}
+    assert all(k.kept == k.total for k in result.kept)
+    assert (out / "conftest.py").exists()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(out), "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{sum(k.kept for k in result.kept)} passed" in done.stdout
+
+
+def test_report_shows_each_tier(run: tuple[ProgressiveTestGenWorkflow, TestGenResult, Path]) -> None:
+    """The report gives each item's CQS per tier and why it climbed, like the seed's example."""
+    _, result, _ = run
+    report = result.generate_report()
+    assert "parse_number:\n  cheap: CQS=6.4 (gpt-4o-mini), 69.1 (gpt-4.1-nano)\n    → Escalated: low CQS" in report
+    assert "  premium: CQS=98.5 (gpt-4.1)" in report
+    assert result.cost_savings_percent is not None
+    assert result.cost_savings_percent > 0
+    assert result.to_dict()["target_file"].endswith("calculator.py")
+
+
+def test_stopped_run_keeps_what_finished(tmp_path: Path) -> None:
+    """A run the budget stops still writes the passing tests of the items it finished."""
+    answers = RecordedAnswers.from_file(EXAMPLES / "calculator_answers.json")
+    config = EscalationConfig(auto_approve_under=None, max_cost=0.0002, max_concurrency=1)
+    with pytest.raises(BudgetExceededError) as stopped:
+        ProgressiveTestGenWorkflow(config, answers).execute(target_file=EXAMPLES / "calculator.py", out_dir=tmp_path)
+    partial = stopped.value.partial_result
+    assert isinstance(partial, TestGenResult)
+    assert partial.status == "aborted"
+    assert [k.item_id for k in partial.kept] == ["add"]
+    assert (tmp_path / "test_calculator_add.py").exists()
+
+
+class OneAgentEverywhere(ProgressiveTestGenWorkflow):
+    """A custom tier implementation: a single agent on every tier, whatever the team size."""
+
+    async def _execute_tier_impl(self, tier: Tier, context: TeamContext) -> TeamOutcome:
+        answer = await context.call(context.request("agent", context.prompt))
+        return TeamOutcome(final=answer, calls=(answer,))
+
+
+def test_custom_tier_implementation_is_used(tmp_path: Path) -> None:
+    """A subclass's _execute_tier_impl replaces the default teams: one call per attempt, even for a team of 3."""
+    target = tmp_path / "doubling.py"
+    target.write_text("def double(x):\n    return 2 * x\n", encoding="utf-8")
+    tests = "```python\nfrom doubling import double\n\ndef test_double():\n    assert double(2) == 4\n```\n"
+    answers = RecordedAnswers({"double": {"gpt-4o-mini": tests}})
+    tier = Tier(name="premium", rank=0, models=("gpt-4o-mini",), threshold=50, team_size=3)
+    config = EscalationConfig(tiers=Ladder([tier]), auto_approve_under=None)
+    result = OneAgentEverywhere(config, answers).execute(target_file=target)
+    assert [a.calls for a in result.tier_results[0].attempts] == [1]
+    assert result.items[0].status == "accepted"
+    assert result.kept == ()  # no out_dir: nothing written
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "takes target_file"),
+        ({"items": [], "target_file": "x.py"}, "not items"),
+        ({"target_file": str(EXAMPLES / "calculator.py"), "extra": 1}, "not items"),
+    ],
+)
+def test_execute_checks_its_inputs(kwargs: dict[str, object], message: str) -> None:
+    """execute() wants a target file, nothing else."""
+    workflow = ProgressiveTestGenWorkflow(EscalationConfig(), RecordedAnswers({"x": {"m": "y"}}))
+    with pytest.raises(ConfigError, match=message):
+        workflow.execute(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_provider_is_needed() -> None:
+    """Without a provider there is nobody to write the tests: a clear error."""
+    with pytest.raises(ConfigError, match="needs a provider"):
+        ProgressiveTestGenWorkflow(EscalationConfig()).execute(target_file=EXAMPLES / "calculator.py")
