@@ -128,7 +128,7 @@ class Sandbox:
 
     def isolation(self) -> tuple[str, ...]:
         """The isolation layers runs get on this machine (see the module docstring)."""
-        layers = _isolation()[1] if self.isolate else ()
+        layers = _isolation(self.python)[1] if self.isolate else ()
         return ("resource limits", "audit hook", *layers)
 
     async def run(self, target: Path, test_code: str, *, import_paths: Sequence[Path] = ()) -> SandboxRun:
@@ -136,7 +136,7 @@ class Sandbox:
         root = Path(tempfile.mkdtemp(prefix="escalade-testgen-")).resolve()
         try:
             spec = _prepare(root, target, test_code, [target.parent.resolve(), *import_paths], self.limits)
-            prefix, layers, owner = _isolation() if self.isolate else ([], (), None)
+            prefix, layers, owner = _isolation(self.python) if self.isolate else ([], (), None)
             if owner is not None:
                 _give(root, owner)
             return await self._execute(root, spec, prefix, ("resource limits", "audit hook", *layers))
@@ -231,21 +231,28 @@ def _why_no_result(code: int | None) -> str:
 
 
 @cache
-def _isolation() -> tuple[list[str], tuple[str, ...], tuple[int, int] | None]:
-    """The command prefix for OS-level isolation, the layers it gives, and the user to run as."""
+def _isolation(python: str) -> tuple[list[str], tuple[str, ...], tuple[int, int] | None]:
+    """The command prefix for OS-level isolation, the layers it gives, and the user to run as.
+
+    Each layer is probed by starting ``python`` under it with pytest and coverage imported: a layer
+    the machine refuses, or under which that Python cannot run (the unprivileged user cannot read a
+    virtual environment in a private home folder, say), is left out.
+    """
     unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
     if sys.platform != "linux" or unshare is None:
         return [], (), None
+    probe = [python, "-I", "-c", "import coverage, pytest"]
     if os.geteuid() == 0:
         nobody = _nobody()
-        if setpriv is not None and nobody is not None and _works([unshare, "-n", "--", "true"]):
+        if setpriv is not None and nobody is not None:
             uid, gid = nobody
-            drop = [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
-            return [unshare, "-n", "--", *drop], ("network namespace", "unprivileged user"), nobody
-        if _works([unshare, "-n", "--", "true"]):
+            prefix = [unshare, "-n", "--", setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
+            if _works([*prefix, *probe]):
+                return prefix, ("network namespace", "unprivileged user"), nobody
+        if _works([unshare, "-n", "--", *probe]):
             return [unshare, "-n", "--"], ("network namespace",), None
         return [], (), None
-    if _works([unshare, "-r", "-n", "--", "true"]):
+    if _works([unshare, "-r", "-n", "--", *probe]):
         return [unshare, "-r", "-n", "--"], ("network namespace",), None
     return [], (), None
 
@@ -262,6 +269,6 @@ def _nobody() -> tuple[int, int] | None:
 
 def _works(command: list[str]) -> bool:
     try:
-        return subprocess.run(command, capture_output=True, timeout=10, check=False).returncode == 0
+        return subprocess.run(command, capture_output=True, timeout=30, check=False, env={}).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
