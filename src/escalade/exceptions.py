@@ -23,7 +23,8 @@ catch the base and the CLI can turn any of them into one clear line::
     │   │   ├── BudgetExceededError  a budget (run, workspace month) refused the next call's reservation
     │   │   ├── BudgetUnavailableError   the budget ledger could not be read or written
     │   │   └── ApprovalDeniedError  spending above the approval limit was refused
-    │   └── ListenerError            a listener (the store, telemetry) failed, so results could be lost
+    │   ├── ListenerError            a listener (the store, telemetry) failed, so results could be lost
+    │   └── SandboxError             generated tests could not be run at all (the sandbox, not the tests, failed)
     └── StoreError
         └── RunNotFoundError         no stored run has the given id
 """
@@ -57,6 +58,7 @@ __all__ = [
     "RequestStoppedError",
     "RunNotFoundError",
     "RunStoppedError",
+    "SandboxError",
     "StoreError",
     "TargetFileError",
     "TransientProviderError",
@@ -194,6 +196,10 @@ class BudgetError(RunStoppedError):
 
 class ListenerError(RunStoppedError):
     """A run listener failed (e.g. the store could not write); the run stops rather than lose results."""
+
+
+class SandboxError(RunStoppedError):
+    """The sandbox could not run generated tests at all; the run stops rather than charge every item for it."""
 
 
 class BudgetExceededError(BudgetError):

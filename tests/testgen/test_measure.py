@@ -19,6 +19,7 @@ from escalade.testgen.measure import (
     coverage_of,
     keep_passing,
     measure,
+    tampering,
 )
 from escalade.testgen.sandbox import SandboxRun
 from escalade.testgen.targets import TestTarget
@@ -282,22 +283,63 @@ def test_measure_a_run() -> None:
         tests=_ids(test_a="passed", test_b="failed"),
         executed_lines=(3, 4),
         missing_lines=(5, 6),
-        timed_out=True,
         duration_s=2.0,
-        refusals=("network access (socket.connect)",),
         collection_errors=("Traceback (most recent call last):\nImportError: no module named 'x'\n",),
     )
     analysis = measure(_target(), code, run, confidence=0.9)
     assert (analysis.test_pass_rate, analysis.coverage, analysis.assertion_quality) == (0.5, 0.5, 0.5)
     assert analysis.llm_confidence == 0.9
     assert analysis.syntax_errors == ()
-    assert analysis.notes == (
-        "1/2 tests passed",
-        "timed out after 2.0 s",
-        "refused: network access (socket.connect)",
-        "collection error: ImportError: no module named 'x'",
-    )
+    assert analysis.notes == ("1/2 test cases passed", "collection error: ImportError: no module named 'x'")
     assert analysis.cqs == pytest.approx(100 * (0.4 * 0.5 + 0.25 * 0.5 + 0.2 * 0.5 + 0.15 * 0.9))
+
+
+@pytest.mark.parametrize(
+    "untrusted",
+    [
+        {"timed_out": True, "duration_s": 2.0},
+        {"refusals": ("network access (socket.connect)",), "refused_total": 1},
+        {"crashed": "the run reported tests or lines that do not exist (its result was tampered with)"},
+    ],
+)
+def test_untrusted_run_counts_as_nothing_passing(untrusted: dict[str, object]) -> None:
+    """A run that timed out, was refused something, or lied scores no pass rate and no coverage, and says why."""
+    code = "def test_a():\n    assert f(1) == 2\n"
+    run = SandboxRun(tests=_ids(test_a="passed"), executed_lines=(3, 4), **untrusted)  # type: ignore[arg-type]
+    analysis = measure(_target(), code, run, confidence=0.9)
+    assert (analysis.test_pass_rate, analysis.coverage, analysis.assertion_quality) == (0.0, 0.0, 0.5)
+    assert analysis.notes[-1] == "the run cannot be trusted, so it counts as no test passing and nothing covered"
+    assert analysis.cqs < 75
+
+
+@pytest.mark.parametrize(
+    ("code", "named"),
+    [
+        ("import __main__\ndef test_a():\n    assert __main__\n", "__main__"),
+        ("import json\njson.dumps = str\ndef test_a():\n    assert f(1) == 2\n", "json.dumps (replaced)"),
+        ("def test_a(monkeypatch):\n    monkeypatch.setattr('os.path.realpath', str)\n", "os.path.realpath (patched)"),
+        ("import os\ndef test_a():\n    os._exit(0)\n", "_exit"),
+        ("import gc\ndef test_a():\n    gc.get_objects()\n", "gc"),
+        ("from _pytest import main\ndef test_a():\n    assert main\n", "_pytest"),
+        ("import sys\ndef test_a():\n    sys.modules.clear()\n", "modules"),
+    ],
+)
+def test_tampering_tests_are_not_run(code: str, named: str) -> None:
+    """A test file reaching into the measurement's internals is scored without running it, and says what it touched."""
+    analysis = measure(_target(), code, None, confidence=0.9)
+    assert analysis.test_pass_rate == 0.0
+    assert named in analysis.notes[0]
+    assert analysis.notes[0].startswith("not run: the tests reach into")
+
+
+def test_ordinary_tests_do_not_look_like_tampering() -> None:
+    """Patching the module under test, tmp_path, parametrize and pytest.raises are all fine."""
+    code = (
+        "import pytest\nimport shapes\n\n@pytest.mark.parametrize('n', [1, 2])\n"
+        "def test_a(n, monkeypatch, tmp_path):\n    monkeypatch.setattr(shapes, 'LIMIT', 3)\n"
+        "    (tmp_path / 'x').write_text('y')\n    with pytest.raises(ValueError):\n        shapes.f(-n)\n"
+    )
+    assert tampering(ast.parse(code)) == []
 
 
 @pytest.mark.parametrize(("given_", "kept"), [(1.7, 1.0), (-0.2, 0.0), (0.3, 0.3), (None, None)])
@@ -312,7 +354,11 @@ def test_measure_a_run_with_no_tests() -> None:
     """A run that collected nothing scores 0 on pass rate, and its notes say so."""
     analysis = measure(_target(), "import pytest\n", SandboxRun(crashed="killed by SIGKILL"), confidence=None)
     assert analysis.test_pass_rate == 0.0
-    assert analysis.notes == ("0/0 tests passed", "killed by SIGKILL")
+    assert analysis.notes == (
+        "0/0 test cases passed",
+        "killed by SIGKILL",
+        "the run cannot be trusted, so it counts as no test passing and nothing covered",
+    )
 
 
 # --- keep_passing and count_kept ---------------------------------------------------------------------
@@ -588,7 +634,8 @@ def test_keep_passing_keeps_exactly_the_passing_tests(generated: tuple[str, Sand
     """Whatever passed, the kept file parses and holds exactly the tests all of whose cases passed, and the helpers."""
     code, run, passed = generated
     kept = keep_passing(code, run)
-    if not passed:
+    reported = {node.split("::", 1)[1].split("[")[0] for node in run.tests}
+    if not passed or not reported <= _names(ast.parse(code)):  # a reported test it cannot find: cut nothing
         assert kept is None
         return
     assert kept is not None
@@ -602,4 +649,40 @@ def test_keep_passing_keeps_exactly_the_passing_tests(generated: tuple[str, Sand
         for node, outcome in run.tests.items()
         if outcome == "passed" and node.split("::", 1)[1].split("[")[0] in passed
     )
-    assert keep_passing(kept, run) == kept  # cutting again changes nothing
+    still = {node: outcome for node, outcome in run.tests.items() if node.split("::", 1)[1].split("[")[0] in passed}
+    assert keep_passing(kept, SandboxRun(tests=still)) == kept  # cutting again what is left changes nothing
+
+
+UNITTEST_STYLE = (
+    "import unittest\n\nclass AddTests(unittest.TestCase):\n"
+    "    def test_good(self):\n        self.assertEqual(f(1), 2)\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "tests", "expected"),
+    [
+        pytest.param(
+            UNITTEST_STYLE + "    def test_bad(self):\n        self.assertEqual(f(1), 3)\n",
+            {"AddTests::test_good": "passed", "AddTests::test_bad": "failed"},
+            UNITTEST_STYLE,
+            id="unittest-class-of-any-name",
+        ),
+        pytest.param(
+            "def check(n):\n    assert f(n) == 3\n\ntest_alias = check\n\ndef test_good():\n    assert f(1) == 2\n",
+            {"test_alias": "failed", "test_good": "passed"},
+            None,
+            id="alias-cannot-be-cut",
+        ),
+        pytest.param(
+            "def test_a():\n    assert f(1) == 2\n\ndef test_a():\n    assert f(2) == 4\n",
+            {"test_a": "passed"},
+            "\ndef test_a():\n    assert f(2) == 4\n",
+            id="shadowed-definition-dropped",
+        ),
+    ],
+)
+def test_keep_passing_finds_tests_by_node_id(code: str, tests: dict[str, str], expected: str | None) -> None:
+    """Every reported test is located by its node id; what cannot be located safely keeps nothing."""
+    run = SandboxRun(tests={f"{FILE}::{name}": outcome for name, outcome in tests.items()})
+    assert keep_passing(code, run) == expected

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from escalade.exceptions import ConfigError
+from escalade.exceptions import ConfigError, SandboxError
 from escalade.testgen.sandbox import Sandbox, SandboxLimits, SandboxRun
 
 TARGET = """
@@ -58,7 +58,7 @@ def test_runs_tests_and_measures_coverage(target: Path) -> None:
         "test_escalade_generated.py::test_wrong": "failed",
     }
     assert result.pass_rate == pytest.approx(2 / 3)
-    assert set(result.executed_lines) == {2, 3, 4, 5}
+    assert set(result.executed_lines) == {3, 4, 5}  # the def line runs at import, not in a test: left out
     assert result.missing_lines == ()
     assert set(result.executed_branches) == {(3, 4), (3, 5)}
     assert result.problems == ()
@@ -98,8 +98,8 @@ def test_harmful_tests_are_stopped_and_reported(target: Path, monkeypatch: pytes
     assert set(outcomes.values()) == {"failed"}
     refused = "\n".join(result.refusals)
     for fragment in (
-        f"os.remove on {outside}/precious.txt",
-        f"writing {outside}/planted.txt",
+        f"os.remove on '{outside}/precious.txt'",
+        f"writing '{outside}/planted.txt'",
         "os.rename",
         "shutil.rmtree",
         "network access (socket.connect)",
@@ -143,7 +143,7 @@ def test_guard_holds_without_os_isolation(target: Path) -> None:
     code = f'def test_write():\n    open("{target.parent}/planted.txt", "w").write("x")\n'
     result = asyncio.run(Sandbox(SandboxLimits(), isolate=False).run(target, code))
     assert result.isolation == ("resource limits", "audit hook")
-    assert result.refusals == (f"writing {target.parent}/planted.txt",)
+    assert result.refusals == (f"writing '{target.parent}/planted.txt'",)
     assert not (target.parent / "planted.txt").exists()
 
 
@@ -160,3 +160,57 @@ def test_limits_are_checked(limits: dict[str, float], field: str) -> None:
     """Limits out of range are refused with the field named."""
     with pytest.raises(ConfigError, match=f"field '{field}'"):
         SandboxLimits(**limits)  # type: ignore[arg-type]
+
+
+def test_kernel_refuses_what_the_hook_cannot_see(target: Path) -> None:
+    """A write relative to an open folder (dir_fd) slips past the audit hook; Landlock or the user switch stop it."""
+    outside = target.parent
+    outside.chmod(0o777)  # so that only the sandbox, not file permissions, protects the user's file
+    (outside / "precious.txt").chmod(0o666)
+    code = (
+        "import os\n\ndef test_dir_fd():\n"
+        f"    folder = os.open({str(outside)!r}, os.O_RDONLY)\n"
+        "    fd = os.open('precious.txt', os.O_WRONLY | os.O_TRUNC, dir_fd=folder)\n"
+        "    os.write(fd, b'gone')\n"
+    )
+    result = run(target, code)
+    assert dict(result.tests) == {"test_escalade_generated.py::test_dir_fd": "failed"}
+    assert any(layer.startswith("Landlock") for layer in result.isolation)
+    assert (outside / "precious.txt").read_text(encoding="utf-8") == "the user's work\n"
+
+
+def test_a_forged_result_is_ignored(target: Path) -> None:
+    """A fake result line written to the run's channel, then exiting, fools nothing: only a signed result counts."""
+    fake = '{"tests": {"test_escalade_generated.py::test_wrong": "passed"}, "collection_errors": [], ' + (
+        '"executed_lines": [], "missing_lines": [], "executed_branches": [], "missing_branches": []}'
+    )
+    code = (
+        "import json\n\ndef test_wrong():\n"
+        "    for fd in range(3, 20):\n"
+        "        try:\n"
+        f"            open(fd, 'w', closefd=False).write('result ' + {fake!r} + '\\n')\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    os._exit(0)  # so that the run's own result never comes\n"
+    )
+    result = run(target, code.replace("import json", "import json, os"))
+    assert result.tests == {}
+    assert result.crashed == "ended with exit code 0 and no result"
+    assert not result.trusted
+
+
+def test_untrusted_run_flags() -> None:
+    """Only a run that ended normally with nothing refused is trusted; parametrized cases count as one test."""
+    ids = {"f.py::test_a[1]": "passed", "f.py::test_a[2]": "failed", "f.py::test_b": "passed"}
+    assert SandboxRun(tests=ids).pass_rate == 0.5
+    assert SandboxRun(tests=ids).trusted
+    assert not SandboxRun(tests=ids, refused_total=1).trusted
+    assert not SandboxRun(tests=ids, timed_out=True).trusted
+    assert not SandboxRun(tests=ids, crashed="killed by signal 40").trusted
+
+
+@pytest.mark.parametrize("python", ["/bin/false", "/no/such/python"])
+def test_broken_sandbox_is_an_error_not_a_score(target: Path, python: str) -> None:
+    """When the sandbox itself cannot start a run, that is a SandboxError, not a zero for the tests."""
+    with pytest.raises(SandboxError, match="the sandbox could not start"):
+        asyncio.run(Sandbox(python=python, isolate=False).run(target, GOOD))

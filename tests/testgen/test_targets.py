@@ -130,6 +130,8 @@ def test_source_is_right_after_a_form_feed(tmp_path: Path) -> None:
         ("script", "def f():\n    pass\n", "not a Python file (.py)"),
         ("my-file.py", "def f():\n    pass\n", "'my-file' is not a name tests could import"),
         ("2shapes.py", "def f():\n    pass\n", "'2shapes' is not a name tests could import"),
+        ("json.py", "def f():\n    pass\n", "would shadow the standard library or pytest"),
+        ("coverage.py", "def f():\n    pass\n", "would shadow the standard library or pytest"),
         ("latin.py", b"def f():\n    return '\xe9'\n", "not UTF-8 text"),
         ("private.py", "def _f():\n    pass\n\nX = 1\n", "no public top-level function or class"),
         ("empty.py", "", "no public top-level function or class"),

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from escalade.config import EscalationConfig
-from escalade.exceptions import BudgetExceededError, ConfigError
+from escalade.exceptions import BudgetExceededError, ConfigError, SandboxError
 from escalade.teams import TeamContext, TeamOutcome
-from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, TestGenResult
+from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, Sandbox, TestGenResult
 from escalade.tiers import Ladder, Tier
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -94,7 +94,7 @@ def test_report_shows_each_tier(run: tuple[ProgressiveTestGenWorkflow, TestGenRe
     """The report gives each item's CQS per tier and why it climbed, like the seed's example."""
     _, result, _ = run
     report = result.generate_report()
-    assert "parse_number:\n  cheap: CQS=6.4 (gpt-4o-mini), 69.1 (gpt-4.1-nano)\n    → Escalated: low CQS" in report
+    assert "parse_number:\n  cheap: CQS=6.4 (gpt-4o-mini), 68.5 (gpt-4.1-nano)\n    → Escalated: low CQS" in report
     assert "  premium: CQS=98.5 (gpt-4.1)" in report
     assert result.cost_savings_percent is not None
     assert result.cost_savings_percent > 0
@@ -155,3 +155,85 @@ def test_a_provider_is_needed() -> None:
     """Without a provider there is nobody to write the tests: a clear error."""
     with pytest.raises(ConfigError, match="needs a provider"):
         ProgressiveTestGenWorkflow(EscalationConfig()).execute(target_file=EXAMPLES / "calculator.py")
+
+
+def _tiny(tmp_path: Path, answers: dict[str, str], source: str = "def double(x):\n    return 2 * x\n") -> Path:
+    target = tmp_path / "doubling.py"
+    target.write_text(source, encoding="utf-8")
+    return target
+
+
+def _one_tier(models: tuple[str, ...] = ("gpt-4o-mini",), threshold: float = 75) -> EscalationConfig:
+    tiers = Ladder([Tier(name="cheap", rank=0, models=models, threshold=threshold, min_attempts=len(models))])
+    return EscalationConfig(tiers=tiers, auto_approve_under=None)
+
+
+def _fenced(code: str) -> str:
+    fence = "`" * 3
+    return f"{fence}python\n{code}{fence}\n# confidence: 0.9\n"
+
+
+def test_out_folder_with_files_is_refused_before_spending(tmp_path: Path) -> None:
+    """An output folder that holds anything (the user's own conftest, say) is refused before any call."""
+    out = tmp_path / "kept"
+    out.mkdir()
+    (out / "conftest.py").write_text("# mine\n", encoding="utf-8")
+    answers = RecordedAnswers({"double": {"gpt-4o-mini": _fenced("def test_a():\n    assert True\n")}})
+    with pytest.raises(ConfigError, match="is not an empty folder"):
+        ProgressiveTestGenWorkflow(_one_tier(), answers).execute(target_file=_tiny(tmp_path, {}), out_dir=out)
+    assert (out / "conftest.py").read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_refused_attempt_climbs_and_is_not_kept(tmp_path: Path) -> None:
+    """Tests that try something the sandbox refuses are worth nothing, even if they pass; the next model's are kept."""
+    risky = _fenced(
+        "import os\nfrom doubling import double\n\ndef test_a():\n    try:\n        os.remove('/etc/hostname')\n"
+        "    except OSError:\n        pass\n    assert double(2) == 4\n    assert double(0) == 0\n"
+    )
+    safe = _fenced(
+        "from doubling import double\n\ndef test_a():\n    assert double(2) == 4\n    assert double(-1) == -2\n"
+    )
+    answers = RecordedAnswers({"double": {"gpt-4o-mini": risky, "gpt-4.1-nano": safe}})
+    workflow = ProgressiveTestGenWorkflow(_one_tier(("gpt-4o-mini", "gpt-4.1-nano")), answers)
+    result = workflow.execute(target_file=_tiny(tmp_path, {}), out_dir=tmp_path / "kept")
+    first = workflow.measurement("double", "cheap", 1)
+    assert first is not None
+    assert first.run is not None
+    assert first.run.refusals
+    assert first.analysis.test_pass_rate == 0.0
+    assert result.items[0].final_model == "gpt-4.1-nano"
+    assert [k.model for k in result.kept] == ["gpt-4.1-nano"]
+
+
+def test_items_differing_only_in_case_get_their_own_files(tmp_path: Path) -> None:
+    """``shape`` and ``Shape`` are two items: each keeps its own file."""
+    source = "def shape():\n    return 1\n\n\nclass Shape:\n    sides = 4\n"
+    answers = RecordedAnswers(
+        {
+            "shape": {"gpt-4o-mini": _fenced("from doubling import shape\n\ndef test_a():\n    assert shape() == 1\n")},
+            "Shape": {
+                "gpt-4o-mini": _fenced("from doubling import Shape\n\ndef test_a():\n    assert Shape().sides == 4\n")
+            },
+        }
+    )
+    out = tmp_path / "kept"
+    result = ProgressiveTestGenWorkflow(_one_tier(threshold=0), answers).execute(
+        target_file=_tiny(tmp_path, {}, source), out_dir=out
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "conftest.py",
+        "test_doubling_shape.py",
+        "test_doubling_shape_2.py",
+    ]
+    assert len({k.path for k in result.kept}) == 2
+
+
+def test_broken_sandbox_stops_the_run(tmp_path: Path) -> None:
+    """A sandbox that cannot run tests stops the whole run at the first item instead of charging every tier."""
+    answers = RecordedAnswers({"double": {"gpt-4o-mini": _fenced("def test_a():\n    assert True\n")}})
+    workflow = ProgressiveTestGenWorkflow(_one_tier(), answers, sandbox=Sandbox(python="/bin/false", isolate=False))
+    with pytest.raises(SandboxError) as stopped:
+        workflow.execute(target_file=_tiny(tmp_path, {}))
+    partial = stopped.value.partial_result
+    assert isinstance(partial, TestGenResult)
+    assert partial.status == "aborted"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +20,7 @@ from escalade.providers.live import default_ladder
 from escalade.store.sql import SqlStore
 from escalade.telemetry import ProgressiveTelemetry
 from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, Sandbox, SandboxLimits, find_targets
-from escalade.testgen.workflow import TestGenResult
+from escalade.testgen.workflow import TestGenResult, check_out_dir
 
 __all__ = ["generate_tests_command"]
 
@@ -54,6 +53,7 @@ def generate_tests_command(
         cache_prompts=False, timeout=None, unknown_prices=None,
     )  # fmt: skip
     module = find_targets(target)
+    check_out_dir(out)
     sandbox = Sandbox(SandboxLimits(time_s=time_limit, memory_mb=memory_mb))
     cfg = load_config(config)
     if concurrency is not None:
@@ -113,9 +113,8 @@ def _run(
     store.set_metrics(
         run_id,
         {"target_file": result.target_file, "out_dir": str(out), "tests_kept": kept, "files_written": len(result.kept)},
-        notes=notes,
+        notes=result.notes or notes,
     )
-    result = dataclasses.replace(result, notes=notes)
     if json_out:
         print_json(json.dumps(result.to_dict()))
     else:

@@ -36,6 +36,7 @@ __all__ = [
     "coverage_of",
     "keep_passing",
     "measure",
+    "tampering",
 ]
 
 _CONFIDENCE = re.compile(r"confidence\s*[:=]\s*(0(?:\.\d*)?|1(?:\.0*)?)(?![\d.])", re.IGNORECASE)
@@ -138,7 +139,11 @@ def coverage_of(target: TestTarget, run: SandboxRun) -> float:
 
 
 def measure(target: TestTarget, code: str, run: SandboxRun | None, *, confidence: float | None) -> FailureAnalysis:
-    """The signals of ``code`` (``run`` is ``None`` when it did not parse, so it was not run)."""
+    """The signals of ``code``; ``run`` is ``None`` when it was not run (it did not parse, or it tampers).
+
+    A run that cannot be trusted (it was refused something, timed out, crashed, or reported what
+    cannot be true) scores no pass rate and no coverage: its tests are neither believed nor kept.
+    """
     confidence = None if confidence is None else min(max(confidence, 0.0), 1.0)
     try:
         tree = ast.parse(code)
@@ -151,16 +156,91 @@ def measure(target: TestTarget, code: str, run: SandboxRun | None, *, confidence
             syntax_errors=(f"line {exc.lineno}: {exc.msg}",),
             notes=("the generated tests do not parse, so they were not run",),
         )
+    found = tampering(tree)
+    if found:
+        why = f"not run: the tests reach into {', '.join(found)}, which could fake their own results"
+        return FailureAnalysis(
+            test_pass_rate=0.0, coverage=0.0, assertion_quality=0.0, llm_confidence=confidence, notes=(why,)
+        )
     if run is None:
-        raise ValueError("a test file that parses must have been run")
-    notes = [f"{run.passed}/{len(run.tests)} tests passed", *run.problems]
+        raise ValueError("a test file that parses and does not tamper must have been run")
+    notes = [f"{run.passed}/{len(run.tests)} test cases passed", *run.problems]
+    if not run.trusted:
+        notes.append("the run cannot be trusted, so it counts as no test passing and nothing covered")
     return FailureAnalysis(
-        test_pass_rate=run.pass_rate,
-        coverage=coverage_of(target, run),
+        test_pass_rate=run.pass_rate if run.trusted else 0.0,
+        coverage=coverage_of(target, run) if run.trusted else 0.0,
         assertion_quality=assertion_quality(tree),
         llm_confidence=confidence,
         notes=tuple(notes),
     )
+
+
+#: Modules and names a test has no business touching: reaching them could fake the measurement.
+_INTERNALS = frozenset(
+    {
+        "__main__", "gc", "_pytest", "pluggy", "coverage", "ctypes", "_posixsubprocess", "importlib", "builtins",
+        "__builtins__", "__closure__", "__globals__", "__code__", "pluginmanager", "settrace", "setprofile",
+        "addaudithook", "_exit", "modules", "_getframe", "f_back", "f_locals", "f_globals", "tb_frame", "gi_frame",
+        "cr_frame", "dup", "dup2", "closerange", "fdopen", "get_referrers", "get_objects", "stdin",
+    }
+)  # fmt: skip
+#: Modules whose attributes a test must not replace (the sandbox and the measurement rely on them).
+_PROTECTED = frozenset({"json", "os", "sys", "io", "builtins", "pytest", "socket", "signal", "resource", "pathlib"})
+
+
+def tampering(tree: ast.Module) -> list[str]:
+    """What in a test file could tamper with the run's measurement: internals it names, modules it patches."""
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [a.name for a in node.names] + (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            )
+            found += [m for m in modules if m.split(".")[0] in _INTERNALS]
+        elif isinstance(node, ast.Name | ast.Attribute):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            if name in _INTERNALS:
+                found.append(name)
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
+            targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+            found += [f"{_dotted(t)} (replaced)" for t in targets if _patches_protected(t)]
+        elif isinstance(node, ast.Call) and _patches_by_call(node):
+            found.append(f"{_dotted(node.args[0])} (patched)")
+    return sorted(set(found))
+
+
+def _patches_by_call(call: ast.Call) -> bool:
+    """``setattr(json, ...)``, ``monkeypatch.setattr("os.path.realpath", ...)`` and the like."""
+    if not (_call_named(call, {"setattr", "delattr"}) and call.args):
+        return False
+    return _root_name(call.args[0]) in _PROTECTED or _string_target(call.args[0])
+
+
+def _patches_protected(target: ast.expr) -> bool:
+    return isinstance(target, ast.Attribute) and _root_name(target) in _PROTECTED
+
+
+def _root_name(node: ast.expr) -> str:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _string_target(node: ast.expr) -> bool:
+    """``monkeypatch.setattr("json.dumps", ...)``: a dotted string naming a protected module."""
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.split(".")[0] in _PROTECTED
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Constant):
+        return str(node.value)
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    parts.append(node.id if isinstance(node, ast.Name) else "?")
+    return ".".join(reversed(parts))
 
 
 def _outcomes(run: SandboxRun) -> dict[str, bool]:
@@ -179,35 +259,52 @@ def _walk_tests(
     for node in body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
             yield f"{prefix}{node.name}", node, False
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+        elif isinstance(node, ast.ClassDef):  # ``Test*`` classes, and ``unittest.TestCase`` ones of any name
             yield f"{prefix}{node.name}", node, True
             yield from _walk_tests(node.body, f"{prefix}{node.name}::")
 
 
-def keep_passing(code: str, run: SandboxRun) -> str | None:
-    """``code`` without the tests that did not pass (``None`` when none passed).
+def _definitions(
+    body: list[ast.stmt], prefix: str = ""
+) -> dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]]:
+    """Every function and class by qualified name (``f``, ``TestA::test_b``), all definitions of a name in order."""
+    found: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]] = {}
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.setdefault(prefix + node.name, []).append(node)
+        if isinstance(node, ast.ClassDef):
+            for name, nodes in _definitions(node.body, f"{prefix}{node.name}::").items():
+                found.setdefault(name, []).extend(nodes)
+    return found
 
-    A parametrized test is kept only if every one of its cases passed; a ``Test*`` class (nested ones
-    too) left with no tests is dropped. Lines are cut, not regenerated, so the kept file reads as it
-    was written.
+
+def keep_passing(code: str, run: SandboxRun) -> str | None:
+    """``code`` without the tests that did not pass (``None`` when none passed, or it cannot be cut safely).
+
+    Each test pytest reported is found by its node id. A parametrized test is kept only if every one
+    of its cases passed; a test that never ran, or an earlier definition shadowed by a later one of
+    the same name, is dropped; a class whose tests all failed goes. A reported test that cannot be found in
+    the file (an alias, say) means the file cannot be cut safely, so nothing of it is kept. Lines are
+    cut, not regenerated, so the kept file reads as it was written.
     """
     passed = _outcomes(run)
-    found = list(_walk_tests(ast.parse(code).body))
-    tests = {name: node for name, node, is_class in found if not is_class}
-    keep = {name for name in tests if passed.get(name, False)}
-    if not keep:
+    defs = _definitions(ast.parse(code).body)
+    if not any(passed.values()) or any(name not in defs for name in passed):
         return None
-    cut = [_span(node) for name, node in tests.items() if name not in keep]
-    empty = [node for name, node, is_class in found if is_class and not any(k.startswith(f"{name}::") for k in keep)]
-    cut += [_span(node) for node in empty]
+    keep = {name for name, ok in passed.items() if ok}
+    cut = [_span(node) for nodes in defs.values() for node in nodes[:-1]]  # shadowed: never ran
+    tests = [name for name in defs if name.rsplit("::", 1)[-1].startswith("test")]
+    cut += [_span(defs[name][-1]) for name in tests if name not in keep]  # failed, or never ran
+    holders = {name.rsplit("::", 1)[0] for name in passed if "::" in name}
+    cut += [_span(defs[c][-1]) for c in holders if c in defs and not any(k.startswith(f"{c}::") for k in keep)]
     gone = {line for first, last in cut for line in range(first, last + 1)}  # spans may nest (class, method)
     kept = "".join(text for number, text in enumerate(physical_lines(code), start=1) if number not in gone)
     return kept if kept.endswith("\n") else kept + "\n"
 
 
 def count_kept(code: str, run: SandboxRun) -> int:
-    """How many of ``run``'s passing tests are still in ``code`` (a file :func:`keep_passing` cut)."""
-    names = {name for name, _, is_class in _walk_tests(ast.parse(code).body) if not is_class}
+    """How many of ``run``'s passing test cases are still in ``code`` (a file :func:`keep_passing` cut)."""
+    names = set(_definitions(ast.parse(code).body))
     return sum(
         1
         for node_id, outcome in run.tests.items()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,8 +21,12 @@ from escalade.exceptions import TargetFileError
 
 __all__ = ["TargetModule", "TestTarget", "find_targets", "physical_lines"]
 
-#: Names a target module cannot have: they would clash with the sandbox's own files.
-_RESERVED = {"conftest", "pytest", "test_escalade_generated"}
+#: Names a target module cannot have: they would shadow the standard library or the test runner's own
+#: modules inside the sandbox, or clash with its files.
+_RESERVED = frozenset(
+    {*sys.stdlib_module_names, "conftest", "pytest", "_pytest", "pluggy", "iniconfig", "packaging", "coverage"}
+    | {"test_escalade_generated"}
+)
 
 
 def physical_lines(text: str) -> list[str]:
@@ -71,8 +76,13 @@ def find_targets(path: Path) -> TargetModule:
     where = str(path)
     if path.suffix != ".py":
         raise TargetFileError("not a Python file (.py)", path=where)
-    if not path.stem.isidentifier() or keyword.iskeyword(path.stem) or path.stem in _RESERVED:
+    if not path.stem.isidentifier() or keyword.iskeyword(path.stem):
         raise TargetFileError(f"{path.stem!r} is not a name tests could import", path=where)
+    if path.stem in _RESERVED:
+        raise TargetFileError(
+            f"a module named {path.stem!r} would shadow the standard library or pytest in the tests: rename it",
+            path=where,
+        )
     try:
         source = path.read_text(encoding="utf-8-sig")  # a byte-order mark is valid UTF-8 Python
     except FileNotFoundError:

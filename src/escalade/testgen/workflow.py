@@ -25,13 +25,13 @@ from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ScoreResult, ScoringContext
 from escalade.results import ItemResult, ProgressiveWorkflowResult
 from escalade.testgen.answers import RecordedAnswers
-from escalade.testgen.measure import answer_code, confidence_in, count_kept, keep_passing, measure
+from escalade.testgen.measure import answer_code, confidence_in, count_kept, keep_passing, measure, tampering
 from escalade.testgen.sandbox import Sandbox, SandboxRun
 from escalade.testgen.targets import TargetModule, TestTarget, find_targets
 from escalade.tiers import Ladder
 from escalade.workflow import ProgressiveWorkflow
 
-__all__ = ["KeptTests", "Measurement", "ProgressiveTestGenWorkflow", "TestGenResult", "prompt_for"]
+__all__ = ["KeptTests", "Measurement", "ProgressiveTestGenWorkflow", "TestGenResult", "check_out_dir", "prompt_for"]
 
 _PROMPT = """Write pytest tests for the {kind} `{name}` of the Python module `{module}` shown below.
 
@@ -147,6 +147,8 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         if items is not None or inputs or target_file is None:
             raise ConfigError("test generation takes target_file=... (and out_dir=...), not items", field="target_file")
         module = find_targets(Path(target_file))
+        if out_dir is not None:
+            check_out_dir(Path(out_dir))  # before anything is spent
         self._module, self._measured = module, {}
         if not any(tier.models for tier in self.config.tiers) and isinstance(self.provider, RecordedAnswers):
             self.config = self.config.replace(tiers=_recorded_ladder(self.config.tiers, self.provider))
@@ -172,11 +174,11 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         confidence = context.completion.confidence
         confidence = confidence_in(text) if confidence is None else confidence
         try:
-            ast.parse(code)
+            tree = ast.parse(code)
         except SyntaxError:
             run = None
-        else:
-            run = await self.sandbox.run(module.path, code)
+        else:  # a file that would reach into the measurement is not run at all
+            run = None if tampering(tree) else await self.sandbox.run(module.path, code)
         analysis = measure(target, code, run, confidence=confidence)
         self._measured[(context.item_id, context.tier, context.attempt)] = Measurement(
             code=code, run=run, analysis=analysis
@@ -192,6 +194,9 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         assert module is not None
         kept = _write_kept(module, result.items, self._measured, Path(out_dir)) if out_dir is not None else ()
         fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+        layers = dict.fromkeys(layer for m in self._measured.values() if m.run for layer in m.run.isolation)
+        if layers:
+            fields["notes"] = (*result.notes, f"sandbox: {', '.join(layers)}")
         return TestGenResult(
             **fields, target_file=str(module.path), out_dir=None if out_dir is None else str(out_dir), kept=kept
         )
@@ -221,12 +226,12 @@ def _write_kept(
     for item in items:
         final = _final_attempt(item)
         found = measured.get(final) if final is not None else None
-        if final is None or found is None or found.run is None:
+        if final is None or found is None or found.run is None or not found.run.trusted:
             continue
         code = keep_passing(found.code, found.run)
         if code is None:
             continue
-        path = out / f"test_{module.module}_{item.item_id.lower()}.py"
+        path = _free_name(out, f"test_{module.module}_{item.item_id.lower()}")
         path.write_text(code, encoding="utf-8")
         kept.append(
             KeptTests(
@@ -239,6 +244,24 @@ def _write_kept(
             )
         )
     return tuple(kept)
+
+
+def _free_name(out: Path, stem: str) -> Path:
+    """``out/stem.py``, or ``stem_2.py``... when items differ only in case (``shape`` and ``Shape``)."""
+    path, number = out / f"{stem}.py", 1
+    while path.exists():
+        number += 1
+        path = out / f"{stem}_{number}.py"
+    return path
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an output folder that holds anything: kept tests never overwrite the user's files."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(
+            f"{out} exists and is not an empty folder: choose a new --out or empty it (kept tests overwrite nothing)",
+            field="out_dir",
+        )
 
 
 def _final_attempt(item: ItemResult) -> tuple[str, str, int] | None:
