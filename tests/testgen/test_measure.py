@@ -72,7 +72,7 @@ def test_answer_code(text: str | None, code: str) -> None:
         ("CONFIDENCE:0", 0.0),
         ("confidence: 1.0", 1.0),
         ("confidence: 0.", 0.0),
-        ("confidence: 0.9\n# confidence: 0.1", 0.9),
+        ("confidence: 0.9 in the prose\n# confidence: 0.1", 0.1),
         ("confidence: 2", None),
         ("confidence: 10", None),
         ("confidence: -0.5", None),

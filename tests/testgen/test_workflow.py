@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +238,29 @@ def test_broken_sandbox_stops_the_run(tmp_path: Path) -> None:
     partial = stopped.value.partial_result
     assert isinstance(partial, TestGenResult)
     assert partial.status == "aborted"
+
+
+def test_one_workflow_runs_one_generation_at_a_time(tmp_path: Path) -> None:
+    """A second generation on a busy workflow is refused clearly; once the first ends the workflow is free again."""
+    answers = RecordedAnswers(
+        {
+            "double": {
+                "gpt-4o-mini": _fenced("from doubling import double\n\ndef test_a():\n    assert double(2) == 4\n")
+            }
+        }
+    )
+    workflow = ProgressiveTestGenWorkflow(_one_tier(threshold=0), answers)
+    target = _tiny(tmp_path, {})
+
+    async def both() -> tuple[TestGenResult | BaseException, TestGenResult | BaseException]:
+        return await asyncio.gather(
+            workflow.execute_async(target_file=target),
+            workflow.execute_async(target_file=target),
+            return_exceptions=True,
+        )
+
+    first, second = asyncio.run(both())
+    assert isinstance(first, TestGenResult)
+    assert isinstance(second, ConfigError)
+    assert "already generating tests" in str(second)
+    assert workflow.execute(target_file=target).items[0].final_model == "gpt-4o-mini"

@@ -52,9 +52,9 @@ def answer_code(text: str | None) -> str:
 
 
 def confidence_in(text: str | None) -> float | None:
-    """The confidence the model stated (``confidence: 0.8``), if it did."""
-    found = _CONFIDENCE.search(text or "")
-    return float(found.group(1)) if found else None
+    """The confidence the model stated (``confidence: 0.8``; the last one, as asked after the code), if it did."""
+    found = _CONFIDENCE.findall(text or "")
+    return float(found[-1]) if found else None
 
 
 def _tests(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

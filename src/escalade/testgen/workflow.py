@@ -123,6 +123,7 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         self.sandbox = sandbox or Sandbox()
         self._module: TargetModule | None = None
         self._measured: dict[tuple[str, str, int], Measurement] = {}
+        self._running = False
 
     def execute(  # returns the richer TestGenResult
         self,
@@ -146,10 +147,14 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
     ) -> TestGenResult:
         if items is not None or inputs or target_file is None:
             raise ConfigError("test generation takes target_file=... (and out_dir=...), not items", field="target_file")
+        if self._running:
+            raise ConfigError(
+                "this workflow is already generating tests: use one workflow per run", field="target_file"
+            )
         module = find_targets(Path(target_file))
         if out_dir is not None:
             check_out_dir(Path(out_dir))  # before anything is spent
-        self._module, self._measured = module, {}
+        self._module, self._measured, self._running = module, {}, True
         if not any(tier.models for tier in self.config.tiers) and isinstance(self.provider, RecordedAnswers):
             self.config = self.config.replace(tiers=_recorded_ladder(self.config.tiers, self.provider))
         work = [WorkItem(id=t.name, prompt=prompt_for(module, t), task_kind="code") for t in module.targets]
@@ -160,6 +165,8 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
             if partial is None:
                 raise
             raise type(exc)(str(exc), partial_result=self._result(partial, out_dir)) from exc
+        finally:
+            self._running = False
         return self._result(result, out_dir)
 
     def _analyze_quality(self, context: ScoringContext) -> ScoreResult:
