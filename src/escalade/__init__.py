@@ -4,6 +4,17 @@ The public API is re-exported here; see the README for the architecture.
 """
 
 from escalade.analytics import CostAnalytics, generate_cost_analytics
+from escalade.autonomy import (
+    AutomationProfile,
+    AutonomyController,
+    Decision,
+    DecisionContext,
+    EscalationDecision,
+    EscalationEngine,
+    EscalationResult,
+    Outcome,
+    RuleSet,
+)
 from escalade.budget import ApprovalRequest, BudgetGuard
 from escalade.calls import CallObserver, GuardedCaller
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem
@@ -19,6 +30,7 @@ from escalade.exceptions import (
     ContentPolicyError,
     ContextWindowError,
     DatasetError,
+    DecisionError,
     EscalationError,
     ListenerError,
     MissingKeyError,
@@ -28,6 +40,7 @@ from escalade.exceptions import (
     RateLimitedError,
     RequestBudgetExceededError,
     RequestStoppedError,
+    RuleError,
     RunNotFoundError,
     RunStoppedError,
     StoreError,
@@ -83,6 +96,8 @@ __all__ = [
     "ApprovalRequest",
     "ArchitectExecutorReviewer",
     "AttemptRecord",
+    "AutomationProfile",
+    "AutonomyController",
     "BenchmarkDataset",
     "BenchmarkRow",
     "BudgetError",
@@ -103,8 +118,14 @@ __all__ = [
     "CostEstimate",
     "CostEstimator",
     "DatasetError",
+    "Decision",
+    "DecisionContext",
+    "DecisionError",
     "EscalationConfig",
+    "EscalationDecision",
+    "EscalationEngine",
     "EscalationError",
+    "EscalationResult",
     "FailureAnalysis",
     "FunctionProvider",
     "GuardedCaller",
@@ -119,6 +140,7 @@ __all__ = [
     "ModelOrder",
     "ModelPrice",
     "OfflineOracleScorer",
+    "Outcome",
     "PlannerExecutor",
     "PredicateContext",
     "PrefixMemory",
@@ -138,6 +160,8 @@ __all__ = [
     "RequestStoppedError",
     "Router",
     "RoutingDecision",
+    "RuleError",
+    "RuleSet",
     "RunListener",
     "RunNotFoundError",
     "RunStoppedError",

@@ -20,7 +20,10 @@ Certification is a fixed-sequence test (the Learn-then-Test procedure of Angelop
 candidate thresholds are ordered from the most conservative (highest) down, an order that depends on
 the scores only, never on the labels. Each is tested in turn with the exact binomial (Clopper–Pearson)
 p-value of the null hypothesis "risk > target", and the walk stops at the first threshold that fails.
-Each test is at level ``delta`` and the sequence needs no multiplicity correction. Thresholds that
+Each test is at level ``delta`` and the sequence needs no multiplicity correction. With ``grid`` set,
+only the thresholds where the accepted share first reaches each multiple of ``grid`` are tested (the
+grid too depends on the scores alone): one unlucky error near the top then stops the walk less early,
+at the price of a coarser threshold. Thresholds that
 accept too few items for even zero errors to pass are skipped; that too depends on the scores
 alone. When the first threshold tested fails, the result says so and escalates everything
 (``threshold = None``). It never returns an uncertified threshold.
@@ -152,6 +155,7 @@ def _fixed_sequence(
     bound: float,
     delta: float,
     target: str,
+    grid: float | None = None,
 ) -> CalibrationResult:
     """Walk thresholds from the highest down; ``loss`` marks an item that is bad if accepted.
 
@@ -168,6 +172,9 @@ def _fixed_sequence(
     bad = np.cumsum(loss[order])[last]
     counts = np.full(len(last), n) if over_all else accepted
     powered = np.power(1.0 - bound, counts) <= delta  # zero errors would certify: depends on scores only
+    if grid is not None:  # the first threshold reaching each multiple of `grid` of the items
+        marks = np.ceil(accepted / n / grid - 1e-9)
+        powered &= np.append(True, marks[1:] != marks[:-1])
     p_values = binom.cdf(bad, counts, bound)
     best: tuple[float, int, int, int] | None = None  # threshold, accepted, errors, trials
     tested = 0
@@ -199,13 +206,18 @@ def _fixed_sequence(
 
 
 def certify_selective_error(
-    scores: ArrayLike, cheap_correct: ArrayLike, *, alpha: float, delta: float
+    scores: ArrayLike, cheap_correct: ArrayLike, *, alpha: float, delta: float, grid: float | None = None
 ) -> CalibrationResult:
-    """Lowest threshold with error among accepted items ≤ ``alpha``, with probability ≥ ``1 - delta``."""
+    """Lowest threshold with error among accepted items ≤ ``alpha``, with probability ≥ ``1 - delta``.
+
+    ``grid`` (a share in (0, 1)): test only one threshold per ``grid`` of the items (see above).
+    """
     _check_level("alpha", alpha)
     _check_level("delta", delta)
+    if grid is not None:
+        _check_level("grid", grid)
     s, (right,) = _arrays(scores, cheap_correct)
-    return _fixed_sequence(s, ~right, over_all=False, bound=alpha, delta=delta, target="selective_error")
+    return _fixed_sequence(s, ~right, over_all=False, bound=alpha, delta=delta, target="selective_error", grid=grid)
 
 
 def certify_quality(

@@ -5,9 +5,11 @@ catch the base and the CLI can turn any of them into one clear line::
 
     EscalationError
     ├── ConfigError                  bad configuration value (names field and source)
-    │   └── MissingKeyError          no API key for a provider (names the provider and how to set one)
+    │   ├── MissingKeyError          no API key for a provider (names the provider and how to set one)
+    │   └── RuleError                an escalation rule or rule file is invalid (names file, rule and why)
     ├── DatasetError                 malformed or missing benchmark dataset (names file, line, field)
     ├── TargetFileError              the file to generate tests for is missing, not Python, or has nothing to test
+    ├── DecisionError                an agent's decision (or its outcome) is malformed (names the decision and field)
     ├── ProviderError                a provider could not answer a request
     │   ├── MissingOutcomeError      replay: the dataset has no recorded outcome for (row, model)
     │   ├── RateLimitedError         429: slow down (carries retry-after when the provider sent one)
@@ -47,6 +49,7 @@ __all__ = [
     "ContentPolicyError",
     "ContextWindowError",
     "DatasetError",
+    "DecisionError",
     "EscalationError",
     "ListenerError",
     "MissingKeyError",
@@ -56,6 +59,7 @@ __all__ = [
     "RateLimitedError",
     "RequestBudgetExceededError",
     "RequestStoppedError",
+    "RuleError",
     "RunNotFoundError",
     "RunStoppedError",
     "SandboxError",
@@ -89,6 +93,36 @@ class MissingKeyError(ConfigError):
         super().__init__(f"no API key for provider {provider!r} in workspace {workspace!r}: {how}", field="api_key")
         self.provider = provider
         self.workspace = workspace
+
+
+class RuleError(ConfigError):
+    """An escalation rule is invalid; the message names the file, the rule and the reason."""
+
+    def __init__(self, message: str, *, source: str | None = None, rule: str | None = None) -> None:
+        where = ", ".join(part for part in (source, f"rule {rule!r}" if rule else None) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.message = message
+        self.source = source
+        #: Name of the offending rule, when known.
+        self.rule = rule
+
+
+class DecisionError(EscalationError):
+    """A decision (or an outcome) given to the escalation engine is malformed.
+
+    The message names the decision's ``id`` (when it has one) and the field.
+    """
+
+    def __init__(self, message: str, *, decision_id: str | None = None, field: str | None = None) -> None:
+        parts = [
+            f"decision {decision_id!r}" if decision_id is not None else None,
+            f"field {field!r}" if field else None,
+        ]
+        where = ", ".join(p for p in parts if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.message = message
+        self.decision_id = decision_id
+        self.field = field
 
 
 class DatasetError(EscalationError):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from escalade.cli import analytics, calibrate, evaluate, route, run, runs, testgen
+from escalade.cli import analytics, calibrate, decide, evaluate, route, run, runs, testgen
+from escalade.cli.audit import audit_app
 from escalade.cli.budget import budget_app
 from escalade.cli.common import fail
 from escalade.cli.keys import keys_app
@@ -28,9 +29,12 @@ app.command("eval")(evaluate.eval_command)
 app.command("calibrate")(calibrate.calibrate_command)
 app.command("route")(route.route_command)
 app.command("testgen")(testgen.generate_tests_command)
+app.command("decide")(decide.decide_command)
+app.command("outcome")(decide.outcome_command)
 app.add_typer(router_app, name="router")
 app.add_typer(keys_app, name="keys")
 app.add_typer(budget_app, name="budget")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -33,7 +33,6 @@ from typing import Any, cast
 
 from sqlalchemy import BigInteger, Connection, Engine, Table, case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
 from escalade.exceptions import BudgetExceededError, StoreError
 from escalade.ledger import (
@@ -48,6 +47,7 @@ from escalade.ledger import (
     to_nano,
 )
 from escalade.store.models import BudgetHoldRow, BudgetLineRow
+from escalade.store.transactions import transaction
 
 __all__ = ["SqlLedger"]
 
@@ -76,24 +76,8 @@ class SqlLedger:
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[Connection]:
-        """One transaction; a writing one on SQLite takes the write lock at once (``BEGIN IMMEDIATE``)."""
-        try:
-            with self.engine.connect() as raw:
-                if not (self._sqlite and write):
-                    with raw.begin():
-                        yield raw
-                    return
-                conn = raw.execution_options(isolation_level="AUTOCOMMIT")
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    conn.exec_driver_sql("ROLLBACK")
-                    raise
-                conn.exec_driver_sql("COMMIT")
-        except (SQLAlchemyError, OverflowError) as exc:
-            orig = getattr(exc, "orig", None)
-            raise StoreError(f"budget ledger: {str(orig or exc).strip().splitlines()[0]}") from exc
+        with transaction(self.engine, write=write, what="budget ledger") as conn:
+            yield conn
 
     def open(self, key: str, cap_usd: float | None) -> None:
         with self._transaction() as conn:

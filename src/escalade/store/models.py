@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "AttemptRow",
+    "AuditEntryRow",
+    "AuditHeadRow",
+    "AutonomyAreaRow",
+    "AutonomyCalibrationRow",
+    "AutonomyDecisionRow",
+    "AutonomyOffsetRow",
     "Base",
     "BudgetHoldRow",
     "BudgetLineRow",
@@ -197,3 +215,94 @@ class WorkspaceBudgetRow(Base):
     per_request_limit_usd: Mapped[float | None] = mapped_column(Float)
     timezone: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AutonomyDecisionRow(Base):
+    """An agent's decision as the escalation engine judged it, and later its outcome."""
+
+    __tablename__ = "autonomy_decisions"
+    __table_args__ = (
+        UniqueConstraint("workspace", "decision_id", name="uq_autonomy_decisions_workspace_id"),
+        Index("ix_autonomy_decisions_workspace_type", "workspace", "type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workspace: Mapped[str] = mapped_column(String(100))
+    decision_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    agent: Mapped[str | None] = mapped_column(String(200))
+    profile: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(30))
+    environment: Mapped[str | None] = mapped_column(String(20))
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    risk_accepted: Mapped[bool] = mapped_column(Boolean)
+    confidence: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    priority: Mapped[str] = mapped_column(String(10))
+    rule_hits: Mapped[list[str]] = mapped_column(JSON)
+    #: Escalated whatever the confidence (profile, rule, criticality, calibration).
+    forced: Mapped[bool] = mapped_column(Boolean)
+    recommendation: Mapped[str] = mapped_column(String(10))
+    affected_files: Mapped[list[str]] = mapped_column(JSON)
+    affected_systems: Mapped[list[str]] = mapped_column(JSON)
+    record_count: Mapped[int] = mapped_column(BigInteger)
+    estimated_cost: Mapped[float] = mapped_column(Float)
+    #: Drawn for the uniform audit sample.
+    sampled: Mapped[bool] = mapped_column(Boolean)
+    audit_seq: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Would proceeding have been an error (from the outcome; ``NULL`` while unknown).
+    label: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class AutonomyAreaRow(Base):
+    """Labelled outcomes per file or system a workspace's decisions touched (familiarity)."""
+
+    __tablename__ = "autonomy_areas"
+
+    workspace: Mapped[str] = mapped_column(String(100), primary_key=True)
+    area: Mapped[str] = mapped_column(String(600), primary_key=True)
+    successes: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AutonomyOffsetRow(Base):
+    """A learned threshold offset: ``type:<type>`` (learning) or ``rate:<profile>`` (rate control)."""
+
+    __tablename__ = "autonomy_offsets"
+
+    workspace: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class AutonomyCalibrationRow(Base):
+    """A certification of confidence floors (the newest per workspace is in force)."""
+
+    __tablename__ = "autonomy_calibrations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class AuditEntryRow(Base):
+    """One entry of the hash-chained audit trail; ``body`` is exactly the text that was hashed."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    body: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The newest audit entry's position and hash (one row, locked while appending)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

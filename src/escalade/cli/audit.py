@@ -1,0 +1,61 @@
+"""``escalade audit verify|show``: the hash-chained audit trail of escalation decisions."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from escalade.autonomy.audit import audit_key, verify_chain
+from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.store.autonomy import SqlAutonomyStore
+
+__all__ = ["audit_app"]
+
+audit_app = typer.Typer(
+    help="The audit trail of escalation decisions: verify it, or show its entries.", no_args_is_help=True
+)
+
+
+@audit_app.command("verify")
+@handle_errors
+def verify_command(json_out: JsonOption = False, db: DbOption = None) -> None:
+    """Check every link of the chain; exit 1 and name the first bad entry if any was edited, removed or moved."""
+    with open_store(db) as store:
+        trail = SqlAutonomyStore(store.engine)
+        report = verify_chain(trail.audit_entries(), trail.audit_head(), audit_key())
+    if json_out:
+        print_json(json.dumps(report.to_dict()))
+    elif report.ok:
+        out_console().print(report.describe(), markup=False)
+    if not report.ok:
+        raise fail(report.describe(), 1)
+
+
+@audit_app.command("show")
+@handle_errors
+def show_command(
+    after: Annotated[int, typer.Option(help="Show entries after this position.")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many entries.", min=1)] = 50,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Print audit entries in order (one JSON object per line with --json)."""
+    with open_store(db) as store:
+        entries = SqlAutonomyStore(store.engine).audit_entries(after=after, limit=limit)
+    for entry in entries:
+        body = entry.content()
+        if json_out:
+            print_json(json.dumps({"seq": entry.seq, "hash": entry.hash, **body}))
+            continue
+        payload = body.get("payload", {})
+        result = payload.get("escalate")
+        what = {True: "escalated", False: "proceeded"}.get(result, "") if body["kind"] == "decision" else ""
+        if body["kind"] == "outcome":
+            what = f"verdict {payload.get('verdict')}"
+        out_console().print(
+            f"{entry.seq:6d}  {body['at'][:19]}  {body['kind']:11} "
+            f"{body.get('workspace')}/{body.get('decision_id') or '-'}  {what}  {entry.hash[:12]}",
+            markup=False,
+        )

@@ -1,0 +1,297 @@
+"""``escalade decide``, ``escalade outcome`` and ``escalade audit``: human escalation from the shell.
+
+``decide`` reads one JSON decision per line on stdin and writes one JSON answer per line::
+
+    {"id": "d1", "escalate": true, "confidence": 0.52, "priority": "high", "type": "deployment",
+     "reasons": ["rule production_deployment (high): ..."], "rule_hits": ["production_deployment"]}
+
+A bad line is answered with ``{"id": ..., "line": N, "error": "..."}`` and the next line is read:
+nothing stored before it is lost. ``outcome`` reads what happened afterwards in the same way;
+``audit verify`` checks the hash chain and names the first entry that was edited, removed or moved.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from escalade.autonomy.decisions import DecisionContext, parse_decision
+from escalade.autonomy.engine import EscalationEngine
+from escalade.autonomy.history import parse_outcome
+from escalade.autonomy.metrics import EscalationMetrics, escalation_metrics
+from escalade.autonomy.profiles import DEFAULT_PROFILE, load_profiles
+from escalade.autonomy.rules import load_rules
+from escalade.autonomy.thresholds import Labelled, RateControl
+from escalade.cli.common import (
+    DbOption,
+    JsonOption,
+    err_console,
+    fail,
+    handle_errors,
+    open_store,
+    out_console,
+    print_json,
+)
+from escalade.exceptions import ConfigError, DecisionError, EscalationError
+from escalade.store.autonomy import SqlAutonomyStore
+from escalade.store.sql import SqlStore
+
+__all__ = ["decide_command", "outcome_command"]
+
+WorkspaceOption = Annotated[str, typer.Option(help="Workspace whose history, thresholds and audit trail are used.")]
+ProfileOption = Annotated[
+    str,
+    typer.Option(
+        help="Automation profile: manual, supervised, cautious, balanced, confident, trusting, "
+        "autonomous, full_autonomy, or one from --profiles."
+    ),
+]
+RulesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="Rule file (TOML or YAML) that adds, replaces or disables rules; repeatable."),
+]
+ProfilesOption = Annotated[Path | None, typer.Option("--profiles", help="TOML file with [profiles.NAME] tables.")]
+
+
+def _lines(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """``(line number, parsed object or error message)`` for each non-blank line."""
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield number, f"not valid JSON: {exc.msg} (column {exc.colno})"
+            continue
+        yield (
+            number,
+            value if isinstance(value, dict) else f"a line must hold a JSON object, got {type(value).__name__}",
+        )
+
+
+def _error_line(number: int, item: dict[str, Any] | str, message: str) -> dict[str, Any]:
+    raw_id = item.get("id") if isinstance(item, dict) else None
+    return {
+        "id": raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None,
+        "line": number,
+        "error": message,
+    }
+
+
+def _answer_each(stream: TextIO, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> tuple[int, int]:
+    """Answer every line; returns (answered, failed)."""
+    answered = failed = 0
+    for number, item in _lines(stream):
+        if isinstance(item, str):
+            print_json(json.dumps(_error_line(number, item, item)))
+            failed += 1
+            continue
+        try:
+            print_json(json.dumps(answer(item)))
+            answered += 1
+        except DecisionError as exc:
+            print_json(json.dumps(_error_line(number, item, str(exc))))
+            failed += 1
+        sys.stdout.flush()
+    return answered, failed
+
+
+def _engine(
+    db: str | None,
+    profile: str,
+    rules: list[Path] | None,
+    profiles_file: Path | None,
+    target_rate: float,
+    rate_control: bool,
+    audit_rate: float,
+) -> tuple[SqlStore, EscalationEngine]:
+    store = open_store(db)
+    try:
+        profiles = load_profiles(profiles_file)
+        if profile not in profiles:
+            raise ConfigError(f"unknown profile {profile!r}; use {', '.join(profiles)}", field="--profile")
+        engine = EscalationEngine(
+            SqlAutonomyStore(store.engine),
+            profile=profile,
+            profiles=profiles,
+            rules=load_rules(rules or None),
+            rate=RateControl(target=target_rate, enabled=rate_control),
+            audit_rate=audit_rate,
+        )
+    except EscalationError:
+        store.close()
+        raise
+    return store, engine
+
+
+def _labelled(path: Path, engine: EscalationEngine, workspace: str) -> list[Labelled]:
+    """Labelled decisions from a JSON-lines file: decision fields plus ``needs_person`` (or ``escalate``)."""
+    found = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read labelled decisions: {exc}", source=str(path)) from None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+            label = item.pop("needs_person", item.pop("escalate", None))
+        except (json.JSONDecodeError, AttributeError):
+            raise ConfigError(f"line {number}: not a JSON object", source=str(path)) from None
+        if not isinstance(label, bool):
+            raise ConfigError(
+                f"line {number}: needs_person must be true or false", source=str(path), field="needs_person"
+            )
+        try:
+            decision = parse_decision(item)
+        except DecisionError as exc:
+            raise ConfigError(f"line {number}: {exc}", source=str(path)) from None
+        seen = engine.preview(decision, DecisionContext(workspace=workspace))
+        if not seen.forced:  # escalated whatever the threshold: it cannot inform one
+            found.append(Labelled(seen.type.value, seen.confidence, label))
+    return found
+
+
+@handle_errors
+def decide_command(
+    profile: ProfileOption = DEFAULT_PROFILE,
+    rules: RulesOption = None,
+    profiles: ProfilesOption = None,
+    workspace: WorkspaceOption = "default",
+    agent: Annotated[str | None, typer.Option(help="The agent proposing the actions (recorded).")] = None,
+    details: Annotated[
+        bool, typer.Option("--details", help="Answer with everything: factors, threshold, classification.")
+    ] = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Print the workspace's escalation metrics instead.")] = False,
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Certify confidence floors from labelled decisions.")
+    ] = False,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="With --calibrate: labelled decisions (JSON lines with needs_person); "
+            "default: the workspace's audited sample.",
+        ),
+    ] = None,
+    alpha: Annotated[
+        float, typer.Option(help="With --calibrate: the error rate allowed among auto-approved decisions.")
+    ] = 0.05,
+    delta: Annotated[float, typer.Option(help="With --calibrate: the chance the guarantee may fail.")] = 0.1,
+    target_rate: Annotated[float, typer.Option("--target-rate", help="Escalation rate the thresholds track.")] = 0.05,
+    rate_control: Annotated[
+        bool, typer.Option("--rate-control/--no-rate-control", help="Let thresholds track --target-rate.")
+    ] = True,
+    audit_rate: Annotated[
+        float, typer.Option("--audit-rate", help="Share of decisions drawn for the audit sample.")
+    ] = 0.05,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Read decisions as JSON lines on stdin; write one JSON answer per line (see docs/autonomy.md)."""
+    if not 0 <= target_rate <= 1:
+        raise fail(f"--target-rate must be in [0, 1], got {target_rate}")
+    if not 0 <= audit_rate <= 1:
+        raise fail(f"--audit-rate must be in [0, 1], got {audit_rate}")
+    store, engine = _engine(db, profile, rules, profiles, target_rate, rate_control, audit_rate)
+    with store:
+        if stats:
+            metrics = escalation_metrics(
+                engine.store.decisions(workspace), target_rate=target_rate, offsets=engine.store.offsets(workspace)
+            )
+            _print_metrics(metrics, json_out)
+            return
+        if calibrate:
+            given = _labelled(labels, engine, workspace) if labels else None
+            record = engine.calibrate(alpha=alpha, delta=delta, workspace=workspace, labelled=given)
+            if json_out:
+                print_json(json.dumps(record.to_dict()))
+                return
+            out_console().print(
+                f"calibration {record.id}: error among auto-approved <= {alpha:g} with probability >= {1 - delta:g}",
+                markup=False,
+            )
+            for name, floor in record.floors.items():
+                shown = "escalate all" if floor is None else f"floor {floor:.4f}"
+                out_console().print(
+                    f"  {name:14} {shown:16} {record.labelled[name]:5d} labelled  {record.messages[name]}", markup=False
+                )
+            return
+        context = DecisionContext(workspace=workspace, agent=agent)
+
+        def answer(item: dict[str, Any]) -> dict[str, Any]:
+            result = engine.evaluate(item, context)
+            return result.to_dict() if details else result.to_line()
+
+        _, failed = _answer_each(sys.stdin, answer)
+    if failed:
+        err_console().print(f"{failed} line(s) could not be decided (see their error lines)", markup=False)
+
+
+@handle_errors
+def outcome_command(
+    workspace: WorkspaceOption = "default",
+    db: DbOption = None,
+) -> None:
+    """Read outcomes as JSON lines on stdin (id plus success, response, response_time_s, should_have_escalated)."""
+    store, engine = _engine(db, DEFAULT_PROFILE, None, None, 0.05, True, 0.0)
+    with store:
+
+        def answer(item: dict[str, Any]) -> dict[str, Any]:
+            decision_id, item_workspace, outcome = parse_outcome(item)
+            done = engine.record_outcome(decision_id, outcome, workspace=item_workspace or workspace)
+            return {
+                "id": decision_id,
+                "verdict": done.verdict,
+                "label": done.record.label(),
+                "learned_offset": done.learned_offset,
+            }
+
+        _answer_each(sys.stdin, answer)
+
+
+def _print_metrics(m: EscalationMetrics, json_out: bool) -> None:
+    if json_out:
+        print_json(json.dumps(m.to_dict()))
+        return
+    console = out_console()
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.1f}%"
+
+    target = f" (target {pct(m.target_rate)})" if m.target_rate is not None else ""
+    console.print(
+        f"decisions: {m.decisions}   escalated: {m.escalated} = {pct(m.escalation_rate)}{target}   "
+        f"rule-forced: {m.rule_forced}   risk accepted: {m.risk_accepted}",
+        markup=False,
+    )
+    console.print(
+        f"with outcome: {m.with_outcome}   override rate: {pct(m.override_rate)} of {m.answered} answered", markup=False
+    )
+    console.print(
+        f"false positives: {pct(m.false_positive_rate)}   false negatives: {pct(m.false_negative_rate)}   "
+        f"unnecessary escalations: {pct(m.unnecessary_share_of_escalations)}",
+        markup=False,
+    )
+    console.print(
+        f"error among auto-approved: {pct(m.auto_approved_error_rate)} (upper bound "
+        f"{pct(m.auto_approved_error_upper)}); audited sample: {pct(m.audited_error_rate)} of "
+        f"{m.audited_sample}",
+        markup=False,
+    )
+    console.print(
+        f"trend: {m.trend}" + (f" ({', '.join(pct(r) for r in m.windows)})" if m.windows else ""), markup=False
+    )
+    for title, groups in (("by type", m.by_type), ("by profile", m.by_profile)):
+        shown = ", ".join(f"{k} {pct(v['rate'])} of {int(v['decisions'])}" for k, v in groups.items())
+        console.print(f"{title}: {shown or 'none'}", markup=False)
+    if m.offsets:
+        console.print(
+            "threshold offsets: " + ", ".join(f"{k} {v:+.3f}" for k, v in sorted(m.offsets.items())), markup=False
+        )

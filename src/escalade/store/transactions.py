@@ -1,0 +1,42 @@
+"""One database transaction, the same way for every SQL part of the store.
+
+A writing transaction on SQLite takes the write lock at once (``BEGIN IMMEDIATE``), so a
+read-then-write inside it cannot interleave with another writer; PostgreSQL relies on row locks
+(``SELECT ... FOR UPDATE``, conditional ``UPDATE``). Database errors become
+:class:`~escalade.exceptions.StoreError` naming what failed; escalade's own errors raised inside
+the block pass through unchanged, after the rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from escalade.exceptions import StoreError
+
+__all__ = ["transaction"]
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = True, what: str) -> Iterator[Connection]:
+    """A transaction committed when the block ends, rolled back if it raises; ``what`` names it in errors."""
+    try:
+        with engine.connect() as raw:
+            if not (engine.dialect.name == "sqlite" and write):
+                with raw.begin():
+                    yield raw
+                return
+            conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+    except (SQLAlchemyError, OverflowError) as exc:
+        orig = getattr(exc, "orig", None)
+        raise StoreError(f"{what}: {str(orig or exc).strip().splitlines()[0]}") from exc
