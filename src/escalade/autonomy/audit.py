@@ -10,6 +10,11 @@ hash), so removing the newest entries is detected too.
 :func:`verify_chain` walks the entries in order and names the first one that was edited (its hash
 no longer matches its body), removed (a gap in ``seq``, or a head beyond the last entry) or moved
 (its body's ``seq`` or previous hash does not fit where it stands).
+
+Someone who can write the database can still cut off the newest entries *and* move the head back
+to match. Two checks catch that: decisions refer to their entries, so a decision whose entry is gone
+is reported (``referenced``); and an **anchor**, the head's position and hash copied somewhere else
+earlier (``escalade audit verify`` prints it), must still be found in the chain.
 """
 
 from __future__ import annotations
@@ -169,10 +174,21 @@ def _head_problem(head: AuditHead | None, last: int, previous: str, count: int) 
     return head.seq, "the recorded head does not match the last entry (edited)"
 
 
-def verify_chain(entries: Iterable[AuditEntry], head: AuditHead | None, key: bytes | None) -> ChainReport:
-    """Check every link (see the module docstring); ``entries`` in stored ``seq`` order."""
+def verify_chain(
+    entries: Iterable[AuditEntry],
+    head: AuditHead | None,
+    key: bytes | None,
+    *,
+    referenced: int = 0,
+    anchor: AuditHead | None = None,
+) -> ChainReport:
+    """Check every link (see the module docstring); ``entries`` in stored ``seq`` order.
+
+    ``referenced``: the highest entry a stored decision refers to; ``anchor``: an earlier head.
+    """
     previous, expected, count = GENESIS, 1, 0
     keyed = key is not None
+    anchored = anchor is None
     for entry in entries:
         count += 1
         try:
@@ -184,8 +200,18 @@ def verify_chain(entries: Iterable[AuditEntry], head: AuditHead | None, key: byt
         problem = _link_problem(entry, body, expected, previous, key)
         if problem:
             return _bad(count, entry.seq, body, problem, keyed)
+        if anchor is not None and entry.seq == anchor.seq:
+            if not hmac.compare_digest(entry.hash, anchor.hash):
+                return _bad(count, entry.seq, body, "it differs from the anchor recorded earlier", keyed)
+            anchored = True
         previous, expected = entry.hash, expected + 1
-    found = _head_problem(head, expected - 1, previous, count)
+    last = expected - 1
+    found = _head_problem(head, last, previous, count)
+    if found is None and referenced > last:
+        found = last + 1, f"a stored decision refers to entry {referenced} but the trail ends at {last}: removed"
+    if found is None and not anchored:
+        assert anchor is not None
+        found = last + 1, f"the anchor's entry {anchor.seq} is gone: the trail ends at {last} (removed)"
     if found is not None:
         return _bad(count, found[0], None, found[1], keyed)
     return ChainReport(True, count, keyed=keyed)

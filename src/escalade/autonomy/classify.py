@@ -10,8 +10,10 @@ showed it in ``evidence``; a stated field is never overridden.
 - **criticality** (seed 004): the weighted mean of the factors present: production (0.9, weight
   0.3), security (1.0, 0.25), financial (cost / $10,000, 0.2; from $100), data loss (0.95, 0.15),
   compliance (0.85, 0.1); 0.3 when none is present.
-- **importance**: criticality, scope, breaking change, irreversibility, systems and records affected,
-  money and slow-down, combined so that adding a factor never lowers it.
+- **importance**: the criticality factors, scope, breaking change, irreversibility, systems and records
+  affected, money and slow-down, combined (noisy-OR) so that adding a factor never lowers it. The
+  seed's weighted mean can drop when a milder factor joins a severe one (production 0.9 with
+  compliance 0.85 gives 0.89); importance, risk and the rules never do.
 - **category**: strategic, tactical or mixed from the seed's weighted indicators (the ones that
   fired are listed); strategic when its score is over 1.5× the tactical one, and the reverse.
 - **priority**: critical (criticality over 0.9 or importance from 0.85), high, medium or low.
@@ -381,7 +383,7 @@ class DecisionClassifier:
         )
         importance = _noisy_or(
             [
-                max(0.0, (criticality - _NO_CRITICALITY) / (1 - _NO_CRITICALITY)) * 0.8,
+                *(0.7 * score for score in factors.values()),  # each factor, so adding one never lowers it
                 {Scope.SYSTEM_WIDE: 0.6, Scope.COMPONENT: 0.2, Scope.LOCAL: 0.0}[scope],
                 0.6 if breaking else 0.0,
                 0.0 if reversible else 0.5,

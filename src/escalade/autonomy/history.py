@@ -257,6 +257,8 @@ class AutonomyStore(Protocol):
         """Entries with ``seq > after``, in ``seq`` order."""
 
     def audit_head(self) -> AuditHead | None: ...
+    def highest_audit_reference(self) -> int:
+        """The highest audit entry any stored decision refers to (0 when none)."""
 
     def type_stats(self, workspace: str, decision_type: str) -> TypeStats: ...
     def area_stats(self, workspace: str, areas: Sequence[str]) -> Mapping[str, AreaStats]: ...
@@ -326,6 +328,9 @@ class MemoryAutonomyStore:
 
     def audit_head(self) -> AuditHead | None:
         return self._head
+
+    def highest_audit_reference(self) -> int:
+        return max((r.audit_seq or 0 for r in self._decisions.values()), default=0)
 
     def get_decision(self, workspace: str, decision_id: str) -> DecisionRecord | None:
         return self._decisions.get((workspace, decision_id))

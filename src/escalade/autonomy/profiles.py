@@ -84,7 +84,8 @@ class AutomationProfile:
 
     def __post_init__(self) -> None:
         for decision_type, value in self.thresholds.items():
-            if not (isinstance(value, int | float) and 0.0 <= value <= 1.0 and math.isfinite(value)):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and 0.0 <= value <= 1.0 and math.isfinite(value)):
                 raise ConfigError(
                     f"profile {self.name!r}: threshold for {decision_type} must be in [0, 1], got {value!r}",
                     field=f"thresholds.{decision_type}",
@@ -204,9 +205,11 @@ def _thresholds(name: str, entry: Mapping[str, Any], base: AutomationProfile, wh
 def _settings(name: str, entry: Mapping[str, Any], where: str) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if "description" in entry:
-        changes["description"] = str(entry["description"])
+        if not isinstance(entry["description"], str):
+            raise ConfigError(f"{where}: profile {name!r}: description must be a string", field="description")
+        changes["description"] = entry["description"]
     if "rule_floor" in entry:
-        if entry["rule_floor"] not in {p.value for p in Priority}:
+        if not isinstance(entry["rule_floor"], str) or entry["rule_floor"] not in {p.value for p in Priority}:
             raise ConfigError(
                 f"{where}: profile {name!r}: rule_floor is low, medium, high or critical", field="rule_floor"
             )
@@ -257,6 +260,13 @@ def load_profiles(path: Path | None = None) -> dict[str, AutomationProfile]:
         raise ConfigError(f"cannot read profiles: {exc}", source=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from None
+    unknown = sorted(set(data) - {"profiles"})
+    if unknown:
+        raise ConfigError(
+            f"unknown top-level key {unknown[0]!r}: profiles go in [profiles.NAME] tables",
+            source=str(path),
+            field=unknown[0],
+        )
     tables = data.get("profiles", {})
     if not isinstance(tables, Mapping):
         raise ConfigError("[profiles] must be a table of profiles", source=str(path), field="profiles")

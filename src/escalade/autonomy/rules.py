@@ -136,12 +136,12 @@ class Compare:
         if actual is None:
             return self.op in _NEGATIVE_OPS
         spec = RULE_FIELDS[self.field]
+        if spec.kind in ("ordinal", "enum", "text"):
+            actual = str(actual).lower()
         if spec.kind == "ordinal":
-            actual = spec.values.index(str(actual)) if str(actual) in spec.values else None
+            actual = spec.values.index(actual) if actual in spec.values else None
             if actual is None:
                 return self.op in _NEGATIVE_OPS
-        if spec.kind == "text":
-            actual = str(actual).lower()
         if self.op in _ORDER_OPS:
             return bool(_ORDER_OPS[self.op](actual, self.value))
         if self.op in ("eq", "ne"):
@@ -153,7 +153,11 @@ class Compare:
         return bool(present) == (self.op == "contains")
 
     def describe(self) -> str:
-        return f"{self.field} {self.op} {self.value!r}"
+        spec = RULE_FIELDS[self.field]
+        if spec.kind != "ordinal":
+            return f"{self.field} {self.op} {self.value!r}"
+        named = [spec.values[v] for v in self.value] if isinstance(self.value, tuple) else spec.values[self.value]
+        return f"{self.field} {self.op} {named!r}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ read alike. A :class:`Cue` is a short phrase matched on those stems:
 
 - words are stemmed when the cue is built (``"roll out"`` matches "rolled out" and "rolling out");
 - ``a|b`` at one position accepts either word;
-- ``~`` skips up to three words (``"drop ~ table"`` matches "drop the old audit table");
+- ``~`` skips up to four words (``"drop ~ table"`` matches "drop the old audit table");
 - a word ending in ``*`` matches any word starting with it, unstemmed (``"authori*"`` matches
   "authorize" and "authorisation", which the stemmer would turn into "author").
 
@@ -27,9 +27,11 @@ from typing import Any
 __all__ = ["Cue", "Words", "count_of_records", "money_of", "percent_slower_of"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD = re.compile(r"\d+(?:[.,]\d+)+|[a-z0-9]+(?:'[a-z]+)?")
+#: Compound words written apart or with a hyphen, joined before splitting ("pre-prod" is not "prod").
+_COMPOUNDS = re.compile(r"\b(pre|non)[- ]?(prod|production)\b")
 #: Up to this many words may stand for ``~`` in a cue.
-GAP = 3
+GAP = 4
 
 
 @cache
@@ -54,7 +56,7 @@ class Words:
 
     @classmethod
     def of(cls, text: str) -> Words:
-        lowered = _CAMEL.sub(" ", text).lower().replace("_", " ")
+        lowered = _COMPOUNDS.sub(r"\1\2", _CAMEL.sub(" ", text).lower().replace("_", " "))
         raw = tuple(w.removesuffix("'s") for w in _WORD.findall(lowered))
         return cls(raw=raw, stems=tuple(stem(w) for w in raw))
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from escalade.autonomy.audit import audit_key, verify_chain
+from escalade.autonomy.audit import AuditHead, audit_key, verify_chain
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 from escalade.store.autonomy import SqlAutonomyStore
 
@@ -18,17 +18,41 @@ audit_app = typer.Typer(
 )
 
 
+def _anchor(value: str | None) -> AuditHead | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise fail(f"--anchor must be SEQ:HASH as printed by `escalade audit verify`, got {value!r}")
+    return AuditHead(int(seq), digest)
+
+
 @audit_app.command("verify")
 @handle_errors
-def verify_command(json_out: JsonOption = False, db: DbOption = None) -> None:
+def verify_command(
+    anchor: Annotated[
+        str | None, typer.Option(help="SEQ:HASH printed by an earlier verify; it must still be in the chain.")
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
     """Check every link of the chain; exit 1 and name the first bad entry if any was edited, removed or moved."""
+    expected = _anchor(anchor)
     with open_store(db) as store:
         trail = SqlAutonomyStore(store.engine)
-        report = verify_chain(trail.audit_entries(), trail.audit_head(), audit_key())
+        head = trail.audit_head()
+        report = verify_chain(
+            trail.audit_entries(), head, audit_key(), referenced=trail.highest_audit_reference(), anchor=expected
+        )
     if json_out:
-        print_json(json.dumps(report.to_dict()))
+        shown = f"{head.seq}:{head.hash}" if head else None
+        print_json(json.dumps({**report.to_dict(), "anchor": shown if report.ok else None}))
     elif report.ok:
         out_console().print(report.describe(), markup=False)
+        if head is not None and head.seq:
+            out_console().print(
+                f"anchor: {head.seq}:{head.hash} (keep it elsewhere; pass it to --anchor later)", markup=False
+            )
     if not report.ok:
         raise fail(report.describe(), 1)
 

@@ -129,13 +129,17 @@ class SqlAutonomyStore:
             row = conn.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).one_or_none()
         return AuditHead(row.seq, row.hash) if row else None
 
+    def highest_audit_reference(self) -> int:
+        with transaction(self.engine, write=False, what=_WHAT) as conn:
+            return int(conn.execute(select(func.coalesce(func.max(_DECISIONS.c.audit_seq), 0))).scalar_one())
+
     # --- decisions and outcomes ----------------------------------------------------------------
 
     def add_decision(self, record: DecisionRecord, audit: AuditDraft) -> DecisionRecord:
         values = {
             "workspace": record.workspace,
             "decision_id": record.decision_id,
-            "at": record.at,
+            "at": record.at.astimezone(UTC),  # SQLite keeps the wall time only: store UTC
             "agent": record.agent,
             "profile": record.profile,
             "type": record.type,
@@ -192,7 +196,8 @@ class SqlAutonomyStore:
                 raise DecisionError("this decision already has an outcome", decision_id=decision_id, field="id")
             updated = DecisionRecord(**{**_record(row).__dict__, "outcome": outcome, "outcome_at": at})
             label = updated.label()
-            conn.execute(update(_DECISIONS).where(*where).values(outcome=outcome.to_dict(), outcome_at=at, label=label))
+            values = {"outcome": outcome.to_dict(), "outcome_at": at.astimezone(UTC), "label": label}
+            conn.execute(update(_DECISIONS).where(*where).values(**values))
             if label is not None:
                 for area in updated.areas():
                     self._count_area(conn, workspace, area, failed=label)
@@ -254,7 +259,7 @@ class SqlAutonomyStore:
     def decisions(self, workspace: str, *, since: datetime | None = None) -> list[DecisionRecord]:
         query = select(_DECISIONS).where(_DECISIONS.c.workspace == workspace)
         if since is not None:
-            query = query.where(_DECISIONS.c.at >= since)
+            query = query.where(_DECISIONS.c.at >= since.astimezone(UTC))
         with transaction(self.engine, write=False, what=_WHAT) as conn:
             return [_record(r) for r in conn.execute(query.order_by(_DECISIONS.c.id))]
 
@@ -301,6 +306,9 @@ class SqlAutonomyStore:
         with transaction(self.engine, what=_WHAT) as conn:
             conn.execute(
                 _CALIBRATIONS.insert().values(
-                    id=record.id, workspace=workspace, created_at=record.created_at, body=record.to_dict()
+                    id=record.id,
+                    workspace=workspace,
+                    created_at=record.created_at.astimezone(UTC),
+                    body=record.to_dict(),
                 )
             )

@@ -1,0 +1,44 @@
+"""Decision records for tests, with plain defaults that any field may override."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from escalade.autonomy.history import AuditDraft, DecisionRecord
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def decision_record(decision_id: str, **changes: Any) -> DecisionRecord:
+    """An unescalated ``fix`` decision in workspace ``default``; ``changes`` override any field."""
+    base = DecisionRecord(
+        workspace="default",
+        decision_id=decision_id,
+        at=NOW,
+        agent=None,
+        profile="balanced",
+        type="fix",
+        environment=None,
+        escalated=False,
+        risk_accepted=False,
+        confidence=0.7,
+        threshold=0.6,
+        priority="low",
+        rule_hits=(),
+        forced=False,
+        recommendation="approve",
+    )
+    return replace(base, **changes)
+
+
+def audit_draft(record: DecisionRecord, kind: str = "decision") -> AuditDraft:
+    """An audit draft for ``record`` with a small payload."""
+    return AuditDraft(
+        at=record.at,
+        kind=kind,
+        workspace=record.workspace,
+        decision_id=record.decision_id,
+        payload={"id": record.decision_id},
+    )

@@ -1,0 +1,290 @@
+"""Classification: the type and the risky facts are read from the description, stated fields win."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from escalade.autonomy.classify import CRITICALITY_WEIGHTS, DecisionClassifier, impact_level
+from escalade.autonomy.controller import risk_of
+from escalade.autonomy.decisions import Decision, DecisionType, Environment, Priority, Scope
+
+classify = DecisionClassifier().classify
+
+
+PARAPHRASES = [
+    # the issue's examples
+    ("Ship to the live cluster", DecisionType.DEPLOYMENT),
+    ("Swap bcrypt for argon2", DecisionType.SECURITY),
+    ("Purge rows older than a year from the events table", DecisionType.DATA),
+    # deployment
+    ("Roll the new checkout build out to everyone", DecisionType.DEPLOYMENT),
+    ("Promote build 512 from staging", DecisionType.DEPLOYMENT),
+    ("Push version 3.1 to prod", DecisionType.DEPLOYMENT),
+    ("Cut a release of the mobile app and submit it to the App Store", DecisionType.DEPLOYMENT),
+    ("Redeployed the payments worker after the config fix", DecisionType.DEPLOYMENT),
+    # security
+    ("Rotate the JWT signing keys", DecisionType.SECURITY),
+    ("Grant the contractor admin access to the billing console", DecisionType.SECURITY),
+    ("Patch CVE-2024-1234 in the image library", DecisionType.SECURITY),
+    ("Turn on MFA for every engineer", DecisionType.SECURITY),
+    ("Renew the TLS certificate of api.example.com", DecisionType.SECURITY),
+    ("Open port 5432 on the database security group", DecisionType.SECURITY),
+    # data
+    ("Backfill the new country column for existing customers", DecisionType.DATA),
+    ("Wipe the analytics warehouse tables", DecisionType.DATA),
+    ("Restore the orders database from last night's snapshot", DecisionType.DATA),
+    ("Anonymize customer emails in the reporting dataset", DecisionType.DATA),
+    ("Drop the legacy users table", DecisionType.DATA),
+    # architecture
+    ("Split the monolith into billing and identity services", DecisionType.ARCHITECTURE),
+    ("Redesign the notification pipeline around an event bus", DecisionType.ARCHITECTURE),
+    ("Replace the ORM with raw SQL across the codebase", DecisionType.ARCHITECTURE),
+    # configuration
+    ("Raise the HTTP client timeout to 30 seconds", DecisionType.CONFIGURATION),
+    ("Turn off the new-checkout feature flag", DecisionType.CONFIGURATION),
+    ("Set LOG_LEVEL to debug in the worker env vars", DecisionType.CONFIGURATION),
+    # resource
+    ("Scale the API to 12 replicas", DecisionType.RESOURCE),
+    ("Provision two more GPU nodes for training", DecisionType.RESOURCE),
+    ("Add three workers to the ingest autoscaling group", DecisionType.RESOURCE),
+    # integration
+    ("Add a Stripe webhook for refunds", DecisionType.INTEGRATION),
+    ("Integrate the Slack notifier with the incident bot", DecisionType.INTEGRATION),
+    ("Expose a new endpoint for order exports", DecisionType.INTEGRATION),
+    # maintenance
+    ("Fix the typo in the README", DecisionType.MAINTENANCE),
+    ("Change the primary button colour in styles.css", DecisionType.MAINTENANCE),
+    ("Rename a local variable in utils.py", DecisionType.MAINTENANCE),
+    ("Bump pytest in the dev dependencies", DecisionType.MAINTENANCE),
+    ("Remove unused imports across the test suite", DecisionType.MAINTENANCE),
+    ("Proofread the release notes for 2.3", DecisionType.MAINTENANCE),
+    ("Fix the typo on the login page", DecisionType.MAINTENANCE),
+    # fix
+    ("Fix the null pointer crash in checkout", DecisionType.FIX),
+    ("Resolve the regression in the date parser", DecisionType.FIX),
+    ("Repair the flaky retry test", DecisionType.FIX),
+    # general
+    ("Write the quarterly planning notes", DecisionType.GENERAL),
+    ("Update the author field in setup.py", DecisionType.GENERAL),
+]
+
+
+@pytest.mark.parametrize(("description", "expected"), PARAPHRASES)
+def test_type_from_paraphrase(description: str, expected: DecisionType) -> None:
+    """The type is read from wording, synonyms and jargon, not only the obvious keyword."""
+    c = classify(Decision(description=description))
+    assert c.type is expected, (c.type, c.type_scores)
+    assert c.sources["type"] in ("inferred", "default")
+
+
+def test_stated_type_wins() -> None:
+    """A stated type is never overridden."""
+    c = classify(Decision(description="Deploy to prod", type=DecisionType.MAINTENANCE))
+    assert c.type is DecisionType.MAINTENANCE
+    assert c.sources["type"] == "stated"
+
+
+@pytest.mark.parametrize(
+    ("description", "deletion"),
+    [
+        ("Purge rows older than 90 days from events", True),
+        ("Delete 25,000 user records", True),
+        ("Drop the users table", True),
+        ("Drop the unused users table", True),
+        ("Wipe the staging database", True),
+        ("Hard delete the accounts of churned customers", True),
+        ("Truncate the audit_events table", True),
+        ("Remove unused imports", False),
+        ("Drop the unused index on orders", False),
+        ("Clear the CDN cache", False),
+        ("Delete the temp file in /tmp", False),
+        ("Delete the test users created by the e2e suite", False),
+        ("Remove the v1 orders endpoint", False),
+        ("Purge the CDN cache for the landing page", False),
+        ("Delete the stale feature branch", False),
+    ],
+)
+def test_deletion_from_the_object_of_the_verb(description: str, deletion: bool) -> None:
+    """A deletion is a deleting verb whose object is real data (the object's last word decides)."""
+    assert classify(Decision(description=description)).deletion is deletion
+
+
+def test_stated_deletion_false_wins() -> None:
+    """The caller stating no deletion is believed."""
+    c = classify(Decision(description="Purge rows", involves_data_deletion=False))
+    assert c.deletion is False
+    assert c.sources["deletion"] == "stated"
+
+
+@pytest.mark.parametrize(
+    ("description", "environment"),
+    [
+        ("Ship to the live cluster", Environment.PRODUCTION),
+        ("Restart the prod-eu workers", Environment.PRODUCTION),
+        ("Deploy to staging then to production", Environment.PRODUCTION),
+        ("Run the migration in pre prod", Environment.STAGING),
+        ("Try it on my dev box", Environment.DEVELOPMENT),
+        ("Refactor the parser", None),
+    ],
+)
+def test_environment_from_text(description: str, environment: Environment | None) -> None:
+    """The riskiest environment named in the text is inferred; none named stays unknown."""
+    assert classify(Decision(description=description)).environment is environment
+
+
+def test_quantities_are_read_from_the_text() -> None:
+    """Record counts, money and slow-downs are read when not stated; stated values win."""
+    c = classify(Decision(description="Archive 2.5M rows; costs about $1,200 and makes reports 30% slower"))
+    assert (c.record_count, c.estimated_cost, c.performance_impact) == (2_500_000, 1200.0, -30.0)
+    assert c.sources["record_count"] == "inferred"
+    stated = classify(Decision(description="Archive 2.5M rows", record_count=10))
+    assert stated.record_count == 10
+    assert stated.sources["record_count"] == "stated"
+
+
+@pytest.mark.parametrize(
+    ("description", "read_only"),
+    [
+        ("Review the access logs for anomalies", True),
+        ("Investigate the prod latency spike, no changes", True),
+        ("Dry run the deploy of 2.4 against prod", True),
+        ("Scan the images for vulnerabilities", True),
+        ("Review the PR and merge it", False),
+        ("Deploy the hotfix", False),
+    ],
+)
+def test_read_only_actions(description: str, read_only: bool) -> None:
+    """Looking (a review, a scan, a dry run) is read-only unless a changing verb follows."""
+    assert classify(Decision(description=description)).read_only is read_only
+
+
+def test_read_only_drops_what_changes_nothing() -> None:
+    """A read-only look at production is neither critical nor a deletion, and carries little risk."""
+    look = classify(Decision(description="Investigate why prod purges rows, no changes"))
+    act = classify(Decision(description="Purge rows in prod"))
+    assert look.deletion is False
+    assert look.criticality == 0.3
+    assert risk_of(look)[0] < risk_of(act)[0] / 2
+
+
+def test_cosmetic_work_on_a_login_page_is_not_security() -> None:
+    """Weak security words in cosmetic work do not make it security-sensitive."""
+    c = classify(Decision(description="Adjust the padding on the login form"))
+    assert not c.security_sensitive
+    assert c.type is not DecisionType.SECURITY
+
+
+@pytest.mark.parametrize(
+    ("fields", "factors"),
+    [
+        ({"environment": "production"}, {"production": 0.9}),
+        ({"type": "security"}, {"security": 1.0}),
+        ({"estimated_cost": 5000}, {"financial": 0.5}),
+        ({"estimated_cost": 50}, {}),
+        ({"involves_data_deletion": True}, {"data_loss": 0.95}),
+        ({"affects_compliance": True}, {"compliance": 0.85}),
+    ],
+)
+def test_criticality_factors(fields: dict[str, object], factors: dict[str, float]) -> None:
+    """Each seed 004 factor is present with its score; none present gives 0.3."""
+    c = classify(Decision.model_validate({"description": "Do the thing", **fields}))
+    assert dict(c.criticality_factors) == factors
+    expected = (
+        sum(CRITICALITY_WEIGHTS[k] * v for k, v in factors.items()) / sum(CRITICALITY_WEIGHTS[k] for k in factors)
+        if factors
+        else 0.3
+    )
+    assert c.criticality == pytest.approx(expected, abs=1e-4)
+
+
+def test_criticality_is_the_seed_weighted_mean() -> None:
+    """Production and security together: (0.3·0.9 + 0.25·1.0) / 0.55."""
+    c = classify(Decision(description="Do the thing", environment=Environment.PRODUCTION, type=DecisionType.SECURITY))
+    assert c.criticality == pytest.approx((0.3 * 0.9 + 0.25 * 1.0) / 0.55, abs=1e-4)
+    assert c.priority is Priority.CRITICAL
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    production=st.booleans(),
+    deletion=st.booleans(),
+    breaking=st.booleans(),
+    compliance=st.booleans(),
+    irreversible=st.booleans(),
+    records=st.integers(0, 10**7),
+    cost=st.floats(0, 1e6),
+)
+def test_adding_a_risky_fact_never_lowers_risk_or_importance(
+    production: bool, deletion: bool, breaking: bool, compliance: bool, irreversible: bool, records: int, cost: float
+) -> None:
+    """Risk and importance are monotone: turning on one more risky fact never lowers them."""
+    base = {
+        "environment": Environment.PRODUCTION if production else Environment.DEVELOPMENT,
+        "involves_data_deletion": deletion,
+        "breaking_change": breaking,
+        "affects_compliance": compliance,
+        "reversible": not irreversible,
+        "record_count": records,
+        "estimated_cost": cost,
+    }
+    before = classify(Decision.model_validate({"description": "Do the thing", **base}))
+    for key, riskier in (
+        ("environment", Environment.PRODUCTION),
+        ("breaking_change", True),
+        ("affects_compliance", True),
+        ("reversible", False),
+        ("estimated_cost", cost + 500),
+        ("record_count", records * 10 + 10),
+    ):
+        after = classify(Decision.model_validate({"description": "Do the thing", **base, key: riskier}))
+        assert risk_of(after)[0] >= risk_of(before)[0] - 1e-12, key
+        assert after.importance >= before.importance - 1e-12, key
+
+
+def test_category_lists_the_indicators_that_fired() -> None:
+    """Strategic and tactical indicators are named; the 1.5× rule decides the category."""
+    strategic = classify(
+        Decision(
+            description="Redesign the platform architecture for the long term",
+            breaking_change=True,
+            affected_systems=("a", "b", "c"),
+        )
+    )
+    assert strategic.category == "strategic"
+    assert {"architecture_change", "breaking_change", "cross_system"} <= set(strategic.strategic_indicators)
+    tactical = classify(Decision(description="Fix the crash in the date parser", affected_files=("date.py",)))
+    assert tactical.category == "tactical"
+    assert {"bug_fix", "single_component", "reversible"} <= set(tactical.tactical_indicators)
+
+
+def test_urgent_or_critical_cannot_wait_for_a_batch() -> None:
+    """Urgent and critical decisions are not batchable, routine ones are."""
+    assert not classify(Decision(description="Urgent: restart the stuck queue consumer")).batchable
+    assert not classify(Decision(description="Rotate the JWT signing keys")).batchable
+    assert classify(Decision(description="Tidy the changelog")).batchable
+
+
+def test_scope_from_text_and_counts() -> None:
+    """Scope is read from words first, then from how many systems and files are touched."""
+    assert classify(Decision(description="Change the retry policy across all services")).scope is Scope.SYSTEM_WIDE
+    assert classify(Decision(description="Change x", affected_systems=("a", "b", "c"))).scope is Scope.SYSTEM_WIDE
+    assert classify(Decision(description="Change x", affected_files=("a.py",))).scope is Scope.LOCAL
+    unknown = classify(Decision(description="Change x"))
+    assert unknown.scope is Scope.COMPONENT
+    assert unknown.sources["scope"] == "default"
+
+
+@pytest.mark.parametrize(("importance", "level"), [(0.0, "low"), (0.3, "medium"), (0.6, "high"), (0.85, "critical")])
+def test_impact_levels(importance: float, level: str) -> None:
+    """Importance maps to an impact level at 0.3, 0.6 and 0.85."""
+    assert impact_level(importance).value == level
+
+
+def test_to_dict_is_json_ready() -> None:
+    """The classification serialises to plain JSON types."""
+    c = classify(Decision(description="Purge 3,000 rows in prod"))
+    assert json.loads(json.dumps(c.to_dict()))["deletion"] is True
