@@ -261,9 +261,10 @@ def test_invalid_tier(kwargs: dict[str, object], pattern: str) -> None:
         Tier(rank=0, **kwargs)  # type: ignore[arg-type]
 
 
-def test_master_key_variable_is_not_a_config_field(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ESCALADE_MASTER_KEY (for stored provider keys) is reserved, not an unknown setting."""
-    monkeypatch.setenv("ESCALADE_MASTER_KEY", "x")
+@pytest.mark.parametrize("var", ["ESCALADE_MASTER_KEY", "ESCALADE_AUDIT_KEY"])
+def test_key_variables_are_not_config_fields(monkeypatch: pytest.MonkeyPatch, var: str) -> None:
+    """The keys for stored provider keys and for the audit trail are reserved, not unknown settings."""
+    monkeypatch.setenv(var, "x")
     load_config()
 
 

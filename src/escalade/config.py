@@ -40,6 +40,7 @@ RESERVED_ENV_VARS = frozenset(
         "ESCALADE_CONFIG",
         "ESCALADE_DATA_DIR",
         "ESCALADE_MASTER_KEY",  # encrypts stored provider keys (escalade.keys)
+        "ESCALADE_AUDIT_KEY",  # signs the escalation audit trail (escalade.autonomy.audit)
         "ESCALADE_BENCHMARKS",  # where bench/ finds the shared datasets
         "ESCALADE_TEST_POSTGRES_URL",  # the PostgreSQL server the store tests use
     }

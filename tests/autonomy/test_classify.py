@@ -155,6 +155,11 @@ def test_quantities_are_read_from_the_text() -> None:
         ("Scan the images for vulnerabilities", True),
         ("Review the PR and merge it", False),
         ("Deploy the hotfix", False),
+        ("List the open security advisories; do not change anything", True),
+        ("Audit the IAM roles and write up findings without modifying anything", True),
+        ("Query the replica for stale carts, read-only", True),
+        ("Grant the contractor the read-only group in prod", False),
+        ("Put the primary database in read-only mode", False),
     ],
 )
 def test_read_only_actions(description: str, read_only: bool) -> None:
@@ -288,3 +293,30 @@ def test_to_dict_is_json_ready() -> None:
     """The classification serialises to plain JSON types."""
     c = classify(Decision(description="Purge 3,000 rows in prod"))
     assert json.loads(json.dumps(c.to_dict()))["deletion"] is True
+
+
+@pytest.mark.parametrize(
+    ("description", "breaking"),
+    [
+        ("Ship a breaking API update for the v3 clients", True),
+        ("Rename the `total` field returned to partner clients", True),
+        ("Fix the test that keeps breaking the nightly build", False),
+        ("Enable the new linter rule and fix whatever breaks", False),
+    ],
+)
+def test_breaking_change_is_about_contracts_not_builds(description: str, breaking: bool) -> None:
+    """A breaking change breaks what others rely on; a broken build is a bug."""
+    assert classify(Decision(description=description)).breaking_change is breaking
+
+
+@pytest.mark.parametrize(
+    ("description", "sensitive"),
+    [
+        ("Fix the memory leak in the PDF worker", False),
+        ("Rotate the token that leaked into the CI logs", True),
+        ("Stop the service from leaking customer data to the logs", True),
+    ],
+)
+def test_a_leak_is_security_when_secrets_or_data_leak(description: str, sensitive: bool) -> None:
+    """Memory leaks are bugs; leaked tokens and data are security incidents."""
+    assert classify(Decision(description=description)).security_sensitive is sensitive

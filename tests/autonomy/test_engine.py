@@ -100,6 +100,19 @@ def test_low_confidence_reason_explains_the_threshold(engine: EscalationEngine) 
     assert "weakest factor" in reason
 
 
+def test_looking_needs_the_lowest_threshold(engine: EscalationEngine) -> None:
+    """A read-only security review is held to the profile's lowest bar, and still asks under manual."""
+    look = engine.evaluate({"description": "Review how the auth middleware validates sessions; do not change anything"})
+    assert look.type.value == "security"
+    assert look.classification.read_only
+    assert look.threshold.profile == min(PROFILES["balanced"].thresholds.values())
+    assert not look.should_escalate, look.reasons
+    act = engine.evaluate({"description": "Change how the auth middleware validates sessions"})
+    assert act.threshold.profile == PROFILES["balanced"].thresholds[act.type]
+    assert act.should_escalate
+    assert engine.evaluate({"description": "Review the auth middleware, read-only"}, profile="manual").should_escalate
+
+
 def test_manual_and_full_autonomy(engine: EscalationEngine) -> None:
     """Manual asks about everything; full autonomy only about critical rules."""
     assert engine.evaluate({"description": "Fix a typo"}, profile="manual").should_escalate

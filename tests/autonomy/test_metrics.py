@@ -40,6 +40,7 @@ def test_confusion_rates_from_outcomes() -> None:
     assert m.auto_approved_error_upper > 0.5
     assert (m.audited_error_rate, m.audited_sample) == (0.5, 2)
     assert m.rule_forced == 1
+    assert (m.threshold_decided, m.threshold_escalation_rate) == (8, 0.375)
 
 
 def test_rates_by_type_and_profile() -> None:

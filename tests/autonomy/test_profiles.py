@@ -288,3 +288,11 @@ def test_profile_bounds_are_inclusive() -> None:
     )
     assert profile.threshold(DecisionType.DEPLOYMENT) == 1.0
     assert profile.threshold(DecisionType.FIX) == 0.0
+
+
+def test_docs_table_is_current() -> None:
+    """docs/autonomy.md shows exactly the table the code generates."""
+    docs = (Path(__file__).parents[2] / "docs" / "autonomy.md").read_text(encoding="utf-8")
+    start = docs.index("<!-- profile table")
+    table = docs[docs.index("\n", start) + 1 : docs.index("<!-- end of profile table -->")].strip()
+    assert table == profile_table()

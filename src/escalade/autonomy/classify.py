@@ -46,6 +46,7 @@ from escalade.autonomy.lexicon import (
     NOT_DATA_OBJECTS,
     PATH_CUES,
     READ_ONLY_CUES,
+    READ_ONLY_NAMES,
     READ_ONLY_VERBS,
     SCOPE_CUES,
     STRATEGIC_TEXT_CUES,
@@ -473,6 +474,8 @@ class DecisionClassifier:
     def _read_only(words: Words) -> list[str]:
         """Phrases showing the action changes nothing: said outright, or a looking verb first and no changing verb."""
         stated = [c.phrase for c in _matched(READ_ONLY_CUES, words)]
+        if _matched(READ_ONLY_NAMES, words):  # "the read-only group" names a thing; it says nothing of the action
+            stated = [p for p in stated if p not in ("read only", "readonly")]
         if stated:
             return stated
         first = [c for c in READ_ONLY_VERBS if (where := c.find(words)) is not None and where[0] <= 2]

@@ -329,7 +329,7 @@ class AutonomyController:
         c = classification or self.classifier.classify(decision)
         factors = self.factors(decision, context, c)
         confidence = self.confidence(factors)
-        needed = chosen.threshold(c.type) if threshold is None else threshold
+        needed = chosen.threshold(c.type, read_only=c.read_only) if threshold is None else threshold
         proceed = not chosen.manual and confidence >= needed
         return EscalationDecision(
             proceed=proceed,

@@ -244,7 +244,7 @@ class EscalationEngine:
         forced = [h for h in hits if h.priority >= profile.rule_floor or h.priority is Priority.CRITICAL]
         advisory = [h for h in hits if h not in forced]
         threshold = Threshold.combine(
-            profile=profile.threshold(c.type),
+            profile=profile.threshold(c.type, read_only=c.read_only),
             offsets=self.store.offsets(context.workspace),
             decision_type=c.type.value,
             rate_key=self.rate.key(profile.name) if self._rate_controls(profile) else None,

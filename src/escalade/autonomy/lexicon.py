@@ -27,6 +27,7 @@ __all__ = [
     "NOT_DATA_OBJECTS",
     "PATH_CUES",
     "READ_ONLY_CUES",
+    "READ_ONLY_NAMES",
     "READ_ONLY_VERBS",
     "SCOPE_CUES",
     "STRATEGIC_TEXT_CUES",
@@ -68,7 +69,9 @@ TYPE_CUES: Mapping[DecisionType, tuple[Cue, ...]] = {
         "pentest", "brute force", "ddos", "security group", "ingress rule", "zero trust", "least privilege", "revoke",
         ("grant ~ access|admin|role|permission", 1.0), ("admin|admins|administrator", 0.6), "sudo", "sudoers",
         "superuser", "root access", "privileged", ("add ~ to ~ admin|admins|sudoers|owners", 1.0),
-        ("leak|leaking|leaks|exfiltrate|exfiltration", 0.9), ("allowlist|whitelist|denylist|blocklist", 0.6),
+        ("leak|leaked|leaking|leaks ~ secret|key|credential|token|password|data|pii|personal", 0.9),
+        ("secret|key|credential|token|password|data ~ leak|leaked|leaking", 0.9),
+        ("exfiltrate|exfiltration", 0.9), ("allowlist|whitelist|denylist|blocklist", 0.6),
         ("public ~ bucket|access|acl|read|link", 0.7), ("vpn|ssh", 0.5),
         "api|access|auth|bearer|refresh|personal ~ token", ("signature", 0.8),
         ("forge|forged|spoof|spoofed|tamper", 0.9),
@@ -216,7 +219,8 @@ SCOPE_CUES: Mapping[Scope, tuple[Cue, ...]] = {
 }
 
 BREAKING_CUES = _cues(
-    "breaking change", "breaking", "backward incompatible", "backwards incompatible", "not backward compatible",
+    "breaking change", ("breaking ~ api|release|update|version|schema|contract|interface|for", 1.0),
+    "backward incompatible", "backwards incompatible", "not backward compatible",
     "not backwards compatible", "incompatible change", "drop support", "remove support",
     ("break ~ api|client|consumer|compatibility|integration|contract|user|caller", 1.0),
     ("remove|delete|drop|rename ~ endpoint|route|v1|v2|field|parameter", 0.7), "public api",
@@ -276,7 +280,14 @@ READ_ONLY_VERBS = _cues(
 READ_ONLY_CUES = _cues(
     "dry run", "dryrun", "no changes", "no change", "without changing", "read only", "readonly", "do not apply",
     "don't apply", "without applying", "just look", "only look", "report only", "plan only", "what if",
+    "no code changes", "no code change", "no config changes", "no writes", "without modifying", "document only",
+    "documentation only", "docs only",
+    ("don't|dont|not|never ~ change|modify|touch|alter|edit|fix|apply|write ~ anything|nothing", 1.0),
 )
+#: "Read-only" naming a thing (a group, a role, a mode) rather than how the action works: granting
+#: read-only access or switching to read-only mode changes something.
+_NAMED = "group|role|user|access|permission|policy|account|token|key|credential|bucket|flag|mode"
+READ_ONLY_NAMES = _cues(f"read only ~ {_NAMED}", f"readonly ~ {_NAMED}")
 #: Verbs that change something: with one of them, a "review and fix" is not read-only.
 MUTATING_CUES = _cues(
     "deploy", "release", "ship", "rollout", "delete", "drop", "remove", "purge", "wipe", "truncate", "update",

@@ -1,5 +1,9 @@
 """Escalation metrics from a workspace's history: rates, overrides, errors both ways, and the trend.
 
+The escalation rate is reported twice: over all decisions, and over the decisions the confidence
+threshold decided (not forced by a rule, criticality, the profile or the calibration), which is the
+rate the target-rate controller tracks.
+
 "Positive" means *escalated*. With outcomes known:
 
 - a **false positive** is an escalation that was not needed (the person approved it, or said so);
@@ -44,6 +48,10 @@ class EscalationMetrics:
     risk_accepted: int
     #: Escalations forced by a rule (rather than by low confidence).
     rule_forced: int
+    #: Decisions the confidence threshold decided (not forced), and the share of them escalated: what the
+    #: target-rate controller tracks.
+    threshold_decided: int
+    threshold_escalation_rate: float | None
     with_outcome: int
     answered: int
     override_rate: float | None
@@ -108,6 +116,7 @@ def escalation_metrics(
 ) -> EscalationMetrics:
     """Metrics of ``records`` (oldest first)."""
     escalated = [r for r in records if r.escalated]
+    free = [r for r in records if not r.forced]
     labelled = [(r, r.label()) for r in records]
     known = [(r, label) for r, label in labelled if label is not None]
     fp = sum(1 for r, label in known if r.escalated and not label)
@@ -132,6 +141,8 @@ def escalation_metrics(
         by_profile=_grouped(records, "profile"),
         risk_accepted=sum(1 for r in records if r.risk_accepted),
         rule_forced=sum(1 for r in escalated if r.rule_hits),
+        threshold_decided=len(free),
+        threshold_escalation_rate=_rate(sum(r.escalated for r in free), len(free)),
         with_outcome=len(known),
         answered=len(answered),
         override_rate=_rate(overridden, len(answered)),

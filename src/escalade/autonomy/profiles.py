@@ -101,8 +101,13 @@ class AutomationProfile:
         if not 0.0 <= self.risk_margin <= 1.0:
             raise ConfigError(f"profile {self.name!r}: risk_margin must be in [0, 1]", field="risk_margin")
 
-    def threshold(self, decision_type: DecisionType) -> float:
-        """Confidence needed for ``decision_type`` to proceed (before learning and rate control)."""
+    def threshold(self, decision_type: DecisionType, *, read_only: bool = False) -> float:
+        """Confidence needed for ``decision_type`` to proceed (before learning and rate control).
+
+        A read-only action needs the profile's lowest threshold: looking cannot do the harm its type can.
+        """
+        if read_only:
+            return min(self.thresholds.values())
         return self.thresholds[decision_type]
 
 

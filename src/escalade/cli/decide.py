@@ -272,6 +272,11 @@ def _print_metrics(m: EscalationMetrics, json_out: bool) -> None:
         markup=False,
     )
     console.print(
+        f"decided by the threshold: {m.threshold_decided}, escalated {pct(m.threshold_escalation_rate)}{target} "
+        "(rules and criticality force the others)",
+        markup=False,
+    )
+    console.print(
         f"with outcome: {m.with_outcome}   override rate: {pct(m.override_rate)} of {m.answered} answered", markup=False
     )
     console.print(
