@@ -160,6 +160,14 @@ def test_quantities_are_read_from_the_text() -> None:
         ("Query the replica for stale carts, read-only", True),
         ("Grant the contractor the read-only group in prod", False),
         ("Put the primary database in read-only mode", False),
+        # a changing verb outside the "no changes" clause is a change
+        ("Deploy v3 to production and don't change anything else", False),
+        ("Purge the archived orders, no code changes", False),
+        # look first, then act
+        ("Review the diff, then promote the build to production", False),
+        ("Check the build and roll out v2", False),
+        ("Verify the backup, then restore it over the orders database", False),
+        ("Inspect the cluster and shut down the old database", False),
     ],
 )
 def test_read_only_actions(description: str, read_only: bool) -> None:
@@ -169,7 +177,7 @@ def test_read_only_actions(description: str, read_only: bool) -> None:
 
 def test_read_only_drops_what_changes_nothing() -> None:
     """A read-only look at production is neither critical nor a deletion, and carries little risk."""
-    look = classify(Decision(description="Investigate why prod purges rows, no changes"))
+    look = classify(Decision(description="Investigate the slow prod queries on old rows, no changes"))
     act = classify(Decision(description="Purge rows in prod"))
     assert look.deletion is False
     assert look.criticality == 0.3
@@ -320,3 +328,45 @@ def test_breaking_change_is_about_contracts_not_builds(description: str, breakin
 def test_a_leak_is_security_when_secrets_or_data_leak(description: str, sensitive: bool) -> None:
     """Memory leaks are bugs; leaked tokens and data are security incidents."""
     assert classify(Decision(description=description)).security_sensitive is sensitive
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["Run DELETE FROM users WHERE created_at < '2020-01-01'", "Delete from customers where last_login is null"],
+)
+def test_sql_style_deletion(description: str) -> None:
+    """``DELETE FROM <table>`` deletes what the table holds."""
+    assert classify(Decision(description=description)).deletion
+
+
+@pytest.mark.parametrize(
+    ("description", "slower"),
+    [
+        ("Enable tracing, which increases p99 latency by 40%", -40.0),
+        ("Expect a 30% increase in response time", -30.0),
+        ("Throughput drops by 50% while it runs", -50.0),
+    ],
+)
+def test_slow_down_wordings(description: str, slower: float) -> None:
+    """Slow-downs are read however they are worded."""
+    assert classify(Decision(description=description)).performance_impact == slower
+
+
+@pytest.mark.parametrize("description", ["Make the S3 bucket public", "Give everyone write access to the deploy repo"])
+def test_exposure_is_security(description: str) -> None:
+    """Making things public or giving everyone access is security-sensitive."""
+    assert classify(Decision(description=description)).security_sensitive
+
+
+@pytest.mark.parametrize(
+    "description", ["Rename a local variable in the auth module", "Rename the `password` local variable to `pw`"]
+)
+def test_renaming_a_local_is_not_security(description: str) -> None:
+    """A local rename near security words is not a security change."""
+    assert not classify(Decision(description=description)).security_sensitive
+
+
+def test_a_long_description_is_classified() -> None:
+    """A description at the length limit is classified (each cue is tried once per position)."""
+    c = classify(Decision(description="remove the thing " * 1176))
+    assert c.type is not None

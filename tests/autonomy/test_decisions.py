@@ -6,8 +6,16 @@ from typing import Any
 
 import pytest
 
-from escalade.autonomy.decisions import Decision, DecisionType, Environment, Priority, Scope, parse_decision
-from escalade.exceptions import DecisionError
+from escalade.autonomy.decisions import (
+    Decision,
+    DecisionContext,
+    DecisionType,
+    Environment,
+    Priority,
+    Scope,
+    parse_decision,
+)
+from escalade.exceptions import ConfigError, DecisionError
 
 
 def test_full_decision_parses() -> None:
@@ -71,6 +79,17 @@ def test_unstated_fields_stay_unstated() -> None:
         ({"description": "x", "confidence_factors": {"risk": 1.5}}, "confidence_factors.risk", "less than or equal"),
         ({"description": "x", "confidence_factors": {"mood": 0.5}}, "confidence_factors.mood", "past_success_rate"),
         ({"id": True, "description": "x"}, "id", "string or an integer"),
+        ({"id": 10**250, "description": "x"}, "id", "at most 200 digits"),
+        # wrong types are errors, not coerced
+        ({"description": "x", "record_count": True}, "record_count", "valid integer"),
+        ({"description": "x", "estimated_cost": True}, "estimated_cost", "valid number"),
+        ({"description": "x", "involves_data_deletion": "yes"}, "involves_data_deletion", "valid boolean"),
+        ({"description": "x", "reversible": 1}, "reversible", "valid boolean"),
+        ({"description": "x", "confidence_factors": {"risk": True}}, "confidence_factors.risk", "valid number"),
+        # what a database cannot store
+        ({"id": "a\x00b", "description": "x"}, "id", "NUL"),
+        ({"description": "x", "affected_files": ["a\x00.py"]}, "affected_files", "NUL"),
+        ({"description": "x", "affected_systems": ["s" * 501]}, "affected_systems", "at most 500"),
         ({"id": ["a"], "description": "x"}, "id", "string or an integer"),
     ],
 )
@@ -82,6 +101,22 @@ def test_bad_fields_are_named(data: dict[str, Any], field: str, words: str) -> N
     assert words in str(raised.value)
     if isinstance(data.get("id"), str):
         assert f"decision {data['id']!r}" in str(raised.value)
+
+
+def test_integer_costs_are_numbers() -> None:
+    """Strict types still take an integer where a number is expected."""
+    assert parse_decision({"description": "x", "estimated_cost": 150}).estimated_cost == 150.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"workspace": "w" * 101}, "workspace"), ({"workspace": ""}, "workspace"), ({"agent": "a\x00"}, "agent")],
+)
+def test_context_names_are_checked(kwargs: dict[str, Any], field: str) -> None:
+    """Workspace, agent and workflow names must be storable: a ConfigError names the field."""
+    with pytest.raises(ConfigError) as raised:
+        DecisionContext(**kwargs)
+    assert raised.value.field == field
 
 
 @pytest.mark.parametrize("value", [None, "text", 3, ["list"]])

@@ -38,11 +38,16 @@ ESCALATE: list[dict[str, Any]] = [
     {"id": "paraphrase-deploy", "description": "Ship the new build to the live cluster"},
     {"id": "paraphrase-crypto", "description": "Swap bcrypt for argon2 in the password hasher"},
     {"id": "paraphrase-purge", "description": "Purge rows older than a year from the events table"},
+    # an agent cannot talk its way out: a "no other changes" clause or a harmless stated type changes nothing
+    {"id": "deploy-else", "description": "Deploy v2.3 to production and don't change anything else"},
+    {"id": "jwt-else", "description": "Rotate the JWT signing key, do not modify anything else"},
+    {"id": "deploy-typed", "description": "Deploy v2.3 to production", "type": "maintenance"},
 ]
 PROCEED: list[dict[str, Any]] = [
     {"id": "typo", "description": "Fix a typo in the README", "affected_files": ["README.md"]},
     {"id": "css", "description": "Change the primary button colour in styles.css from blue to green"},
     {"id": "rename", "description": "Rename the local variable tmp to total in utils.py"},
+    {"id": "rename-auth", "description": "Rename a local variable in the auth module"},
 ]
 
 
@@ -260,8 +265,9 @@ def test_uncertified_type_escalates_with_the_calibration_named(engine: Escalatio
     )
     result = engine.evaluate({"description": "Fix a typo in the README"})
     assert result.should_escalate
-    assert result.forced
+    assert not result.forced  # its label must reach the next calibration
     assert any("calibration cal1 certifies no confidence threshold" in r for r in result.reasons)
+    assert engine.store.offsets("default") == {}  # rate control cannot move it, so it does not count
 
 
 def test_calibrate_stores_and_audits(engine: EscalationEngine) -> None:
@@ -311,3 +317,30 @@ def test_empty_rule_set_still_has_the_controller() -> None:
     """Without rules, low confidence still escalates."""
     engine = EscalationEngine(MemoryAutonomyStore(), rules=RuleSet([]))
     assert engine.evaluate({"description": "Deploy v2", "environment": "production"}).should_escalate
+
+
+def test_calibration_held_types_can_be_recalibrated() -> None:
+    """Decisions a calibration holds for a person still teach the next calibration, which can release the type."""
+    engine = EscalationEngine(MemoryAutonomyStore(), rng=random.Random(3), audit_rate=1.0, clock=lambda: NOW)
+    first = engine.calibrate(alpha=0.2, delta=0.2, labelled=[Labelled("deployment", 0.9, False)] * 40)
+    assert first.floors["maintenance"] is None  # no labels: maintenance is held
+    for i in range(60):
+        result = engine.evaluate({"id": f"t{i}", "description": "Fix a typo in the README"})
+        assert result.should_escalate
+        assert not result.forced
+        engine.record_outcome(f"t{i}", Outcome(response="approve", response_time_s=5))
+    second = engine.calibrate(alpha=0.2, delta=0.2)
+    assert second.labelled["maintenance"] == 60
+    assert second.floors["maintenance"] is not None
+    assert not engine.evaluate({"id": "after", "description": "Fix a typo in the README"}).should_escalate
+
+
+def test_cut_outcome_and_calibration_entries_are_referenced() -> None:
+    """Outcomes and calibrations are referenced like decisions, so cutting their entries is caught."""
+    engine = EscalationEngine(MemoryAutonomyStore(), rng=random.Random(0), clock=lambda: NOW)
+    engine.evaluate({"id": "a", "description": "Fix a typo"})
+    assert engine.store.highest_audit_reference() == 1
+    engine.record_outcome("a", Outcome(success=True))
+    assert engine.store.highest_audit_reference() == 2
+    engine.calibrate(alpha=0.2, delta=0.2, labelled=[Labelled("fix", 0.9, False)] * 30)
+    assert engine.store.highest_audit_reference() == 3

@@ -71,6 +71,12 @@ def test_builtin_rules_are_the_nine_of_seed_004() -> None:
         ("production_deployment", {"type": "deployment"}, False),
         ("production_deployment", {"type": "deployment", "environment": "production", "read_only": True}, False),
         ("production_deployment", {"type": "configuration", "environment": "production"}, False),
+        # a stated type does not hide what the description says
+        (
+            "production_deployment",
+            {"type": "maintenance", "described_type": "deployment", "environment": "production"},
+            True,
+        ),
         ("security_change", {"type": "security", "impact": "high"}, True),
         ("security_change", {"type": "security", "impact": "critical"}, True),
         ("security_change", {"type": "security", "impact": "medium"}, False),
@@ -81,7 +87,7 @@ def test_builtin_rules_are_the_nine_of_seed_004() -> None:
         ("data_deletion", {"involves_data_deletion": True, "record_count": 1001}, True),
         ("data_deletion", {"involves_data_deletion": True, "record_count": 1000}, False),
         ("data_deletion", {"involves_data_deletion": False, "record_count": 5000}, False),
-        ("data_deletion", {"involves_data_deletion": True, "record_count": None}, False),
+        ("data_deletion", {"involves_data_deletion": True, "record_count": None}, True),  # unknown: ask
         ("data_deletion", {"involves_data_deletion": None, "record_count": 5000}, False),
         ("high_cost", {"estimated_cost": 100.01}, True),
         ("high_cost", {"estimated_cost": 100}, False),
@@ -91,6 +97,8 @@ def test_builtin_rules_are_the_nine_of_seed_004() -> None:
         ("architecture_change", {"type": "architecture", "scope": None}, False),
         ("architecture_change", {"type": "architecture", "scope": "system-wide", "read_only": True}, False),
         ("architecture_change", {"type": "deployment", "scope": "system-wide"}, False),
+        ("architecture_change", {"type": "general", "described_type": "architecture", "scope": "system-wide"}, True),
+        ("security_change", {"type": "fix", "described_type": "security", "impact": "high"}, True),
         ("breaking_change", {"breaking_change": True}, True),
         ("breaking_change", {"breaking_change": False}, False),
         ("breaking_change", {"breaking_change": None}, False),
@@ -608,7 +616,7 @@ def test_describe_reads_as_the_rule() -> None:
     """A rule's description names it, its priority, and each field and operator joined by and/or/not."""
     by_name = {r.name: r for r in BUILTIN_RULES}
     assert by_name["data_deletion"].describe() == (
-        "data_deletion [high]: (involves_data_deletion eq True and record_count gt 1000)"
+        "data_deletion [high]: (involves_data_deletion eq True and not record_count le 1000)"
     )
     text = by_name["production_deployment"].describe()
     for part in ("production_deployment [high]", "type eq 'deployment'", "environment eq 'production'", " and "):

@@ -252,3 +252,76 @@ def test_audit_verify_checks_the_anchor(db: str) -> None:
     code, _, err = invoke("audit", "verify", "--anchor", f"9:{'a' * 64}", "--db", db)
     assert code == 1
     assert "anchor's entry 9 is gone" in err
+
+
+def test_unreadable_lines_do_not_stop_the_run(db: str) -> None:
+    """A too-long number, deep nesting, a NUL or a wrong type: an error line each, and the rest is decided."""
+    stdin = "\n".join(
+        [
+            json.dumps({"id": "ok1", "description": "Fix a typo"}),
+            '{"id": ' + "9" * 5000 + ', "description": "x"}',
+            "[" * 100_000,
+            json.dumps({"id": "nul\u0000", "description": "x"}),
+            json.dumps({"id": "typed", "description": "x", "record_count": True}),
+            json.dumps({"id": "ok2", "description": "Fix another typo"}),
+        ]
+    )
+    code, out, _ = invoke("decide", "--db", db, stdin=stdin + "\n")
+    assert code == 0
+    answers = _answers(out)
+    assert [a.get("line") for a in answers] == [None, 2, 3, 4, 5, None]
+    assert "not readable JSON" in answers[1]["error"]
+    assert "NUL" in answers[3]["error"]
+    assert "record_count" in answers[4]["error"]
+    assert answers[-1]["id"] == "ok2"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--workspace", "w" * 101], "at most 100 characters"), (["--agent", ""], "agent")],
+)
+def test_names_are_checked_before_reading(db: str, args: list[str], message: str) -> None:
+    """A workspace or agent name the store cannot hold stops the command before any line is read."""
+    code, out, err = invoke("decide", *args, "--db", db, stdin=_lines({"id": "a", "description": "Fix a typo"}))
+    assert code == 2
+    assert message in err
+    assert out == ""
+    code, _, err = invoke("outcome", "--workspace", "w" * 101, "--db", db, stdin="")
+    assert code == 2
+
+
+def test_cut_outcome_entries_are_caught(db: str) -> None:
+    """Cutting the newest entries (an outcome's) and moving the head back is caught by the outcome's reference."""
+    invoke("decide", "--db", db, stdin=_lines({"id": "a", "description": "Fix a typo"}))
+    invoke("outcome", "--db", db, stdin=_lines({"id": "a", "success": True}))
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_entries WHERE seq = 2"))
+        conn.execute(text("UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit_entries WHERE seq = 1)"))
+    engine.dispose()
+    code, _, err = invoke("audit", "verify", "--db", db)
+    assert code == 1
+    assert "refers to entry 2 but the trail ends at 1" in err
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_entries SET hash = 'é' WHERE seq = 1",
+        "UPDATE audit_entries SET body = '[]' WHERE seq = 1",
+        "UPDATE audit_entries SET body = '" + "[" * 50_000 + "' WHERE seq = 1",
+    ],
+)
+def test_odd_tampering_is_reported_not_crashed_on(db: str, statement: str) -> None:
+    """A non-hex hash or an unreadable body is reported as a broken entry; show still lists the trail."""
+    invoke("decide", "--db", db, stdin=_lines({"id": "a", "description": "Fix a typo"}))
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+    code, _, err = invoke("audit", "verify", "--db", db)
+    assert code == 1
+    assert "broken at entry 1" in err
+    code, out, _ = invoke("audit", "show", "--db", db)
+    assert code == 0
+    assert out.strip()

@@ -385,6 +385,16 @@ def test_engine_flow_leaves_an_intact_trail(autonomy: SqlAutonomyStore) -> None:
     assert report == ChainReport(ok=True, entries=7)
 
 
+def test_outcomes_and_calibrations_are_referenced(autonomy: SqlAutonomyStore) -> None:
+    """The highest referenced entry counts outcomes and calibrations, so cutting them is caught."""
+    engine_flow(autonomy)
+    assert autonomy.highest_audit_reference() == 7
+    draft = AuditDraft(at=AT, kind="calibration", workspace="w", decision_id=None, payload={"id": "c"})
+    autonomy.save_calibration("w", calibration_record(AT, "c"), draft)
+    assert autonomy.highest_audit_reference() == 8
+    assert autonomy.audit_entries(after=7)[0].kind == "calibration"
+
+
 def edit_body(conn: Connection) -> None:
     """Flip entry 3's ``escalate`` in its stored body, keeping its hash."""
     body = conn.execute(text("SELECT body FROM audit_entries WHERE seq = 3")).scalar_one()

@@ -58,6 +58,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def same_hash(a: str, b: str) -> bool:
+    """Constant-time comparison of two hashes as stored (any text, even edited to non-hex)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
 def chain_hash(body: str, key: bytes | None) -> str:
     data = body.encode("utf-8")
     if key:
@@ -74,9 +79,12 @@ class AuditEntry:
     hash: str
 
     def content(self) -> dict[str, Any]:
-        """The body parsed."""
-        parsed: dict[str, Any] = json.loads(self.body)
-        return parsed
+        """The body parsed; an unreadable body (an edited entry) gives ``{}``."""
+        try:
+            parsed = json.loads(self.body)
+        except (ValueError, RecursionError):
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
 
     @property
     def kind(self) -> str:
@@ -150,7 +158,7 @@ def _bad(entries: int, seq: int | None, body: Mapping[str, Any] | None, problem:
 
 def _link_problem(entry: AuditEntry, body: Mapping[str, Any], expected: int, previous: str, key: bytes | None) -> str:
     """What is wrong with one entry where it stands ("" when nothing)."""
-    if not hmac.compare_digest(chain_hash(entry.body, key), entry.hash):
+    if not same_hash(chain_hash(entry.body, key), entry.hash):
         hint = "" if key else " (or it was written with an audit key: set ESCALADE_AUDIT_KEY)"
         return f"its hash does not match its content: edited{hint}"
     if entry.seq != expected:
@@ -167,7 +175,7 @@ def _head_problem(head: AuditHead | None, last: int, previous: str, count: int) 
     """The recorded head against the last entry: ``(seq, problem)`` or ``None`` when they agree."""
     if head is None:
         return (1, "entries exist but the trail's head is missing (edited)") if count else None
-    if head.seq == last and hmac.compare_digest(head.hash, previous):
+    if head.seq == last and same_hash(head.hash, previous):
         return None
     if head.seq > last:
         return last + 1, f"the trail ends at entry {last} but {head.seq} were written: the newest entries were removed"
@@ -193,7 +201,7 @@ def verify_chain(
         count += 1
         try:
             body = json.loads(entry.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             return _bad(count, entry.seq, None, "its body is not a JSON object (edited)", keyed)
@@ -201,7 +209,7 @@ def verify_chain(
         if problem:
             return _bad(count, entry.seq, body, problem, keyed)
         if anchor is not None and entry.seq == anchor.seq:
-            if not hmac.compare_digest(entry.hash, anchor.hash):
+            if not same_hash(entry.hash, anchor.hash):
                 return _bad(count, entry.seq, body, "it differs from the anchor recorded earlier", keyed)
             anchored = True
         previous, expected = entry.hash, expected + 1

@@ -43,9 +43,10 @@ from escalade.autonomy.lexicon import (
     IRREVERSIBLE_CUES,
     MONEY_CUES,
     MUTATING_CUES,
+    NO_CHANGE_CUES,
     NOT_DATA_OBJECTS,
     PATH_CUES,
-    READ_ONLY_CUES,
+    READ_ONLY_MODES,
     READ_ONLY_NAMES,
     READ_ONLY_VERBS,
     SCOPE_CUES,
@@ -175,11 +176,14 @@ class Classification:
     sources: Mapping[str, Source] = field(default_factory=dict)
     #: The words that showed each inferred field.
     evidence: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The type the description reads as, whatever type was stated (rules check both).
+    described_type: DecisionType | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready."""
         return {
             "type": self.type.value,
+            "described_type": (self.described_type or self.type).value,
             "type_scores": dict(self.type_scores),
             "environment": self.environment.value if self.environment else None,
             "scope": self.scope.value,
@@ -292,9 +296,7 @@ def _object_phrase(words: Words, verb_end: int) -> range:
 
 
 def _at(cues: Iterable[Cue], words: Words, i: int, phrase: range) -> bool:
-    return any(
-        cue.find(words, i) == (i, i + len(cue.parts) - 1) and i + len(cue.parts) - 1 < phrase.stop for cue in cues
-    )
+    return any(cue.match_at(words, i) == i + len(cue.parts) - 1 < phrase.stop for cue in cues)
 
 
 def _object_kind(words: Words, phrase: range) -> bool | None:
@@ -435,6 +437,7 @@ class DecisionClassifier:
             priority=priority,
             sources=sources,
             evidence=evidence,
+            described_type=inferred_type,
         )
 
     @staticmethod
@@ -472,14 +475,29 @@ class DecisionClassifier:
 
     @staticmethod
     def _read_only(words: Words) -> list[str]:
-        """Phrases showing the action changes nothing: said outright, or a looking verb first and no changing verb."""
-        stated = [c.phrase for c in _matched(READ_ONLY_CUES, words)]
-        if _matched(READ_ONLY_NAMES, words):  # "the read-only group" names a thing; it says nothing of the action
-            stated = [p for p in stated if p not in ("read only", "readonly")]
+        """Phrases showing the action changes nothing: said outright, or a looking verb first and no changing verb.
+
+        A changing verb outside the phrase that says so undoes it ("deploy v2, don't change anything
+        else" deploys), except as the object of a mode ("dry run the deploy").
+        """
+        changes = [span for cue in MUTATING_CUES for span in cue.find_all(words)]
+        named = {s[0] for c in READ_ONLY_NAMES for s in c.find_all(words)}  # "the read-only group" names a thing
+
+        def holds(said: tuple[int, int], object_words: int) -> bool:
+            covered = range(said[0], said[1] + object_words + 1)
+            return all(first in covered for first, _ in changes)
+
+        stated = [
+            cue.phrase
+            for cues, object_words in ((READ_ONLY_MODES, 3), (NO_CHANGE_CUES, 0))
+            for cue in cues
+            for said in cue.find_all(words)
+            if said[0] not in named and holds(said, object_words)
+        ]
         if stated:
-            return stated
+            return list(dict.fromkeys(stated))
         first = [c for c in READ_ONLY_VERBS if (where := c.find(words)) is not None and where[0] <= 2]
-        if not first or _matched(MUTATING_CUES, words):
+        if not first or changes:
             return []
         return [c.phrase for c in first]
 
@@ -508,6 +526,8 @@ class DecisionClassifier:
                 while (where := verb.find(words, start)) is not None:
                     start = where[0] + 1
                     phrase = _object_phrase(words, where[1])
+                    if not phrase and where[1] + 1 < len(words) and words.raw[where[1] + 1] == "from":
+                        phrase = _object_phrase(words, where[1] + 1)  # SQL: DELETE FROM users WHERE ...
                     kind = _object_kind(words, phrase)
                     if kind is True or (strong and kind is None):
                         found.append(" ".join(words.raw[where[0] : phrase.stop]))

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from escalade.exceptions import DecisionError
+from escalade.exceptions import ConfigError, DecisionError
 
 __all__ = [
     "CallerFactors",
@@ -140,7 +140,23 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)]
+
+#: Longest affected file path or system name (what the store can index).
+MAX_NAME = 500
+#: Longest workspace name.
+MAX_WORKSPACE = 100
+#: Longest agent name, workflow id and decision id.
+MAX_ID = 200
+
+
+def check_text(value: str, *, max_length: int) -> str:
+    """``value`` if it is storable text: no NUL character (PostgreSQL refuses it) and not too long."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    if len(value) > max_length:
+        raise ValueError(f"at most {max_length:,} characters, got {len(value):,}")
+    return value
 
 
 class CallerFactors(BaseModel):
@@ -164,7 +180,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     #: The caller's id for the decision (echoed back; used to record its outcome later).
-    id: str | None = Field(default=None, min_length=1, max_length=200)
+    id: str | None = Field(default=None, min_length=1, max_length=MAX_ID)
     #: What the agent wants to do, in words.
     description: str = Field(min_length=1, max_length=20_000)
     type: Annotated[DecisionType | None, BeforeValidator(_lower)] = None
@@ -172,17 +188,22 @@ class Decision(BaseModel):
     affected_files: tuple[str, ...] = ()
     affected_systems: tuple[str, ...] = ()
     #: Money the action itself will cost, in USD.
-    estimated_cost: float | None = Field(default=None, ge=0.0, le=1e12, allow_inf_nan=False)
+    estimated_cost: float | None = Field(default=None, ge=0.0, le=1e12, allow_inf_nan=False, strict=True)
     #: Records (rows, users, documents) the action touches.
-    record_count: int | None = Field(default=None, ge=0, le=10**15)
-    involves_data_deletion: bool | None = None
-    breaking_change: bool | None = None
-    affects_compliance: bool | None = None
+    record_count: int | None = Field(default=None, ge=0, le=10**15, strict=True)
+    involves_data_deletion: bool | None = Field(default=None, strict=True)
+    breaking_change: bool | None = Field(default=None, strict=True)
+    affects_compliance: bool | None = Field(default=None, strict=True)
     #: Expected change in performance, in percent; negative is worse (``-30``: 30 % slower).
-    performance_impact: float | None = Field(default=None, ge=-100.0, le=1e6, allow_inf_nan=False)
-    reversible: bool | None = None
+    performance_impact: float | None = Field(default=None, ge=-100.0, le=1e6, allow_inf_nan=False, strict=True)
+    reversible: bool | None = Field(default=None, strict=True)
     scope: Annotated[Scope | None, _alias("scope")] = None
     confidence_factors: CallerFactors | None = None
+
+    @field_validator("id", "description")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return None if value is None else check_text(value, max_length=20_000)
 
     @field_validator("affected_files", "affected_systems")
     @classmethod
@@ -192,6 +213,8 @@ class Decision(BaseModel):
             raise ValueError("entries must be non-empty strings")
         if len(cleaned) > 10_000:
             raise ValueError("at most 10,000 entries")
+        for entry in cleaned:
+            check_text(entry, max_length=MAX_NAME)
         return cleaned
 
     def stated(self) -> dict[str, Any]:
@@ -213,6 +236,19 @@ class DecisionContext:
     root: Path | None = None
     #: Decision time (default: now, UTC).
     now: datetime | None = None
+
+    def __post_init__(self) -> None:
+        limits = {"workspace": MAX_WORKSPACE, "agent": MAX_ID, "workflow_id": MAX_ID}
+        for name, limit in limits.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError("must be a non-empty string")
+                check_text(value, max_length=limit)
+            except ValueError as exc:
+                raise ConfigError(f"{name} {str(value)[:60]!r}: {exc}", field=name) from None
 
 
 _FIELDS = tuple(sorted(Decision.model_fields))
@@ -242,7 +278,9 @@ def parse_decision(data: Mapping[str, Any] | Decision) -> Decision:
     if not isinstance(data, Mapping):
         raise DecisionError(f"a decision must be a JSON object, got {type(data).__name__}")
     raw_id = data.get("id")
-    decision_id = str(raw_id) if raw_id is not None else None
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool) and abs(raw_id) >= 10**MAX_ID:
+        raise DecisionError(f"an integer id has at most {MAX_ID} digits", field="id")
+    decision_id = str(raw_id)[:MAX_ID] if raw_id is not None else None
     if isinstance(raw_id, bool) or (raw_id is not None and not isinstance(raw_id, str | int)):
         raise DecisionError("must be a string or an integer", decision_id=decision_id, field="id")
     values = dict(data)

@@ -72,7 +72,7 @@ class EscalationResult:
     rule_hits: tuple[str, ...]
     #: Rules that fired below the profile's rule floor (reported, not forcing).
     advisory_rules: tuple[str, ...]
-    #: Escalated whatever the confidence: the profile, a rule, criticality or the calibration asked.
+    #: Escalated whatever the confidence: the profile, a rule or criticality asked (not the calibration).
     forced: bool
     #: ``"proceed"`` when the action goes ahead without a person.
     autonomous_action: str | None
@@ -228,7 +228,7 @@ class EscalationEngine:
             record,
             AuditDraft(at=at, kind="decision", workspace=context.workspace, decision_id=decision_id, payload=payload),
         )
-        if self._rate_controls(chosen) and not result.forced:
+        if self._rate_controls(chosen) and not result.forced and not result.threshold.escalate_all:
             self.rate.update(self.store, context.workspace, chosen.name, result.should_escalate)
         return replace(result, audit_seq=stored.audit_seq)
 
@@ -250,8 +250,15 @@ class EscalationEngine:
             rate_key=self.rate.key(profile.name) if self._rate_controls(profile) else None,
             calibration=self.store.calibration(context.workspace),
         )
-        reasons = self._reasons(profile, forced, c, threshold)
+        reasons = self._reasons(profile, forced, c)
+        # Forced: no threshold could let it proceed. An escalation the calibration holds is not forced:
+        # its label is what a later calibration needs to certify the type.
         forced_escalation = bool(reasons)
+        if threshold.escalate_all:
+            reasons.append(
+                f"calibration {threshold.calibration_id} certifies no confidence threshold for {c.type.value} "
+                "decisions: the error guarantee needs a person for each"
+            )
         risk_accepted = False
         if confidence < threshold.value:
             low_stakes = c.importance < LOW_STAKES_IMPORTANCE and c.reversible and not hits
@@ -292,9 +299,7 @@ class EscalationEngine:
         )
 
     @staticmethod
-    def _reasons(
-        profile: AutomationProfile, forced: list[RuleHit], c: Classification, threshold: Threshold
-    ) -> list[str]:
+    def _reasons(profile: AutomationProfile, forced: list[RuleHit], c: Classification) -> list[str]:
         reasons: list[str] = []
         if profile.manual:
             reasons.append(f"profile {profile.name}: every action waits for a person")
@@ -303,11 +308,6 @@ class EscalationEngine:
         if limit is not None and c.criticality > limit:
             shown = ", ".join(f"{k} {v:g}" for k, v in c.criticality_factors.items())
             reasons.append(f"criticality {c.criticality:.2f} > {limit:g} ({shown})")
-        if threshold.escalate_all:
-            reasons.append(
-                f"calibration {threshold.calibration_id} certifies no confidence threshold for {c.type.value} "
-                "decisions: the error guarantee needs a person for each"
-            )
         return reasons
 
     def _unusual(self, c: Classification, stats: TypeStats, total: int) -> list[str]:
@@ -367,11 +367,12 @@ class EscalationEngine:
             else labelled_from(self.store.decisions(workspace), sampled_only=sampled_only)
         )
         record = certify_floors(items, alpha=alpha, delta=delta, pooled=pooled)
-        self.store.save_calibration(workspace, record)
-        self.store.append_audit(
+        self.store.save_calibration(
+            workspace,
+            record,
             AuditDraft(
                 at=self._clock(), kind="calibration", workspace=workspace, decision_id=None, payload=record.to_dict()
-            )
+            ),
         )
         return record
 
@@ -398,6 +399,7 @@ def _facts(
     """What rules can test (see :data:`escalade.autonomy.rules.RULE_FIELDS`)."""
     return {
         "type": c.type.value,
+        "described_type": (c.described_type or c.type).value,
         "environment": c.environment.value if c.environment else None,
         "scope": c.scope.value,
         "involves_data_deletion": c.deletion,

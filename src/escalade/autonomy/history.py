@@ -21,11 +21,12 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from escalade.autonomy.audit import GENESIS, AuditEntry, AuditHead, audit_key, make_entry
+from escalade.autonomy.decisions import MAX_ID, MAX_WORKSPACE, check_text
 from escalade.exceptions import DecisionError
 
 __all__ = [
@@ -72,13 +73,21 @@ class Outcome:
 class _OutcomeInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str | int
+    id: str | Annotated[int, Field(strict=True, lt=10**MAX_ID, gt=-(10**MAX_ID))]
     workspace: str | None = None
-    success: bool | None = None
+    success: bool | None = Field(default=None, strict=True)
     response: Response | None = None
-    response_time_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    should_have_escalated: bool | None = None
+    response_time_s: float | None = Field(default=None, ge=0, allow_inf_nan=False, strict=True)
+    should_have_escalated: bool | None = Field(default=None, strict=True)
     note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("id", "workspace", "note")
+    @classmethod
+    def _storable(cls, value: str | int | None, info: ValidationInfo) -> str | int | None:
+        if not isinstance(value, str):
+            return value
+        limits = {"id": MAX_ID, "workspace": MAX_WORKSPACE, "note": 2000}
+        return check_text(value, max_length=limits[str(info.field_name)])
 
 
 def parse_outcome(data: Mapping[str, Any]) -> tuple[str, str | None, Outcome]:
@@ -90,9 +99,13 @@ def parse_outcome(data: Mapping[str, Any]) -> tuple[str, str | None, Outcome]:
         parsed = _OutcomeInput.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "outcome"
-        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-        raise DecisionError(message, decision_id=None if raw_id is None else str(raw_id), field=where) from None
+        where = str(first["loc"][0]) if first["loc"] else "outcome"
+        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
+        if where == "id" and first["type"] != "value_error":
+            message = f"must be a string or an integer of at most {MAX_ID} digits"
+        short = isinstance(raw_id, str) or (isinstance(raw_id, int) and abs(raw_id) < 10**MAX_ID)
+        shown = str(raw_id)[:MAX_ID] if short else None
+        raise DecisionError(message, decision_id=shown, field=where) from None
     values = parsed.model_dump(exclude={"id", "workspace"})
     if all(v is None for k, v in values.items() if k != "note"):
         raise DecisionError(
@@ -118,7 +131,7 @@ class DecisionRecord:
     threshold: float
     priority: str
     rule_hits: tuple[str, ...]
-    #: Escalated whatever its confidence (profile, rule, criticality or calibration), not for low confidence.
+    #: Escalated whatever its confidence (profile, rule or criticality), not for low confidence or the calibration.
     forced: bool
     #: What the engine recommended a person do with an escalated decision.
     recommendation: Recommendation
@@ -258,7 +271,7 @@ class AutonomyStore(Protocol):
 
     def audit_head(self) -> AuditHead | None: ...
     def highest_audit_reference(self) -> int:
-        """The highest audit entry any stored decision refers to (0 when none)."""
+        """The highest audit entry any stored decision, outcome or calibration refers to (0 when none)."""
 
     def type_stats(self, workspace: str, decision_type: str) -> TypeStats: ...
     def area_stats(self, workspace: str, areas: Sequence[str]) -> Mapping[str, AreaStats]: ...
@@ -273,7 +286,8 @@ class AutonomyStore(Protocol):
         """Atomically add ``delta`` to an offset, clamped to ``[low, high]``; returns the new value."""
 
     def calibration(self, workspace: str) -> CalibrationRecord | None: ...
-    def save_calibration(self, workspace: str, record: CalibrationRecord) -> None: ...
+    def save_calibration(self, workspace: str, record: CalibrationRecord, audit: AuditDraft | None = None) -> None:
+        """Store a calibration, with its audit entry in the same transaction when ``audit`` is given."""
 
 
 class MemoryAutonomyStore:
@@ -290,6 +304,7 @@ class MemoryAutonomyStore:
         self._audit: list[AuditEntry] = []
         self._head: AuditHead | None = None
         self._key = key if key is not None else audit_key()
+        self._referenced = 0
 
     def add_decision(self, record: DecisionRecord, audit: AuditDraft) -> DecisionRecord:
         key = (record.workspace, record.decision_id)
@@ -299,6 +314,7 @@ class MemoryAutonomyStore:
                     "this id was already decided in this workspace", decision_id=record.decision_id, field="id"
                 )
             entry = self.append_audit(audit)
+            self._referenced = max(self._referenced, entry.seq)
             stored = replace(record, audit_seq=entry.seq)
             self._decisions[key] = stored
             self._order.setdefault(record.workspace, []).append(record.decision_id)
@@ -330,7 +346,7 @@ class MemoryAutonomyStore:
         return self._head
 
     def highest_audit_reference(self) -> int:
-        return max((r.audit_seq or 0 for r in self._decisions.values()), default=0)
+        return self._referenced
 
     def get_decision(self, workspace: str, decision_id: str) -> DecisionRecord | None:
         return self._decisions.get((workspace, decision_id))
@@ -346,7 +362,7 @@ class MemoryAutonomyStore:
                 )
             if record.outcome is not None:
                 raise DecisionError("this decision already has an outcome", decision_id=decision_id, field="id")
-            self.append_audit(audit)
+            self._referenced = max(self._referenced, self.append_audit(audit).seq)
             updated = replace(record, outcome=outcome, outcome_at=at)
             self._decisions[(workspace, decision_id)] = updated
             label = updated.label()
@@ -395,6 +411,8 @@ class MemoryAutonomyStore:
     def calibration(self, workspace: str) -> CalibrationRecord | None:
         return self._calibrations.get(workspace)
 
-    def save_calibration(self, workspace: str, record: CalibrationRecord) -> None:
+    def save_calibration(self, workspace: str, record: CalibrationRecord, audit: AuditDraft | None = None) -> None:
         with self._lock:
+            if audit is not None:
+                self._referenced = max(self._referenced, self.append_audit(audit).seq)
             self._calibrations[workspace] = record

@@ -25,8 +25,9 @@ __all__ = [
     "MONEY_CUES",
     "MUTATING_CUES",
     "NOT_DATA_OBJECTS",
+    "NO_CHANGE_CUES",
     "PATH_CUES",
-    "READ_ONLY_CUES",
+    "READ_ONLY_MODES",
     "READ_ONLY_NAMES",
     "READ_ONLY_VERBS",
     "SCOPE_CUES",
@@ -72,7 +73,8 @@ TYPE_CUES: Mapping[DecisionType, tuple[Cue, ...]] = {
         ("leak|leaked|leaking|leaks ~ secret|key|credential|token|password|data|pii|personal", 0.9),
         ("secret|key|credential|token|password|data ~ leak|leaked|leaking", 0.9),
         ("exfiltrate|exfiltration", 0.9), ("allowlist|whitelist|denylist|blocklist", 0.6),
-        ("public ~ bucket|access|acl|read|link", 0.7), ("vpn|ssh", 0.5),
+        ("public ~ bucket|access|acl|read|link", 0.7), ("bucket|repo|repository|container|blob|database ~ public", 0.9),
+        ("everyone|anyone|anybody ~ access|write|read|admin|owner|permission", 0.9), ("vpn|ssh", 0.5),
         "api|access|auth|bearer|refresh|personal ~ token", ("signature", 0.8),
         ("forge|forged|spoof|spoofed|tamper", 0.9),
         ("secret|token|password|credential|key ~ in|into ~ code|repo|file|config|terraform|git|plaintext", 1.0),
@@ -159,7 +161,9 @@ WEAK_SECURITY_CUES = frozenset({"session", "hash", "captcha", "rate limit", "sal
 #: Cosmetic or textual work: with it, weak security cues (``login``) do not make a change security-sensitive.
 COSMETIC_CUES = _cues(
     "typo", "spelling", "css", "colour", "color", "font", "padding", "margin", "icon", "spacing", "wording", "copy",
-    "docs", "readme", "comment", "label", "tooltip", "style", "layout", "translation", "text",
+    "docs", "readme", "comment", "label", "tooltip", "style", "layout", "translation", "text", "local variable",
+    "variable name", "whitespace", "indentation", "formatting", "docstring",
+    ("rename ~ variable|parameter|argument|local|helper", 1.0),
 )
 
 #: Verbs that delete when their object is data.
@@ -276,26 +280,38 @@ READ_ONLY_VERBS = _cues(
     "measure", "diagnose", "explore", "research", "read", "estimate", "compare", "evaluate", "assess", "triage",
     "explain", "answer", "outline", "sketch", "monitor", "watch", "observe", "verify",
 )
-#: Phrases that state outright that nothing changes.
-READ_ONLY_CUES = _cues(
-    "dry run", "dryrun", "no changes", "no change", "without changing", "read only", "readonly", "do not apply",
-    "don't apply", "without applying", "just look", "only look", "report only", "plan only", "what if",
-    "no code changes", "no code change", "no config changes", "no writes", "without modifying", "document only",
-    "documentation only", "docs only",
+#: Phrases naming a way of working that changes nothing (a dry run, read-only); a changing verb
+#: right after one is its object ("dry run the deploy"), anywhere else it is a change.
+READ_ONLY_MODES = _cues(
+    "dry run", "dryrun", "read only", "readonly", "what if", "just look", "only look", "report only", "plan only",
+    "document only", "documentation only", "docs only",
+)
+#: Phrases saying nothing is changed; they hold only when no changing verb is used outside them
+#: ("deploy v2 and don't change anything else" changes something).
+NO_CHANGE_CUES = _cues(
+    "no changes", "no change", "no code changes", "no code change", "no config changes", "no writes",
+    "without changing", "without modifying", "without applying", "do not apply", "don't apply",
     ("don't|dont|not|never ~ change|modify|touch|alter|edit|fix|apply|write ~ anything|nothing", 1.0),
 )
 #: "Read-only" naming a thing (a group, a role, a mode) rather than how the action works: granting
 #: read-only access or switching to read-only mode changes something.
-_NAMED = "group|role|user|access|permission|policy|account|token|key|credential|bucket|flag|mode"
+_NAMED = "group|role|user|access|permission|policy|account|token|key|credential|bucket|flag|mode|replica"
 READ_ONLY_NAMES = _cues(f"read only ~ {_NAMED}", f"readonly ~ {_NAMED}")
 #: Verbs that change something: with one of them, a "review and fix" is not read-only.
 MUTATING_CUES = _cues(
-    "deploy", "release", "ship", "rollout", "delete", "drop", "remove", "purge", "wipe", "truncate", "update",
-    "change", "modify", "apply", "fix", "patch", "rotate", "migrate", "set", "enable", "disable", "grant", "revoke",
-    "merge", "push", "restart", "terminate", "kill", "scale", "provision", "install", "upgrade", "rename", "replace",
-    "rewrite", "refactor", "insert", "edit", "move", "reset", "revert", "rollback", "force", "write", "create", "add",
-    "bump", "turn", "switch", "open", "close", "send", "email", "charge", "accept", "sign", "buy", "purchase",
-    "cancel", "disconnect", "block", "allow", "expose", "publish", "check in", "backfill", "import", "export",
+    "deploy", "redeploy", "release", "ship", "rollout", "roll out", "promote", "launch", "spin up", "spin down",
+    "delete", "drop", "remove", "purge", "wipe", "truncate", "nuke", "destroy", "tear down", "teardown", "clear",
+    "clean", "prune", "flush", "update", "change", "modify", "apply", "fix", "patch", "rotate", "migrate", "set",
+    "enable", "disable", "grant", "revoke", "merge", "push", "restart", "reboot", "stop", "shut down", "shutdown",
+    "suspend", "pause", "resume", "terminate", "kill", "scale", "resize", "grow", "shrink", "provision", "install",
+    "upgrade", "downgrade", "rename", "replace", "rewrite", "refactor", "insert", "edit", "move", "copy", "sync",
+    "seed", "load", "reindex", "vacuum", "archive", "restore", "backup", "reset", "revert", "rollback", "roll back",
+    "cut over", "failover", "fail over", "invalidate", "expire", "force", "execute", "trigger", "schedule", "rerun",
+    "retry", "commit", "tag", "upload", "create", "add", "bump", "turn", "switch", "close", "send", "email",
+    "charge", "refund", "pay", "transfer", "accept", "approve", "sign", "buy", "purchase", "cancel", "disconnect",
+    "block", "ban", "lock", "unlock", "allow", "expose", "publish", "check in", "backfill", "import", "export",
+    "invite", "assign", "regenerate", "decommission", "overwrite",
+    ("write ~ to|into|row|rows|record|records|data|file|files|table|value|values|config|disk|database|db", 1.0),
     "run ~ migration|script|job",
 )
 

@@ -1,7 +1,7 @@
 """Escalation metrics from a workspace's history: rates, overrides, errors both ways, and the trend.
 
 The escalation rate is reported twice: over all decisions, and over the decisions the confidence
-threshold decided (not forced by a rule, criticality, the profile or the calibration), which is the
+threshold decided (not forced by a rule, criticality or the profile), which is close to the
 rate the target-rate controller tracks.
 
 "Positive" means *escalated*. With outcomes known:

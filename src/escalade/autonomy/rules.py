@@ -70,6 +70,9 @@ _LEVELS = tuple(p.value for p in Priority)
 #: The fields a rule may test.
 RULE_FIELDS: Mapping[str, FieldSpec] = {
     "type": FieldSpec("enum", tuple(t.value for t in DecisionType), "decision type (stated or inferred)"),
+    "described_type": FieldSpec(
+        "enum", tuple(t.value for t in DecisionType), "the type the description reads as, whatever was stated"
+    ),
     "environment": FieldSpec("enum", tuple(e.value for e in Environment), "stated or inferred; may be unknown"),
     "scope": FieldSpec("ordinal", tuple(s.value for s in Scope), "local < component < system-wide"),
     "involves_data_deletion": FieldSpec("bool", doc="stated or inferred"),
@@ -323,7 +326,13 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         "production_deployment",
         "high",
         "Production deployments require approval",
-        {"all": [_c("type", "eq", "deployment"), _c("environment", "eq", "production"), _c("read_only", "ne", True)]},
+        {
+            "all": [
+                {"any": [_c("type", "eq", "deployment"), _c("described_type", "eq", "deployment")]},
+                _c("environment", "eq", "production"),
+                _c("read_only", "ne", True),
+            ]
+        },
     ),
     _builtin(
         "security_change",
@@ -331,7 +340,13 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         "Security changes above medium impact require review",
         {
             "all": [
-                {"any": [_c("type", "eq", "security"), _c("security_sensitive", "eq", True)]},
+                {
+                    "any": [
+                        _c("type", "eq", "security"),
+                        _c("described_type", "eq", "security"),
+                        _c("security_sensitive", "eq", True),
+                    ]
+                },
                 _c("impact", "gt", "medium"),
                 _c("read_only", "ne", True),
             ]
@@ -340,15 +355,21 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     _builtin(
         "data_deletion",
         "high",
-        "Deleting more than 1,000 records requires confirmation",
-        {"all": [_c("involves_data_deletion", "eq", True), _c("record_count", "gt", 1000)]},
+        "Deleting more than 1,000 records (or an unknown number) requires confirmation",
+        {"all": [_c("involves_data_deletion", "eq", True), {"not": _c("record_count", "le", 1000)}]},
     ),
     _builtin("high_cost", "medium", "A cost above $100 requires approval", _c("estimated_cost", "gt", 100)),
     _builtin(
         "architecture_change",
         "high",
         "System-wide architecture changes need review",
-        {"all": [_c("type", "eq", "architecture"), _c("scope", "eq", "system-wide"), _c("read_only", "ne", True)]},
+        {
+            "all": [
+                {"any": [_c("type", "eq", "architecture"), _c("described_type", "eq", "architecture")]},
+                _c("scope", "eq", "system-wide"),
+                _c("read_only", "ne", True),
+            ]
+        },
     ),
     _builtin("breaking_change", "high", "Breaking changes affect consumers", _c("breaking_change", "eq", True)),
     _builtin(

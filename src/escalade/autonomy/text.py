@@ -112,6 +112,14 @@ class Cue:
                 return i, end
         return None
 
+    def find_all(self, words: Words) -> list[tuple[int, int]]:
+        """``(first, last)`` positions of every match, by first position."""
+        return [(i, end) for i in range(len(words)) if (end := self._match(words, i, 0)) is not None]
+
+    def match_at(self, words: Words, i: int) -> int | None:
+        """The last position of a match starting exactly at ``i``, or ``None``."""
+        return self._match(words, i, 0) if 0 <= i < len(words) else None
+
     def _match(self, words: Words, i: int, k: int) -> int | None:
         part = self.parts[k]
         if part.gap:
@@ -147,9 +155,19 @@ _RECORDS = re.compile(
     r"contacts?|leads?|jobs?|rows? of data)\b"
 )
 _MONEY = re.compile(r"(?:\$|usd\s?|us\$)\s?" + _NUMBER + r"|" + _NUMBER + r"\s*(?:usd|dollars|bucks)\b")
+_PERCENT = r"(\d+(?:\.\d+)?)\s?(?:%|percent)"
 _SLOWER = re.compile(
-    r"(\d+(?:\.\d+)?)\s?(?:%|percent)\s+(?:slower|more latency|higher latency|latency (?:increase|regression)|"
-    r"(?:performance |throughput )?(?:degradation|regression|drop|hit)|less throughput|lower throughput)"
+    # "30% slower", "a 40% latency increase", "30% increase in response time"
+    _PERCENT + r"\s+(?:slower|more latency|higher latency|(?:p\d+ )?latency (?:increase|regression)|"
+    r"(?:performance |throughput )?(?:degradation|regression|drop|hit)|less throughput|lower throughput|"
+    r"(?:increase|rise) in (?:p\d+ )?(?:latency|response times?)|(?:drop|fall|decrease) in throughput)"
+    # "increases p99 latency by 40%", "throughput drops by 50%"
+    r"|(?:latency|response times?)\s+(?:increases?|goes up|rises?|grows?)\s+by\s+"
+    + _PERCENT
+    + r"|(?:increases?|raises?)\s+(?:the\s+)?(?:p\d+\s+)?(?:latency|response times?)\s+by\s+"
+    + _PERCENT
+    + r"|throughput\s+(?:drops?|falls?|decreases?|goes down)\s+by\s+"
+    + _PERCENT
 )
 
 
@@ -174,5 +192,5 @@ def money_of(text: str) -> float | None:
 
 def percent_slower_of(text: str) -> float | None:
     """A stated slow-down as a negative percentage (``30% slower`` → -30), if any."""
-    found = [float(m.group(1)) for m in _SLOWER.finditer(text.lower())]
+    found = [float(next(g for g in m.groups() if g is not None)) for m in _SLOWER.finditer(text.lower())]
     return -min(max(found), 100.0) if found else None

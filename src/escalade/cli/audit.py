@@ -73,13 +73,17 @@ def show_command(
         if json_out:
             print_json(json.dumps({"seq": entry.seq, "hash": entry.hash, **body}))
             continue
-        payload = body.get("payload", {})
-        result = payload.get("escalate")
-        what = {True: "escalated", False: "proceeded"}.get(result, "") if body["kind"] == "decision" else ""
-        if body["kind"] == "outcome":
+        payload = body.get("payload")
+        payload = payload if isinstance(payload, dict) else {}
+        kind = str(body.get("kind", "unreadable (edited?)"))
+        escalated = payload.get("escalate")
+        what = ""
+        if kind == "decision" and isinstance(escalated, bool):
+            what = "escalated" if escalated else "proceeded"
+        if kind == "outcome":
             what = f"verdict {payload.get('verdict')}"
         out_console().print(
-            f"{entry.seq:6d}  {body['at'][:19]}  {body['kind']:11} "
+            f"{entry.seq:6d}  {str(body.get('at', ''))[:19]:19}  {kind:11} "
             f"{body.get('workspace')}/{body.get('decision_id') or '-'}  {what}  {entry.hash[:12]}",
             markup=False,
         )

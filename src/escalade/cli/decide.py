@@ -20,7 +20,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from escalade.autonomy.decisions import DecisionContext, parse_decision
+from escalade.autonomy.decisions import MAX_ID, DecisionContext, parse_decision
 from escalade.autonomy.engine import EscalationEngine
 from escalade.autonomy.history import parse_outcome
 from escalade.autonomy.metrics import EscalationMetrics, escalation_metrics
@@ -68,6 +68,9 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
         except json.JSONDecodeError as exc:
             yield number, f"not valid JSON: {exc.msg} (column {exc.colno})"
             continue
+        except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
+            yield number, f"not readable JSON: {exc or type(exc).__name__}"
+            continue
         yield (
             number,
             value if isinstance(value, dict) else f"a line must hold a JSON object, got {type(value).__name__}",
@@ -76,8 +79,11 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 def _error_line(number: int, item: dict[str, Any] | str, message: str) -> dict[str, Any]:
     raw_id = item.get("id") if isinstance(item, dict) else None
+    shown = isinstance(raw_id, str) or (
+        isinstance(raw_id, int) and not isinstance(raw_id, bool) and abs(raw_id) < 10**MAX_ID
+    )
     return {
-        "id": raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None,
+        "id": raw_id if shown else None,
         "line": number,
         "error": message,
     }
@@ -142,7 +148,7 @@ def _labelled(path: Path, engine: EscalationEngine, workspace: str) -> list[Labe
         try:
             item = json.loads(raw)
             label = item.pop("needs_person", item.pop("escalate", None))
-        except (json.JSONDecodeError, AttributeError):
+        except (ValueError, RecursionError, AttributeError):
             raise ConfigError(f"line {number}: not a JSON object", source=str(path)) from None
         if not isinstance(label, bool):
             raise ConfigError(
@@ -199,6 +205,7 @@ def decide_command(
         raise fail(f"--target-rate must be in [0, 1], got {target_rate}")
     if not 0 <= audit_rate <= 1:
         raise fail(f"--audit-rate must be in [0, 1], got {audit_rate}")
+    context = DecisionContext(workspace=workspace, agent=agent)  # checks the names before anything is read
     store, engine = _engine(db, profile, rules, profiles, target_rate, rate_control, audit_rate)
     with store:
         if stats:
@@ -223,7 +230,6 @@ def decide_command(
                     f"  {name:14} {shown:16} {record.labelled[name]:5d} labelled  {record.messages[name]}", markup=False
                 )
             return
-        context = DecisionContext(workspace=workspace, agent=agent)
 
         def answer(item: dict[str, Any]) -> dict[str, Any]:
             result = engine.evaluate(item, context)
@@ -240,6 +246,7 @@ def outcome_command(
     db: DbOption = None,
 ) -> None:
     """Read outcomes as JSON lines on stdin (id plus success, response, response_time_s, should_have_escalated)."""
+    DecisionContext(workspace=workspace)  # checks the name before anything is read
     store, engine = _engine(db, DEFAULT_PROFILE, None, None, 0.05, True, 0.0)
     with store:
 

@@ -130,8 +130,9 @@ class SqlAutonomyStore:
         return AuditHead(row.seq, row.hash) if row else None
 
     def highest_audit_reference(self) -> int:
+        columns = (_DECISIONS.c.audit_seq, _DECISIONS.c.outcome_seq, _CALIBRATIONS.c.audit_seq)
         with transaction(self.engine, write=False, what=_WHAT) as conn:
-            return int(conn.execute(select(func.coalesce(func.max(_DECISIONS.c.audit_seq), 0))).scalar_one())
+            return max(int(conn.execute(select(func.coalesce(func.max(c), 0))).scalar_one()) for c in columns)
 
     # --- decisions and outcomes ----------------------------------------------------------------
 
@@ -196,12 +197,12 @@ class SqlAutonomyStore:
                 raise DecisionError("this decision already has an outcome", decision_id=decision_id, field="id")
             updated = DecisionRecord(**{**_record(row).__dict__, "outcome": outcome, "outcome_at": at})
             label = updated.label()
+            entry = self._append(conn, audit)
             values = {"outcome": outcome.to_dict(), "outcome_at": at.astimezone(UTC), "label": label}
-            conn.execute(update(_DECISIONS).where(*where).values(**values))
+            conn.execute(update(_DECISIONS).where(*where).values(**values, outcome_seq=entry.seq))
             if label is not None:
                 for area in updated.areas():
                     self._count_area(conn, workspace, area, failed=label)
-            self._append(conn, audit)
         return updated
 
     def _count_area(self, conn: Connection, workspace: str, area: str, *, failed: bool) -> None:
@@ -302,13 +303,15 @@ class SqlAutonomyStore:
             messages=body["messages"],
         )
 
-    def save_calibration(self, workspace: str, record: CalibrationRecord) -> None:
+    def save_calibration(self, workspace: str, record: CalibrationRecord, audit: AuditDraft | None = None) -> None:
         with transaction(self.engine, what=_WHAT) as conn:
+            entry = self._append(conn, audit) if audit is not None else None
             conn.execute(
                 _CALIBRATIONS.insert().values(
                     id=record.id,
                     workspace=workspace,
                     created_at=record.created_at.astimezone(UTC),
                     body=record.to_dict(),
+                    audit_seq=entry.seq if entry else None,
                 )
             )

@@ -252,6 +252,8 @@ class AutonomyDecisionRow(Base):
     audit_seq: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[dict[str, object] | None] = mapped_column(JSON)
     outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The outcome's audit entry.
+    outcome_seq: Mapped[int | None] = mapped_column(Integer)
     #: Would proceeding have been an error (from the outcome; ``NULL`` while unknown).
     label: Mapped[bool | None] = mapped_column(Boolean)
 
@@ -286,6 +288,8 @@ class AutonomyCalibrationRow(Base):
     workspace: Mapped[str] = mapped_column(String(100), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     body: Mapped[dict[str, object]] = mapped_column(JSON)
+    #: The calibration's audit entry.
+    audit_seq: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEntryRow(Base):

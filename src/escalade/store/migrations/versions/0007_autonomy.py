@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("audit_seq", sa.Integer, nullable=True),
         sa.Column("outcome", sa.JSON, nullable=True),
         sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("outcome_seq", sa.Integer, nullable=True),
         sa.Column("label", sa.Boolean, nullable=True),
         sa.UniqueConstraint("workspace", "decision_id", name="uq_autonomy_decisions_workspace_id"),
     )
@@ -67,6 +68,7 @@ def upgrade() -> None:
         sa.Column("workspace", sa.String(100), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("body", sa.JSON, nullable=False),
+        sa.Column("audit_seq", sa.Integer, nullable=True),
     )
     op.create_index("ix_autonomy_calibrations_workspace", "autonomy_calibrations", ["workspace"])
     op.create_table(
