@@ -480,23 +480,25 @@ class DecisionClassifier:
         A changing verb outside the phrase that says so undoes it ("deploy v2, don't change anything
         else" deploys), except as the object of a mode ("dry run the deploy").
         """
+        said = [
+            (cue.phrase, span, object_words)
+            for cues, object_words in ((READ_ONLY_MODES, 3), (NO_CHANGE_CUES, 0))
+            for cue in cues
+            for span in cue.find_all(words)
+        ]
+        first = [c for c in READ_ONLY_VERBS if (where := c.find(words)) is not None and where[0] <= 2]
+        if not said and not first:
+            return []
         changes = [span for cue in MUTATING_CUES for span in cue.find_all(words)]
         named = {s[0] for c in READ_ONLY_NAMES for s in c.find_all(words)}  # "the read-only group" names a thing
 
-        def holds(said: tuple[int, int], object_words: int) -> bool:
-            covered = range(said[0], said[1] + object_words + 1)
-            return all(first in covered for first, _ in changes)
+        def holds(span: tuple[int, int], object_words: int) -> bool:
+            covered = range(span[0], span[1] + object_words + 1)
+            return all(start in covered for start, _ in changes)
 
-        stated = [
-            cue.phrase
-            for cues, object_words in ((READ_ONLY_MODES, 3), (NO_CHANGE_CUES, 0))
-            for cue in cues
-            for said in cue.find_all(words)
-            if said[0] not in named and holds(said, object_words)
-        ]
+        stated = [phrase for phrase, span, object_words in said if span[0] not in named and holds(span, object_words)]
         if stated:
             return list(dict.fromkeys(stated))
-        first = [c for c in READ_ONLY_VERBS if (where := c.find(words)) is not None and where[0] <= 2]
         if not first or changes:
             return []
         return [c.phrase for c in first]

@@ -20,8 +20,9 @@ read alike. A :class:`Cue` is a short phrase matched on those stems:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 __all__ = ["Cue", "Words", "count_of_records", "money_of", "percent_slower_of"]
@@ -62,6 +63,14 @@ class Words:
 
     def __len__(self) -> int:
         return len(self.raw)
+
+    @cached_property
+    def where(self) -> dict[str, tuple[int, ...]]:
+        """Positions of each stem, so a cue is tried only where its first word stands."""
+        index: dict[str, list[int]] = {}
+        for i, s in enumerate(self.stems):
+            index.setdefault(s, []).append(i)
+        return {s: tuple(found) for s, found in index.items()}
 
 
 @dataclass(frozen=True)
@@ -104,9 +113,16 @@ class Cue:
             raise ValueError(f"cue {phrase!r} must start and end with a word")
         return cls(phrase=phrase, weight=weight, parts=tuple(parts))
 
+    def _starts(self, words: Words, start: int) -> Iterable[int]:
+        """Positions where the cue's first word may stand, in order (all of them for a prefix)."""
+        first = self.parts[0]
+        if first.prefixes:
+            return range(start, len(words))
+        return sorted(i for s in first.stems for i in words.where.get(s, ()) if i >= start)
+
     def find(self, words: Words, start: int = 0) -> tuple[int, int] | None:
         """``(first, last)`` word positions of the first match at or after ``start``, or ``None``."""
-        for i in range(start, len(words)):
+        for i in self._starts(words, start):
             end = self._match(words, i, 0)
             if end is not None:
                 return i, end
@@ -114,7 +130,7 @@ class Cue:
 
     def find_all(self, words: Words) -> list[tuple[int, int]]:
         """``(first, last)`` positions of every match, by first position."""
-        return [(i, end) for i in range(len(words)) if (end := self._match(words, i, 0)) is not None]
+        return [(i, end) for i in self._starts(words, 0) if (end := self._match(words, i, 0)) is not None]
 
     def match_at(self, words: Words, i: int) -> int | None:
         """The last position of a match starting exactly at ``i``, or ``None``."""
