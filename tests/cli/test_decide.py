@@ -38,6 +38,15 @@ SEED: list[tuple[dict[str, Any], bool]] = [
 ]  # fmt: skip
 
 
+def _tamper(db: str, *statements: str) -> None:
+    """Run ``statements`` on the database behind escalade's back, in one transaction."""
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
+
+
 def test_decide_answers_each_line(db: str) -> None:
     """One answer line per decision, with exactly the documented keys, in input order."""
     code, out, _ = invoke("decide", "--db", db, stdin=_lines(*(d for d, _ in SEED)))
@@ -234,10 +243,7 @@ def test_audit_verify_and_show(db: str) -> None:
 def test_audit_verify_names_the_first_bad_entry(db: str, statement: str, message: str) -> None:
     """Editing, removing or cutting entries makes verify exit 1 and name the first bad entry."""
     invoke("decide", "--db", db, stdin=_lines(*(d for d, _ in SEED)))
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        conn.execute(text(statement))
-    engine.dispose()
+    _tamper(db, statement)
     code, _, err = invoke("audit", "verify", "--db", db)
     assert code == 1
     assert message in err
@@ -294,11 +300,11 @@ def test_cut_outcome_entries_are_caught(db: str) -> None:
     """Cutting the newest entries (an outcome's) and moving the head back is caught by the outcome's reference."""
     invoke("decide", "--db", db, stdin=_lines({"id": "a", "description": "Fix a typo"}))
     invoke("outcome", "--db", db, stdin=_lines({"id": "a", "success": True}))
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_entries WHERE seq = 2"))
-        conn.execute(text("UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit_entries WHERE seq = 1)"))
-    engine.dispose()
+    _tamper(
+        db,
+        "DELETE FROM audit_entries WHERE seq = 2",
+        "UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit_entries WHERE seq = 1)",
+    )
     code, _, err = invoke("audit", "verify", "--db", db)
     assert code == 1
     assert "refers to entry 2 but the trail ends at 1" in err
@@ -315,10 +321,7 @@ def test_cut_outcome_entries_are_caught(db: str) -> None:
 def test_odd_tampering_is_reported_not_crashed_on(db: str, statement: str) -> None:
     """A non-hex hash or an unreadable body is reported as a broken entry; show still lists the trail."""
     invoke("decide", "--db", db, stdin=_lines({"id": "a", "description": "Fix a typo"}))
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        conn.execute(text(statement))
-    engine.dispose()
+    _tamper(db, statement)
     code, _, err = invoke("audit", "verify", "--db", db)
     assert code == 1
     assert "broken at entry 1" in err

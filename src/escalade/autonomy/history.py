@@ -242,6 +242,19 @@ class AuditDraft:
     decision_id: str | None
     payload: Mapping[str, Any]
 
+    def after(self, head: AuditHead | None, key: bytes | None) -> AuditEntry:
+        """The entry that follows ``head`` (the chain's start when ``None``)."""
+        return make_entry(
+            seq=(head.seq if head else 0) + 1,
+            previous=head.hash if head else GENESIS,
+            at=self.at,
+            kind=self.kind,
+            workspace=self.workspace,
+            decision_id=self.decision_id,
+            payload=self.payload,
+            key=key,
+        )
+
 
 class AutonomyStore(Protocol):
     """Where decisions, outcomes, learned state and the audit trail live (memory, SQLite or PostgreSQL).
@@ -323,17 +336,7 @@ class MemoryAutonomyStore:
 
     def append_audit(self, audit: AuditDraft) -> AuditEntry:
         with self._lock:
-            head = self._head
-            entry = make_entry(
-                seq=(head.seq if head else 0) + 1,
-                previous=head.hash if head else GENESIS,
-                at=audit.at,
-                kind=audit.kind,
-                workspace=audit.workspace,
-                decision_id=audit.decision_id,
-                payload=audit.payload,
-                key=self._key,
-            )
+            entry = audit.after(self._head, self._key)
             self._audit.append(entry)
             self._head = AuditHead(entry.seq, entry.hash)
             return entry

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from escalade.autonomy.audit import AuditEntry, AuditHead, audit_key, make_entry
+from escalade.autonomy.audit import AuditEntry, AuditHead, audit_key
 from escalade.autonomy.history import (
     AreaStats,
     AuditDraft,
@@ -100,16 +100,7 @@ class SqlAutonomyStore:
         head = conn.execute(query if self._sqlite else query.with_for_update()).one_or_none()
         if head is None:
             raise StoreError(f"{_WHAT}: the audit trail's head row is missing (the database was edited)")
-        entry = make_entry(
-            seq=head.seq + 1,
-            previous=head.hash,
-            at=audit.at,
-            kind=audit.kind,
-            workspace=audit.workspace,
-            decision_id=audit.decision_id,
-            payload=audit.payload,
-            key=self._key,
-        )
+        entry = audit.after(AuditHead(head.seq, head.hash), self._key)
         conn.execute(_ENTRIES.insert().values(seq=entry.seq, body=entry.body, hash=entry.hash))
         conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=entry.seq, hash=entry.hash))
         return entry
