@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from escalade.config import EscalationConfig
+from escalade.testgen import _isolation
 from escalade.tiers import Ladder, Tier
 
 SHARED_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
@@ -117,3 +118,12 @@ def three_tier_config() -> EscalationConfig:
         max_cost=None,
         auto_approve_under=None,
     )
+
+
+@pytest.fixture
+def unknown_architecture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A machine whose system calls the testgen sandbox has no table for: no seccomp filter, no private view."""
+    monkeypatch.setattr(_isolation, "table", lambda machine: None)
+    _isolation.probe.cache_clear()
+    yield
+    _isolation.probe.cache_clear()

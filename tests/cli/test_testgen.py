@@ -321,3 +321,38 @@ def test_bad_target_is_one_error_line(
     assert lines[0].startswith(f"error: {message.format(path=path)}")
     assert "Traceback" not in stdout + err
     assert not out.exists()
+
+
+@pytest.mark.usefixtures("unknown_architecture")
+def test_weak_sandbox_is_refused_before_anything_is_stored(
+    target: Path, answers_file: Path, tmp_path: Path, db_url: str
+) -> None:
+    """Where generated tests cannot be isolated as required: one error line naming what is missing, no run stored."""
+    out = tmp_path / "generated"
+    code, stdout, err = invoke(
+        "testgen", str(target), "--answers", str(answers_file), "--out", str(out), "--db", db_url
+    )
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: generated tests cannot be isolated on this machine: sockets and new processes")
+    assert "--allow-weak-sandbox" in lines[0]
+    assert "Traceback" not in stdout + err
+    code, stdout, _ = invoke("list", "--json", "--db", db_url)
+    assert code == 0
+    assert json.loads(stdout) == []
+
+
+@pytest.mark.usefixtures("unknown_architecture")
+def test_weak_sandbox_allowed_says_so_in_the_run(target: Path, answers_file: Path, tmp_path: Path, db_url: str) -> None:
+    """--allow-weak-sandbox runs anyway; the stored run's notes say it was not isolated as required."""
+    out = tmp_path / "generated"
+    code, stdout, err = invoke(
+        "testgen", str(target), "--answers", str(answers_file), "--out", str(out), "--db", db_url, "--json",
+        "--allow-weak-sandbox",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert any(n.startswith("sandbox NOT ISOLATED as required: sockets and new processes") for n in data["notes"])
+    code, stdout, _ = invoke("show", data["run_id"], "--json", "--db", db_url)
+    assert any("NOT ISOLATED" in n for n in json.loads(stdout)["notes"])

@@ -1,14 +1,26 @@
-"""The sandbox: generated tests that delete, write, connect, spawn, hang or hog are stopped and reported."""
+"""The sandbox: generated tests that read, delete, write, connect, spawn, hang or hog are stopped and reported."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from escalade.exceptions import ConfigError, SandboxError
-from escalade.testgen.sandbox import Sandbox, SandboxLimits, SandboxRun
+from escalade.testgen import _isolation
+from escalade.testgen import sandbox as sandbox_module
+from escalade.testgen._isolation import probe
+from escalade.testgen.sandbox import Sandbox, SandboxLimits, SandboxRun, excerpt
 
 TARGET = """
 def divide(a, b):
@@ -78,6 +90,7 @@ def test_writes_outside(): open("{outside}/planted.txt", "w").write("x")
 def test_renames_outside(): os.rename("{outside}/precious.txt", "{outside}/moved.txt")
 def test_removes_tree(): shutil.rmtree("{outside}")
 def test_connects(): socket.socket().connect(("127.0.0.1", 5432))
+def test_connects_unix(): socket.socket(socket.AF_UNIX).connect("/var/run/postgresql/.s.PGSQL.5432")
 def test_resolves(): socket.getaddrinfo("example.com", 80)
 def test_spawns(): subprocess.run(["true"], check=True)
 def test_system(): os.system("true")
@@ -102,7 +115,7 @@ def test_harmful_tests_are_stopped_and_reported(target: Path, monkeypatch: pytes
         f"writing '{outside}/planted.txt'",
         "os.rename",
         "shutil.rmtree",
-        "network access (socket.connect)",
+        "network access (a new socket)",
         "network access (socket.getaddrinfo)",
         "subprocess.Popen",
         "os.system",
@@ -214,3 +227,246 @@ def test_broken_sandbox_is_an_error_not_a_score(target: Path, python: str) -> No
     """When the sandbox itself cannot start a run, that is a SandboxError, not a zero for the tests."""
     with pytest.raises(SandboxError, match="the sandbox could not start"):
         asyncio.run(Sandbox(python=python, isolate=False).run(target, GOOD))
+
+
+@pytest.fixture
+def unix_server(tmp_path: Path) -> Iterator[tuple[Path, list[int]]]:
+    """A listening socket on disk, as a database or an SSH agent has: its folder, and the connections it got."""
+    folder = Path(tempfile.mkdtemp(prefix="sock-"))  # short: socket paths are limited to 108 bytes
+    folder.chmod(0o777)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(folder / ".s.PGSQL.5999"))
+    (folder / ".s.PGSQL.5999").chmod(0o777)
+    server.listen()
+    server.settimeout(0.2)
+    connections: list[int] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                conn, _ = server.accept()
+                connections.append(1)
+                conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield folder, connections
+    stop.set()
+    thread.join()
+    server.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+C_LIBRARY_SOCKET = """
+import psycopg
+
+
+def test_reaches_the_server():
+    try:
+        psycopg.connect("host={folder} port=5999 user=x dbname=x connect_timeout=2")
+    except psycopg.OperationalError:
+        pass  # the server hangs up at once; reaching it was the point
+"""
+
+
+def test_socket_on_disk_reached_through_a_c_library_ends_the_run(
+    target: Path, unix_server: tuple[Path, list[int]]
+) -> None:
+    """libpq connecting to a socket file (no audit event from C code) is stopped by the kernel and reported."""
+    folder, connections = unix_server
+    code = C_LIBRARY_SOCKET.format(folder=folder)
+    control = tmp_copy(target, code)
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(control)], check=False)
+    assert connections == [1]  # outside the sandbox the attack works
+    result = run(target, code)
+    assert connections == [1]  # inside, nothing arrived
+    assert result.crashed is not None
+    assert "SIGSYS" in result.crashed
+    assert "a socket" in result.crashed
+    assert not result.trusted
+    assert result.tests == {}
+
+
+def tmp_copy(target: Path, code: str) -> Path:
+    """``code`` as a test file beside ``target``, to run it outside the sandbox for comparison."""
+    path = target.parent / "test_control.py"
+    path.write_text(code, encoding="utf-8")
+    return path
+
+
+def test_files_and_sockets_outside_the_run_do_not_exist_for_it(
+    target: Path, unix_server: tuple[Path, list[int]]
+) -> None:
+    """The private view holds no home folder, no /run, no socket on disk, no file beside the target but Python."""
+    folder, _ = unix_server
+    hidden = [folder / ".s.PGSQL.5999", target.parent / "precious.txt", Path("/etc/passwd"), Path("/run"), Path("/var")]
+    hidden += [Path.home() / name for name in (".bashrc", ".ssh", ".config")]
+    paths = [str(p) for p in hidden]
+    code = f"import os\n\ndef test_hidden():\n    assert [p for p in {paths!r} if os.path.exists(p)] == []\n"
+    code += "\n\ndef test_python_and_the_target_are_there():\n    import json, target\n"
+    code += "    assert target.divide(4, 2) == 2\n"
+    result = run(target, code)
+    assert result.passed == 2, result.output
+    assert "private filesystem view" in result.isolation
+    assert result.trusted
+
+
+@pytest.fixture
+def secret(target: Path) -> Path:
+    """A private key beside the target, readable by anyone as far as file permissions go."""
+    target.parent.chmod(0o755)
+    path = target.parent / "id_rsa"
+    path.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n", encoding="utf-8")
+    path.chmod(0o644)
+    return path
+
+
+def test_reading_outside_the_run_is_refused_and_reported(target: Path, secret: Path) -> None:
+    """A test that reads a key file fails, the refusal is reported, and the run is not trusted."""
+    code = f"def test_steals():\n    assert open({str(secret)!r}).read().startswith('-----BEGIN')\n"
+    result = run(target, code)
+    assert dict(result.tests) == {"test_escalade_generated.py::test_steals": "failed"}
+    assert result.refusals == (f"reading {str(secret)!r}",)
+    assert not result.trusted
+
+
+KERNEL_READ = """
+import ssl
+
+
+def test_reads_through_openssl():
+    # OpenSSL opens the file in C: the audit hook never sees it
+    try:
+        ssl.create_default_context().load_verify_locations(cafile={path!r})
+    except ssl.SSLError as exc:
+        raise AssertionError("the file was read (it is not a certificate): " + str(exc))
+    except OSError:
+        pass  # the kernel refused to open it
+"""
+
+
+@pytest.mark.parametrize("layers", ["all", "landlock only"])
+def test_kernel_refuses_reads_the_hook_cannot_see(
+    target: Path, secret: Path, layers: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read from C code is refused by the private view, and by Landlock alone where there are no namespaces."""
+    if layers == "landlock only":
+        monkeypatch.setattr(_isolation, "_candidates", lambda: [((), False, None)])
+    probe.cache_clear()
+    try:
+        result = run(target, KERNEL_READ.format(path=str(secret)))
+    finally:
+        probe.cache_clear()
+    assert result.passed == 1, result.output
+    assert ("private filesystem view" in result.isolation) == (layers == "all")
+    assert any(layer.startswith("Landlock") for layer in result.isolation)
+    control = tmp_copy(target, KERNEL_READ.format(path=str(secret)))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(control)], check=False)
+    assert done.returncode == 1  # outside the sandbox OpenSSL reads it
+
+
+SPAWN_WITHOUT_AUDIT = """
+import os
+
+spawn = __import__("_posix" + "subprocess").fork_exec  # no audit event, and a name no static check sees
+
+
+def test_spawns():
+    read, write = os.pipe()
+    spawn([b"/bin/sh"], [b"/bin/sh"], True, (write,), None, None, -1, -1, -1, -1, -1, -1, read, write,
+          False, False, -1, None, None, None, -1, None, False)
+"""
+
+
+def test_new_process_without_an_audit_event_ends_the_run(target: Path) -> None:
+    """``_posixsubprocess.fork_exec`` raises no audit event; the kernel filter ends the run at the fork."""
+    result = run(target, SPAWN_WITHOUT_AUDIT)
+    assert result.crashed is not None
+    assert "SIGSYS" in result.crashed
+    assert not result.trusted
+
+
+def test_everyday_python_still_works(target: Path) -> None:
+    """Threads, asyncio (a socket pair), tmp_path and the standard library pass under every layer."""
+    code = (
+        "import asyncio, threading, zoneinfo\n\n"
+        "def test_asyncio():\n    assert asyncio.run(asyncio.sleep(0, result=3)) == 3\n\n"
+        "def test_thread():\n    seen = []\n    t = threading.Thread(target=seen.append, args=(1,))\n"
+        "    t.start()\n    t.join()\n    assert seen == [1]\n\n"
+        "def test_tmp_path(tmp_path):\n    (tmp_path / 'a').write_text('b')\n"
+        "    assert (tmp_path / 'a').read_text() == 'b'\n"
+    )
+    result = run(target, code)
+    assert result.passed == 3, result.output
+    assert result.problems == ()
+    assert result.not_isolated == ()
+
+
+def test_error_text_carries_only_a_short_sanitised_excerpt(target: Path) -> None:
+    """A test file that raises its target's secrets at collection time leaves only a short line with them hidden."""
+    target.write_text(TARGET + '\nAPI_KEY = "sk-live-0123456789abcdefghijklmnopqrstuv"\n' * 40, encoding="utf-8")
+    code = "import target, inspect\nraise RuntimeError(inspect.getsource(target))\n\ndef test_a():\n    pass\n"
+    result = run(target, code)
+    assert result.collection_errors
+    problems = "\n".join(result.problems)
+    assert "sk-live-0123456789abcdefghijklmnopqrstuv" not in problems
+    assert all(len(problem) <= 200 for problem in result.problems)
+
+
+def test_excerpt_keeps_one_printable_line() -> None:
+    """The excerpt is the last line, printable ASCII only, long tokens and key headers hidden, and bounded."""
+    assert excerpt("first\n\x1b[31mError: token=" + "Z" * 40 + "\x00\n\n") == "Error: token=[hidden]"
+    assert excerpt("-----BEGIN RSA PRIVATE KEY----- x") == "[hidden] x"
+    assert len(excerpt("word " * 100)) == 160
+    assert excerpt("") == ""
+
+
+@pytest.mark.usefixtures("unknown_architecture")
+def test_weaker_isolation_than_required_stops_before_anything_runs(target: Path) -> None:
+    """Without the kernel filter, check() refuses with what is missing and what would give it."""
+    sandbox = Sandbox()
+    assert sandbox.missing_isolation() == ("sockets and new processes are refused by the kernel",)
+    with pytest.raises(SandboxError, match=r"cannot be isolated.*refused by the kernel \(needs seccomp filter\)"):
+        sandbox.check(target)
+
+
+@pytest.mark.usefixtures("unknown_architecture")
+def test_weak_isolation_allowed_is_reported_on_every_run(target: Path) -> None:
+    """With require_isolation=False the run goes ahead, and says it was not isolated."""
+    result = asyncio.run(Sandbox(require_isolation=False).run(target, GOOD))
+    assert result.not_isolated == ("sockets and new processes are refused by the kernel",)
+    assert "not isolated: sockets and new processes are refused by the kernel" in result.problems
+    assert result.passed == 2
+
+
+def test_a_run_that_loses_a_layer_is_not_trusted(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If a run gets less than the probe promised (no filter this time), its result is not believed."""
+    Sandbox().check()  # probed with every layer
+    weaker = _isolation.base_spec
+
+    def without_filter(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**weaker(*args, **kwargs), "syscalls": None}
+
+    monkeypatch.setattr(sandbox_module, "base_spec", without_filter)
+    result = run(target, GOOD)
+    assert result.crashed is not None
+    assert result.crashed.startswith("not isolated as required")
+    assert result.tests == {}
+    assert not result.trusted
+
+
+def test_user_namespace_gives_the_same_isolation(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started in a user namespace (as a normal user would be), the run gets the view, Landlock and the filter."""
+    candidates = _isolation._candidates()
+    monkeypatch.setattr(_isolation, "_candidates", lambda: [c for c in candidates if "--map-root-user" in c[0]])
+    probe.cache_clear()
+    try:
+        result = run(target, GOOD)
+        assert "private filesystem view" in result.isolation
+        assert "unprivileged user" not in result.isolation
+        assert "seccomp filter" in result.isolation
+        assert result.passed == 2
+        assert run(target, SPAWN_WITHOUT_AUDIT).crashed is not None
+    finally:
+        probe.cache_clear()

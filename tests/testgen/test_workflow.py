@@ -11,8 +11,10 @@ import pytest
 
 from escalade.config import EscalationConfig
 from escalade.exceptions import BudgetExceededError, ConfigError, SandboxError
+from escalade.providers.base import Completion, CompletionRequest
 from escalade.teams import TeamContext, TeamOutcome
 from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, Sandbox, TestGenResult
+from escalade.testgen.workflow import check_out_dir
 from escalade.tiers import Ladder, Tier
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -264,3 +266,66 @@ def test_one_workflow_runs_one_generation_at_a_time(tmp_path: Path) -> None:
     assert isinstance(second, ConfigError)
     assert "already generating tests" in str(second)
     assert workflow.execute(target_file=target).items[0].final_model == "gpt-4o-mini"
+
+
+def test_attacks_are_worth_nothing_and_leave_nothing(tmp_path: Path) -> None:
+    """Answers that reach a socket from C, read outside, or spawn unseen are scored as nothing and never kept."""
+    folder = tmp_path / "sock"
+    folder.mkdir()
+    target = _tiny(tmp_path, {})
+    (tmp_path / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n", encoding="utf-8")
+    passing = "from doubling import double\n\ndef test_a():\n    assert double(2) == 4\n    assert double(0) == 0\n"
+    attacks = {
+        "gpt-4o-mini": "import psycopg\n"
+        + passing
+        + f"\ntry:\n    psycopg.connect('host={folder} port=1')\nexcept Exception:\n    pass\n",
+        "gpt-4.1-nano": passing + f"\nSTOLEN = open({str(tmp_path / 'key.pem')!r}).read()\n",
+        "gpt-4.1-mini": passing + "\n_ = __import__('_posix' + 'subprocess').fork_exec\nimport os\nr, w = os.pipe()\n"
+        "_([b'/bin/sh'], [b'/bin/sh'], True, (w,), None, None, -1, -1, -1, -1, -1, -1, r, w,"
+        " False, False, -1, None, None, None, -1, None, False)\n",
+    }
+    answers = RecordedAnswers({"double": {m: _fenced(code) for m, code in attacks.items()}})
+    config = _one_tier(tuple(attacks), threshold=50).replace(stagnation_window=len(attacks) + 1)  # try every one
+    workflow = ProgressiveTestGenWorkflow(config, answers)
+    result = workflow.execute(target_file=target, out_dir=tmp_path / "kept")
+    for attempt, _model in enumerate(attacks, start=1):
+        measured = workflow.measurement("double", "cheap", attempt)
+        assert measured is not None
+        assert measured.run is not None
+        assert not measured.run.trusted
+        assert measured.analysis.test_pass_rate == 0.0
+    assert result.kept == ()
+    assert not (tmp_path / "kept").exists()  # not even a conftest.py
+    notes = " ".join(n for t in result.tier_results for a in t.attempts if a.analysis for n in a.analysis.notes)
+    assert "SIGSYS" in notes
+    assert "refused: reading" in notes
+    assert "MIIEvQIBADANBg" not in notes
+
+
+def test_a_stopped_run_that_kept_nothing_leaves_the_folder_usable(tmp_path: Path) -> None:
+    """A run stopped before anything was kept writes no conftest.py, so the same --out works next time."""
+    answers = RecordedAnswers.from_file(EXAMPLES / "calculator_answers.json")
+    config = EscalationConfig(auto_approve_under=None, max_cost=0.00001, max_concurrency=1)
+    out = tmp_path / "kept"
+    with pytest.raises(BudgetExceededError) as stopped:
+        ProgressiveTestGenWorkflow(config, answers).execute(target_file=EXAMPLES / "calculator.py", out_dir=out)
+    assert isinstance(stopped.value.partial_result, TestGenResult)
+    assert stopped.value.partial_result.kept == ()
+    assert not out.exists() or list(out.iterdir()) == []
+    check_out_dir(out)  # the next run may use it
+
+
+@pytest.mark.usefixtures("unknown_architecture")
+def test_weak_isolation_stops_before_anything_is_spent(tmp_path: Path) -> None:
+    """On a machine that cannot isolate the tests as required, no model is asked."""
+    asked: list[str] = []
+
+    class Counting(RecordedAnswers):
+        async def complete(self, request: CompletionRequest) -> Completion:
+            asked.append(request.model)
+            return await super().complete(request)
+
+    answers = Counting({"double": {"gpt-4o-mini": _fenced("def test_a():\n    assert True\n")}})
+    with pytest.raises(SandboxError, match="cannot be isolated on this machine"):
+        ProgressiveTestGenWorkflow(_one_tier(), answers).execute(target_file=_tiny(tmp_path, {}))
+    assert asked == []

@@ -36,6 +36,13 @@ def generate_tests_command(
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds one run of generated tests may take.")] = 30.0,
     memory_mb: Annotated[int, typer.Option(help="Memory one run of generated tests may use, in MiB.")] = 1024,
+    allow_weak_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--allow-weak-sandbox",
+            help="Run generated tests even where the sandbox cannot isolate them as required (the run says so).",
+        ),
+    ] = False,
     base_url: Annotated[str | None, typer.Option("--base-url", help="The live provider's API elsewhere.")] = None,
     workspace: Annotated[str | None, typer.Option(help="Workspace whose keys and budget a live run uses.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Items worked on at once.")] = None,
@@ -54,13 +61,16 @@ def generate_tests_command(
     )  # fmt: skip
     module = find_targets(target)
     check_out_dir(out)
-    sandbox = Sandbox(SandboxLimits(time_s=time_limit, memory_mb=memory_mb))
+    sandbox = Sandbox(SandboxLimits(time_s=time_limit, memory_mb=memory_mb), require_isolation=not allow_weak_sandbox)
+    sandbox.check(module.path)  # before a run is stored or anything spent
     cfg = load_config(config)
     if concurrency is not None:
         cfg = cfg.replace(max_concurrency=concurrency)
     store = open_store(db)
     progress = progress_bar()
-    notes = (f"sandbox: {', '.join(sandbox.isolation())}",)
+    lacking = sandbox.missing_isolation()
+    notes: tuple[str, ...] = (f"sandbox: {', '.join(sandbox.isolation())}",)
+    notes += (f"sandbox NOT ISOLATED as required: {'; '.join(lacking)}",) if lacking else ()
     listeners: list[RunListener] = [
         store,
         RunSetup(store, {"target_file": str(module.path), "out_dir": str(out)}, notes),

@@ -1,26 +1,34 @@
-"""Running untrusted generated tests: a fresh folder, limits, no network, no writes outside.
+"""Running untrusted generated tests: a private view of the files, limits, a kernel filter, nothing kept of it.
 
 Each run gets a new temporary folder with two parts: ``code/`` holds the copied target module and
 the generated test file, read-only to the run; ``work/`` is the only place it may write. The tests
 run under pytest and coverage in a separate process (:mod:`escalade.testgen._child`), which reports
 over an inherited pipe, never through files it could tamper with. The layers, each one used when the
-machine allows it (:attr:`SandboxRun.isolation` says which were):
+machine allows it (:attr:`SandboxRun.isolation` says which were, as the child itself reported them):
 
-- **resource limits** the child sets on itself before any generated code runs (address space, CPU
-  seconds, file size, open files, no core dumps), and a wall-clock limit after which the parent
-  kills the whole process group;
-- **Landlock** (Linux 5.13+), enforced by the kernel whatever the user: writes only inside
-  ``work/``, no TCP, no signals to processes outside the sandbox;
-- **namespaces**: a network namespace with no interfaces, a PID namespace (everything the tests
-  start dies with them, and no other process can be seen or signalled) with its own ``/proc``;
-- **an unprivileged user** (``nobody``, via ``setpriv``, with no new privileges) when escalade runs
-  as root;
-- **an audit hook** in the child that refuses the same things and reports each refusal;
+- **namespaces** (``unshare``): a mount namespace in which the child builds a **private filesystem
+  view** (a tmpfs root holding only the interpreter, the system libraries, the run's folders and a few
+  devices; no home folder, no ``/run``, no socket on disk), a network namespace with no interfaces,
+  and a PID namespace (everything the tests start dies with them). As root the child then becomes
+  ``nobody``; otherwise the namespaces live in a user namespace of the user's own;
+- **resource limits** the child sets on itself (address space, CPU seconds, file size, open files,
+  processes, no core dumps), and a wall-clock limit after which the parent kills the process group;
+- **Landlock** (Linux 5.13+): reads only of what the view holds, writes only inside ``work/``, no TCP,
+  no abstract sockets or signals out of the sandbox;
+- **a seccomp filter**: new processes and programs, sockets, tracing, mounts and namespaces end the
+  run in the kernel, C code included;
+- **an audit hook** in the child that refuses the same things where Python sees them, and reports
+  each refusal, so the test that tried fails and the run is not trusted;
 - **a clean environment**: no variable of the parent (no API key), Python in isolated mode, no
   bytecode written, never the user's pytest configuration.
 
-A run that cannot even start (the sandbox, not the tests, is broken) raises
-:class:`~escalade.exceptions.SandboxError`, which stops the whole run rather than charge every item.
+By default a run must have every requirement of :data:`REQUIRED_ISOLATION` (at least one layer that
+keeps it from the user's files, and the kernel filter): a machine that cannot give them makes
+:meth:`Sandbox.check` raise :class:`~escalade.exceptions.SandboxError` before anything is spent, and a
+run that lost a layer on the way is not trusted. ``Sandbox(require_isolation=False)`` runs anyway, and
+every run then says it is *not isolated*. A run that cannot even start (the sandbox, not the tests, is
+broken) raises :class:`~escalade.exceptions.SandboxError`, which stops the whole run rather than
+charge every item. Nothing a run prints is kept beyond a short, sanitised excerpt (:func:`excerpt`).
 
 >>> SandboxLimits(time_s=10, memory_mb=512).time_s
 10.0
@@ -33,6 +41,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -40,22 +49,47 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from escalade.exceptions import ConfigError, SandboxError
+from escalade.testgen._isolation import (
+    REQUIRED,
+    Isolation,
+    base_spec,
+    interpreter_paths,
+    mirror_sources,
+    missing,
+    probe,
+)
 
-__all__ = ["TEST_FILE", "Sandbox", "SandboxLimits", "SandboxRun"]
+__all__ = ["REQUIRED_ISOLATION", "TEST_FILE", "Sandbox", "SandboxLimits", "SandboxRun", "excerpt"]
 
 #: Name of the generated test file inside the sandbox folder.
 TEST_FILE = "test_escalade_generated.py"
+#: What every run must have, and the layers any one of which gives it.
+REQUIRED_ISOLATION = REQUIRED
 _CHILD = Path(__file__).with_name("_child.py")
 _OUTPUT_TAIL = 4000
 _CHANNEL_LIMIT = 8 << 20  # bytes of reports read from a run at most
 _MAX_REFUSALS = 50
+_EXCERPT = 160
+_SECRETISH = re.compile(r"[A-Za-z0-9+/_-]{24,}=*|-----BEGIN[^-]*-----")
+_UNPRINTABLE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[^\x20-\x7e]+")  # terminal escapes, then anything unprintable
+
+
+def excerpt(text: str, limit: int = _EXCERPT) -> str:
+    """A short, safe line from what untrusted code printed: its last line, printable ASCII, long tokens hidden.
+
+    >>> excerpt("Traceback...\\nValueError: key AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA leaked")
+    'ValueError: key [hidden] leaked'
+    """
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    line = _SECRETISH.sub("[hidden]", _UNPRINTABLE.sub(" ", lines[-1] if lines else "")).strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,11 +134,13 @@ class SandboxRun:
     timed_out: bool = False
     #: Why the run ended without a trustworthy result, if it did (killed, crashed, a result that lies).
     crashed: str | None = None
-    #: The isolation layers this run had.
+    #: The isolation layers this run had, as the sandboxed process reported them.
     isolation: tuple[str, ...] = ()
+    #: Requirements of :data:`REQUIRED_ISOLATION` this run lacked (run anyway: isolation was not required).
+    not_isolated: tuple[str, ...] = ()
     #: Wall time in seconds.
     duration_s: float = 0.0
-    #: The end of the run's output (pytest's summary, tracebacks).
+    #: The end of the run's raw output (pytest's summary, tracebacks): untrusted, never stored; see :attr:`problems`.
     output: str = ""
 
     @property
@@ -131,51 +167,112 @@ class SandboxRun:
 
     @property
     def problems(self) -> tuple[str, ...]:
-        """What went wrong around the tests: time limit, crash, refusals, collection errors."""
+        """What went wrong around the tests, each a short sanitised line: time limit, crash, refusals, errors."""
         found = [f"timed out after {self.duration_s:.1f} s" if self.timed_out else None, self.crashed]
-        found += [f"refused: {what}" for what in self.refusals]
+        found += [f"not isolated: {', '.join(self.not_isolated)}" if self.not_isolated else None]
+        found += [f"refused: {excerpt(what)}" for what in self.refusals]
         if self.refused_total > len(self.refusals):
             found.append(f"refused {self.refused_total - len(self.refusals)} more")
-        found += [f"collection error: {error.strip().splitlines()[-1]}" for error in self.collection_errors if error]
+        found += [f"collection error: {excerpt(error)}" for error in self.collection_errors if error.strip()]
         return tuple(p for p in found if p)
 
 
 class Sandbox:
     """Runs generated tests against a target module; see the module docstring.
 
-    ``isolate=False`` leaves out the namespaces, the user switch and Landlock, keeping only the
-    limits, the audit hook and the clean environment (to compare, or to test the hook alone).
+    ``isolate=False`` leaves out every operating-system layer (namespaces, the private view, the user
+    switch, Landlock, seccomp), keeping only the limits, the audit hook and the clean environment, to
+    compare or to test the hook alone; such a sandbox never requires isolation.
     """
 
-    def __init__(self, limits: SandboxLimits | None = None, *, python: str = sys.executable, isolate: bool = True):
+    def __init__(
+        self,
+        limits: SandboxLimits | None = None,
+        *,
+        python: str = sys.executable,
+        isolate: bool = True,
+        require_isolation: bool = True,
+    ):
         self.limits = limits or SandboxLimits()
         self.python = python
         self.isolate = isolate
+        #: Whether a run lacking a requirement of :data:`REQUIRED_ISOLATION` is refused (not trusted).
+        self.require_isolation = require_isolation and isolate
+        self._mirrors: dict[Path, Path] = {}
+        self._finalizer = weakref.finalize(self, _remove_all, self._mirrors)
+
+    def _isolation(self) -> Isolation:
+        if not self.isolate:
+            return Isolation(prefix=(), layers=("resource limits", "audit hook"), view=False, user=None)
+        return probe(self.python, _CHILD.read_text(encoding="utf-8"))
 
     def isolation(self) -> tuple[str, ...]:
-        """The process-level layers runs get on this machine (Landlock is reported per run)."""
-        layers = _isolation(self.python)[1] if self.isolate else ()
-        return ("resource limits", "audit hook", *layers)
+        """The layers runs get on this machine, as a probe run of the sandboxed process reported them."""
+        return self._isolation().layers
+
+    def missing_isolation(self) -> tuple[str, ...]:
+        """The requirements of :data:`REQUIRED_ISOLATION` this machine cannot meet."""
+        return missing(self.isolation()) if self.isolate else tuple(REQUIRED)
+
+    def check(self, target: Path | None = None) -> None:
+        """Raise :class:`SandboxError` when runs would not be isolated as required, before anything is spent.
+
+        With ``target``, also prepare (and bound) the copy of the Python sources beside it.
+        """
+        lacking = self.missing_isolation() if self.require_isolation else ()
+        if lacking:
+            lost = "; ".join(self._isolation().lost)
+            raise SandboxError(
+                "generated tests cannot be isolated on this machine: "
+                + "; ".join(f"{need} (needs {' or '.join(REQUIRED[need])})" for need in lacking)
+                + (f" [{lost}]" if lost else "")
+                + ". See docs/testgen.md, or allow weaker isolation explicitly (--allow-weak-sandbox)"
+            )
+        if target is not None:
+            self._mirror(target.parent)
+
+    def _mirror(self, folder: Path) -> Path:
+        """A read-only copy of the Python sources in ``folder``, made once per folder for this sandbox."""
+        folder = folder.resolve()
+        if folder not in self._mirrors:
+            dest = Path(tempfile.mkdtemp(prefix="escalade-sources-")).resolve()
+            try:
+                mirror_sources(folder, dest / "beside")
+            except BaseException:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise
+            dest.chmod(0o755)
+            self._mirrors[folder] = dest
+        return self._mirrors[folder] / "beside"
 
     async def run(self, target: Path, test_code: str, *, import_paths: Sequence[Path] = ()) -> SandboxRun:
-        """Run ``test_code`` (a pytest file) against ``target`` in a fresh folder, removed afterwards."""
+        """Run ``test_code`` (a pytest file) against ``target`` in a fresh folder, removed afterwards.
+
+        The tests can import the target and the Python modules beside it (a copy of them), and the
+        modules in ``import_paths`` (copies too).
+        """
+        isolation = self._isolation()
+        mirrors = [self._mirror(folder) for folder in dict.fromkeys([target.parent.resolve(), *import_paths])]
         base = Path(tempfile.mkdtemp(prefix="escalade-testgen-")).resolve()
         try:
-            prefix, layers, owner = _isolation(self.python) if self.isolate else ([], (), None)
-            spec = _prepare(base, target, test_code, [target.parent.resolve(), *import_paths], self.limits, owner)
-            spec["landlock"] = self.isolate
-            return await self._execute(base, spec, prefix, ("resource limits", "audit hook", *layers))
+            spec = _prepare(base, target, test_code, self.limits, isolation.user)
+            spec |= base_spec(
+                base, interpreter_paths(self.python), view=isolation.view, user=isolation.user, extra=mirrors
+            )
+            spec["import_paths"] = [str(m) for m in mirrors]
+            if not self.isolate:
+                spec |= {"view": None, "syscalls": None, "landlock": False, "seccomp": False}
+            return await self._execute(base, spec, list(isolation.prefix))
         finally:
             await asyncio.to_thread(shutil.rmtree, base, ignore_errors=True)
 
-    async def _execute(
-        self, base: Path, spec: dict[str, Any], prefix: list[str], layers: tuple[str, ...]
-    ) -> SandboxRun:
+    async def _execute(self, base: Path, spec: dict[str, Any], prefix: list[str]) -> SandboxRun:
         read_end, write_end = os.pipe()
         spec |= {"channel_fd": write_end, "token": secrets.token_hex(16)}
         command = [*prefix, self.python, "-I", "-c", _CHILD.read_text(encoding="utf-8")]
         work = spec["work"]
         env = {"PATH": os.defpath, "HOME": work, "TMPDIR": str(Path(work) / "tmp"), "LANG": "C.UTF-8"}
+        env |= {"LOGNAME": "sandbox", "USER": "sandbox"}  # so nothing looks the user up through the C library
         started = time.perf_counter()
         with (base / "output.txt").open("wb") as output:
             try:
@@ -204,17 +301,18 @@ class Sandbox:
                 await process.wait()
             lines = await reading
         return _result(
-            lines, base, code=process.returncode, timed_out=timed_out, started=started, layers=layers, spec=spec
-        )
+            lines, base, code=process.returncode, timed_out=timed_out, started=started, spec=spec,
+            required=self.require_isolation,
+        )  # fmt: skip
+
+
+def _remove_all(mirrors: dict[Path, Path]) -> None:
+    for path in mirrors.values():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _prepare(
-    base: Path,
-    target: Path,
-    test_code: str,
-    import_paths: list[Path],
-    limits: SandboxLimits,
-    owner: tuple[int, int] | None,
+    base: Path, target: Path, test_code: str, limits: SandboxLimits, owner: tuple[int, int] | None
 ) -> dict[str, Any]:
     """Lay out ``code/`` (read-only to the run) and ``work/`` (its only writable place); returns the spec."""
     code, work = base / "code", base / "work"
@@ -232,12 +330,9 @@ def _prepare(
         for path in (work, work / "tmp"):
             os.chown(path, *owner)
     return {
-        "work": str(work),
-        "code_dir": str(code),
         "target": str(copy),
         "test_file": str(code / TEST_FILE),
         "ini": str(code / "pytest.ini"),
-        "import_paths": [str(p) for p in dict.fromkeys(import_paths)],
         "memory_bytes": limits.memory_mb << 20,
         "cpu_seconds": int(limits.time_s) + 1,
         "file_bytes": limits.file_mb << 20,
@@ -270,24 +365,29 @@ def _result(
     code: int | None,
     timed_out: bool,
     started: float,
-    layers: tuple[str, ...],
     spec: dict[str, Any],
+    required: bool,
 ) -> SandboxRun:
     """The run's result from its reports; a run that never got ready means the sandbox itself is broken."""
     output = _tail(base / "output.txt")
     ready = [line for line in lines if line.startswith("ready ")]
     if not ready and not timed_out:
         raise SandboxError(f"the sandbox could not start a test run ({_why(code)}); its output:\n{output}")
-    landlock = _field(ready[0][6:], "landlock") if ready else None
+    reported = _field(ready[0][6:], "layers") if ready else None
+    layers = tuple(str(x) for x in reported) if isinstance(reported, list) else ()
     refusals = [line[8:] for line in lines if line.startswith("refused ")]
+    lacking = missing(layers)
     common: dict[str, Any] = {
-        "isolation": (*layers, landlock) if isinstance(landlock, str) else layers,
+        "isolation": layers,
+        "not_isolated": () if required else lacking,
         "duration_s": time.perf_counter() - started,
         "output": output,
         "timed_out": timed_out,
         "refusals": tuple(refusals[:_MAX_REFUSALS]),
         "refused_total": len(refusals),
     }
+    if required and lacking and ready:
+        return SandboxRun(crashed=f"not isolated as required: {', '.join(lacking)}", **common)
     signed = f"result {spec['token']} "
     results = [line for line in lines if line.startswith(signed)]
     if timed_out or not results:
@@ -362,52 +462,9 @@ def _why(code: int | None) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             return f"killed by signal {-code}"
-        hint = {"SIGKILL": " (memory or CPU limit?)", "SIGXCPU": " (CPU limit)", "SIGXFSZ": " (file size limit)"}
+        hint = {
+            "SIGKILL": " (memory or CPU limit?)", "SIGXCPU": " (CPU limit)", "SIGXFSZ": " (file size limit)",
+            "SIGSYS": " (a system call the sandbox forbids: a new process or program, a socket, tracing, mounting)",
+        }  # fmt: skip
         return f"killed by {name}{hint.get(name, '')}"
     return f"ended with exit code {code} and no result"
-
-
-@cache
-def _isolation(python: str) -> tuple[list[str], tuple[str, ...], tuple[int, int] | None]:
-    """The command prefix for OS-level isolation, the layers it gives, and the user to run as.
-
-    Each layer is probed by starting ``python`` under it with pytest and coverage imported: a layer
-    the machine refuses, or under which that Python cannot run (the unprivileged user cannot read a
-    virtual environment in a private home folder, say), is left out.
-    """
-    unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
-    if sys.platform != "linux" or unshare is None:
-        return [], (), None
-    probe = [python, "-I", "-c", "import coverage, pytest"]
-    namespaces = ["-n", "-p", "-f", "-m", "--mount-proc", "--kill-child", "--"]
-    layers = ("network namespace", "PID namespace")
-    if os.geteuid() == 0:
-        nobody = _nobody()
-        if setpriv is not None and nobody is not None:
-            uid, gid = nobody
-            drop = [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs", "--"]
-            if _works([unshare, *namespaces, *drop, *probe]):
-                return [unshare, *namespaces, *drop], (*layers, "unprivileged user"), nobody
-        if _works([unshare, *namespaces, *probe]):
-            return [unshare, *namespaces], layers, None
-        return [], (), None
-    if _works([unshare, "-r", *namespaces, *probe]):
-        return [unshare, "-r", *namespaces], layers, None
-    return [], (), None
-
-
-def _nobody() -> tuple[int, int] | None:
-    import pwd  # noqa: PLC0415  (POSIX only, like the rest of the sandbox)
-
-    try:
-        entry = pwd.getpwnam("nobody")
-    except KeyError:
-        return None
-    return entry.pw_uid, entry.pw_gid
-
-
-def _works(command: list[str]) -> bool:
-    try:
-        return subprocess.run(command, capture_output=True, timeout=30, check=False, env={}).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False

@@ -154,6 +154,7 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         module = find_targets(Path(target_file))
         if out_dir is not None:
             check_out_dir(Path(out_dir))  # before anything is spent
+        self.sandbox.check(module.path)  # isolated as required, and the sources beside the target within bounds
         self._module, self._measured, self._running = module, {}, True
         if not any(tier.models for tier in self.config.tiers) and isinstance(self.provider, RecordedAnswers):
             self.config = self.config.replace(tiers=_recorded_ladder(self.config.tiers, self.provider))
@@ -201,9 +202,12 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         assert module is not None
         kept = _write_kept(module, result.items, self._measured, Path(out_dir)) if out_dir is not None else ()
         fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
-        layers = dict.fromkeys(layer for m in self._measured.values() if m.run for layer in m.run.isolation)
-        if layers:
-            fields["notes"] = (*result.notes, f"sandbox: {', '.join(layers)}")
+        runs = [m.run for m in self._measured.values() if m.run]
+        layers = dict.fromkeys(layer for run in runs for layer in run.isolation)
+        lacking = dict.fromkeys(need for run in runs for need in run.not_isolated)
+        notes = [f"sandbox: {', '.join(layers)}"] if layers else []
+        notes += [f"sandbox NOT ISOLATED as required: {'; '.join(lacking)}"] if lacking else []
+        fields["notes"] = (*result.notes, *notes)
         return TestGenResult(
             **fields, target_file=str(module.path), out_dir=None if out_dir is None else str(out_dir), kept=kept
         )
@@ -222,13 +226,11 @@ def _recorded_ladder(ladder: Ladder, answers: RecordedAnswers) -> Ladder:
 def _write_kept(
     module: TargetModule, items: Iterable[ItemResult], measured: dict[tuple[str, str, int], Measurement], out: Path
 ) -> tuple[KeptTests, ...]:
-    """Write the passing tests of each item's final answer to ``out``; returns what was kept."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "conftest.py").write_text(
-        f'"""Lets pytest import the module under test: {module.module} ({module.path})."""\n\n'
-        f"import sys\n\nsys.path.insert(0, {str(module.path.parent)!r})\n",
-        encoding="utf-8",
-    )
+    """Write the passing tests of each item's final answer to ``out``; returns what was kept.
+
+    The ``conftest.py`` that lets pytest import the target is written only beside kept tests, so a run
+    that keeps nothing (stopped early, say) leaves no file behind to block the next one.
+    """
     kept: list[KeptTests] = []
     for item in items:
         final = _final_attempt(item)
@@ -238,6 +240,7 @@ def _write_kept(
         code = keep_passing(found.code, found.run)
         if code is None:
             continue
+        out.mkdir(parents=True, exist_ok=True)
         path = _free_name(out, f"test_{module.module}_{item.item_id.lower()}")
         path.write_text(code, encoding="utf-8")
         kept.append(
@@ -249,6 +252,12 @@ def _write_kept(
                 kept=count_kept(code, found.run),
                 total=len(found.run.tests),
             )
+        )
+    if kept:
+        (out / "conftest.py").write_text(
+            f'"""Lets pytest import the module under test: {module.module} ({module.path})."""\n\n'
+            f"import sys\n\nsys.path.insert(0, {str(module.path.parent)!r})\n",
+            encoding="utf-8",
         )
     return tuple(kept)
 
