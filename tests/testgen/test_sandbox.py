@@ -470,3 +470,15 @@ def test_user_namespace_gives_the_same_isolation(target: Path, monkeypatch: pyte
         assert run(target, SPAWN_WITHOUT_AUDIT).crashed is not None
     finally:
         probe.cache_clear()
+
+
+def test_writing_more_than_the_disk_limit_fails(target: Path) -> None:
+    """In the private view the work folder is a tmpfs of disk_mb: filling it fails there, not on the user's disk."""
+    code = (
+        "import errno\n\ndef test_fills():\n    try:\n        for n in range(8):\n"
+        "            with open(f'big{n}', 'wb') as handle:\n                handle.write(bytes(8 << 20))\n"
+        "    except OSError as exc:\n        assert exc.errno == errno.ENOSPC\n    else:\n"
+        "        raise AssertionError('64 MiB fitted in 16')\n"
+    )
+    result = run(target, code, disk_mb=16)
+    assert result.passed == 1, result.output

@@ -10,8 +10,9 @@ generated code runs, it:
 
 1. builds a **private filesystem view** when it was started in a new mount namespace: a fresh tmpfs
    root holding only read-only binds of the Python installation and the system libraries, the run's
-   read-only ``code`` folder, its writable ``work`` folder and a few devices, then moves into it with
-   ``pivot_root`` and detaches the old root, so no other file, and no socket on disk, exists for it;
+   read-only ``code`` folder and a few devices, and a size-limited tmpfs as its ``work`` folder, then
+   moves into it with ``pivot_root`` and detaches the old root, so no other file, and no socket on
+   disk, exists for it;
 2. drops to an unprivileged user (when started as root) and clears its capabilities;
 3. lowers its own resource limits (address space, CPU seconds, file size, open files, processes, no
    core dumps) to values it cannot raise again;
@@ -66,7 +67,7 @@ def _mount(libc: Any, source: str | None, target: str, fstype: str | None, flags
 
 
 def _bind(libc: Any, source: str, target: str, kind: str) -> None:
-    """Bind ``source`` at ``target`` without its submounts, read-only unless it is the work folder or a device.
+    """Bind ``source`` at ``target`` without its submounts, read-only (``/dev/null`` stays writable).
 
     The remount keeps the flags the source mount already has (a user namespace may not clear them).
     Read-only folders stay executable: the interpreter maps its extension modules from them.
@@ -75,14 +76,19 @@ def _bind(libc: Any, source: str, target: str, kind: str) -> None:
     held = os.statvfs(source).f_flag
     flags = _MS_REMOUNT | _MS_BIND | _MS_NOSUID | sum(ms for st, ms in _ST_TO_MS.items() if held & st)
     flags |= _MS_RELATIME if held & _ST_RELATIME else 0
-    flags |= {"work": _MS_NODEV | _MS_NOEXEC, "device": _MS_NOEXEC}.get(kind, _MS_NODEV | _MS_RDONLY)
+    flags |= _MS_NOEXEC if kind == "device" else _MS_NODEV | _MS_RDONLY
     if kind == "device" and source != os.devnull:
         flags |= _MS_RDONLY
     _mount(libc, None, target, None, flags, None)
 
 
-def _private_view(root: str, symlinks: dict[str, str], exposed: list[list[str]], numbers: dict[str, int]) -> None:
-    """Build the tmpfs root of the run at ``root`` and move into it (see the module docstring); raises OSError."""
+def _private_view(spec: dict[str, Any], numbers: dict[str, int]) -> None:
+    """Build the tmpfs root of the run and move into it (see the module docstring); raises OSError.
+
+    The work folder is a tmpfs of its own there, ``disk_bytes`` large, owned by the user the run becomes.
+    """
+    root, symlinks, exposed = spec["view"]["root"], spec["view"]["symlinks"], spec["exposed"]
+    owner = spec["user"] or [os.getuid(), os.getgid()]
     if "pivot_root" not in numbers:
         raise OSError("no system call numbers for this machine")
     libc = _libc()
@@ -99,7 +105,13 @@ def _private_view(root: str, symlinks: dict[str, str], exposed: list[list[str]],
                 os.close(os.open(inner, os.O_CREAT | os.O_WRONLY, 0o644))
         else:
             os.makedirs(inner, exist_ok=True)
-        _bind(libc, path, inner, kind)
+        if kind == "work":
+            size = f"size={spec['disk_bytes']},mode=0700,uid={owner[0]},gid={owner[1]}"
+            _mount(libc, "escalade-work", inner, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, size)
+            os.mkdir(inner + "/tmp", 0o700)
+            os.chown(inner + "/tmp", *owner)
+        else:
+            _bind(libc, path, inner, kind)
     os.chdir(root)
     if libc.syscall(numbers["pivot_root"], b".", b".") != 0:
         raise OSError(_fail("pivot_root"))
@@ -362,7 +374,7 @@ def _lock_down(spec: dict[str, Any], report: Callable[[str], None]) -> tuple[lis
     layers, lost = [], []
     if view is not None:
         try:
-            _private_view(view["root"], view["symlinks"], exposed, numbers)
+            _private_view(spec, numbers)
             layers.append("private filesystem view")
         except (OSError, KeyError) as exc:
             lost.append(f"private filesystem view: {exc}")

@@ -250,6 +250,7 @@ def _probe_once(
         spec = base_spec(base, paths, view=view, user=user) | {"probe": True, "token": "probe"}
         read_end, write_end = os.pipe()
         spec |= {"channel_fd": write_end, "memory_bytes": 1 << 30, "cpu_seconds": 30, "file_bytes": 1 << 20}
+        spec["disk_bytes"] = 16 << 20
         spec |= {"target": "", "test_file": "", "ini": "", "import_paths": []}
         try:
             subprocess.run(

@@ -102,6 +102,8 @@ class SandboxLimits:
     memory_mb: int = 1024
     #: Largest file the run may write, in MiB.
     file_mb: int = 64
+    #: All the run may write in its work folder, in MiB (a tmpfs of this size in the private view).
+    disk_mb: int = 256
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "time_s", float(self.time_s))
@@ -111,6 +113,8 @@ class SandboxLimits:
             raise ConfigError(f"must be at least 128 MiB, got {self.memory_mb}", field="memory_mb")
         if not 1 <= self.file_mb <= 1 << 16:
             raise ConfigError(f"must be at least 1 MiB, got {self.file_mb}", field="file_mb")
+        if not 16 <= self.disk_mb <= 1 << 20:
+            raise ConfigError(f"must be at least 16 MiB, got {self.disk_mb}", field="disk_mb")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -336,6 +340,7 @@ def _prepare(
         "memory_bytes": limits.memory_mb << 20,
         "cpu_seconds": int(limits.time_s) + 1,
         "file_bytes": limits.file_mb << 20,
+        "disk_bytes": limits.disk_mb << 20,
     }
 
 
