@@ -39,6 +39,7 @@ RESERVED_ENV_VARS = frozenset(
         "ESCALADE_DATABASE_URL",
         "ESCALADE_CONFIG",
         "ESCALADE_DATA_DIR",
+        "ESCALADE_DEBUG",  # tracebacks for CLI errors (escalade.cli.common)
         "ESCALADE_MASTER_KEY",  # encrypts stored provider keys (escalade.keys)
         "ESCALADE_AUDIT_KEY",  # signs the escalation audit trail (escalade.autonomy.audit)
         "ESCALADE_BENCHMARKS",  # where bench/ finds the shared datasets
