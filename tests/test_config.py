@@ -145,6 +145,10 @@ def test_overrides_win_over_everything() -> None:
             '[[tiers]]\nname = "cheap"\nrank = 1\n[[tiers]]\nname = "premium"\nrank = 1\n',
             r"c\.toml.*ranks must be unique",
         ),
+        ("a = " + "[" * 100_000 + "]" * 100_000 + "\n", r"c\.toml: nested too deeply"),
+        ("max_cost = " + "1" * 5000 + "\n", r"c\.toml: holds an integer of more than 4,300 digits"),
+        ('[[tiers]]\nname = "cheap"\nmodels = ["a\\u0000b"]\n', r"field 'tiers\.cheap\.models': .*NUL character"),
+        ('[[tiers]]\nname = "' + "x" * 101 + '"\n', r"field 'tiers\.x+\.name': .*101 characters long"),
     ],
 )
 def test_bad_file_values_name_field_and_file(tmp_path: Path, text: str, pattern: str) -> None:
@@ -220,6 +224,7 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
         ({"ESCALADE_STAGNATION_WINDOW": "none"}, r"ESCALADE_STAGNATION_WINDOW, field 'stagnation_window'"),
         ({"ESCALADE_MAX_CONCURRENCY": "0"}, r"ESCALADE_MAX_CONCURRENCY, field 'max_concurrency'"),
         ({"ESCALADE_MAX_COST": "inf"}, r"ESCALADE_MAX_COST, field 'max_cost'"),
+        ({"ESCALADE_CHEAP_MODELS": "gpt\udcff"}, r"ESCALADE_CHEAP_MODELS, field 'tiers\.cheap\.models'.*surrogate"),
     ],
 )
 def test_bad_environment_values_name_the_variable(env: dict[str, str], pattern: str) -> None:

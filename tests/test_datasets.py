@@ -9,6 +9,7 @@ import pytest
 
 from escalade.datasets import load_dataset
 from escalade.exceptions import DatasetError
+from escalade.quality.answers import TASK_KINDS
 from tests.conftest import MakeDataset, row
 
 
@@ -161,3 +162,125 @@ def test_arc_test_has_62_missing_outcomes(shared_benchmarks: Path) -> None:
     ds = load_dataset(shared_benchmarks / "routerbench-arc")
     rows = ds.rows("test")
     assert sum(len(ds.models) - len(r.outputs) for r in rows) == 62
+
+
+SURROGATE = "\ud800"  # json.dumps writes it as the escape "\ud800", which json.loads reads back alone
+
+
+def _outcome(**extra: object) -> dict[str, object]:
+    return {"m": {"score": 1.0, "cost_usd": 0.1, "response": "A", **extra}}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "pattern"),
+    [
+        ({"prompt": "a\x00b"}, "prompt", "NUL character at position 1"),
+        ({"prompt": f"a{SURROGATE}b"}, "prompt", "lone surrogate"),
+        ({"id": "x" * 301}, "id", "301 characters long; the store keeps at most 300"),
+        ({"id": "r\x00"}, "id", "NUL character"),
+        ({"outputs": _outcome(response="A\x00")}, "outputs.m.response", "NUL character"),
+        ({"outputs": _outcome(response=SURROGATE)}, "outputs.m.response", "lone surrogate"),
+        ({"outputs": _outcome(samples=[{"answer": "\x00"}])}, "outputs.m.samples[0].answer", "NUL character"),
+        ({"outputs": _outcome(samples=[{"response": SURROGATE}])}, "outputs.m.samples[0].response", "surrogate"),
+    ],
+)
+def test_text_the_store_cannot_keep_is_refused_at_load(
+    tmp_path: Path, change: dict[str, object], field: str, pattern: str
+) -> None:
+    """A NUL, a lone surrogate or an over-long id is refused when the split is read, naming line and field."""
+    lines = [json.dumps(GOOD_ROW), json.dumps({**GOOD_ROW, "id": "r2", **change})]
+    ds = load_dataset(
+        _write(tmp_path / "d", {**GOOD_MANIFEST, "splits": {"test": {"file": "test.jsonl", "rows": 2}}}, lines)
+    )
+    with pytest.raises(DatasetError) as refused:
+        ds.rows("test")
+    assert (refused.value.line, refused.value.field) == (2, field)
+    assert refused.value.path is not None
+    assert refused.value.path.endswith("test.jsonl")
+    assert pattern in str(refused.value)
+
+
+def test_ids_up_to_the_store_limit_load(tmp_path: Path) -> None:
+    """An id of exactly 300 characters, and NUL-free text with any other character, load."""
+    line = json.dumps({**GOOD_ROW, "id": "x" * 300, "prompt": "tab\tnewline\n emoji \U0001f600 \ufffd"})
+    (loaded,) = load_dataset(_write(tmp_path / "d", GOOD_MANIFEST, [line])).rows("test")
+    assert len(loaded.key) == 300
+
+
+def test_repeated_id_whose_key_passes_the_limit(tmp_path: Path) -> None:
+    """A 299-character id repeated gets the key 'id#2' (301 characters): refused at its line."""
+    lines = [json.dumps({**GOOD_ROW, "id": "x" * 299})] * 2
+    manifest = {**GOOD_MANIFEST, "splits": {"test": {"file": "test.jsonl", "rows": 2}}}
+    with pytest.raises(DatasetError, match=r"line 2, field 'id': repeats an id, and its key"):
+        load_dataset(_write(tmp_path / "d", manifest, lines)).rows("test")
+
+
+@pytest.mark.parametrize(
+    ("models", "pattern"),
+    [
+        ({"m" * 301: GOOD_MANIFEST["models"]["m"]}, "301 characters long"),  # type: ignore[index]
+        ({"m\x00": GOOD_MANIFEST["models"]["m"]}, "NUL character"),  # type: ignore[index]
+    ],
+)
+def test_model_names_the_store_cannot_keep(tmp_path: Path, models: dict[str, object], pattern: str) -> None:
+    """A model name the store's attempts table cannot hold is refused in the manifest."""
+    with pytest.raises(DatasetError, match=rf"manifest\.json, field 'models': model name .*{pattern}"):
+        load_dataset(_write(tmp_path / "d", {**GOOD_MANIFEST, "models": models}))
+
+
+@pytest.mark.parametrize(
+    ("kind", "pattern"),
+    [
+        ("multiple_choice", r"unknown task kind 'multiple_choice' \(did you mean 'multiple-choice'\?\)"),
+        ("Math-Word-Problem", r"unknown task kind 'Math-Word-Problem' \(did you mean 'math-word-problem'\?\)"),
+        ("summarisation", r"unknown task kind 'summarisation'; known kinds: multiple-choice, .*free-text"),
+        (7, "must be str, got int"),
+    ],
+)
+def test_unknown_task_kind_is_an_error(tmp_path: Path, kind: object, pattern: str) -> None:
+    """A task_kind escalade does not know is refused with the known kinds and the closest one."""
+    with pytest.raises(DatasetError, match=rf"manifest\.json, field 'task_kind': {pattern}"):
+        load_dataset(_write(tmp_path / "d", {**GOOD_MANIFEST, "task_kind": kind}))
+
+
+@pytest.mark.parametrize("kind", [*TASK_KINDS, None])
+def test_known_task_kinds_load(tmp_path: Path, kind: str | None) -> None:
+    """Every known kind loads, free-text (any other task) included; no task_kind means short-answer."""
+    manifest = GOOD_MANIFEST if kind is None else {**GOOD_MANIFEST, "task_kind": kind}
+    assert load_dataset(_write(tmp_path / "d", manifest)).task_kind == (kind or "short-answer")
+
+
+def test_every_shared_manifest_loads(shared_benchmarks: Path) -> None:
+    """The shared datasets' manifests all name a known task kind."""
+    folders = sorted(p.parent for p in shared_benchmarks.glob("*/manifest.json"))
+    assert len(folders) == 4
+    assert {load_dataset(folder).task_kind for folder in folders} <= set(TASK_KINDS)
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "pattern"),
+    [
+        ("manifest", '{"format": "escalade-benchmark/1", "x": ' + DEEP + "}", r"manifest\.json: nested too deeply"),
+        ("manifest", '{"format": "escalade-benchmark/1", "x": ' + "1" * 5000 + "}", r"manifest\.json: .*4,300 digits"),
+        ("row", json.dumps({**GOOD_ROW, "task": None})[:-1] + ', "x": ' + DEEP + "}", r"line 1: nested too deeply"),
+        ("row", json.dumps(GOOD_ROW)[:-1] + ', "x": ' + "9" * 5000 + "}", r"line 1: holds an integer of more than"),
+    ],
+)
+def test_hostile_json_is_a_dataset_error(tmp_path: Path, where: str, text: str, pattern: str) -> None:
+    """Brackets nested 100,000 deep or a 5,000-digit integer are a DatasetError, not RecursionError/ValueError."""
+    folder = _write(
+        tmp_path / "d", text if where == "manifest" else GOOD_MANIFEST, None if where == "manifest" else [text]
+    )
+    with pytest.raises(DatasetError, match=pattern):
+        load_dataset(folder).rows("test")
+
+
+@pytest.mark.parametrize("samples", [5, "abc", {"response": "B"}])
+def test_samples_must_be_a_list(tmp_path: Path, samples: object) -> None:
+    """``"samples": 5`` (or any non-list) names the field instead of raising TypeError."""
+    line = json.dumps({**GOOD_ROW, "outputs": _outcome(samples=samples)})
+    with pytest.raises(DatasetError, match=r"line 1, field 'outputs\.m\.samples': must be a list of sampled answers"):
+        load_dataset(_write(tmp_path / "d", GOOD_MANIFEST, [line])).rows("test")

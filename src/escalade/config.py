@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from escalade.exceptions import ConfigError
 from escalade.ledger import MAX_USD
 from escalade.tiers import DEFAULT_TIER_SETTINGS, Ladder, Tier
+from escalade.untrusted import MAX_ID_CHARS, MAX_TIER_CHARS, parse_toml, unstorable
 
 __all__ = ["ENV_PREFIX", "NULLABLE_FIELDS", "RESERVED_ENV_VARS", "EscalationConfig", "load_config"]
 
@@ -39,6 +39,7 @@ RESERVED_ENV_VARS = frozenset(
         "ESCALADE_DATABASE_URL",
         "ESCALADE_CONFIG",
         "ESCALADE_DATA_DIR",
+        "ESCALADE_DEBUG",  # tracebacks for CLI errors (escalade.cli.common)
         "ESCALADE_MASTER_KEY",  # encrypts stored provider keys (escalade.keys)
         "ESCALADE_AUDIT_KEY",  # signs the escalation audit trail (escalade.autonomy.audit)
         "ESCALADE_BENCHMARKS",  # where bench/ finds the shared datasets
@@ -164,6 +165,23 @@ class _TierInput(BaseModel):
     min_attempts: int | None = Field(default=None, ge=1)
     team_size: int | None = Field(default=None, ge=1, le=3)
 
+    @field_validator("name")
+    @classmethod
+    def _storable_name(cls, value: str) -> str:
+        """A tier name the store can keep (runs record it with every attempt)."""
+        if problem := unstorable(value, max_chars=MAX_TIER_CHARS):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _storable_models(cls, value: list[str] | None) -> list[str] | None:
+        """Model names the store can keep."""
+        for model in value or ():
+            if problem := unstorable(model, max_chars=MAX_ID_CHARS):
+                raise ValueError(f"model {model[:40]!r}: {problem}")
+        return value
+
 
 class _ConfigInput(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -228,10 +246,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("config file is not UTF-8 text", source=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file: {exc.strerror}", source=str(path)) from None
-    try:
-        return _nulls(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from None
+    return _nulls(parse_toml(text, lambda message, _: ConfigError(message, source=str(path))))
 
 
 def _nulls(raw: dict[str, Any]) -> dict[str, Any]:

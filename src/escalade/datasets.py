@@ -4,7 +4,11 @@ A dataset folder holds ``manifest.json`` and one JSON-lines file per split. Row 
 unique (published data sometimes splits one task over two records); each row gets a unique ``key``. Every row lists the
 models that have a recorded outcome for it (grade, cost, response); a model missing from a row has
 no outcome there, which is not the same as a wrong answer. Any malformed input raises
-:class:`~escalade.exceptions.DatasetError` naming the file, line and field.
+:class:`~escalade.exceptions.DatasetError` naming the file, line and field. That includes text a run
+could not store (a NUL character, a lone surrogate, an id or model name longer than the store's
+300 characters), so a run never stops part-way on a row it has already paid for, and a
+``task_kind`` escalade does not know (see :data:`~escalade.quality.answers.TASK_KINDS`), so a typo
+cannot quietly turn answer checking off.
 
 Scores are offline knowledge: run-time code never receives a :class:`RecordedOutcome`, only the
 completions a provider hands out.
@@ -12,7 +16,6 @@ completions a provider hands out.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,6 +25,8 @@ from typing import Any
 
 from escalade.exceptions import DatasetError
 from escalade.providers.pricing import ModelPrice
+from escalade.quality.answers import check_task_kind
+from escalade.untrusted import MAX_ID_CHARS, parse_json, unstorable
 
 __all__ = ["FORMAT", "BenchmarkDataset", "BenchmarkRow", "RecordedOutcome", "RecordedSample", "load_dataset"]
 
@@ -104,34 +109,53 @@ class BenchmarkDataset:
 def load_dataset(path: str | Path) -> BenchmarkDataset:
     """Read and validate a dataset folder's manifest."""
     folder = Path(path)
-    manifest_path = folder / "manifest.json"
-    where = str(manifest_path)
     if not folder.is_dir():
         raise DatasetError("dataset folder not found", path=str(folder))
+    where = str(folder / "manifest.json")
+    manifest = _read_manifest(folder / "manifest.json")
+    if manifest.get("format") != FORMAT:
+        raise DatasetError(f"expected {FORMAT!r}, got {manifest.get('format')!r}", path=where, field="format")
+    return BenchmarkDataset(
+        path=folder,
+        name=_require(manifest, "name", str, where),
+        description=str(manifest.get("description", "")),
+        task_kind=_task_kind(manifest, where),
+        models=_models(_require(manifest, "models", dict, where), where),
+        splits=_splits(_require(manifest, "splits", dict, where), where),
+        manifest=manifest,
+    )
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    where = str(path)
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DatasetError("manifest.json not found: is this an escalade-benchmark/1 folder?", path=where) from None
     except UnicodeDecodeError:
         raise DatasetError("not UTF-8 text", path=where) from None
     except OSError as exc:
         raise DatasetError(f"cannot read: {exc.strerror}", path=where) from None
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"not valid JSON: {exc.msg}", path=where, line=exc.lineno) from None
+    manifest = parse_json(text, lambda message, line: DatasetError(message, path=where, line=line))
     if not isinstance(manifest, dict):
         raise DatasetError("the manifest must be a JSON object", path=where)
-    if manifest.get("format") != FORMAT:
-        raise DatasetError(f"expected {FORMAT!r}, got {manifest.get('format')!r}", path=where, field="format")
-    name = _require(manifest, "name", str, where)
-    models_raw = _require(manifest, "models", dict, where)
-    if not models_raw:
+    return manifest
+
+
+def _models(raw: dict[str, Any], where: str) -> dict[str, ModelPrice]:
+    if not raw:
         raise DatasetError("lists no models", path=where, field="models")
-    models = {m: _price(p, where, f"models.{m}") for m, p in models_raw.items()}
-    splits_raw = _require(manifest, "splits", dict, where)
-    if not splits_raw:
+    for model in raw:
+        if problem := unstorable(model, max_chars=MAX_ID_CHARS):
+            raise DatasetError(f"model name {model[:40]!r}... {problem}", path=where, field="models")
+    return {m: _price(p, where, f"models.{m}") for m, p in raw.items()}
+
+
+def _splits(raw: dict[str, Any], where: str) -> dict[str, tuple[str, int]]:
+    if not raw:
         raise DatasetError("lists no splits", path=where, field="splits")
     splits: dict[str, tuple[str, int]] = {}
-    for split, spec in splits_raw.items():
+    for split, spec in raw.items():
         spec_field = f"splits.{split}"
         if not isinstance(spec, dict):
             raise DatasetError("must be an object with 'file' and 'rows'", path=where, field=spec_field)
@@ -140,15 +164,17 @@ def load_dataset(path: str | Path) -> BenchmarkDataset:
         if "/" in file_name or "\\" in file_name or file_name.startswith("."):
             raise DatasetError("must be a file name inside the dataset folder", path=where, field=f"{spec_field}.file")
         splits[split] = (file_name, rows)
-    return BenchmarkDataset(
-        path=folder,
-        name=name,
-        description=str(manifest.get("description", "")),
-        task_kind=str(manifest.get("task_kind", "short-answer")),
-        models=models,
-        splits=splits,
-        manifest=manifest,
-    )
+    return splits
+
+
+def _task_kind(manifest: Mapping[str, Any], where: str) -> str:
+    """The manifest's ``task_kind`` (``short-answer`` when it has none); an unknown kind is an error."""
+    kind = manifest.get("task_kind", "short-answer")
+    if not isinstance(kind, str):
+        raise DatasetError(f"must be str, got {type(kind).__name__}", path=where, field="task_kind")
+    if problem := check_task_kind(kind):
+        raise DatasetError(problem, path=where, field="task_kind")
+    return kind
 
 
 def _require(
@@ -193,6 +219,11 @@ def _read_split(path: Path, models: set[str], expected_rows: int) -> tuple[Bench
             row = _parse_row(line, where, number, models)
             seen[row.id] = seen.get(row.id, 0) + 1
             key = row.id if seen[row.id] == 1 else f"{row.id}#{seen[row.id]}"
+            if len(key) > MAX_ID_CHARS:
+                message = (
+                    f"repeats an id, and its key {key[:20]!r}... passes the {MAX_ID_CHARS} characters the store keeps"
+                )
+                raise DatasetError(message, path=where, line=number, field="id")
             rows.append(replace(row, key=key))
     if len(rows) != expected_rows:
         raise DatasetError(f"manifest says {expected_rows} rows, file has {len(rows)}", path=where, field="rows")
@@ -210,15 +241,19 @@ def _lines(handle: Iterable[str], where: str) -> Iterator[tuple[int, str]]:
         raise DatasetError(f"cannot read split file: {exc.strerror}", path=where) from None
 
 
+def _storable(value: str, where: str, number: int, field: str, *, max_chars: int | None = None) -> str:
+    """``value``, if a run can store it; else an error naming the file, line and field."""
+    if problem := unstorable(value, max_chars=max_chars):
+        raise DatasetError(problem, path=where, line=number, field=field)
+    return value
+
+
 def _parse_row(line: str, where: str, number: int, models: set[str]) -> BenchmarkRow:
-    try:
-        raw = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"not valid JSON: {exc.msg}", path=where, line=number) from None
+    raw = parse_json(line, lambda message, _: DatasetError(message, path=where, line=number))
     if not isinstance(raw, dict):
         raise DatasetError("a row must be a JSON object", path=where, line=number)
-    row_id = _require(raw, "id", str, where, line=number)
-    prompt = _require(raw, "prompt", str, where, line=number)
+    row_id = _storable(_require(raw, "id", str, where, line=number), where, number, "id", max_chars=MAX_ID_CHARS)
+    prompt = _storable(_require(raw, "prompt", str, where, line=number), where, number, "prompt")
     task = raw.get("task", "")
     reference = raw.get("reference")
     if not isinstance(task, str) or (reference is not None and not isinstance(reference, str)):
@@ -245,9 +280,13 @@ def _parse_outcome(raw: Any, models: set[str], where: str, number: int, model: s
     response = raw.get("response")
     if response is not None and not isinstance(response, str):
         raise DatasetError("must be a string or null", path=where, line=number, field=f"{prefix}.response")
-    samples = tuple(
-        _parse_sample(s, where, number, f"{prefix}.samples[{i}]") for i, s in enumerate(raw.get("samples") or ())
-    )
+    if response is not None:
+        _storable(response, where, number, f"{prefix}.response")
+    samples_raw = raw.get("samples") or []
+    if not isinstance(samples_raw, list):
+        message = f"must be a list of sampled answers, got {type(samples_raw).__name__}"
+        raise DatasetError(message, path=where, line=number, field=f"{prefix}.samples")
+    samples = tuple(_parse_sample(s, where, number, f"{prefix}.samples[{i}]") for i, s in enumerate(samples_raw))
     return RecordedOutcome(score=score, cost_usd=cost, response=response, samples=samples)
 
 
@@ -258,6 +297,8 @@ def _parse_sample(raw: Any, where: str, number: int, name: str) -> RecordedSampl
     for key, value in (("response", response), ("answer", answer)):
         if value is not None and not isinstance(value, str):
             raise DatasetError("must be a string or null", path=where, line=number, field=f"{name}.{key}")
+        if value is not None:
+            _storable(value, where, number, f"{name}.{key}")
     cost = raw.get("cost_usd")
     if cost is not None and not (isinstance(cost, int | float) and not isinstance(cost, bool) and 0 <= cost < math.inf):
         raise DatasetError("must be a number >= 0", path=where, line=number, field=f"{name}.cost_usd")

@@ -27,8 +27,9 @@ catch the base and the CLI can turn any of them into one clear line::
     │   │   └── ApprovalDeniedError  spending above the approval limit was refused
     │   ├── ListenerError            a listener (the store, telemetry) failed, so results could be lost
     │   └── SandboxError             generated tests could not be run at all (the sandbox, not the tests, failed)
-    └── StoreError
-        └── RunNotFoundError         no stored run has the given id
+    └── StoreError                   the store was asked for something it cannot do or does not hold
+        ├── RunNotFoundError         no stored run has the given id
+        └── DatabaseError            the database could not be opened, read or written (names it and the run)
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "ContentPolicyError",
     "ContextWindowError",
+    "DatabaseError",
     "DatasetError",
     "DecisionError",
     "EscalationError",
@@ -267,3 +269,21 @@ class RunNotFoundError(StoreError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no stored run with id {run_id!r} (see `escalade list`)")
         self.run_id = run_id
+
+
+class DatabaseError(StoreError):
+    """The database failed (unreachable, full, read-only, refused a value).
+
+    The message names the database (its URL with any password masked) and, where there is one, the
+    run and the item whose row was being written.
+    """
+
+    def __init__(self, message: str, *, database: str, run_id: str | None = None, item_id: str | None = None) -> None:
+        parts = [f"database {database}", f"run {run_id}" if run_id else None, f"item {item_id!r}" if item_id else None]
+        super().__init__(f"{', '.join(p for p in parts if p)}: {message}")
+        #: The driver's message without the location.
+        self.message = message
+        #: The database's URL, password masked.
+        self.database = database
+        self.run_id = run_id
+        self.item_id = item_id

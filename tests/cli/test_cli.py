@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from escalade.cli import app
+from escalade.cli.common import EXIT_ENVIRONMENT
 from escalade.store.models import AttemptRow
 from escalade.store.sql import SqlStore
 from tests.conftest import MakeDataset
@@ -190,15 +191,15 @@ def _junk_file(path: Path) -> str:
 @pytest.mark.parametrize(
     ("make_db", "pattern"),
     [
-        (lambda p: _junk_file(p / "junk.db"), "cannot migrate database .*: file is not a database"),
-        (lambda p: _stamped_unknown_revision(p / "future.db"), "cannot migrate database .*9999_future"),
-        (lambda p: "/dev/null/sub/x.db", "cannot create the folder of database"),
+        (lambda p: _junk_file(p / "junk.db"), "database sqlite:///.*junk.db: cannot open or migrate it: file is not a"),
+        (lambda p: _stamped_unknown_revision(p / "future.db"), "database .*future.db: cannot open .*9999_future"),
+        (lambda p: "/dev/null/sub/x.db", "database sqlite:////dev/null/sub/x.db: cannot create its folder"),
     ],
 )
 def test_bad_database_is_one_line(tmp_path: Path, make_db: Callable[[Path], str], pattern: str) -> None:
-    """A file that is not a database, one from a newer escalade, or an unusable path: one clear line."""
+    """A file that is not a database, one from a newer escalade, or an unusable path: one line, exit 3."""
     code, _, err = invoke("list", "--db", make_db(tmp_path))
-    assert code == 2
+    assert code == EXIT_ENVIRONMENT
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert re.match(f"error: {pattern}", lines[0]), lines[0]

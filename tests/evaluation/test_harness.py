@@ -11,7 +11,8 @@ from escalade.datasets import load_dataset
 from escalade.evaluation.harness import evaluate
 from escalade.evaluation.outcomes import Outcomes, RuntimeView
 from escalade.evaluation.policies import CascadePolicy, OraclePolicy, Policy, RandomMixPolicy, SingleModelPolicy
-from tests.conftest import MakeDataset
+from escalade.exceptions import DatasetError
+from tests.conftest import TINY_MODELS, MakeDataset, row
 
 
 @pytest.fixture
@@ -142,3 +143,23 @@ def test_report_json_shape(outcomes: Outcomes) -> None:
     ):
         assert key in policy
     assert policy["curve"][0] == [pytest.approx(0.004 / 0.4), pytest.approx(0.5)]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({}, "the premium model 'big' has no recorded outcome on any row"),
+        ({"small-a": (1.0, 0.01, "A")}, "the premium model 'big' has no recorded outcome on any row"),
+        ({"small-a": (1.0, 0.0, "A"), "big": (1.0, 0.0, "A")}, "records no cost on any row"),
+    ],
+)
+def test_premium_model_without_outcomes_or_cost(
+    make_dataset: MakeDataset, answers: dict[str, tuple[float, float, str | None]], message: str
+) -> None:
+    """No premium outcome, or a premium that cost nothing, is a DatasetError: there is nothing to compare with."""
+    models = {m: TINY_MODELS[m] for m in ("small-a", "big")}
+    ds = load_dataset(make_dataset([row(f"q{i}", "p", answers) for i in range(3)], models=models))
+    outcomes = Outcomes.from_rows(ds, ds.rows("test"))
+    with pytest.raises(DatasetError, match=message) as info:
+        evaluate([SingleModelPolicy("big")], outcomes, dataset="tiny", split="test")
+    assert str(info.value).startswith("split 'test' of tiny: the premium model 'big' ")

@@ -12,7 +12,8 @@ import pytest
 from escalade.datasets import load_dataset
 from escalade.evaluation.outcomes import Outcomes
 from escalade.exceptions import ConfigError
-from escalade.routing.artifact import FORMAT, RouterArtifact, load_router, save_router
+from escalade.routing import artifact
+from escalade.routing.artifact import FORMAT, MAX_NGRAM, RouterArtifact, load_router, save_router
 from escalade.routing.gain import GainRouter
 
 
@@ -58,7 +59,7 @@ def _damage(path: Path, change: dict[str, Any]) -> None:
         ({"terms": [["word", 1.0, 0.5]]}, "bad term entry"),
         ({"terms": [["word", 1.0, 0.5, "x"]]}, "bad term entry"),
         ({"analyzer": {"ngram_range": [2, 1], "token_pattern": "x", "lowercase": True}}, "ngram_range"),
-        ({"analyzer": {"ngram_range": [1, 2], "token_pattern": "(", "lowercase": True}}, "not a regular expression"),
+        ({"analyzer": {"ngram_range": [1, 2], "token_pattern": "(", "lowercase": True}}, "token_pattern'"),
         ({"costs": {"premium": {"slope": 1, "intercept": 0}, "cheap": {}}}, "missing 'floor'"),
     ],
 )
@@ -83,3 +84,97 @@ def test_unreadable_artifacts(tmp_path: Path, content: str | None, message: str)
         path.write_text(content)
     with pytest.raises(ConfigError, match=message):
         load_router(path)
+
+
+def _analyzer(**change: Any) -> dict[str, Any]:
+    return {"analyzer": {"ngram_range": [1, 2], "token_pattern": r"(?u)\b\w\w+\b", "lowercase": True, **change}}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (
+            _analyzer(token_pattern="(a+)+b"),
+            "analyzer.token_pattern",
+            "not one of the token patterns escalade fits with",
+        ),
+        (_analyzer(token_pattern="(a)(b)"), "analyzer.token_pattern", "not one of the token patterns"),
+        (_analyzer(ngram_range=[1, 100_000]), "analyzer.ngram_range", f"at most {MAX_NGRAM}"),
+        (_analyzer(ngram_range=[True, True]), "analyzer.ngram_range", "two positive integers"),
+        (_analyzer(lowercase="yes"), "analyzer.lowercase", "wrong type"),
+        ({"beta": 10**400}, "beta", "a number between 0 and 1"),
+        ({"beta": 30}, "beta", "a number between 0 and 1"),
+        ({"cutoff": float("nan")}, "cutoff", "got nan"),
+        ({"cutoff": 1e300}, "cutoff", r"finite and at most 1e\+15 in size"),
+        ({"intercepts": {"premium": 10**400, "cheap": 0.0}}, "intercepts.premium", r"at most 1e\+15"),
+        (
+            {"costs": {"premium": {"slope": 1, "intercept": 0, "floor": -(10**20)}, "cheap": {}}},
+            "costs.premium.floor",
+            r"at most 1e\+15",
+        ),
+        ({"terms": [["w", 10**400, 0.0, 0.0]]}, "terms", "bad term entry"),
+        ({"terms": [["w", 1.0, 1e300, 0.0]]}, "terms", "bad term entry"),
+        ({"terms": {"w": [1, 2, 3]}}, "terms", "wrong type"),
+        ({"metadata": {"x": {"y": 1}}}, "metadata", "flat"),
+        ({"metadata": {"x": "y" * 2_000}}, "metadata", "flat"),
+        ({"cheap": "m" * 301}, "cheap", "301 characters long"),
+        ({"premium": ""}, "premium", "empty"),
+    ],
+)
+def test_artifact_fields_are_bounded(
+    saved: tuple[Path, GainRouter, Outcomes], change: dict[str, Any], field: str, message: str
+) -> None:
+    """Patterns outside the fixed set, long n-grams, huge or non-finite numbers, nested metadata are refused."""
+    path = saved[0]
+    _damage(path, change)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_router(path)
+    assert info.value.source == str(path)
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("pattern", artifact.TOKEN_PATTERNS)
+def test_allowed_token_patterns_load(saved: tuple[Path, GainRouter, Outcomes], pattern: str) -> None:
+    """Each token pattern of the fixed set, with n-grams up to the limit, loads and routes."""
+    path = saved[0]
+    _damage(path, _analyzer(token_pattern=pattern, ngram_range=[1, MAX_NGRAM]))
+    assert load_router(path).router.analyzer["token_pattern"] == pattern
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "message"),
+    [
+        ("MAX_TERMS", 10, "may hold at most 10 terms"),
+        ("MAX_ARTIFACT_BYTES", 1_000, "larger than 1,000 bytes"),
+        ("MAX_METADATA_KEYS", 0, "must be flat: at most 0 entries"),
+    ],
+)
+def test_artifact_sizes_are_bounded(
+    saved: tuple[Path, GainRouter, Outcomes], monkeypatch: pytest.MonkeyPatch, limit: str, value: int, message: str
+) -> None:
+    """An artifact with more terms, bytes or metadata than the limits allow is refused before it is used."""
+    monkeypatch.setattr(artifact, limit, value)
+    with pytest.raises(ConfigError, match=message):
+        load_router(saved[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"format": "escalade-router/1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ('{"format": "escalade-router/1", "cutoff": ' + "1" * 5000 + "}", "integer of more than 4,300 digits"),
+    ],
+)
+def test_hostile_json_artifacts(tmp_path: Path, text: str, message: str) -> None:
+    """Deep nesting, giant integers and NaN are ConfigErrors naming the file, not RecursionError or ValueError."""
+    path = tmp_path / "r.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_router(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_folder_is_not_an_artifact(tmp_path: Path) -> None:
+    """A folder (or a device) given as the artifact is refused without reading it."""
+    with pytest.raises(ConfigError, match="not a file"):
+        load_router(tmp_path)

@@ -132,12 +132,15 @@ reason = "flags change behaviour for every user at once"
         ('disable = ["nope"]\n', "unknown trigger 'nope'"),
         ("colour = 1\n", "unknown key 'colour'"),
         ("[[triggers\n", "not valid TOML"),
+        ("disable = " + "[" * 100_000 + "]" * 100_000 + "\n", "nested too deeply"),
+        ("x = " + "7" * 5000 + "\n", "more than 4,300 digits"),
+        (b"disable = ['caf\xe9']\n", "not UTF-8 text"),
     ],
 )
-def test_bad_trigger_files_name_the_problem(tmp_path: Path, body: str, message: str) -> None:
+def test_bad_trigger_files_name_the_problem(tmp_path: Path, body: str | bytes, message: str) -> None:
     """A bad trigger file fails with the file, the trigger and the reason."""
     path = tmp_path / "triggers.toml"
-    path.write_text(body, encoding="utf-8")
+    path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
     with pytest.raises(ConfigError, match=message) as info:
         load_trigger_patterns(path)
     assert str(path) in str(info.value)

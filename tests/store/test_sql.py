@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from escalade.cascade import ProgressiveExecutor, WorkItem
 from escalade.config import EscalationConfig
-from escalade.exceptions import RunNotFoundError, StoreError
+from escalade.exceptions import DatabaseError, ListenerError, RunNotFoundError, StoreError
 from escalade.providers.fake import ScriptedProvider
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ScoringContext
@@ -153,3 +154,60 @@ def test_killed_run_keeps_finished_attempts(tmp_path: Path, db_url: str, store: 
     assert summary.status == "running"  # never finished; nothing marked it
     assert summary.tiers["cheap"]["attempts"] == kept
     assert summary.total_cost == pytest.approx(0.01 * kept)
+
+
+def _passes(ctx: ScoringContext) -> FailureAnalysis:
+    return FailureAnalysis(test_pass_rate=1.0, weights={"test_pass_rate": 1.0})
+
+
+SURROGATE = "bad \ud800 text"  # a lone surrogate: neither SQLite nor PostgreSQL can store it
+
+
+@pytest.mark.parametrize("where", ["prompt", "answer"])
+def test_a_row_the_database_refuses_marks_the_run_failed(store: SqlStore, where: str) -> None:
+    """A row the database refuses stops the run; it is stored as failed, naming the database, run and item."""
+    provider = ScriptedProvider(
+        {"a": ["ok", SURROGATE if where == "answer" else "ok", "ok"]}, cost_per_call={"a": 0.01}
+    )
+    items = [WorkItem(id=f"i{k}", prompt=SURROGATE if (k, where) == (1, "prompt") else "fine") for k in range(3)]
+    ex = ProgressiveExecutor(_config().replace(max_concurrency=1), provider, scorer=_passes, listeners=[store])
+    with pytest.raises(ListenerError) as stopped:
+        ex.run_sync(items, run_id="run-1")
+    database = store.engine.url.render_as_string(hide_password=True)
+    assert f"database {database}, run run-1, item 'i1': " in str(stopped.value)
+    summary = store.get_run("run-1")
+    assert summary.status == "failed"
+    assert any("item 'i1'" in warning and "surrogate" in warning for warning in summary.warnings)
+    assert summary.items_done >= 1  # i0, finished before, is kept
+
+
+def test_nul_characters_on_each_database(store: SqlStore) -> None:
+    """SQLite keeps a NUL character; PostgreSQL refuses it, and the run is then failed, not left running."""
+    provider = ScriptedProvider({"a": ["a\x00b"]}, cost_per_call={"a": 0.01})
+    ex = ProgressiveExecutor(_config(), provider, scorer=_passes, listeners=[store])
+    if store.engine.dialect.name == "sqlite":
+        ex.run_sync([WorkItem(id="i0", prompt="p")], run_id="run-1")
+        assert store.get_run("run-1").status == "completed"
+        assert store.logged_items()[0].tiers["cheap"].answer == "a\x00b"
+        return
+    with pytest.raises(ListenerError, match=r"run run-1, item 'i0': .*NUL"):
+        ex.run_sync([WorkItem(id="i0", prompt="p")], run_id="run-1")
+    assert store.get_run("run-1").status == "failed"
+
+
+def test_database_errors_name_the_database_with_password_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database that cannot be reached is named in the error, its password masked."""
+    url = "postgresql+psycopg://escalade:s3cret@127.0.0.1:1/nowhere"
+    with pytest.raises(DatabaseError) as info:
+        SqlStore(url)
+    assert "s3cret" not in str(info.value)
+    assert "database postgresql+psycopg://escalade:***@127.0.0.1:1/nowhere" in str(info.value)
+    assert info.value.database == "postgresql+psycopg://escalade:***@127.0.0.1:1/nowhere"
+
+
+def test_store_errors_name_the_run(store: SqlStore) -> None:
+    """A write the database refuses says which database and which run (here: a run id stored twice)."""
+    run_id = _run(store)
+    with pytest.raises(DatabaseError, match=rf"^database {re.escape(store.database)}, run {run_id}: ") as info:
+        store.on_run_started(run_id, "replay", _config(), 1)
+    assert info.value.run_id == run_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,14 +84,35 @@ GOOD: dict[str, Any] = {"format": ANSWERS_FORMAT, "answers": {"add": {"gpt-4o-mi
         ({**GOOD, "tiers": {"cheap": "gpt-4o-mini"}}, "field 'tiers'", "must map tier names to lists of model names"),
         ({**GOOD, "tiers": {"cheap": []}}, "field 'tiers'", "must map tier names to lists of model names"),
         ({**GOOD, "tiers": {"cheap": ["a", 1]}}, "field 'tiers'", "must map tier names to lists of model names"),
+        (
+            {**GOOD, "answers": {"add": {"m": "x\x00"}}},
+            "field 'answers.add.m'",
+            "contains a NUL character at position 1 (the database cannot store it)",
+        ),
+        (
+            {**GOOD, "tiers": {"c" * 101: ["m"]}},
+            f"field 'tiers.{'c' * 40}'",
+            "a tier or model name is 101 characters long; the store keeps at most 100",
+        ),
+        (
+            {**GOOD, "tiers": {"cheap": ["m\ud800"]}},
+            "field 'tiers.cheap'",
+            "a tier or model name contains a lone surrogate '\\ud800' at position 1, which is not valid Unicode "
+            "(\\ud800-\\udfff escapes must come in pairs)",
+        ),
+        (
+            '{"format": "escalade-testgen-answers/1", "answers": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            None,
+            f"nested too deeply (more than about {sys.getrecursionlimit():,} levels of brackets)",
+        ),
     ],
 )
-def test_bad_file_names_the_file_and_field(tmp_path: Path, content: Any, where: str, message: str) -> None:
+def test_bad_file_names_the_file_and_field(tmp_path: Path, content: Any, where: str | None, message: str) -> None:
     """Each malformed answers file is a DatasetError naming the file and the field at fault."""
     path = _write(tmp_path, content)
     with pytest.raises(DatasetError) as info:
         RecordedAnswers.from_file(path)
-    assert str(info.value) == f"{path}, {where}: {message}"
+    assert str(info.value) == (f"{path}, {where}: {message}" if where else f"{path}: {message}")
     assert info.value.path == str(path)
 
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import traceback
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from escalade.cli import analytics, calibrate, decide, evaluate, route, run, runs, testgen
 from escalade.cli.audit import audit_app
 from escalade.cli.budget import budget_app
-from escalade.cli.common import fail
+from escalade.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    debugging,
+    exit_code,
+    fail,
+    out_console,
+    set_debug,
+    unexpected,
+)
 from escalade.cli.keys import keys_app
 from escalade.cli.router import router_app
 
@@ -20,6 +33,27 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out_console().print(f"escalade {version('escalade')}", markup=False)
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error (also: ESCALADE_DEBUG=1).")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print escalade's version and exit."),
+    ] = False,
+) -> None:
+    set_debug(debug)
+
+
 app.command("run")(run.run_command)
 app.command("list")(runs.list_command)
 app.command("show")(runs.show_command)
@@ -38,11 +72,16 @@ app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:
-    """Console-script entry point: usage errors are one ``error:`` line too (exit code 2)."""
+    """Console-script entry point: usage errors, and errors outside any command, are one ``error:`` line too."""
     try:
         code = app(standalone_mode=False)
     except typer.Abort:
-        raise SystemExit(fail("aborted", 130).exit_code) from None
+        raise SystemExit(fail("aborted", EXIT_INTERRUPTED).exit_code) from None
     except typer.TyperException as exc:  # usage errors: bad option value, missing argument, ...
         raise SystemExit(fail(exc.format_message(), exc.exit_code).exit_code) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
+    except Exception as exc:
+        if not debugging():
+            raise SystemExit(unexpected(exc).exit_code) from None
+        traceback.print_exception(exc)
+        raise SystemExit(exit_code(exc)) from None
+    raise SystemExit(code if isinstance(code, int) else EXIT_OK)

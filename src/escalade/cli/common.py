@@ -1,8 +1,25 @@
-"""Shared pieces of the CLI: error handling, consoles, the ``--db`` option."""
+"""Shared pieces of the CLI: error handling and exit codes, consoles, the ``--db`` option.
+
+Every command exits with one of these codes (the README's "Exit codes" table says the same):
+
+====  ====================  ==========================================================================
+code  name                  meaning
+====  ====================  ==========================================================================
+0     ``EXIT_OK``           done
+1     ``EXIT_FAILED_RUN``   the work ran but failed or stopped: a budget or approval stop, nothing
+                            answered, a failed check (``audit verify``), an unexpected error
+2     ``EXIT_BAD_INPUT``    bad input: usage, a malformed dataset, config, rule file or artifact, an
+                            unknown run id
+3     ``EXIT_ENVIRONMENT``  the environment failed: the database unreachable, full or read-only, a
+                            file that cannot be written, out of memory, no sandbox, a provider down
+130   ``EXIT_INTERRUPTED``  Ctrl-C or SIGTERM
+====  ====================  ==========================================================================
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
@@ -10,10 +27,44 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from escalade.exceptions import EscalationError
+from escalade.exceptions import (
+    BudgetUnavailableError,
+    DatabaseError,
+    EscalationError,
+    ListenerError,
+    ProviderError,
+    RunStoppedError,
+    SandboxError,
+)
 from escalade.store.sql import SqlStore
 
-__all__ = ["DbOption", "JsonOption", "err_console", "handle_errors", "open_store", "out_console"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_ENVIRONMENT",
+    "EXIT_FAILED_RUN",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "DbOption",
+    "JsonOption",
+    "debugging",
+    "err_console",
+    "exit_code",
+    "fail",
+    "handle_errors",
+    "open_store",
+    "out_console",
+    "set_debug",
+    "unexpected",
+]
+
+EXIT_OK = 0
+EXIT_FAILED_RUN = 1
+EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 3
+EXIT_INTERRUPTED = 130
+
+#: Errors of the environment rather than of the input or the run.
+_ENVIRONMENT = (DatabaseError, ListenerError, BudgetUnavailableError, SandboxError, ProviderError, OSError, MemoryError)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,23 +91,65 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def exit_code(error: BaseException) -> int:
+    """The exit code for ``error`` (see the module docstring)."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, _ENVIRONMENT):
+        return EXIT_ENVIRONMENT
+    if isinstance(error, RunStoppedError):
+        return EXIT_FAILED_RUN
+    if isinstance(error, EscalationError):
+        return EXIT_BAD_INPUT
+    return EXIT_FAILED_RUN
+
+
+class _Flags:
+    """Global options of the current invocation."""
+
+    debug = False
+
+
+def set_debug(on: bool) -> None:
+    """Show tracebacks (``--debug``) for the rest of this invocation, or not."""
+    _Flags.debug = on
+
+
+def debugging() -> bool:
+    """Whether errors keep their traceback: ``--debug`` was given or ``ESCALADE_DEBUG`` is set to 1."""
+    return _Flags.debug or os.environ.get("ESCALADE_DEBUG", "").strip().lower() in {"1", "true", "yes"}
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print ``message`` as one error line and return the exit to raise."""
     err_console().print(f"error: {message}", markup=False)
     return typer.Exit(code)
 
 
+def unexpected(error: BaseException) -> typer.Exit:
+    """The last resort for an error escalade did not expect: one line naming it, and the exit to raise."""
+    detail = " ".join(str(error).split()) or ("out of memory" if isinstance(error, MemoryError) else "no message")
+    hint = "(run with --debug for the traceback)"
+    return fail(f"unexpected {type(error).__name__}: {detail} {hint}", exit_code(error))
+
+
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn escalade's errors into one clear line and a non-zero exit, never a traceback."""
+    """Turn every error into one clear line and its exit code, never a traceback (unless ``--debug``)."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except EscalationError as exc:
-            raise fail(str(exc)) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
         except KeyboardInterrupt:
-            raise fail("interrupted", 130) from None
+            raise fail("interrupted", EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if debugging():
+                raise
+            if isinstance(exc, EscalationError):
+                raise fail(str(exc), exit_code(exc)) from None
+            raise unexpected(exc) from None
 
     return wrapper
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
 from escalade.datasets import load_dataset
 from escalade.evaluation.catalog import select_policies
-from escalade.evaluation.harness import EvalReport, evaluate
+from escalade.evaluation.harness import EvalReport, check_comparable, evaluate
 from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.plot import plot_report
 
@@ -76,6 +76,7 @@ def eval_command(
     outcomes = Outcomes.from_rows(dataset, dataset.rows(split))
     if len(outcomes) == 0:
         raise fail(f"split {split!r} of {dataset.name} has no rows")
+    check_comparable(outcomes, dataset=dataset.name, split=split)  # before fitting any policy on it
     train = None
     if split != "train" and "train" in dataset.splits:
         train = Outcomes.from_rows(dataset, dataset.rows("train"))

@@ -14,7 +14,16 @@ import typer
 
 from escalade.calls import CallObserver
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
-from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.common import (
+    DbOption,
+    JsonOption,
+    exit_code,
+    fail,
+    handle_errors,
+    open_store,
+    out_console,
+    print_json,
+)
 from escalade.cli.live import LiveOptions, check_live_options, live_resources
 from escalade.cli.running import ProgressListener, RunSetup, approver, progress_bar, until_terminated
 from escalade.config import EscalationConfig, load_config
@@ -226,4 +235,4 @@ def _execute(
             )
         out_console().print(result.generate_report(), markup=False)
     if stopped is not None:
-        raise fail(str(stopped), 1)
+        raise fail(str(stopped), exit_code(stopped))

@@ -11,7 +11,16 @@ import typer
 from rich.progress import Progress
 
 from escalade.cascade import RunListener, new_run_id
-from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.common import (
+    DbOption,
+    JsonOption,
+    exit_code,
+    fail,
+    handle_errors,
+    open_store,
+    out_console,
+    print_json,
+)
 from escalade.cli.live import check_live_options, live_resources
 from escalade.cli.running import ProgressListener, RunSetup, approver, progress_bar, until_terminated
 from escalade.config import load_config
@@ -130,4 +139,4 @@ def _run(
     else:
         out_console().print(result.generate_report(), markup=False)
     if stopped is not None:
-        raise fail(str(stopped), 1)
+        raise fail(str(stopped), exit_code(stopped))

@@ -12,8 +12,9 @@ from numpy.typing import NDArray
 from escalade.evaluation.metrics import CurvePoint, aiq, apgr, bootstrap_ci, cpt, savings_at_target
 from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.policies import Policy
+from escalade.exceptions import DatasetError
 
-__all__ = ["EvalReport", "PolicyReport", "evaluate"]
+__all__ = ["EvalReport", "PolicyReport", "check_comparable", "evaluate"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +114,22 @@ def _run(policy: Policy, outcomes: Outcomes, threshold: float | None) -> _Point:
     return _Point(threshold, finals, spent, graded, strong)
 
 
+def check_comparable(outcomes: Outcomes, *, dataset: str, split: str) -> None:
+    """Refuse outcomes whose premium model (the baseline of every metric) has no outcome, or cost nothing."""
+    costs = outcomes.costs[:, outcomes.column(outcomes.premium)]
+    where = f"split {split!r} of {dataset}"
+    if np.all(np.isnan(costs)):
+        raise DatasetError(
+            f"{where}: the premium model {outcomes.premium!r} has no recorded outcome on any row; every policy "
+            "is compared with it alone, so it needs outcomes"
+        )
+    if float(np.nansum(costs)) <= 0:
+        raise DatasetError(
+            f"{where}: the premium model {outcomes.premium!r} records no cost on any row, so costs relative to it "
+            "are undefined"
+        )
+
+
 def evaluate(
     policies: Sequence[Policy],
     outcomes: Outcomes,
@@ -123,6 +140,7 @@ def evaluate(
     seed: int = 0,
 ) -> EvalReport:
     """Run every policy on ``outcomes`` and compute the peer metrics."""
+    check_comparable(outcomes, dataset=dataset, split=split)
     premium = outcomes.premium
     col = outcomes.column(premium)
     premium_quality = float(np.nanmean(outcomes.scores[:, col]))

@@ -13,10 +13,17 @@ Run-time scorers use these to check an answer's format and to compare answers al
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from dataclasses import dataclass
 
-__all__ = ["ExtractedAnswer", "extract_answer", "extract_code", "inspect_answer"]
+__all__ = ["TASK_KINDS", "ExtractedAnswer", "check_task_kind", "extract_answer", "extract_code", "inspect_answer"]
+
+#: The task kinds escalade knows. The first four have their own answer reading (a letter, a number,
+#: code, a short normalised text) and, except code, answers that can be compared for agreement.
+#: ``free-text`` is for every other task (summaries, essays, open questions): answers are read as
+#: text but never compared, so the consensus scorer checks only that there is an answer.
+TASK_KINDS = ("multiple-choice", "math-word-problem", "code", "short-answer", "free-text")
 
 _CHOICE_PATTERNS = (
     re.compile(r"^\s*\(?([A-J])\s*(?:[).:]|$)"),
@@ -53,6 +60,22 @@ def inspect_answer(text: str | None, task_kind: str) -> ExtractedAnswer:
     if task_kind == "code":
         return _code(text)
     return ExtractedAnswer(" ".join(re.sub(r"[^\w\s.-]", " ", text.lower()).split()) or None)
+
+
+def check_task_kind(kind: str) -> str | None:
+    """Why ``kind`` is not a known task kind (with the closest one, when there is one), or ``None``.
+
+    >>> check_task_kind("multiple-choice") is None
+    True
+    >>> check_task_kind("multiple_choice").split(";")[0]
+    "unknown task kind 'multiple_choice' (did you mean 'multiple-choice'?)"
+    """
+    if kind in TASK_KINDS:
+        return None
+    close = difflib.get_close_matches(kind.strip().lower().replace("_", "-"), TASK_KINDS, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    known = f"{', '.join(TASK_KINDS[:-1])}, or {TASK_KINDS[-1]} for any other task"
+    return f"unknown task kind {kind!r}{hint}; known kinds: {known}"
 
 
 def _choice(text: str) -> str | None:

@@ -23,7 +23,7 @@ from escalade.store.base import LoggedItem
 __all__ = ["outcomes_from_logs"]
 
 
-def outcomes_from_logs(items: Sequence[LoggedItem], *, task_kind: str = "text") -> Outcomes:
+def outcomes_from_logs(items: Sequence[LoggedItem], *, task_kind: str = "free-text") -> Outcomes:
     """Two-column outcomes (first tier, top tier) of logged items, named after the commonest ladder."""
     usable = [item for item in items if len(item.tier_names) >= 2]
     if not usable:

@@ -22,7 +22,6 @@ fire on ``author``. The built-in phrases cover variants and synonyms (``JWT``, `
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from escalade.exceptions import ConfigError
+from escalade.untrusted import parse_toml
 
 __all__ = [
     "DEFAULT_PATTERNS",
@@ -355,11 +355,12 @@ def load_trigger_patterns(path: Path, *, include_defaults: bool = True) -> tuple
     removes built-ins.
     """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read trigger file {path}: {exc.strerror}", source=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}", source=str(path)) from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text", source=str(path)) from None
+    data = parse_toml(text, lambda message, _: ConfigError(f"{path}: {message}", source=str(path)))
     unknown = sorted(set(data) - {"triggers", "disable"})
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r}", field=unknown[0], source=str(path))

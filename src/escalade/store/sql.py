@@ -1,22 +1,23 @@
 """The SQLAlchemy store: SQLite file by default, any SQLAlchemy URL otherwise.
 
 It is a :class:`~escalade.cascade.RunListener`: every attempt is committed the moment it finishes,
-so an interrupted run keeps all finished work.
+so an interrupted run keeps all finished work. A write the database refuses raises
+:class:`~escalade.exceptions.DatabaseError` naming the database (password masked), the run and the
+item; the run then stops, and when it finishes it is stored as ``failed`` with that error among
+its warnings, never left ``running``.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import fmean
 from typing import Any
 
 from alembic.util.exc import CommandError
-from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from escalade.cascade import RunListener
 from escalade.config import EscalationConfig
-from escalade.exceptions import RunNotFoundError, StoreError
+from escalade.exceptions import DatabaseError, RunNotFoundError, StoreError
 from escalade.ledger import WorkspaceBudget, request_line, run_line
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult
 from escalade.routing.validation import TriggerOutcome, TriggerStats, stats_from_counts
@@ -44,30 +45,9 @@ from escalade.store.models import (
     TriggerOutcomeRow,
     WorkspaceBudgetRow,
 )
+from escalade.store.urls import default_database_url, first_line, resolve_database_url
 
 __all__ = ["SqlStore", "default_database_url", "resolve_database_url"]
-
-
-def default_database_url() -> str:
-    """SQLite file in the user's data directory (``ESCALADE_DATA_DIR`` overrides the directory)."""
-    folder = Path(os.environ.get("ESCALADE_DATA_DIR") or user_data_dir("escalade", appauthor=False))
-    return f"sqlite:///{folder / 'escalade.db'}"
-
-
-def resolve_database_url(value: str | None) -> str:
-    """``value`` (a URL or a file path), else ``ESCALADE_DATABASE_URL``, else the default SQLite file."""
-    value = value or os.environ.get("ESCALADE_DATABASE_URL")
-    if not value:
-        return default_database_url()
-    if "://" not in value:
-        return f"sqlite:///{Path(value).expanduser().resolve()}"
-    return value
-
-
-def _first_line(exc: BaseException) -> str:
-    """The driver's message without SQLAlchemy's SQL echo and help link."""
-    orig = getattr(exc, "orig", None)
-    return (str(orig) if orig is not None else str(exc)).strip().splitlines()[0]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -84,19 +64,22 @@ class SqlStore(RunListener):
         try:
             parsed = make_url(self.url)
         except ArgumentError as exc:
-            raise StoreError(f"not a database URL: {self.url!r} ({_first_line(exc)})") from None
-        shown = parsed.render_as_string(hide_password=True)
+            raise StoreError(f"not a database URL: {self.url!r} ({first_line(exc)})") from None
+        #: The database's URL with any password masked, as errors name it.
+        self.database = shown = parsed.render_as_string(hide_password=True)
+        #: The first write each run failed with, until the run finishes.
+        self._failures: dict[str, DatabaseError] = {}
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             try:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"cannot create the folder of database {shown}: {exc.strerror}") from None
+                raise DatabaseError(f"cannot create its folder: {exc.strerror}", database=shown) from None
         # SQLite: writers wait up to 30 s for the write lock (the budget ledger serialises on it).
         connect_args = {"timeout": 30} if parsed.get_backend_name() == "sqlite" else {}
         try:
             self.engine: Engine = create_engine(self.url, connect_args=connect_args)
         except (SQLAlchemyError, ImportError) as exc:
-            raise StoreError(f"cannot open database {shown}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot open database {shown}: {first_line(exc)}") from None
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
@@ -104,7 +87,7 @@ class SqlStore(RunListener):
             try:
                 upgrade(self.engine)
             except (SQLAlchemyError, CommandError) as exc:
-                raise StoreError(f"cannot migrate database {shown}: {_first_line(exc)}") from None
+                raise DatabaseError(f"cannot open or migrate it: {first_line(exc)}", database=shown) from None
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -117,25 +100,39 @@ class SqlStore(RunListener):
         self.close()
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session committed on success, rolled back on error."""
+    def session(self, *, run_id: str | None = None) -> Iterator[Session]:
+        """A session committed on success, rolled back on error (which names ``run_id``, if given)."""
         with self._session() as session:
             try:
                 yield session
                 session.commit()
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, UnicodeError) as exc:
                 session.rollback()
-                raise StoreError(f"database error: {_first_line(exc)}") from exc
+                raise self._failed(exc, run_id=run_id) from exc
 
-    def _insert(self, model: type[Base], rows: dict[str, Any] | list[dict[str, Any]]) -> None:
+    def _failed(self, exc: BaseException, *, run_id: str | None, item_id: str | None = None) -> DatabaseError:
+        """The error for a failed write; a run's first one is kept, to mark the run failed when it finishes."""
+        error = DatabaseError(first_line(exc), database=self.database, run_id=run_id, item_id=item_id)
+        if run_id is not None:
+            self._failures.setdefault(run_id, error)
+        return error
+
+    def _insert(
+        self,
+        model: type[Base],
+        rows: dict[str, Any] | list[dict[str, Any]],
+        *,
+        run_id: str | None = None,
+        item_id: str | None = None,
+    ) -> None:
         """Insert and commit at once (Core, not the ORM: this is the per-attempt hot path)."""
         if not rows:
             return
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(model), rows)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {_first_line(exc)}") from exc
+        except (SQLAlchemyError, UnicodeError) as exc:  # UnicodeError: a lone surrogate, on either database
+            raise self._failed(exc, run_id=run_id, item_id=item_id) from exc
 
     # -- RunListener -------------------------------------------------------------------------------
     def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
@@ -153,6 +150,7 @@ class SqlStore(RunListener):
                 "notes": [],
                 "warnings": [],
             },
+            run_id=run_id,
         )
 
     def on_attempt(self, run_id: str, record: AttemptRecord) -> None:
@@ -181,6 +179,8 @@ class SqlStore(RunListener):
                 "answer": record.text,
                 "created_at": datetime.now(UTC),
             },
+            run_id=run_id,
+            item_id=record.item_id,
         )
 
     def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
@@ -194,31 +194,43 @@ class SqlStore(RunListener):
                 "reason": reason,
                 "created_at": datetime.now(UTC),
             },
+            run_id=run_id,
+            item_id=item_id,
         )
 
     def on_item_finished(self, run_id: str, item: ItemResult) -> None:
-        self._insert(ItemRow, _item_values(run_id, item))
+        self._insert(ItemRow, _item_values(run_id, item), run_id=run_id, item_id=item.item_id)
 
     def on_run_finished(self, result: ProgressiveWorkflowResult) -> None:
-        with self.session() as s:
-            done = set(s.scalars(select(ItemRow.item_id).where(ItemRow.run_id == result.run_id)))
-        missing = [i for i in result.items if i.item_id not in done and i.status != "not_run"]
-        self._insert(ItemRow, [_item_values(result.run_id, i) for i in missing])
-        with self.session() as s:
+        """Store the items not stored yet and the run's end; a run a write failed for ends ``failed``."""
+        run_id = result.run_id
+        with self.session(run_id=run_id) as s:
+            done = set(s.scalars(select(ItemRow.item_id).where(ItemRow.run_id == run_id)))
+        for item in result.items:
+            if item.item_id not in done and item.status != "not_run":
+                with suppress(DatabaseError):  # kept in self._failures: the run is marked failed below
+                    self._insert(ItemRow, _item_values(run_id, item), run_id=run_id, item_id=item.item_id)
+        failure = self._failures.pop(run_id, None)
+        warnings = [*result.warnings, *([f"store failure: {failure}"] if failure else [])]
+        with self.session(run_id=run_id) as s:
             s.execute(
                 update(RunRow)
-                .where(RunRow.id == result.run_id)
-                .values(status=result.status, finished_at=result.finished_at, warnings=list(result.warnings))
+                .where(RunRow.id == run_id)
+                .values(
+                    status="failed" if failure else result.status, finished_at=result.finished_at, warnings=warnings
+                )
             )
+        if failure is not None:
+            raise failure
 
     def set_metrics(self, run_id: str, metrics: dict[str, Any], *, notes: Iterable[str] = ()) -> None:
         """Attach reported figures (e.g. replay accuracy) and set-up notes to a run."""
-        with self.session() as s:
+        with self.session(run_id=run_id) as s:
             s.execute(update(RunRow).where(RunRow.id == run_id).values(metrics=metrics, notes=list(notes)))
 
     def mark_interrupted(self, run_id: str) -> None:
         """Mark a run that was stopped midway; its finished attempts stay."""
-        with self.session() as s:
+        with self.session(run_id=run_id) as s:
             s.execute(
                 update(RunRow)
                 .where(RunRow.id == run_id, RunRow.status == "running")

@@ -3,8 +3,8 @@
 A writing transaction on SQLite takes the write lock at once (``BEGIN IMMEDIATE``), so a
 read-then-write inside it cannot interleave with another writer; PostgreSQL relies on row locks
 (``SELECT ... FOR UPDATE``, conditional ``UPDATE``). Database errors become
-:class:`~escalade.exceptions.StoreError` naming what failed; escalade's own errors raised inside
-the block pass through unchanged, after the rollback.
+:class:`~escalade.exceptions.DatabaseError` naming the database and what failed; escalade's own
+errors raised inside the block pass through unchanged, after the rollback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from escalade.exceptions import StoreError
+from escalade.exceptions import DatabaseError
+from escalade.store.urls import first_line
 
 __all__ = ["transaction"]
 
@@ -38,5 +39,6 @@ def transaction(engine: Engine, *, write: bool = True, what: str) -> Iterator[Co
                 raise
             conn.exec_driver_sql("COMMIT")
     except (SQLAlchemyError, OverflowError) as exc:
-        orig = getattr(exc, "orig", None)
-        raise StoreError(f"{what}: {str(orig or exc).strip().splitlines()[0]}") from exc
+        raise DatabaseError(
+            f"{what}: {first_line(exc)}", database=engine.url.render_as_string(hide_password=True)
+        ) from exc

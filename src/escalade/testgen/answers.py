@@ -16,7 +16,6 @@ before it is asked (fail closed).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +25,7 @@ from escalade.exceptions import DatasetError, MissingOutcomeError
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook
 from escalade.providers.pricing import estimate_tokens
+from escalade.untrusted import MAX_ID_CHARS, MAX_TIER_CHARS, parse_json, unstorable
 
 __all__ = ["ANSWERS_FORMAT", "RecordedAnswers"]
 
@@ -54,13 +54,12 @@ class RecordedAnswers(Provider):
         """Load a recorded-answers file; errors name the file and the field at fault."""
         where = str(path)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise DatasetError("no such file", path=where) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise DatasetError(f"cannot read it: {exc}", path=where) from None
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"not valid JSON: {exc.msg}", path=where, line=exc.lineno) from None
+        raw = parse_json(text, lambda message, line: DatasetError(message, path=where, line=line))
         if not isinstance(raw, dict) or raw.get("format") != ANSWERS_FORMAT:
             raise DatasetError(f"not a {ANSWERS_FORMAT} file", path=where, field="format")
         return cls(_answers(raw.get("answers"), where), tiers=_tiers(raw.get("tiers"), where))
@@ -109,6 +108,9 @@ def _answers(raw: Any, where: str) -> dict[str, dict[str, str]]:
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in models.items())
         ):
             raise DatasetError("must map model names to answer texts", path=where, field=f"answers.{item}")
+        for model, text in models.items():
+            if problem := unstorable(text):
+                raise DatasetError(problem, path=where, field=f"answers.{item}.{model}")
         answers[item] = models
     return answers
 
@@ -120,4 +122,11 @@ def _tiers(raw: Any, where: str) -> dict[str, tuple[str, ...]] | None:
         isinstance(models, list) and models and all(isinstance(m, str) for m in models) for models in raw.values()
     ):
         raise DatasetError("must map tier names to lists of model names", path=where, field="tiers")
+    for name, models in raw.items():
+        problems = [
+            unstorable(name, max_chars=MAX_TIER_CHARS),
+            *(unstorable(m, max_chars=MAX_ID_CHARS) for m in models),
+        ]
+        if problem := next((p for p in problems if p), None):
+            raise DatasetError(f"a tier or model name {problem}", path=where, field=f"tiers.{name[:40]}")
     return {name: tuple(models) for name, models in raw.items()}
