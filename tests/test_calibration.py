@@ -16,6 +16,7 @@ from escalade.calibration import (
     certify_selective_error,
     clopper_pearson_lower,
     clopper_pearson_upper,
+    min_certifiable_items,
     threshold_for_share,
 )
 from escalade.exceptions import ConfigError
@@ -126,6 +127,21 @@ def test_cascade_splits_delta() -> None:
         certify_cascade([], alpha=0.1, delta=0.1)
 
 
+@pytest.mark.parametrize("grid", [None, 0.1, 0.25])
+@pytest.mark.parametrize(("alpha", "delta"), [(0.05, 0.1), (0.2, 0.2), (0.1, 0.01), (0.3, 0.05)])
+def test_min_certifiable_items_is_the_smallest_that_certifies(alpha: float, delta: float, grid: float | None) -> None:
+    """Error-free calibration sets of distinct scores certify from exactly that many items on, never below."""
+    needed = min_certifiable_items(alpha, delta, grid=grid)
+
+    def certifies(n: int) -> bool:
+        return certify_selective_error(
+            [i / n for i in range(n)], [True] * n, alpha=alpha, delta=delta, grid=grid
+        ).certified
+
+    assert certifies(needed)
+    assert not any(certifies(n) for n in range(1, needed))
+
+
 def test_threshold_for_share() -> None:
     """The share threshold escalates about the asked share; 0 escalates nothing and 1 everything."""
     scores = np.linspace(0, 1, 101)
@@ -145,6 +161,8 @@ def test_threshold_for_share() -> None:
         (lambda: certify_selective_error([float("nan")], [True], alpha=0.1, delta=0.1), "NaN"),
         (lambda: threshold_for_share([0.1], 1.5), "strong_share"),
         (lambda: certify_quality([0.1], [True], [True], ratio=1.2, delta=0.1), "ratio must be in"),
+        (lambda: min_certifiable_items(1.0, 0.1), "bound must be in"),
+        (lambda: min_certifiable_items(0.1, 0.1, grid=0.0), "grid must be in"),
     ],
 )
 def test_bad_calibration_input(call: object, message: str) -> None:

@@ -37,6 +37,7 @@ alone. When the first threshold tested fails, the result says so and escalates e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -55,6 +56,7 @@ __all__ = [
     "certify_selective_error",
     "clopper_pearson_lower",
     "clopper_pearson_upper",
+    "min_certifiable_items",
     "threshold_for_share",
 ]
 
@@ -147,6 +149,42 @@ def _uncertified(target: str, bound: float, delta: float, items: int, tested: in
     )
 
 
+def _tested(
+    accepted: NDArray[np.int64], counts: NDArray[np.int64], n: int, *, bound: float, delta: float, grid: float | None
+) -> NDArray[np.bool_]:
+    """Which candidate thresholds the walk tests; they depend on the scores alone, never on the labels.
+
+    A candidate is tested when zero errors among its ``counts`` trials would certify it and, with
+    ``grid``, when it is the first to reach a new multiple of ``grid`` of the ``n`` items.
+    """
+    tested = np.power(1.0 - bound, counts) <= delta
+    if grid is not None:
+        marks = np.ceil(accepted / n / grid - 1e-9)
+        tested &= np.append(True, marks[1:] != marks[:-1])
+    return tested
+
+
+def min_certifiable_items(bound: float, delta: float, *, grid: float | None = None) -> int:
+    """The fewest items on which :func:`certify_selective_error` can certify any threshold.
+
+    That is the smallest ``n`` for which the walk tests at least one threshold, with distinct scores
+    (ties only ever lower it): with fewer items it escalates everything whatever the labels say.
+
+    >>> min_certifiable_items(0.05, 0.1), min_certifiable_items(0.05, 0.1, grid=0.1)
+    (45, 49)
+    """
+    _check_level("bound", bound)
+    _check_level("delta", delta)
+    if grid is not None:
+        _check_level("grid", grid)
+    n = max(1, math.floor(math.log(delta) / math.log1p(-bound)) - 1)  # just below the bound without a grid
+    while True:
+        accepted = np.arange(1, n + 1)
+        if _tested(accepted, accepted, n, bound=bound, delta=delta, grid=grid).any():
+            return n
+        n += 1
+
+
 def _fixed_sequence(
     scores: NDArray[np.float64],
     loss: NDArray[np.bool_],
@@ -171,10 +209,7 @@ def _fixed_sequence(
     accepted = last + 1
     bad = np.cumsum(loss[order])[last]
     counts = np.full(len(last), n) if over_all else accepted
-    powered = np.power(1.0 - bound, counts) <= delta  # zero errors would certify: depends on scores only
-    if grid is not None:  # the first threshold reaching each multiple of `grid` of the items
-        marks = np.ceil(accepted / n / grid - 1e-9)
-        powered &= np.append(True, marks[1:] != marks[:-1])
+    powered = _tested(accepted, counts, n, bound=bound, delta=delta, grid=grid)
     p_values = binom.cdf(bad, counts, bound)
     best: tuple[float, int, int, int] | None = None  # threshold, accepted, errors, trials
     tested = 0

@@ -6,7 +6,9 @@ catch the base and the CLI can turn any of them into one clear line::
     EscalationError
     ├── ConfigError                  bad configuration value (names field and source)
     │   ├── MissingKeyError          no API key for a provider (names the provider and how to set one)
-    │   └── RuleError                an escalation rule or rule file is invalid (names file, rule and why)
+    │   ├── RuleError                an escalation rule or rule file is invalid (names file, rule and why)
+    │   ├── NotEnoughLabelsError     too few labelled decisions to certify any threshold (says how many are needed)
+    │   └── AuditKeyError            ESCALADE_AUDIT_KEY is missing or is not the key the audit trail is sealed with
     ├── DatasetError                 malformed or missing benchmark dataset (names file, line, field)
     ├── TargetFileError              the file to generate tests for is missing, not Python, or has nothing to test
     ├── DecisionError                an agent's decision (or its outcome) is malformed (names the decision and field)
@@ -29,6 +31,7 @@ catch the base and the CLI can turn any of them into one clear line::
     │   └── SandboxError             generated tests could not be run at all (the sandbox, not the tests, failed)
     └── StoreError                   the store was asked for something it cannot do or does not hold
         ├── RunNotFoundError         no stored run has the given id
+        ├── CalibrationNotFoundError no stored calibration has the given id in the workspace
         └── DatabaseError            the database could not be opened, read or written (names it and the run)
 """
 
@@ -42,9 +45,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApprovalDeniedError",
+    "AuditKeyError",
     "BudgetError",
     "BudgetExceededError",
     "BudgetUnavailableError",
+    "CalibrationNotFoundError",
     "CallLimitError",
     "ConfigError",
     "ContentPolicyError",
@@ -56,6 +61,7 @@ __all__ = [
     "ListenerError",
     "MissingKeyError",
     "MissingOutcomeError",
+    "NotEnoughLabelsError",
     "ProviderAuthError",
     "ProviderError",
     "RateLimitedError",
@@ -107,6 +113,23 @@ class RuleError(ConfigError):
         self.source = source
         #: Name of the offending rule, when known.
         self.rule = rule
+
+
+class NotEnoughLabelsError(ConfigError):
+    """Calibration has too few labelled decisions to certify any threshold; nothing was stored.
+
+    ``needed`` is the fewest labelled decisions (of one type, or in all when pooled) on which the
+    certification test can certify a threshold at the requested level; ``labelled`` is the most there were.
+    """
+
+    def __init__(self, message: str, *, needed: int, labelled: int) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.labelled = labelled
+
+
+class AuditKeyError(ConfigError):
+    """``ESCALADE_AUDIT_KEY`` is missing, or is not the key the audit trail's entries are sealed with."""
 
 
 class DecisionError(EscalationError):
@@ -287,3 +310,15 @@ class DatabaseError(StoreError):
         self.database = database
         self.run_id = run_id
         self.item_id = item_id
+
+
+class CalibrationNotFoundError(StoreError):
+    """No stored calibration has this id in the workspace."""
+
+    def __init__(self, calibration_id: str, *, workspace: str) -> None:
+        super().__init__(
+            f"no calibration with id {calibration_id!r} in workspace {workspace!r}"
+            " (see `escalade decide --calibrations`)"
+        )
+        self.calibration_id = calibration_id
+        self.workspace = workspace

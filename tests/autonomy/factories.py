@@ -1,4 +1,4 @@
-"""Decision records for tests, with plain defaults that any field may override."""
+"""Decision records and audit reports for tests, with plain defaults that any field may override."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from escalade.autonomy.audit import AuditHead, ChainReport
 from escalade.autonomy.history import AuditDraft, DecisionRecord
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -42,3 +43,8 @@ def audit_draft(record: DecisionRecord, kind: str = "decision") -> AuditDraft:
         decision_id=record.decision_id,
         payload={"id": record.decision_id},
     )
+
+
+def intact(entries: int, head: AuditHead | None) -> ChainReport:
+    """The report of an intact SHA-256 trail of ``entries`` entries ending at ``head``."""
+    return ChainReport(ok=True, entries=entries, anchor=f"{head.seq}:{head.hash}" if head and head.seq else None)

@@ -2,7 +2,8 @@
 
 Every kind of tampering the module docstring promises to catch (an edited body, a removed entry,
 removed newest entries, reordered entries, a replaced hash, a lost head, a chain rebuilt without the
-HMAC key) is applied to an intact chain, and the report must name the first bad entry.
+HMAC key) is applied to an intact chain, and the report must name the first bad entry. Trails that
+change seal (SHA-256 first, keyed later) verify; a missing or wrong key is reported as such.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,12 +29,16 @@ from escalade.autonomy.audit import (
     audit_key,
     canonical_json,
     chain_hash,
+    check_append,
+    key_id,
     make_entry,
     verify_chain,
 )
 from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import AuditDraft, MemoryAutonomyStore, Outcome
-from escalade.exceptions import DecisionError
+from escalade.autonomy.history import AuditDraft, Outcome
+from escalade.autonomy.memory import MemoryAutonomyStore
+from escalade.exceptions import AuditKeyError, DecisionError
+from tests.autonomy.factories import intact
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 KEY = b"the audit key"
@@ -47,8 +53,14 @@ def no_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(AUDIT_KEY_ENV, raising=False)
 
 
-def build_chain(count: int = 5, *, key: bytes | None = None) -> tuple[list[AuditEntry], AuditHead]:
-    """``count`` linked decision entries (``d1``, ``d2``, ...) and their head."""
+def build_chain(
+    count: int = 5, *, key: bytes | None = None, keyed_from: int = 1, sealed: bool = True
+) -> tuple[list[AuditEntry], AuditHead]:
+    """``count`` linked decision entries (``d1``, ``d2``, ...) and their head.
+
+    Entries from ``keyed_from`` on are sealed with ``key``, those before with SHA-256; ``sealed=False``
+    writes them as entries did before they named their seal.
+    """
     entries: list[AuditEntry] = []
     previous = GENESIS
     for seq in range(1, count + 1):
@@ -60,19 +72,26 @@ def build_chain(count: int = 5, *, key: bytes | None = None) -> tuple[list[Audit
             workspace="w",
             decision_id=f"d{seq}",
             payload={"escalate": seq % 2 == 0, "confidence": 0.25 * (seq % 4)},
-            key=key,
+            key=key if seq >= keyed_from else None,
         )
+        if not sealed:
+            content = {k: v for k, v in entry.content().items() if k not in ("seal", "key_id")}
+            body = canonical_json(content)
+            entry = AuditEntry(seq, body, chain_hash(body, key if seq >= keyed_from else None))
         entries.append(entry)
         previous = entry.hash
     return entries, AuditHead(entries[-1].seq, entries[-1].hash)
 
 
 def rebuild(entries: list[AuditEntry], start: int, key: bytes | None) -> list[AuditEntry]:
-    """The entries from position ``start`` re-hashed with ``key`` and re-linked, as an attacker would."""
+    """The entries from position ``start`` re-sealed with ``key`` and re-linked, as an attacker would."""
     out = list(entries[:start])
     previous = out[-1].hash if out else GENESIS
     for entry in entries[start:]:
-        content = {**entry.content(), "prev": previous}
+        content = {k: v for k, v in entry.content().items() if k != "key_id"}
+        content.update(
+            prev=previous, seal="hmac-sha256" if key else "sha256", **({"key_id": key_id(key)} if key else {})
+        )
         body = canonical_json(content)
         out.append(AuditEntry(entry.seq, body, chain_hash(body, key)))
         previous = out[-1].hash
@@ -148,7 +167,7 @@ def test_intact_chain_verifies() -> None:
     """An untouched chain is intact, counts its entries and is a SHA-256 chain without a key."""
     entries, head = build_chain(5)
     report = verify_chain(entries, head, None)
-    assert report == ChainReport(ok=True, entries=5, keyed=False)
+    assert report == ChainReport(ok=True, entries=5, keyed=False, cause=None, keyed_from=None, anchor=f"5:{head.hash}")
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
     assert entries[0].content()["prev"] == GENESIS
     assert all(later.content()["prev"] == earlier.hash for earlier, later in itertools.pairwise(entries))
@@ -160,10 +179,15 @@ def test_empty_chain_verifies(head: AuditHead | None) -> None:
     assert verify_chain([], head, None) == ChainReport(ok=True, entries=0)
 
 
-def test_entry_body_holds_everything_hashed() -> None:
-    """The body is canonical JSON of seq, previous hash, time, kind, workspace, decision id and payload."""
+@pytest.mark.parametrize(
+    ("key", "seal"),
+    [(None, {"seal": "sha256"}), (KEY, {"seal": "hmac-sha256", "key_id": key_id(KEY)})],
+    ids=["sha256", "hmac"],
+)
+def test_entry_body_holds_everything_hashed(key: bytes | None, seal: dict[str, str]) -> None:
+    """The body is canonical JSON of seq, previous hash, time, kind, workspace, decision id, payload and seal."""
     entry = make_entry(
-        seq=7, previous="ab" * 32, at=AT, kind="outcome", workspace="w", decision_id=None, payload={"x": 1}, key=None
+        seq=7, previous="ab" * 32, at=AT, kind="outcome", workspace="w", decision_id=None, payload={"x": 1}, key=key
     )
     assert entry.content() == {
         "seq": 7,
@@ -173,10 +197,20 @@ def test_entry_body_holds_everything_hashed() -> None:
         "workspace": "w",
         "decision_id": None,
         "payload": {"x": 1},
+        **seal,
     }
     assert entry.kind == "outcome"
     assert entry.body == canonical_json(entry.content())
-    assert entry.hash == hashlib.sha256(entry.body.encode()).hexdigest()
+    assert entry.hash == chain_hash(entry.body, key)
+
+
+def test_key_id_names_the_key_without_revealing_it() -> None:
+    """A key id is short, the same for the same key, different for another, and holds nothing of the key."""
+    assert key_id(KEY) == key_id(bytes(KEY))
+    assert key_id(KEY) != key_id(b"another key")
+    assert len(key_id(KEY)) == 16
+    assert KEY.hex() not in key_id(KEY)
+    assert key_id(KEY) not in (hashlib.sha256(KEY).hexdigest()[:16], KEY.hex()[:16])
 
 
 @pytest.mark.parametrize(
@@ -208,13 +242,13 @@ def test_tampering_is_detected_at_the_first_bad_entry(
     assert problem in report.problem
 
 
-def test_edit_hint_names_the_key_variable_only_without_a_key() -> None:
-    """An edited entry checked without a key hints at ESCALADE_AUDIT_KEY; with a key it does not."""
+def test_edit_of_a_keyed_entry_is_an_edit() -> None:
+    """An edited keyed entry checked with the key is reported as edited, at that entry."""
     entries, head = build_chain(3, key=KEY)
     tampered, _ = edit_body(entries, head)
-    assert AUDIT_KEY_ENV in verify_chain(entries, head, None).problem
     keyed = verify_chain(tampered, head, KEY)
-    assert (keyed.first_bad_seq, keyed.keyed) == (3, True)
+    assert (keyed.first_bad_seq, keyed.keyed, keyed.cause) == (3, True, "tampered")
+    assert "edited" in keyed.problem
     assert AUDIT_KEY_ENV not in keyed.problem
 
 
@@ -222,7 +256,7 @@ def test_truncation_with_a_moved_head_needs_a_reference_or_an_anchor() -> None:
     """Cutting the newest entries and moving the head back is consistent on its own; references and anchors catch it."""
     entries, head = build_chain(5)
     tampered, tampered_head = truncate_with_head(entries, head)
-    assert verify_chain(tampered, tampered_head, None) == ChainReport(ok=True, entries=3)
+    assert verify_chain(tampered, tampered_head, None) == intact(3, tampered_head)
     referenced = verify_chain(tampered, tampered_head, None, referenced=5)
     assert (referenced.ok, referenced.first_bad_seq) == (False, 4)
     assert "refers to entry 5 but the trail ends at 3" in referenced.problem
@@ -241,22 +275,97 @@ def test_anchor_must_match_its_entry() -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "ok"),
+    ("key", "cause", "problem"),
     [
-        pytest.param(None, False, id="no-key"),
-        pytest.param(b"a wrong key", False, id="wrong-key"),
-        pytest.param(KEY, True, id="right-key"),
+        pytest.param(None, "missing_key", f"key id {key_id(KEY)}): set {AUDIT_KEY_ENV}", id="no-key"),
+        pytest.param(
+            b"a wrong key", "wrong_key", f"{AUDIT_KEY_ENV} is another key (id {key_id(b'a wrong key')})", id="wrong-key"
+        ),
+        pytest.param(KEY, None, "", id="right-key"),
     ],
 )
-def test_keyed_chain_verifies_only_with_its_key(key: bytes | None, ok: bool) -> None:
-    """An HMAC chain fails at its first entry without the key or with another one, and passes with it."""
+def test_keyed_chain_verifies_only_with_its_key(key: bytes | None, cause: str | None, problem: str) -> None:
+    """An HMAC chain passes with its key; without it or with another the report says so, not "edited"."""
     entries, head = build_chain(4, key=KEY)
     report = verify_chain(entries, head, key)
-    assert report.ok is ok
-    assert report.keyed is (key is not None)
-    if not ok:
+    assert report.ok is (cause is None)
+    assert report.cause == cause
+    assert problem in report.problem
+    if cause is not None:
         assert report.first_bad_seq == 1
-        assert "edited" in report.problem
+        assert "edited" not in report.problem
+        assert report.describe().startswith("audit trail cannot be verified at entry 1 (decision 'd1'): ")
+    else:
+        assert (report.keyed, report.keyed_from, report.key_id) == (True, 1, key_id(KEY))
+
+
+@pytest.mark.parametrize("sealed", [True, False], ids=["sealed", "before-seals"])
+@pytest.mark.parametrize(
+    ("key", "cause", "first_bad"),
+    [(KEY, None, None), (None, "missing_key", 4), (b"a wrong key", "wrong_key", 4)],
+    ids=["right-key", "no-key", "wrong-key"],
+)
+def test_trail_keyed_part_way_verifies(
+    key: bytes | None, cause: str | None, first_bad: int | None, sealed: bool
+) -> None:
+    """SHA-256 entries followed by keyed ones (the key set on an existing trail) verify with the key.
+
+    Without the key, or with another, the first keyed entry is named, and why. Entries from before
+    seals were named verify too (SHA-256 tried first, then the key), but cannot tell a wrong key
+    from an edit.
+    """
+    entries, head = build_chain(6, key=KEY, keyed_from=4, sealed=sealed)
+    report = verify_chain(entries, head, key)
+    assert report.ok is (cause is None)
+    assert report.first_bad_seq == first_bad
+    if cause is None:
+        assert (report.keyed_from, report.key_id) == (4, key_id(KEY))
+        assert "entries 1-3 sealed with SHA-256 only" in report.describe()
+        assert f"4-6 with HMAC-SHA256 (key id {key_id(KEY)})" in report.describe()
+    elif sealed:
+        assert report.cause == cause
+    else:
+        assert report.cause == "tampered"
+        assert ("set ESCALADE_AUDIT_KEY" if key is None else "or written with another audit key") in report.problem
+
+
+def rebuild_unsealed(entries: list[AuditEntry], start: int) -> list[AuditEntry]:
+    """Entries from ``start`` (written before seals were named) re-linked with plain SHA-256."""
+    out, previous = list(entries[:start]), entries[start - 1].hash
+    for entry in entries[start:]:
+        body = canonical_json({**entry.content(), "prev": previous})
+        out.append(AuditEntry(entry.seq, body, chain_hash(body, None)))
+        previous = out[-1].hash
+    return out
+
+
+@pytest.mark.parametrize("sealed", [True, False], ids=["sealed", "before-seals"])
+def test_unkeyed_entry_after_keyed_ones_is_tampering(sealed: bool) -> None:
+    """An entry sealed with SHA-256 after keyed ones is what rewriting the newest entries without the key looks like."""
+    entries, _ = build_chain(5, key=KEY, sealed=sealed)
+    forged = rebuild(entries, 3, None) if sealed else rebuild_unsealed(entries, 3)
+    report = verify_chain(forged, AuditHead(5, forged[-1].hash), KEY)
+    assert (report.ok, report.first_bad_seq, report.cause) == (False, 4, "tampered")
+    assert "sealed with SHA-256 after keyed entries (from entry 1)" in report.problem
+
+
+def test_changed_key_id_is_an_edit() -> None:
+    """A keyed entry whose key id was changed (after keyed entries with the right one) is edited, not a wrong key."""
+    entries, head = build_chain(4, key=KEY)
+    content = {**entries[2].content(), "key_id": key_id(b"other")}
+    tampered = [with_body(e, canonical_json(content)) if e.seq == 3 else e for e in entries]
+    report = verify_chain(tampered, head, KEY)
+    assert (report.first_bad_seq, report.cause) == (3, "tampered")
+    assert "names key id" in report.problem
+
+
+def test_key_given_for_a_trail_never_keyed_is_reported() -> None:
+    """With a key, a trail none of whose entries is keyed fails: it may have been rebuilt without the key."""
+    entries, head = build_chain(3)
+    report = verify_chain(entries, head, KEY)
+    assert (report.ok, report.cause, report.first_bad_seq) == (False, "unkeyed", 1)
+    assert "none of its 3 entries is sealed with ESCALADE_AUDIT_KEY" in report.describe()
+    assert verify_chain([], None, KEY).ok  # nothing written yet: nothing to doubt
 
 
 @pytest.mark.parametrize("start", [0, 2])
@@ -271,7 +380,41 @@ def test_chain_rebuilt_without_the_key_is_rejected(start: int) -> None:
     report = verify_chain(forged, forged_head, KEY)
     assert not report.ok
     assert report.first_bad_seq == start + 1
-    assert "edited" in report.problem
+    assert report.cause == ("unkeyed" if start == 0 else "tampered")
+
+
+@pytest.mark.parametrize(
+    ("written", "sealed", "key", "refusal"),
+    [
+        pytest.param(None, True, KEY, None, id="sha256-then-key"),
+        pytest.param(KEY, True, KEY, None, id="same-key"),
+        pytest.param(KEY, True, None, "sealed with HMAC-SHA256 (key id", id="key-then-none"),
+        pytest.param(KEY, True, b"other", "is not the audit trail's key", id="key-then-other"),
+        pytest.param(None, False, KEY, None, id="before-seals-sha256-then-key"),
+        pytest.param(KEY, False, KEY, None, id="before-seals-same-key"),
+        pytest.param(KEY, False, None, "is not sealed with SHA-256", id="before-seals-key-then-none"),
+        pytest.param(KEY, False, b"other", "nor this key", id="before-seals-key-then-other"),
+    ],
+)
+def test_appending_checks_the_trails_seal(
+    written: bytes | None, sealed: bool, key: bytes | None, refusal: str | None
+) -> None:
+    """A keyed trail is only extended with its own key; a SHA-256 trail may go on keyed."""
+    entries, _ = build_chain(2, key=written, sealed=sealed)
+    if refusal is None:
+        check_append(entries[-1], key)
+        return
+    with pytest.raises(AuditKeyError, match=re.escape(refusal)) as caught:
+        check_append(entries[-1], key)
+    assert "nothing was appended" in str(caught.value)
+    assert AUDIT_KEY_ENV in str(caught.value)
+
+
+@pytest.mark.parametrize("last", [None, AuditEntry(1, "not json", "x")], ids=["empty", "unreadable"])
+def test_appending_to_an_empty_or_unreadable_trail_is_allowed(last: AuditEntry | None) -> None:
+    """Nothing to fit (an empty trail), or nothing readable (verify reports the edit): any key may append."""
+    check_append(last, None)
+    check_append(last, KEY)
 
 
 def test_chain_rebuilt_with_the_key_is_consistent() -> None:
@@ -323,7 +466,7 @@ def test_describe_names_the_first_bad_entry_and_decision() -> None:
     assert verify_chain(entries, head, None).describe() == "audit trail intact: 5 entries, SHA-256 chain verified"
     keyed, keyed_head = build_chain(2, key=KEY)
     assert verify_chain(keyed, keyed_head, KEY).describe() == (
-        "audit trail intact: 2 entries, HMAC-SHA256 chain verified"
+        f"audit trail intact: 2 entries, HMAC-SHA256 chain verified (key id {key_id(KEY)})"
     )
 
 
@@ -350,7 +493,7 @@ def test_memory_store_appends_a_linked_chain() -> None:
     assert store.audit_entries() == appended
     assert [e.seq for e in store.audit_entries(after=2, limit=2)] == [3, 4]
     assert store.audit_entries(after=5) == []
-    assert verify_chain(store.audit_entries(), store.audit_head(), None) == ChainReport(ok=True, entries=5)
+    assert verify_chain(store.audit_entries(), store.audit_head(), None) == intact(5, store.audit_head())
 
 
 def test_memory_store_key_makes_an_hmac_chain(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -381,7 +524,7 @@ def test_engine_flow_leaves_an_intact_trail_in_memory() -> None:
         ("outcome", "d2"),
     ]
     assert entries[0].content()["payload"]["escalate"] is results[0].should_escalate
-    assert verify_chain(entries, store.audit_head(), None) == ChainReport(ok=True, entries=4)
+    assert verify_chain(entries, store.audit_head(), None) == intact(4, store.audit_head())
 
 
 def test_memory_store_refusals_append_nothing() -> None:
@@ -421,4 +564,4 @@ def test_memory_store_concurrent_appends_never_fork() -> None:
         thread.join()
     entries = store.audit_entries()
     assert [e.seq for e in entries] == list(range(1, 201))
-    assert verify_chain(entries, store.audit_head(), None) == ChainReport(ok=True, entries=200)
+    assert verify_chain(entries, store.audit_head(), None) == intact(200, store.audit_head())

@@ -13,7 +13,8 @@ from escalade.autonomy.controller import (
     complexity_of,
 )
 from escalade.autonomy.decisions import Decision, DecisionContext, DecisionType
-from escalade.autonomy.history import AuditDraft, DecisionRecord, MemoryAutonomyStore, Outcome
+from escalade.autonomy.history import AuditDraft, DecisionRecord, Outcome
+from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.autonomy.profiles import PROFILES
 from escalade.exceptions import ConfigError
 from tests.autonomy.factories import NOW, audit_draft, decision_record

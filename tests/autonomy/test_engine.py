@@ -13,11 +13,13 @@ import pytest
 from escalade.autonomy.audit import verify_chain
 from escalade.autonomy.decisions import DecisionContext, Priority
 from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import CalibrationRecord, MemoryAutonomyStore, Outcome
+from escalade.autonomy.history import CalibrationRecord, Outcome
+from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.autonomy.profiles import PROFILES
 from escalade.autonomy.rules import RuleSet, load_rules
 from escalade.autonomy.thresholds import Labelled, RateControl
-from escalade.exceptions import ConfigError, DecisionError
+from escalade.autonomy.trail import verify_trail
+from escalade.exceptions import CalibrationNotFoundError, ConfigError, DecisionError, NotEnoughLabelsError
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -279,6 +281,48 @@ def test_calibrate_stores_and_audits(engine: EscalationEngine) -> None:
     result = engine.evaluate({"description": "Fix a typo in the README"})
     assert result.threshold.calibration_id == record.id
     assert result.threshold.floor == record.floors["maintenance"]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [None, [Labelled("maintenance", 0.9, False)] * 10],
+    ids=["the-workspace-has-none", "ten-given"],
+)
+def test_calibrating_with_too_few_labels_changes_nothing(
+    engine: EscalationEngine, labels: list[Labelled] | None
+) -> None:
+    """Too few labels: the refusal says how many are needed, and no calibration or audit entry is stored."""
+    engine.evaluate({"id": "t", "description": "Fix a typo in the README"})
+    head = engine.store.audit_head()
+    with pytest.raises(NotEnoughLabelsError, match="needs at least 49 labelled decisions of one type"):
+        engine.calibrate(alpha=0.05, delta=0.1, labelled=labels)
+    assert (engine.store.calibration("default"), engine.store.audit_head()) == (None, head)
+    assert not engine.evaluate({"id": "t2", "description": "Fix a typo in the README"}).should_escalate
+
+
+def test_removing_a_calibration_puts_the_previous_in_force(engine: EscalationEngine) -> None:
+    """Removing the newest calibration restores the one before it; removing that one, none; each is audited."""
+    labels = [Labelled("maintenance", 0.5 + i / 200, False) for i in range(100)]
+    first = engine.calibrate(alpha=0.1, delta=0.1, labelled=labels)
+    second = engine.calibrate(alpha=0.2, delta=0.1, labelled=labels)
+    assert [c.id for c in engine.calibrations()] == [second.id, first.id]
+    assert engine.remove_calibration(second.id) == second
+    assert engine.store.calibration("default") == first
+    engine.remove_calibration(first.id)
+    assert engine.calibrations() == []
+    assert [e.kind for e in engine.store.audit_entries()][-2:] == ["calibration_removed"] * 2
+    assert verify_trail(engine.store, key=None).ok
+
+
+def test_removing_an_unknown_calibration_is_refused(engine: EscalationEngine) -> None:
+    """An id the workspace does not hold is a clear error and appends nothing."""
+    record = engine.calibrate(alpha=0.1, delta=0.1, labelled=[Labelled("maintenance", 0.9, False)] * 60)
+    head = engine.store.audit_head()
+    with pytest.raises(CalibrationNotFoundError, match="see `escalade decide --calibrations`"):
+        engine.remove_calibration("nope")
+    with pytest.raises(CalibrationNotFoundError, match="in workspace 'other'"):
+        engine.remove_calibration(record.id, workspace="other")
+    assert (engine.store.audit_head(), engine.calibrations()) == (head, [record])
 
 
 def test_unusual_needs_history() -> None:

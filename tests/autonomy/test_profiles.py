@@ -238,7 +238,7 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path, kind: str) -> None:
         path.mkdir()
     elif kind == "not utf-8":
         path.write_bytes(b"[profiles.x]\ndescription = '\xff\xfe'\n")
-    with pytest.raises(ConfigError, match="cannot read profiles") as caught:
+    with pytest.raises(ConfigError, match="cannot read the profiles file") as caught:
         load_profiles(path)
     assert caught.value.source == str(path)
 

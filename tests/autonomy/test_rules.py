@@ -17,6 +17,7 @@ from escalade.autonomy.rules import (
     BUILTIN_RULES,
     MAX_CONDITIONS,
     MAX_DEPTH,
+    MAX_RULES,
     RuleSet,
     load_rules,
     parse_condition,
@@ -569,6 +570,20 @@ def test_too_large_condition_is_refused(tmp_path: Path, when: dict[str, Any]) ->
         load_rules(path)
     assert str(path) in str(caught.value)
     assert caught.value.rule == "deep"
+
+
+@pytest.mark.parametrize(
+    ("count", "ok"), [(MAX_RULES - len(BUILTIN_RULES), True), (MAX_RULES - len(BUILTIN_RULES) + 1, False)]
+)
+def test_rule_count_is_bounded(tmp_path: Path, count: int, ok: bool) -> None:
+    """Up to MAX_RULES rules (built-ins included) load; one more is refused, naming the file."""
+    path = _write(tmp_path, "rules.toml", "".join(_rule(_OK_WHEN, name=f"r{i}") for i in range(count)))
+    if ok:
+        assert len(load_rules(path).rules) == MAX_RULES
+        return
+    with pytest.raises(RuleError, match=f"a rule set holds at most {MAX_RULES}") as caught:
+        load_rules(path)
+    assert caught.value.source == str(path)
 
 
 def test_condition_at_the_limits_loads(tmp_path: Path) -> None:

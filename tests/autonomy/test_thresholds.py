@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from escalade.autonomy.decisions import DecisionContext
 from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import CalibrationRecord, DecisionRecord, MemoryAutonomyStore, Outcome
+from escalade.autonomy.history import CalibrationRecord, DecisionRecord, Outcome
+from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.autonomy.profiles import PROFILES, AutomationProfile
 from escalade.autonomy.rules import RuleSet
 from escalade.autonomy.thresholds import (
@@ -26,8 +27,9 @@ from escalade.autonomy.thresholds import (
     certify_floors,
     labelled_from,
 )
+from escalade.calibration import min_certifiable_items
 from escalade.evaluation.decision_stream import decision_stream
-from escalade.exceptions import ConfigError
+from escalade.exceptions import ConfigError, NotEnoughLabelsError
 from tests.autonomy.factories import NOW, audit_draft, decision_record
 
 
@@ -71,6 +73,10 @@ def test_floor_matches_brute_force(seed: int, n: int, alpha: float, delta: float
         score = round(rng.random(), 2)  # ties included
         items.append((score, rng.random() < 0.6 * (1 - score)))  # errors rarer at high confidence
     labelled = [Labelled("maintenance", s, e) for s, e in items]
+    if n < min_certifiable_items(alpha, delta, grid=grid):
+        with pytest.raises(NotEnoughLabelsError):
+            certify_floors(labelled, alpha=alpha, delta=delta, types=["maintenance"], grid=grid)
+        return
     record = certify_floors(labelled, alpha=alpha, delta=delta, types=["maintenance"], grid=grid)
     assert record.floors["maintenance"] == _brute_floor(items, alpha, delta, grid)
 
@@ -85,7 +91,52 @@ def test_delta_is_split_over_the_types_calibrated() -> None:
         assert record.floors[name] == _brute_floor(items, 0.15, 0.05, None)
     assert record.floors["security"] is None
     assert record.labelled["security"] == 0
-    assert "no labelled decisions" in record.messages["security"]
+    needed = min_certifiable_items(0.15, 0.1 / 3, grid=None)
+    assert record.messages["security"].startswith(f"0 labelled decisions, fewer than the {needed} a floor needs here")
+
+
+@pytest.mark.parametrize(
+    ("labelled", "pooled", "needed", "have"),
+    [
+        pytest.param([], False, min_certifiable_items(0.05, 0.1, grid=0.1), "there are none", id="no-labels"),
+        pytest.param(
+            [Labelled("fix", 0.9, False)] * 48, False, 49, "the most labelled type, fix, has 48", id="one-short"
+        ),
+        pytest.param(
+            [Labelled(t, 0.9, False) for t in ("fix", "data") for _ in range(24)], True, 49, "there are 48", id="pooled"
+        ),
+    ],
+)
+def test_too_few_labels_are_refused(labelled: list[Labelled], pooled: bool, needed: int, have: str) -> None:
+    """With fewer labels than the test can certify anything on, calibration refuses and says how many it needs."""
+    with pytest.raises(NotEnoughLabelsError) as caught:
+        certify_floors(labelled, alpha=0.05, delta=0.1, pooled=pooled)
+    error = caught.value
+    assert error.needed == needed == min_certifiable_items(0.05, 0.1, grid=0.1)
+    assert f"needs at least {needed} labelled decisions" in str(error)
+    assert "nothing was stored" in str(error)
+    assert have in str(error)
+
+
+def test_the_number_of_labels_needed_is_exact() -> None:
+    """At the number of labels the refusal names, error-free labels do certify a floor; one fewer is refused."""
+    needed = min_certifiable_items(0.05, 0.1, grid=0.1)
+    items = [Labelled("fix", 0.5 + i / 1000, False) for i in range(needed)]
+    assert certify_floors(items, alpha=0.05, delta=0.1).floors["fix"] is not None
+    with pytest.raises(NotEnoughLabelsError):
+        certify_floors(items[1:], alpha=0.05, delta=0.1)
+
+
+def test_delta_is_split_only_over_types_with_enough_labels() -> None:
+    """A type with too few labels is held without a test, and takes no share of delta from the others."""
+    rng = random.Random(5)
+    many = [Labelled("fix", rng.random(), rng.random() < 0.05) for _ in range(300)]
+    record = certify_floors([*many, *[Labelled("data", 0.9, False)] * 3], alpha=0.15, delta=0.1, grid=None)
+    items = [(x.confidence, x.error) for x in many]
+    assert record.floors["fix"] == _brute_floor(items, 0.15, 0.1, None)  # all of delta, not half
+    assert record.floors["data"] is None
+    assert record.labelled["data"] == 3
+    assert "3 labelled decisions, fewer than the" in record.messages["data"]
 
 
 def test_pooled_floor_is_one_for_all() -> None:
@@ -125,7 +176,7 @@ def test_the_guarantee_holds_on_fresh_draws() -> None:
 @pytest.mark.parametrize(("alpha", "delta"), [(0, 0.1), (1, 0.1), (0.1, 0), (0.1, 1.5)])
 def test_levels_are_checked(alpha: float, delta: float) -> None:
     """α and δ must lie strictly between 0 and 1."""
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="alpha and delta"):
         certify_floors([], alpha=alpha, delta=delta)
 
 

@@ -328,3 +328,135 @@ def test_odd_tampering_is_reported_not_crashed_on(db: str, statement: str) -> No
     code, out, _ = invoke("audit", "show", "--db", db)
     assert code == 0
     assert out.strip()
+
+
+@pytest.fixture
+def no_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests set ESCALADE_AUDIT_KEY themselves; one from the environment must not leak in."""
+    monkeypatch.delenv("ESCALADE_AUDIT_KEY", raising=False)
+
+
+def test_ids_are_echoed_as_given(db: str) -> None:
+    """An integer id comes back an integer, a string id a string, in answers and error lines alike."""
+    stdin = _lines({"id": 5, "description": "Fix a typo"}, {"id": 6, "colour": 1}, {"id": "7", "description": "x"})
+    _, out, _ = invoke("decide", "--db", db, stdin=stdin)
+    assert [a["id"] for a in _answers(out)] == [5, 6, "7"]
+    assert "error" in _answers(out)[1]
+    _, out, _ = invoke("outcome", "--db", db, stdin=_lines({"id": 5, "success": True}, {"id": 99, "success": True}))
+    answers = _answers(out)
+    assert [a["id"] for a in answers] == [5, 99]
+    assert answers[0]["verdict"] == "correct"
+    assert "no decision with this id" in answers[1]["error"]
+
+
+def test_help_keeps_bracketed_text() -> None:
+    """The help of --profiles shows ``[profiles.NAME]`` (not eaten as Rich markup)."""
+    code, out, _ = invoke("decide", "--help")
+    assert code == 0
+    assert "[profiles.NAME]" in out
+
+
+def test_calibrate_without_labels_refuses_and_stores_nothing(db: str) -> None:
+    """--calibrate on a workspace with no labels says how many it needs, exits 2 and leaves decisions alone."""
+    code, out, err = invoke("decide", "--calibrate", "--db", db)
+    assert code == 2
+    assert out == ""
+    assert "needs at least 49 labelled decisions of one type (there are none; 0 in all); nothing was stored" in err
+    assert "no calibrations in workspace 'default'" in invoke("decide", "--calibrations", "--db", db)[1]
+    _, out, _ = invoke("decide", "--db", db, stdin=_lines({"id": "t", "description": "Fix a typo in the README"}))
+    assert _answers(out)[0]["escalate"] is False
+    assert invoke("audit", "verify", "--db", db)[1].startswith("audit trail intact: 1 entries")
+
+
+def test_calibrations_are_listed_and_removed(db: str, tmp_path: Path) -> None:
+    """--calibrations lists them, the one in force first; --remove-calibration removes one and says what is in force."""
+    labels = tmp_path / "labels.jsonl"
+    rows = [{"description": f"Fix typo number {i} in the docs", "needs_person": False} for i in range(80)]
+    labels.write_text(_lines(*rows), encoding="utf-8")
+    ids = [json.loads(invoke("decide", "--calibrate", "--labels", str(labels), "--alpha", alpha, "--json",
+                             "--db", db)[1])["id"] for alpha in ("0.1", "0.2")]  # fmt: skip
+    code, out, _ = invoke("decide", "--calibrations", "--db", db)
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == ids[::-1]
+    assert out.splitlines()[0].endswith("(in force)")
+    assert "escalates every decision of 9 type(s)" in out
+    code, out, _ = invoke("decide", "--remove-calibration", ids[1], "--db", db)
+    assert (code, out.strip()) == (0, f"removed calibration {ids[1]}: calibration {ids[0]} is in force now")
+    _, out, _ = invoke("decide", "--remove-calibration", ids[0], "--json", "--db", db)
+    assert json.loads(out)["in_force"] is None
+    listed = json.loads(invoke("decide", "--calibrations", "--json", "--db", db)[1])
+    assert listed == {"workspace": "default", "calibrations": []}
+    assert invoke("audit", "verify", "--db", db)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--remove-calibration", "nope"], "no calibration with id 'nope' in workspace 'default'"),
+        (["--remove-calibration", "nope", "--workspace", "w2"], "in workspace 'w2'"),
+        (["--calibrate", "--stats"], "use one of --stats, --calibrate, not several at once"),
+        (["--calibrations", "--remove-calibration", "x"], "use one of --calibrations, --remove-calibration"),
+    ],
+)
+def test_calibration_commands_fail_clearly(db: str, args: list[str], message: str) -> None:
+    """An unknown calibration or conflicting modes are one error line, exit 2, and change nothing."""
+    code, out, err = invoke("decide", *args, "--db", db)
+    assert (code, out) == (2, "")
+    assert message in err
+    assert invoke("audit", "verify", "--json", "--db", db)[1].startswith('{"ok": true, "entries": 0')
+
+
+@pytest.mark.usefixtures("no_audit_key")
+def test_audit_key_set_on_an_existing_trail(db: str) -> None:
+    """A key set later verifies the mixed trail; a missing or wrong key is said so (exit 2), and drops are refused."""
+    invoke("decide", "--db", db, stdin=_lines({"id": "a", "description": "Fix a typo"}))
+    invoke(
+        "decide", "--db", db, stdin=_lines({"id": "b", "description": "Fix a typo"}), env={"ESCALADE_AUDIT_KEY": "k1"}
+    )
+    code, out, _ = invoke("audit", "verify", "--db", db, env={"ESCALADE_AUDIT_KEY": "k1"})
+    assert code == 0
+    assert "entries 1-1 sealed with SHA-256 only (written before the key was set), 2-2 with HMAC-SHA256" in out
+    code, _, err = invoke("audit", "verify", "--db", db)
+    assert code == 2
+    assert "cannot be verified at entry 2 (decision 'b'): it is sealed with HMAC-SHA256" in err
+    assert "set ESCALADE_AUDIT_KEY" in err
+    code, _, err = invoke("audit", "verify", "--db", db, env={"ESCALADE_AUDIT_KEY": "k2"})
+    assert code == 2
+    assert "ESCALADE_AUDIT_KEY is another key" in err
+    assert "edited" not in err
+    code, out, err = invoke("decide", "--db", db, stdin=_lines({"id": "c", "description": "Fix a typo"}))
+    assert (code, out) == (2, "")
+    assert "the audit trail is sealed with HMAC-SHA256" in err
+    assert json.loads(invoke("decide", "--stats", "--json", "--db", db)[1])["decisions"] == 2
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("UPDATE autonomy_decisions SET escalated = 1 WHERE decision_id = 'typo'",
+         "decision 'typo' in workspace 'default': the table holds escalated = true, but its audit entry 5 recorded"
+         " false"),
+        ("UPDATE autonomy_decisions SET label = 0 WHERE decision_id = 'deploy'",
+         "the outcome of decision 'deploy' in workspace 'default': the table holds label = false"),
+    ],
+)  # fmt: skip
+def test_audit_verify_checks_the_decisions_table(db: str, statement: str, message: str) -> None:
+    """An edit of the decisions table itself (which stats and calibration read) fails verify, naming row and field."""
+    invoke("decide", "--db", db, stdin=_lines(*(d for d, _ in SEED)))
+    invoke("outcome", "--db", db, stdin=_lines({"id": "deploy", "response": "reject"}))
+    _tamper(db, statement)
+    code, _, err = invoke("audit", "verify", "--db", db)
+    assert code == 1
+    assert message in err
+
+
+def test_oversized_rule_file_is_one_error_line(db: str, tmp_path: Path) -> None:
+    """A rule file over the size limit stops decide at once with one line naming the file, its size and the limit."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n" + "  - {name: r, when: {field: type, op: eq, value: fix}}\n" * 25_000, encoding="utf-8")
+    code, out, err = invoke("decide", "--db", db, "--rules", str(rules), stdin=_lines({"description": "x"}))
+    assert (code, out) == (2, "")
+    assert err.strip() == (
+        f"error: {rules}: the rule file is {rules.stat().st_size:,} bytes, over the limit of 1,048,576 bytes (1 MiB):"
+        " split or trim it"
+    )

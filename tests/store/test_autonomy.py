@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import count
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Table, text, update
 
-from escalade.autonomy.audit import AUDIT_KEY_ENV, GENESIS, AuditHead, ChainReport, canonical_json, verify_chain
+from escalade.autonomy.audit import AUDIT_KEY_ENV, GENESIS, AuditHead, ChainReport, canonical_json, key_id, verify_chain
 from escalade.autonomy.decisions import DecisionContext
 from escalade.autonomy.engine import EscalationEngine
 from escalade.autonomy.history import (
@@ -28,16 +28,19 @@ from escalade.autonomy.history import (
     AutonomyStore,
     CalibrationRecord,
     DecisionRecord,
-    MemoryAutonomyStore,
     Outcome,
     TypeStats,
 )
-from escalade.exceptions import DecisionError, StoreError
+from escalade.autonomy.memory import MemoryAutonomyStore
+from escalade.autonomy.trail import verify_trail
+from escalade.exceptions import AuditKeyError, CalibrationNotFoundError, DecisionError, StoreError
 from escalade.store.autonomy import SqlAutonomyStore
+from escalade.store.models import AutonomyCalibrationRow
 from escalade.store.sql import SqlStore
-from tests.autonomy.factories import decision_record
+from tests.autonomy.factories import decision_record, intact
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CALIBRATIONS = cast(Table, AutonomyCalibrationRow.__table__)
 PLUS_TWO = timezone(timedelta(hours=2))
 
 
@@ -177,7 +180,7 @@ def test_duplicate_decision_stores_nothing(autonomy: SqlAutonomyStore) -> None:
     elsewhere = add(autonomy, "d1", workspace="other")
     assert elsewhere.audit_seq == 2
     assert autonomy.decision_count("other") == 1
-    assert verify_chain(autonomy.audit_entries(), autonomy.audit_head(), None) == ChainReport(ok=True, entries=2)
+    assert verify_chain(autonomy.audit_entries(), autonomy.audit_head(), None) == intact(2, autonomy.audit_head())
 
 
 @pytest.mark.parametrize(
@@ -382,7 +385,7 @@ def test_engine_flow_leaves_an_intact_trail(autonomy: SqlAutonomyStore) -> None:
     assert [autonomy.get_decision("default", f"d{i}") is not None for i in range(1, 6)] == [True] * 5
     assert [r.audit_seq for r in autonomy.decisions("default")] == [1, 2, 3, 4, 5]
     report = verify_chain(entries, autonomy.audit_head(), None)
-    assert report == ChainReport(ok=True, entries=7)
+    assert report == intact(7, autonomy.audit_head())
 
 
 def test_outcomes_and_calibrations_are_referenced(autonomy: SqlAutonomyStore) -> None:
@@ -471,8 +474,32 @@ def test_keyed_store_writes_an_hmac_chain(store: SqlStore) -> None:
     add(keyed, "d1")
     outcome(keyed, "d1", Outcome(success=True))
     entries, head = keyed.audit_entries(), keyed.audit_head()
-    assert verify_chain(entries, head, b"k") == ChainReport(ok=True, entries=2, keyed=True)
-    assert verify_chain(entries, head, None).first_bad_seq == 1
+    assert verify_chain(entries, head, b"k") == ChainReport(
+        ok=True, entries=2, keyed=True, keyed_from=1, key_id=key_id(b"k"), anchor=f"2:{entries[-1].hash}"
+    )
+    missing = verify_chain(entries, head, None)
+    assert (missing.first_bad_seq, missing.cause) == (1, "missing_key")
+
+
+def test_key_set_on_an_existing_trail(store: SqlStore) -> None:
+    """A key set on a SHA-256 trail makes a mixed trail that verifies; the key cannot then be dropped or changed."""
+    plain, keyed = SqlAutonomyStore(store.engine), SqlAutonomyStore(store.engine, key=b"k")
+    add(plain, "d1")
+    add(plain, "d2")
+    add(keyed, "d3")
+    outcome(keyed, "d1", Outcome(success=True))
+    report = verify_trail(keyed, key=b"k")
+    assert (report.ok, report.keyed_from, report.rows) == (True, 3, 4)
+    for key, cause in ((None, "missing_key"), (b"wrong", "wrong_key")):
+        found = verify_trail(plain, key=key)
+        assert (found.ok, found.first_bad_seq, found.cause) == (False, 3, cause)
+    head = plain.audit_head()
+    for writer, message in ((plain, "set ESCALADE_AUDIT_KEY"), (SqlAutonomyStore(store.engine, key=b"x"), "not the")):
+        with pytest.raises(AuditKeyError, match=message):
+            add(writer, "d4")
+        with pytest.raises(AuditKeyError, match=message):
+            writer.save_calibration("w", calibration_record(AT, "c"), draft(None, kind="calibration"))
+    assert (plain.audit_head(), plain.decision_count("w"), plain.calibrations("w")) == (head, 3, [])
 
 
 def run_threads(target: Callable[[], None], workers: int) -> None:
@@ -509,7 +536,7 @@ def test_concurrent_appends_never_fork_the_chain(autonomy: SqlAutonomyStore) -> 
         f"t{w}-{i}" for w in range(6) for i in range(30)
     )
     assert autonomy.audit_head() == AuditHead(180, entries[-1].hash)
-    assert verify_chain(entries, autonomy.audit_head(), None) == ChainReport(ok=True, entries=180)
+    assert verify_chain(entries, autonomy.audit_head(), None) == intact(180, autonomy.audit_head())
 
 
 def test_memory_and_sql_stores_decide_alike(autonomy: SqlAutonomyStore) -> None:
@@ -527,3 +554,120 @@ def test_memory_and_sql_stores_decide_alike(autonomy: SqlAutonomyStore) -> None:
     assert autonomy.decisions("default") == memory.decisions("default")
     assert [e.hash for e in autonomy.audit_entries()] == [e.hash for e in memory.audit_entries()]
     assert autonomy.audit_head() == memory.audit_head()
+
+
+def full_flow(store: AutonomyStore) -> EscalationEngine:
+    """:func:`engine_flow`, then calibration ``c1`` saved (entry 8) and ``c2`` saved (9) and removed (10)."""
+    engine, _ = engine_flow(store)
+    for name in ("c1", "c2"):
+        audit = AuditDraft(at=AT, kind="calibration", workspace="default", decision_id=None, payload={"id": name})
+        store.save_calibration("default", calibration_record(AT, name), audit)
+    engine.remove_calibration("c2")
+    return engine
+
+
+def test_intact_tables_match_the_trail(autonomy: SqlAutonomyStore) -> None:
+    """Decisions, outcomes, the calibration in force and the familiarity count all match their entries."""
+    full_flow(autonomy)
+    report = verify_trail(autonomy, key=None)
+    assert (report.ok, report.entries, report.rows, report.unchecked_rows) == (True, 10, 9, 0)
+    assert "10 entries, SHA-256 chain verified; 9 table rows match it" in report.describe()
+    assert [c.id for c in autonomy.calibrations("default")] == ["c1"]
+
+
+def edit_floors(conn: Connection) -> None:
+    """Loosen calibration c1's floor in its stored body."""
+    body = {**calibration_record(AT, "c1").to_dict(), "floors": {"deployment": 0.1, "data": None}}
+    conn.execute(update(CALIBRATIONS).values(body=body))
+
+
+def resurrect_calibration(conn: Connection) -> None:
+    """Put the removed calibration c2 back, as it was."""
+    row = {"id": "c2", "workspace": "default", "created_at": AT, "audit_seq": 9}
+    conn.execute(CALIBRATIONS.insert().values(**row, body=calibration_record(AT, "c2").to_dict()))
+
+
+COPY_D1 = (
+    "INSERT INTO autonomy_decisions (workspace, decision_id, at, agent, profile, type, environment, escalated,"
+    " risk_accepted, confidence, threshold, priority, rule_hits, forced, recommendation, affected_files,"
+    " affected_systems, record_count, estimated_cost, sampled, audit_seq) SELECT workspace, 'dx', at, agent, profile,"
+    " type, environment, escalated, risk_accepted, confidence, threshold, priority, rule_hits, forced, recommendation,"
+    " affected_files, affected_systems, record_count, estimated_cost, sampled, audit_seq FROM autonomy_decisions"
+    " WHERE decision_id = 'd1'"
+)
+WHERE = " WHERE decision_id = "
+
+
+@pytest.mark.parametrize(
+    ("tamper", "seq", "decision", "field", "problem"),
+    [
+        ("UPDATE autonomy_decisions SET escalated = NOT escalated" + WHERE + "'d3'", 3, "d3", "escalated",
+         "decision 'd3' in workspace 'default': the table holds escalated = "),
+        ("UPDATE autonomy_decisions SET confidence = 0.99" + WHERE + "'d1'", 1, "d1", "confidence",
+         "the table holds confidence = 0.99, but its audit entry 1 recorded"),
+        ("UPDATE autonomy_decisions SET rule_hits = '[]'" + WHERE + "'d2'", 2, "d2", "rule_hits",
+         "holds rule_hits = []"),
+        ("UPDATE autonomy_decisions SET label = NOT label" + WHERE + "'d1'", 6, "d1", "label",
+         "the outcome of decision 'd1' in workspace 'default': the table holds label = true"),
+        ("UPDATE autonomy_decisions SET label = TRUE" + WHERE + "'d4'", None, "d4", None,
+         "the outcome of decision 'd4' in workspace 'default' is in the table, but no audit entry wrote it"),
+        ("UPDATE autonomy_decisions SET outcome_seq = 7" + WHERE + "'d1'", 6, "d1", "outcome_seq",
+         "refers to audit entry 7, but entry 6 wrote it"),
+        ("DELETE FROM autonomy_decisions" + WHERE + "'d5'", 5, "d5", None,
+         "audit entry 5 wrote decision 'd5' in workspace 'default', but the table has no such row (deleted)"),
+        (COPY_D1, 1, "dx", None, "decision 'dx' in workspace 'default' is in the table, but no audit entry wrote it"),
+        ("UPDATE autonomy_areas SET successes = successes + 10", 6, None, "successes",
+         "the familiarity count of 'file:README.md' in workspace 'default': the table holds successes = 11"),
+        ("DELETE FROM autonomy_areas", 6, None, None, "the familiarity count of 'file:README.md'"),
+        (edit_floors, 8, None, "floors", "calibration 'c1' in workspace 'default': the table holds floors ="),
+        ("UPDATE autonomy_calibrations SET created_at = '2030-01-01 00:00:00'", 8, None, "created_at",
+         "calibration 'c1' in workspace 'default': the table holds created_at"),
+        ("DELETE FROM autonomy_calibrations", 8, None, None, "audit entry 8 wrote calibration 'c1'"),
+        (resurrect_calibration, 9, None, None, "calibration 'c2' in workspace 'default' is in the table, but no audit"),
+    ],
+    ids=["escalated", "confidence", "rule-hits", "label", "label-without-outcome", "outcome-seq", "deleted-row",
+         "inserted-row", "area-count", "area-deleted", "floors", "calibration-time", "calibration-deleted",
+         "calibration-resurrected"],
+)  # fmt: skip
+def test_table_edits_are_caught(
+    autonomy: SqlAutonomyStore,
+    tamper: str | Callable[[Connection], None],
+    seq: int | None,
+    decision: str | None,
+    field: str | None,
+    problem: str,
+) -> None:
+    """A row edited, removed or added behind escalade's back is named with its field, though the chain is intact."""
+    full_flow(autonomy)
+    with autonomy.engine.begin() as conn:
+        conn.execute(text(tamper)) if isinstance(tamper, str) else tamper(conn)
+    assert verify_chain(autonomy.audit_entries(), autonomy.audit_head(), None).ok
+    report = verify_trail(autonomy, key=None)
+    assert (report.ok, report.cause) == (False, "tampered")
+    assert (report.first_bad_seq, report.first_bad_decision, report.field) == (seq, decision, field)
+    assert problem in report.problem
+    assert report.describe().startswith("the tables differ from the audit trail")
+
+
+def test_calibrations_are_listed_and_removed(autonomy: SqlAutonomyStore) -> None:
+    """Calibrations list newest first; removing the newest puts the previous one in force, with an audit entry."""
+    older, newer = calibration_record(AT, "c-old"), calibration_record(AT + timedelta(days=1), "c-new")
+    for saved in (older, newer):
+        autonomy.save_calibration("w", saved, draft(None, kind="calibration"))
+    assert [c.id for c in autonomy.calibrations("w")] == ["c-new", "c-old"]
+    assert autonomy.calibrations("other") == []
+    removed = autonomy.remove_calibration("w", "c-new", draft(None, kind="calibration_removed"))
+    assert removed == newer
+    assert autonomy.calibration("w") == older
+    assert autonomy.audit_entries()[-1].content()["record"] == {"id": "c-new"}
+    assert verify_trail(autonomy, key=None).ok
+
+
+@pytest.mark.parametrize(("workspace", "name"), [("w", "nope"), ("other", "c1")])
+def test_removing_an_unknown_calibration_changes_nothing(autonomy: SqlAutonomyStore, workspace: str, name: str) -> None:
+    """An id not stored in that workspace is a clear error; no row goes and no entry is appended."""
+    autonomy.save_calibration("w", calibration_record(AT, "c1"), draft(None, kind="calibration"))
+    head = autonomy.audit_head()
+    with pytest.raises(CalibrationNotFoundError, match=f"no calibration with id '{name}' in workspace '{workspace}'"):
+        autonomy.remove_calibration(workspace, name, draft(None, kind="calibration_removed"))
+    assert (autonomy.audit_head(), [c.id for c in autonomy.calibrations("w")]) == (head, ["c1"])

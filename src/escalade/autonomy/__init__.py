@@ -8,6 +8,8 @@
 - :mod:`~escalade.autonomy.thresholds`: certified floors, the target-rate controller, learning;
 - :mod:`~escalade.autonomy.engine`: all of it combined, stored and audited;
 - :mod:`~escalade.autonomy.audit`: the hash-chained audit trail;
+- :mod:`~escalade.autonomy.trail`: the tables checked against the audit trail;
+- :mod:`~escalade.autonomy.memory`: the store in one process's memory;
 - :mod:`~escalade.autonomy.metrics`: escalation, override and error rates, and the trend.
 """
 
@@ -29,14 +31,15 @@ from escalade.autonomy.history import (
     AutonomyStore,
     CalibrationRecord,
     DecisionRecord,
-    MemoryAutonomyStore,
     Outcome,
     parse_outcome,
 )
+from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.autonomy.metrics import EscalationMetrics, escalation_metrics
 from escalade.autonomy.profiles import DEFAULT_PROFILE, PROFILES, AutomationProfile, load_profiles
 from escalade.autonomy.rules import BUILTIN_RULES, Rule, RuleHit, RuleSet, load_rules
 from escalade.autonomy.thresholds import Labelled, Learning, RateControl, Threshold, certify_floors
+from escalade.autonomy.trail import verify_trail
 
 __all__ = [
     "BUILTIN_RULES",
@@ -80,4 +83,5 @@ __all__ = [
     "parse_decision",
     "parse_outcome",
     "verify_chain",
+    "verify_trail",
 ]

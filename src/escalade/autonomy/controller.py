@@ -33,7 +33,8 @@ from typing import Any, Literal
 
 from escalade.autonomy.classify import Classification, DecisionClassifier
 from escalade.autonomy.decisions import Decision, DecisionContext, DecisionType, Environment, Scope, parse_decision
-from escalade.autonomy.history import AutonomyStore, MemoryAutonomyStore
+from escalade.autonomy.history import AutonomyStore, area_keys
+from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.autonomy.profiles import DEFAULT_PROFILE, PROFILES, AutomationProfile
 from escalade.autonomy.text import Cue, Words
 from escalade.exceptions import ConfigError
@@ -260,7 +261,7 @@ class AutonomyController:
         labelled = stats.successes + stats.failures
         past = (stats.successes + self.prior_success_rate * self.prior_strength) / (labelled + self.prior_strength)
         type_familiarity = labelled / (labelled + self.familiarity_scale)
-        areas = [f"file:{f}" for f in decision.affected_files] + [f"system:{s}" for s in decision.affected_systems]
+        areas = list(area_keys(decision.affected_files, decision.affected_systems))
         familiarity, detail = type_familiarity, f"{labelled} labelled {c.type.value} decisions"
         if areas:
             seen = self.store.area_stats(context.workspace, areas)

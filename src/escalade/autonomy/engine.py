@@ -40,12 +40,12 @@ from escalade.autonomy.history import (
     AutonomyStore,
     CalibrationRecord,
     DecisionRecord,
-    MemoryAutonomyStore,
     Outcome,
     Recommendation,
     TypeStats,
     Verdict,
 )
+from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.autonomy.profiles import DEFAULT_PROFILE, PROFILES, AutomationProfile
 from escalade.autonomy.rules import RuleHit, RuleSet
 from escalade.autonomy.thresholds import Labelled, Learning, RateControl, Threshold, certify_floors, labelled_from
@@ -360,7 +360,11 @@ class EscalationEngine:
         labelled: Iterable[Labelled] | None = None,
         pooled: bool = False,
     ) -> CalibrationRecord:
-        """Certify floors from the workspace's labelled decisions (or ``labelled``), store and audit them."""
+        """Certify floors from the workspace's labelled decisions (or ``labelled``), store and audit them.
+
+        Too few labels to certify anything is a :class:`~escalade.exceptions.NotEnoughLabelsError`
+        saying how many are needed, and nothing is stored.
+        """
         items = (
             list(labelled)
             if labelled is not None
@@ -375,6 +379,24 @@ class EscalationEngine:
             ),
         )
         return record
+
+    def calibrations(self, workspace: str = "default") -> list[CalibrationRecord]:
+        """The workspace's calibrations, the one in force (the newest) first."""
+        return self.store.calibrations(workspace)
+
+    def remove_calibration(self, calibration_id: str, *, workspace: str = "default") -> CalibrationRecord:
+        """Remove a calibration, auditing it; the previous one (if any) is in force again.
+
+        An unknown id is a :class:`~escalade.exceptions.CalibrationNotFoundError` and changes nothing.
+        """
+        audit = AuditDraft(
+            at=self._clock(),
+            kind="calibration_removed",
+            workspace=workspace,
+            decision_id=None,
+            payload={"id": calibration_id},
+        )
+        return self.store.remove_calibration(workspace, calibration_id, audit)
 
     def preview(
         self,

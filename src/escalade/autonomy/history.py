@@ -11,36 +11,38 @@ come:
   (escalated and the person rejected or changed it), ``approved`` (approved, but not quickly);
 - per type, the **past success rate** and how familiar the type and the files/systems are.
 
-:class:`AutonomyStore` is the storage interface; :class:`MemoryAutonomyStore` keeps everything in one
-process (tests, notebooks), :class:`escalade.store.autonomy.SqlAutonomyStore` in the database.
+:class:`AutonomyStore` is the storage interface; :class:`~escalade.autonomy.memory.MemoryAutonomyStore`
+keeps everything in one process (tests, notebooks), :class:`escalade.store.autonomy.SqlAutonomyStore`
+in the database. Each row's material fields (:meth:`DecisionRecord.sealed`, ...) are what its audit
+entry records and what :func:`escalade.autonomy.trail.verify_trail` compares the tables with.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from escalade.autonomy.audit import GENESIS, AuditEntry, AuditHead, audit_key, make_entry
+from escalade.autonomy.audit import AuditDraft, AuditEntry, AuditHead, AuditSnapshot
 from escalade.autonomy.decisions import MAX_ID, MAX_WORKSPACE, check_text
 from escalade.exceptions import DecisionError
 
 __all__ = [
+    "MAX_AREA",
     "QUICK_RESPONSE_S",
     "AreaStats",
     "AuditDraft",
     "AutonomyStore",
     "CalibrationRecord",
     "DecisionRecord",
-    "MemoryAutonomyStore",
     "Outcome",
     "Response",
     "TypeStats",
     "Verdict",
+    "area_keys",
     "parse_outcome",
 ]
 
@@ -50,6 +52,17 @@ Recommendation = Literal["approve", "reject"]
 
 #: An approval this fast (seconds) of what was recommended means the question was not needed.
 QUICK_RESPONSE_S = 60.0
+#: Longest familiarity key (``file:<path>`` or ``system:<name>``) kept.
+MAX_AREA = 600
+
+
+def area_keys(files: Sequence[str], systems: Sequence[str]) -> tuple[str, ...]:
+    """The familiarity keys of the files and systems a decision touched."""
+    return tuple(f"file:{f}"[:MAX_AREA] for f in files) + tuple(f"system:{s}"[:MAX_AREA] for s in systems)
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,6 +158,36 @@ class DecisionRecord:
     audit_seq: int | None = None
     outcome: Outcome | None = None
     outcome_at: datetime | None = None
+    #: Position of the outcome's entry in the audit trail.
+    outcome_seq: int | None = None
+
+    def sealed(self) -> dict[str, Any]:
+        """The decision's material fields as its audit entry records them (JSON-ready, time in UTC)."""
+        return {
+            "at": _utc_text(self.at),
+            "agent": self.agent,
+            "profile": self.profile,
+            "type": self.type,
+            "environment": self.environment,
+            "escalated": self.escalated,
+            "risk_accepted": self.risk_accepted,
+            "confidence": self.confidence,
+            "threshold": self.threshold,
+            "priority": self.priority,
+            "rule_hits": list(self.rule_hits),
+            "forced": self.forced,
+            "recommendation": self.recommendation,
+            "affected_files": list(self.affected_files),
+            "affected_systems": list(self.affected_systems),
+            "record_count": self.record_count,
+            "estimated_cost": self.estimated_cost,
+            "sampled": self.sampled,
+        }
+
+    def sealed_outcome(self, label: bool | None) -> dict[str, Any]:
+        """The outcome's material fields as its audit entry records them; ``label`` as the store keeps it."""
+        outcome = self.outcome.to_dict() if self.outcome is not None else None
+        return {"outcome": outcome, "outcome_at": _utc_text(self.outcome_at), "label": label}
 
     def label(self) -> bool | None:
         """Would acting autonomously have been an error? ``None`` while unknown."""
@@ -180,7 +223,7 @@ class DecisionRecord:
 
     def areas(self) -> tuple[str, ...]:
         """The files and systems the decision touched, as familiarity keys."""
-        return tuple(f"file:{f}" for f in self.affected_files) + tuple(f"system:{s}" for s in self.affected_systems)
+        return area_keys(self.affected_files, self.affected_systems)
 
 
 @dataclass(frozen=True)
@@ -231,29 +274,9 @@ class CalibrationRecord:
             "messages": dict(self.messages),
         }
 
-
-@dataclass(frozen=True, kw_only=True)
-class AuditDraft:
-    """An audit entry before the store gives it its place in the chain."""
-
-    at: datetime
-    kind: str
-    workspace: str
-    decision_id: str | None
-    payload: Mapping[str, Any]
-
-    def after(self, head: AuditHead | None, key: bytes | None) -> AuditEntry:
-        """The entry that follows ``head`` (the chain's start when ``None``)."""
-        return make_entry(
-            seq=(head.seq if head else 0) + 1,
-            previous=head.hash if head else GENESIS,
-            at=self.at,
-            kind=self.kind,
-            workspace=self.workspace,
-            decision_id=self.decision_id,
-            payload=self.payload,
-            key=key,
-        )
+    def sealed(self) -> dict[str, Any]:
+        """The calibration's material fields as its audit entry records them (time in UTC)."""
+        return {**self.to_dict(), "created_at": _utc_text(self.created_at)}
 
 
 class AutonomyStore(Protocol):
@@ -263,9 +286,10 @@ class AutonomyStore(Protocol):
     """
 
     def add_decision(self, record: DecisionRecord, audit: AuditDraft) -> DecisionRecord:
-        """Store a new decision with its audit entry (``audit_seq`` filled in).
+        """Store a new decision with its audit entry (``audit_seq`` filled in, its ``record`` sealed).
 
         A decision id already used in the workspace is a :class:`DecisionError` and stores nothing.
+        Appending with a key that does not fit the trail is an :class:`AuditKeyError` (nothing stored).
         """
 
     def get_decision(self, workspace: str, decision_id: str) -> DecisionRecord | None: ...
@@ -298,124 +322,17 @@ class AutonomyStore(Protocol):
     def shift_offset(self, workspace: str, key: str, delta: float, *, low: float, high: float) -> float:
         """Atomically add ``delta`` to an offset, clamped to ``[low, high]``; returns the new value."""
 
-    def calibration(self, workspace: str) -> CalibrationRecord | None: ...
+    def calibration(self, workspace: str) -> CalibrationRecord | None:
+        """The calibration in force: the newest by creation time (``None`` when there is none)."""
+
+    def calibrations(self, workspace: str) -> list[CalibrationRecord]:
+        """The workspace's calibrations, newest (the one in force) first."""
+
     def save_calibration(self, workspace: str, record: CalibrationRecord, audit: AuditDraft | None = None) -> None:
         """Store a calibration, with its audit entry in the same transaction when ``audit`` is given."""
 
+    def remove_calibration(self, workspace: str, calibration_id: str, audit: AuditDraft) -> CalibrationRecord:
+        """Remove a calibration with its audit entry; an unknown id is :class:`CalibrationNotFoundError`."""
 
-class MemoryAutonomyStore:
-    """An :class:`AutonomyStore` in one process's memory (thread-safe)."""
-
-    def __init__(self, *, key: bytes | None = None) -> None:
-        self._lock = threading.RLock()
-        self._decisions: dict[tuple[str, str], DecisionRecord] = {}
-        self._order: dict[str, list[str]] = {}
-        self._by_type: dict[tuple[str, str], list[str]] = {}
-        self._areas: dict[tuple[str, str], list[int]] = {}
-        self._offsets: dict[tuple[str, str], float] = {}
-        self._calibrations: dict[str, CalibrationRecord] = {}
-        self._audit: list[AuditEntry] = []
-        self._head: AuditHead | None = None
-        self._key = key if key is not None else audit_key()
-        self._referenced = 0
-
-    def add_decision(self, record: DecisionRecord, audit: AuditDraft) -> DecisionRecord:
-        key = (record.workspace, record.decision_id)
-        with self._lock:
-            if key in self._decisions:
-                raise DecisionError(
-                    "this id was already decided in this workspace", decision_id=record.decision_id, field="id"
-                )
-            entry = self.append_audit(audit)
-            self._referenced = max(self._referenced, entry.seq)
-            stored = replace(record, audit_seq=entry.seq)
-            self._decisions[key] = stored
-            self._order.setdefault(record.workspace, []).append(record.decision_id)
-            self._by_type.setdefault((record.workspace, record.type), []).append(record.decision_id)
-            return stored
-
-    def append_audit(self, audit: AuditDraft) -> AuditEntry:
-        with self._lock:
-            entry = audit.after(self._head, self._key)
-            self._audit.append(entry)
-            self._head = AuditHead(entry.seq, entry.hash)
-            return entry
-
-    def audit_entries(self, *, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
-        found = [e for e in self._audit if e.seq > after]
-        return found[:limit] if limit is not None else found
-
-    def audit_head(self) -> AuditHead | None:
-        return self._head
-
-    def highest_audit_reference(self) -> int:
-        return self._referenced
-
-    def get_decision(self, workspace: str, decision_id: str) -> DecisionRecord | None:
-        return self._decisions.get((workspace, decision_id))
-
-    def set_outcome(
-        self, workspace: str, decision_id: str, outcome: Outcome, at: datetime, audit: AuditDraft
-    ) -> DecisionRecord:
-        with self._lock:
-            record = self._decisions.get((workspace, decision_id))
-            if record is None:
-                raise DecisionError(
-                    f"no decision with this id in workspace {workspace!r}", decision_id=decision_id, field="id"
-                )
-            if record.outcome is not None:
-                raise DecisionError("this decision already has an outcome", decision_id=decision_id, field="id")
-            self._referenced = max(self._referenced, self.append_audit(audit).seq)
-            updated = replace(record, outcome=outcome, outcome_at=at)
-            self._decisions[(workspace, decision_id)] = updated
-            label = updated.label()
-            if label is not None:
-                for area in updated.areas():
-                    self._areas.setdefault((workspace, area), [0, 0])[1 if label else 0] += 1
-            return updated
-
-    def _records(self, workspace: str) -> list[DecisionRecord]:
-        return [self._decisions[(workspace, i)] for i in self._order.get(workspace, [])]
-
-    def type_stats(self, workspace: str, decision_type: str) -> TypeStats:
-        records = [self._decisions[(workspace, i)] for i in self._by_type.get((workspace, decision_type), [])]
-        labels = [r.label() for r in records]
-        by_env: dict[str | None, int] = {}
-        for r in records:
-            by_env[r.environment] = by_env.get(r.environment, 0) + 1
-        return TypeStats(
-            successes=sum(1 for x in labels if x is False),
-            failures=sum(1 for x in labels if x is True),
-            decisions=len(records),
-            by_environment=by_env,
-            max_record_count=max((r.record_count for r in records), default=0),
-            max_estimated_cost=max((r.estimated_cost for r in records), default=0.0),
-        )
-
-    def area_stats(self, workspace: str, areas: Sequence[str]) -> Mapping[str, AreaStats]:
-        found = {a: self._areas[(workspace, a)] for a in areas if (workspace, a) in self._areas}
-        return {a: AreaStats(successes=c[0], failures=c[1]) for a, c in found.items()}
-
-    def decision_count(self, workspace: str) -> int:
-        return len(self._order.get(workspace, []))
-
-    def decisions(self, workspace: str, *, since: datetime | None = None) -> list[DecisionRecord]:
-        return [r for r in self._records(workspace) if since is None or r.at >= since]
-
-    def offsets(self, workspace: str) -> Mapping[str, float]:
-        return {k: v for (w, k), v in self._offsets.items() if w == workspace}
-
-    def shift_offset(self, workspace: str, key: str, delta: float, *, low: float, high: float) -> float:
-        with self._lock:
-            value = min(max(self._offsets.get((workspace, key), 0.0) + delta, low), high)
-            self._offsets[(workspace, key)] = value
-            return value
-
-    def calibration(self, workspace: str) -> CalibrationRecord | None:
-        return self._calibrations.get(workspace)
-
-    def save_calibration(self, workspace: str, record: CalibrationRecord, audit: AuditDraft | None = None) -> None:
-        with self._lock:
-            if audit is not None:
-                self._referenced = max(self._referenced, self.append_audit(audit).seq)
-            self._calibrations[workspace] = record
+    def audit_snapshot(self) -> AuditSnapshot:
+        """The trail, its head, the highest reference and every row it vouches for, read at one instant."""

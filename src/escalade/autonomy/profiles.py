@@ -26,13 +26,13 @@ down. Custom profiles come from TOML (:func:`load_profiles`)::
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from escalade.autonomy.decisions import DecisionType, Priority
+from escalade.autonomy.files import read_data
 from escalade.exceptions import ConfigError
 
 __all__ = [
@@ -259,12 +259,7 @@ def load_profiles(path: Path | None = None) -> dict[str, AutomationProfile]:
     profiles = dict(PROFILES)
     if path is None:
         return profiles
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read profiles: {exc}", source=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from None
+    data = read_data(path, "toml", what="profiles file", error=ConfigError)
     unknown = sorted(set(data) - {"profiles"})
     if unknown:
         raise ConfigError(

@@ -28,17 +28,21 @@ environment nobody stated or implied) makes every comparison false except ``ne``
 from __future__ import annotations
 
 import operator
-import tomllib
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from escalade.autonomy.decisions import DecisionType, Environment, Priority, Scope
+from escalade.autonomy.files import Format, read_data
 from escalade.exceptions import RuleError
 
 __all__ = [
     "BUILTIN_RULES",
+    "MAX_CONDITIONS",
+    "MAX_DEPTH",
+    "MAX_RULES",
     "RULE_FIELDS",
     "AllOf",
     "AnyOf",
@@ -117,9 +121,12 @@ _OPS_BY_KIND: Mapping[Kind, frozenset[str]] = {
     "text": frozenset({"eq", "ne", "in", "not_in", "contains", "not_contains"}),
 }
 _NEGATIVE_OPS = frozenset({"ne", "not_in", "not_contains"})
-#: Nesting and size limits, so a rule file cannot make evaluation expensive.
+#: Nesting and size limits, so a rule file cannot make evaluation expensive: levels and conditions
+#: per rule, and rules in a rule set (the built-ins are 9). Rule files are also at most
+#: :data:`~escalade.autonomy.files.MAX_FILE_BYTES` long.
 MAX_DEPTH = 8
 MAX_CONDITIONS = 200
+MAX_RULES = 500
 
 
 class _InvalidRuleError(ValueError):
@@ -395,8 +402,7 @@ class RuleSet:
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = tuple(rules)
-        names = [r.name for r in self.rules]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
+        duplicated = sorted(name for name, n in Counter(r.name for r in self.rules).items() if n > 1)
         if duplicated:
             raise RuleError("defined twice", rule=duplicated[0])
 
@@ -440,6 +446,8 @@ def _apply(base: RuleSet, data: Mapping[str, Any]) -> RuleSet:
     entries = data.get("rules", [])
     if not isinstance(entries, list):
         raise RuleError("'rules' must be a list of rule tables")
+    if len(rules) + len(entries) > MAX_RULES:
+        raise RuleError(f"{len(entries)} rules here, {len(rules)} already: a rule set holds at most {MAX_RULES}")
     seen: set[str] = set()
     for index, entry in enumerate(entries):
         rule = _rule_from(entry, index=index)
@@ -450,34 +458,18 @@ def _apply(base: RuleSet, data: Mapping[str, Any]) -> RuleSet:
     return RuleSet(rules.values())
 
 
-def _read(path: Path) -> Mapping[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"cannot read the rule file: {exc}", source=str(path)) from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml  # noqa: PLC0415  (only for YAML rule files)
+_FORMATS: dict[str, Format] = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise RuleError(f"not valid YAML: {str(exc).splitlines()[0]} {_yaml_line(exc)}", source=str(path)) from None
-        data = {} if data is None else data
-    elif path.suffix.lower() == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise RuleError(f"not valid TOML: {exc}", source=str(path)) from None
-    else:
+
+def _read(path: Path) -> Mapping[str, Any]:
+    kind = _FORMATS.get(path.suffix.lower())
+    if kind is None:
         raise RuleError("a rule file must end in .toml, .yaml or .yml", source=str(path))
+    data = read_data(path, kind, what="rule file", error=RuleError)
+    data = {} if data is None else data
     if not isinstance(data, Mapping):
         raise RuleError("the file must hold a table/mapping at the top", source=str(path))
     return data
-
-
-def _yaml_line(exc: Exception) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    return f"(line {mark.line + 1})" if mark is not None else ""
 
 
 def load_rules(paths: Sequence[Path] | Path | None = None, *, base: RuleSet | None = None) -> RuleSet:

@@ -9,7 +9,8 @@ The confidence a decision needs to proceed is::
   proceed is at most ``α`` (Clopper–Pearson fixed-sequence test, the same procedure as the routing
   calibration in :mod:`escalade.calibration`). ``δ`` is split evenly over the types calibrated
   (Bonferroni), so all the floors hold together. A type no threshold certifies escalates every
-  decision: the guarantee wins over the rate target.
+  decision: the guarantee wins over the rate target. A type with fewer labels than the test needs to
+  certify anything is not tested (it escalates too); with no such type at all, calibration refuses.
 - **rate offset** (:class:`RateControl`): after each decision the threshold decides, ``offset ←
   offset − η·(escalated − target)``, the quantile-tracking update. Summed over ``T`` such decisions the
   updates telescope, so as long as the offset stays inside its clamp their escalation rate is within
@@ -38,8 +39,8 @@ from datetime import UTC, datetime
 
 from escalade.autonomy.decisions import DecisionType
 from escalade.autonomy.history import QUICK_RESPONSE_S, AutonomyStore, CalibrationRecord, DecisionRecord, Verdict
-from escalade.calibration import certify_selective_error
-from escalade.exceptions import ConfigError
+from escalade.calibration import certify_selective_error, min_certifiable_items
+from escalade.exceptions import ConfigError, NotEnoughLabelsError
 
 __all__ = ["POOLED", "Labelled", "Learning", "RateControl", "Threshold", "certify_floors", "labelled_from"]
 
@@ -80,7 +81,14 @@ def certify_floors(
     pooled: bool = False,
     grid: float | None = 0.1,
 ) -> CalibrationRecord:
-    """Certified floors per type (see the module docstring); types without labels get ``None``.
+    """Certified floors per type (see the module docstring).
+
+    A type is tested only when it has as many labels as the test needs to certify anything at its
+    share of ``delta`` (:func:`~escalade.calibration.min_certifiable_items`); the others get ``None``
+    (every decision of the type escalates) and a message saying how many labels they need. Which
+    types are tested depends on the label counts alone, never on the labels, so ``delta`` is split
+    over the tested types only. When no type can be tested, :class:`NotEnoughLabelsError` says how
+    many labels are needed and nothing is certified.
 
     ``pooled``: one floor for every type together (key ``"*"``), certified on all labels at ``delta``.
     The guarantee is then on all auto-approved decisions together rather than type by type, and it
@@ -96,15 +104,22 @@ def certify_floors(
         names = [POOLED]
     else:
         names = sorted(set(types) if types is not None else {t.value for t in DecisionType} | set(by_type))
-    calibrated = [t for t in names if by_type.get(t)]
-    share = delta / max(len(calibrated), 1)
+    counts = {t: len(by_type.get(t, [])) for t in names}
+    tested = _tested_types(counts, alpha=alpha, delta=delta, grid=grid)
+    if not tested:
+        raise _not_enough(counts, alpha=alpha, delta=delta, grid=grid)
+    share = delta / len(tested)
+    untested_need = min_certifiable_items(alpha, delta / (len(tested) + 1), grid=grid)
     floors: dict[str, float | None] = {}
     messages: dict[str, str] = {}
     for name in names:
         items = by_type.get(name, [])
-        if not items:
+        if name not in tested:
             floors[name] = None
-            messages[name] = "no labelled decisions: every decision of this type escalates"
+            messages[name] = (
+                f"{len(items)} labelled decisions, fewer than the {untested_need} a floor needs here: "
+                "every decision of this type escalates"
+            )
             continue
         result = certify_selective_error(
             [i.confidence for i in items], [not i.error for i in items], alpha=alpha, delta=share, grid=grid
@@ -117,8 +132,34 @@ def certify_floors(
         alpha=alpha,
         delta=delta,
         floors=floors,
-        labelled={t: len(by_type.get(t, [])) for t in names},
+        labelled=counts,
         messages=messages,
+    )
+
+
+def _tested_types(counts: Mapping[str, int], *, alpha: float, delta: float, grid: float | None) -> list[str]:
+    """The most types that can each certify a floor at ``delta`` split between them (most labelled first)."""
+    ranked = sorted(counts, key=lambda t: (-counts[t], t))
+    for k in range(len(ranked), 0, -1):
+        if counts[ranked[k - 1]] >= min_certifiable_items(alpha, delta / k, grid=grid):
+            return ranked[:k]
+    return []
+
+
+def _not_enough(counts: Mapping[str, int], *, alpha: float, delta: float, grid: float | None) -> NotEnoughLabelsError:
+    needed = min_certifiable_items(alpha, delta, grid=grid)
+    most = max(counts, key=lambda t: (counts[t], t)) if counts else None
+    if most == POOLED:
+        what, have = f"calibration needs at least {needed} labelled decisions", f"there are {counts[most]}"
+    else:
+        what = f"calibration needs at least {needed} labelled decisions of one type"
+        have = f"the most labelled type, {most}, has {counts[most]}" if most and counts[most] else "there are none"
+    return NotEnoughLabelsError(
+        f"too few labelled decisions to certify any confidence floor: at alpha {alpha:g} and delta {delta:g} {what}"
+        f" ({have}; {sum(counts.values())} in all); nothing was stored. Label more decisions (the audited sample,"
+        " or --labels), raise alpha or delta, or calibrate pooled (one floor for every type)",
+        needed=needed,
+        labelled=max(counts.values(), default=0),
     )
 
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from escalade.autonomy.audit import AuditHead, audit_key, verify_chain
+from escalade.autonomy.audit import AuditHead, audit_key
+from escalade.autonomy.trail import verify_trail
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 from escalade.store.autonomy import SqlAutonomyStore
 
@@ -36,25 +37,22 @@ def verify_command(
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Check every link of the chain; exit 1 and name the first bad entry if any was edited, removed or moved."""
+    """Check the chain and every table row it vouches for; name the first entry or row edited, removed or moved.
+
+    Exit 1 when something was edited, removed or moved (or, with a key, nothing is sealed with it);
+    exit 2 when ESCALADE_AUDIT_KEY is missing or is not the key the entries are sealed with.
+    """
     expected = _anchor(anchor)
     with open_store(db) as store:
-        trail = SqlAutonomyStore(store.engine)
-        head = trail.audit_head()
-        report = verify_chain(
-            trail.audit_entries(), head, audit_key(), referenced=trail.highest_audit_reference(), anchor=expected
-        )
+        report = verify_trail(SqlAutonomyStore(store.engine), key=audit_key(), anchor=expected)
     if json_out:
-        shown = f"{head.seq}:{head.hash}" if head else None
-        print_json(json.dumps({**report.to_dict(), "anchor": shown if report.ok else None}))
+        print_json(json.dumps(report.to_dict()))
     elif report.ok:
         out_console().print(report.describe(), markup=False)
-        if head is not None and head.seq:
-            out_console().print(
-                f"anchor: {head.seq}:{head.hash} (keep it elsewhere; pass it to --anchor later)", markup=False
-            )
+        if report.anchor is not None:
+            out_console().print(f"anchor: {report.anchor} (keep it elsewhere; pass it to --anchor later)", markup=False)
     if not report.ok:
-        raise fail(report.describe(), 1)
+        raise fail(report.describe(), 2 if report.cause in ("missing_key", "wrong_key") else 1)
 
 
 @audit_app.command("show")

@@ -1,6 +1,7 @@
 """``escalade decide``, ``escalade outcome`` and ``escalade audit``: human escalation from the shell.
 
-``decide`` reads one JSON decision per line on stdin and writes one JSON answer per line::
+``decide`` reads one JSON decision per line on stdin and writes one JSON answer per line (its ``id``
+echoed as given, a string or an integer, in answers and error lines alike)::
 
     {"id": "d1", "escalate": true, "confidence": 0.52, "priority": "high", "type": "deployment",
      "reasons": ["rule production_deployment (high): ..."], "rule_hits": ["production_deployment"]}
@@ -19,10 +20,11 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
+from rich.markup import escape
 
 from escalade.autonomy.decisions import MAX_ID, DecisionContext, parse_decision
 from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import parse_outcome
+from escalade.autonomy.history import CalibrationRecord, parse_outcome
 from escalade.autonomy.metrics import EscalationMetrics, escalation_metrics
 from escalade.autonomy.profiles import DEFAULT_PROFILE, load_profiles
 from escalade.autonomy.rules import load_rules
@@ -55,7 +57,9 @@ RulesOption = Annotated[
     list[Path] | None,
     typer.Option("--rules", help="Rule file (TOML or YAML) that adds, replaces or disables rules; repeatable."),
 ]
-ProfilesOption = Annotated[Path | None, typer.Option("--profiles", help="TOML file with [profiles.NAME] tables.")]
+ProfilesOption = Annotated[
+    Path | None, typer.Option("--profiles", help=escape("TOML file with [profiles.NAME] tables."))
+]
 
 
 def _lines(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -77,16 +81,17 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
         )
 
 
-def _error_line(number: int, item: dict[str, Any] | str, message: str) -> dict[str, Any]:
+def _given_id(item: dict[str, Any] | str) -> str | int | None:
+    """The line's id as it was given (a string or a short integer), to echo back; ``None`` otherwise."""
     raw_id = item.get("id") if isinstance(item, dict) else None
     shown = isinstance(raw_id, str) or (
         isinstance(raw_id, int) and not isinstance(raw_id, bool) and abs(raw_id) < 10**MAX_ID
     )
-    return {
-        "id": raw_id if shown else None,
-        "line": number,
-        "error": message,
-    }
+    return raw_id if shown else None
+
+
+def _error_line(number: int, item: dict[str, Any] | str, message: str) -> dict[str, Any]:
+    return {"id": _given_id(item), "line": number, "error": message}
 
 
 def _answer_each(stream: TextIO, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> tuple[int, int]:
@@ -98,7 +103,9 @@ def _answer_each(stream: TextIO, answer: Callable[[dict[str, Any]], dict[str, An
             failed += 1
             continue
         try:
-            print_json(json.dumps(answer(item)))
+            line = answer(item)
+            given = _given_id(item)
+            print_json(json.dumps({**line, "id": given} if given is not None else line))
             answered += 1
         except DecisionError as exc:
             print_json(json.dumps(_error_line(number, item, str(exc))))
@@ -190,6 +197,16 @@ def decide_command(
         float, typer.Option(help="With --calibrate: the error rate allowed among auto-approved decisions.")
     ] = 0.05,
     delta: Annotated[float, typer.Option(help="With --calibrate: the chance the guarantee may fail.")] = 0.1,
+    pooled: Annotated[
+        bool, typer.Option("--pooled", help="With --calibrate: one floor for every type (needs fewer labels).")
+    ] = False,
+    calibrations: Annotated[
+        bool, typer.Option("--calibrations", help="List the workspace's calibrations, the one in force first.")
+    ] = False,
+    remove_calibration: Annotated[
+        str | None,
+        typer.Option("--remove-calibration", metavar="ID", help="Remove a calibration (see --calibrations)."),
+    ] = None,
     target_rate: Annotated[float, typer.Option("--target-rate", help="Escalation rate the thresholds track.")] = 0.05,
     rate_control: Annotated[
         bool, typer.Option("--rate-control/--no-rate-control", help="Let thresholds track --target-rate.")
@@ -205,6 +222,10 @@ def decide_command(
         raise fail(f"--target-rate must be in [0, 1], got {target_rate}")
     if not 0 <= audit_rate <= 1:
         raise fail(f"--audit-rate must be in [0, 1], got {audit_rate}")
+    modes = (("--stats", stats), ("--calibrate", calibrate), ("--calibrations", calibrations))
+    chosen = [name for name, on in (*modes, ("--remove-calibration", remove_calibration is not None)) if on]
+    if len(chosen) > 1:
+        raise fail(f"use one of {', '.join(chosen)}, not several at once")
     context = DecisionContext(workspace=workspace, agent=agent)  # checks the names before anything is read
     store, engine = _engine(db, profile, rules, profiles, target_rate, rate_control, audit_rate)
     with store:
@@ -213,31 +234,76 @@ def decide_command(
                 engine.store.decisions(workspace), target_rate=target_rate, offsets=engine.store.offsets(workspace)
             )
             _print_metrics(metrics, json_out)
-            return
-        if calibrate:
+        elif calibrate:
             given = _labelled(labels, engine, workspace) if labels else None
-            record = engine.calibrate(alpha=alpha, delta=delta, workspace=workspace, labelled=given)
-            if json_out:
-                print_json(json.dumps(record.to_dict()))
-                return
-            out_console().print(
-                f"calibration {record.id}: error among auto-approved <= {alpha:g} with probability >= {1 - delta:g}",
-                markup=False,
-            )
-            for name, floor in record.floors.items():
-                shown = "escalate all" if floor is None else f"floor {floor:.4f}"
-                out_console().print(
-                    f"  {name:14} {shown:16} {record.labelled[name]:5d} labelled  {record.messages[name]}", markup=False
-                )
-            return
+            record = engine.calibrate(alpha=alpha, delta=delta, workspace=workspace, labelled=given, pooled=pooled)
+            _print_calibration(record, json_out)
+        elif calibrations:
+            _print_calibrations(engine.calibrations(workspace), workspace, json_out)
+        elif remove_calibration is not None:
+            removed = engine.remove_calibration(remove_calibration, workspace=workspace)
+            _print_removed(removed, engine.store.calibration(workspace), json_out)
+        else:
+            _decide_lines(engine, context, details)
 
-        def answer(item: dict[str, Any]) -> dict[str, Any]:
-            result = engine.evaluate(item, context)
-            return result.to_dict() if details else result.to_line()
 
-        _, failed = _answer_each(sys.stdin, answer)
+def _decide_lines(engine: EscalationEngine, context: DecisionContext, details: bool) -> None:
+    def answer(item: dict[str, Any]) -> dict[str, Any]:
+        result = engine.evaluate(item, context)
+        return result.to_dict() if details else result.to_line()
+
+    _, failed = _answer_each(sys.stdin, answer)
     if failed:
         err_console().print(f"{failed} line(s) could not be decided (see their error lines)", markup=False)
+
+
+def _print_calibration(record: CalibrationRecord, json_out: bool) -> None:
+    if json_out:
+        print_json(json.dumps(record.to_dict()))
+        return
+    out_console().print(
+        f"calibration {record.id}: error among auto-approved <= {record.alpha:g} with probability"
+        f" >= {1 - record.delta:g}",
+        markup=False,
+    )
+    for name, floor in record.floors.items():
+        shown = "escalate all" if floor is None else f"floor {floor:.4f}"
+        out_console().print(
+            f"  {name:14} {shown:16} {record.labelled[name]:5d} labelled  {record.messages[name]}", markup=False
+        )
+    out_console().print(f"undo: escalade decide --remove-calibration {record.id}", markup=False)
+
+
+def _summary(record: CalibrationRecord) -> str:
+    floors = ", ".join(f"{t} {f:.4f}" for t, f in record.floors.items() if f is not None) or "none"
+    held = [t for t, f in record.floors.items() if f is None]
+    return f"floors: {floors}" + (f"; escalates every decision of {len(held)} type(s)" if held else "")
+
+
+def _print_calibrations(records: list[CalibrationRecord], workspace: str, json_out: bool) -> None:
+    if json_out:
+        listed = [{**r.to_dict(), "in_force": i == 0} for i, r in enumerate(records)]
+        print_json(json.dumps({"workspace": workspace, "calibrations": listed}))
+        return
+    if not records:
+        out_console().print(
+            f"no calibrations in workspace {workspace!r}: thresholds come from the profile, learning and rate control",
+            markup=False,
+        )
+    for i, r in enumerate(records):
+        out_console().print(
+            f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  alpha {r.alpha:g}  delta {r.delta:g}  {_summary(r)}"
+            + ("  (in force)" if i == 0 else ""),
+            markup=False,
+        )
+
+
+def _print_removed(removed: CalibrationRecord, now: CalibrationRecord | None, json_out: bool) -> None:
+    if json_out:
+        print_json(json.dumps({"removed": removed.to_dict(), "in_force": now.id if now else None}))
+        return
+    after = f"calibration {now.id} is in force now" if now else "no calibration is in force now (profile thresholds)"
+    out_console().print(f"removed calibration {removed.id}: {after}", markup=False)
 
 
 @handle_errors

@@ -10,23 +10,17 @@ clamps in the database, so concurrent updates are never lost.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, case, func, select, update
+from sqlalchemy import Connection, Engine, Table, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from escalade.autonomy.audit import AuditEntry, AuditHead, audit_key
-from escalade.autonomy.history import (
-    AreaStats,
-    AuditDraft,
-    CalibrationRecord,
-    DecisionRecord,
-    Outcome,
-    TypeStats,
-)
-from escalade.exceptions import DecisionError, StoreError
+from escalade.autonomy.audit import AuditDraft, AuditEntry, AuditHead, AuditSnapshot, StoredRow, audit_key, check_append
+from escalade.autonomy.history import AreaStats, CalibrationRecord, DecisionRecord, Outcome, TypeStats
+from escalade.exceptions import CalibrationNotFoundError, DecisionError, StoreError
 from escalade.store.models import (
     AuditEntryRow,
     AuditHeadRow,
@@ -78,6 +72,31 @@ def _record(row: Any) -> DecisionRecord:
         audit_seq=row.audit_seq,
         outcome=outcome,
         outcome_at=_utc(row.outcome_at) if row.outcome_at else None,
+        outcome_seq=row.outcome_seq,
+    )
+
+
+def _decision_rows(row: Any) -> list[StoredRow]:
+    """A decision row as the trail vouches for it: the decision, and its outcome columns when any is set."""
+    record = _record(row)
+    found = [StoredRow("decision", row.workspace, row.decision_id, row.audit_seq, record.sealed())]
+    if any(value is not None for value in (row.outcome, row.outcome_at, row.outcome_seq, row.label)):
+        fields = record.sealed_outcome(row.label)  # the label column, which the statistics read
+        found.append(StoredRow("outcome", row.workspace, row.decision_id, row.outcome_seq, fields))
+    return found
+
+
+def _calibration(row: Any) -> CalibrationRecord:
+    """A calibration from its body; its time from the column that decides which one is in force."""
+    body = row.body
+    return CalibrationRecord(
+        id=body["id"],
+        created_at=_utc(row.created_at),
+        alpha=body["alpha"],
+        delta=body["delta"],
+        floors=body["floors"],
+        labelled=body["labelled"],
+        messages=body["messages"],
     )
 
 
@@ -100,6 +119,10 @@ class SqlAutonomyStore:
         head = conn.execute(query if self._sqlite else query.with_for_update()).one_or_none()
         if head is None:
             raise StoreError(f"{_WHAT}: the audit trail's head row is missing (the database was edited)")
+        last = conn.execute(
+            select(_ENTRIES.c.seq, _ENTRIES.c.body, _ENTRIES.c.hash).where(_ENTRIES.c.seq == head.seq)
+        ).one_or_none()
+        check_append(AuditEntry(last.seq, last.body, last.hash) if last else None, self._key)
         entry = audit.after(AuditHead(head.seq, head.hash), self._key)
         conn.execute(_ENTRIES.insert().values(seq=entry.seq, body=entry.body, hash=entry.hash))
         conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=entry.seq, hash=entry.hash))
@@ -121,9 +144,29 @@ class SqlAutonomyStore:
         return AuditHead(row.seq, row.hash) if row else None
 
     def highest_audit_reference(self) -> int:
-        columns = (_DECISIONS.c.audit_seq, _DECISIONS.c.outcome_seq, _CALIBRATIONS.c.audit_seq)
         with transaction(self.engine, write=False, what=_WHAT) as conn:
-            return max(int(conn.execute(select(func.coalesce(func.max(c), 0))).scalar_one()) for c in columns)
+            return self._referenced(conn)
+
+    @staticmethod
+    def _referenced(conn: Connection) -> int:
+        columns = (_DECISIONS.c.audit_seq, _DECISIONS.c.outcome_seq, _CALIBRATIONS.c.audit_seq)
+        return max(int(conn.execute(select(func.coalesce(func.max(c), 0))).scalar_one()) for c in columns)
+
+    def audit_snapshot(self) -> AuditSnapshot:
+        entries = select(_ENTRIES.c.seq, _ENTRIES.c.body, _ENTRIES.c.hash).order_by(_ENTRIES.c.seq)
+        with transaction(self.engine, write=False, snapshot=True, what=_WHAT) as conn:
+            found = [AuditEntry(r.seq, r.body, r.hash) for r in conn.execute(entries)]
+            head = conn.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).one_or_none()
+            referenced = self._referenced(conn)
+            rows = [
+                r for row in conn.execute(select(_DECISIONS).order_by(_DECISIONS.c.id)) for r in _decision_rows(row)
+            ]
+            for row in conn.execute(select(_CALIBRATIONS)):
+                rows.append(StoredRow("calibration", row.workspace, row.id, row.audit_seq, _calibration(row).sealed()))
+            for row in conn.execute(select(_AREAS)):
+                counts = {"successes": row.successes, "failures": row.failures}
+                rows.append(StoredRow("area", row.workspace, row.area, None, counts))
+        return AuditSnapshot(found, AuditHead(head.seq, head.hash) if head else None, referenced, rows)
 
     # --- decisions and outcomes ----------------------------------------------------------------
 
@@ -158,7 +201,7 @@ class SqlAutonomyStore:
                 raise DecisionError(
                     "this id was already decided in this workspace", decision_id=record.decision_id, field="id"
                 )
-            entry = self._append(conn, audit)
+            entry = self._append(conn, replace(audit, record=record.sealed()))
             try:
                 conn.execute(_DECISIONS.insert().values(**values, audit_seq=entry.seq))
             except IntegrityError:  # a concurrent writer took the id first (PostgreSQL)
@@ -186,18 +229,18 @@ class SqlAutonomyStore:
                 )
             if row.outcome is not None:
                 raise DecisionError("this decision already has an outcome", decision_id=decision_id, field="id")
-            updated = DecisionRecord(**{**_record(row).__dict__, "outcome": outcome, "outcome_at": at})
+            updated = replace(_record(row), outcome=outcome, outcome_at=at)
             label = updated.label()
-            entry = self._append(conn, audit)
+            entry = self._append(conn, replace(audit, record=updated.sealed_outcome(label)))
             values = {"outcome": outcome.to_dict(), "outcome_at": at.astimezone(UTC), "label": label}
             conn.execute(update(_DECISIONS).where(*where).values(**values, outcome_seq=entry.seq))
             if label is not None:
                 for area in updated.areas():
                     self._count_area(conn, workspace, area, failed=label)
-        return updated
+        return replace(updated, outcome_seq=entry.seq)
 
     def _count_area(self, conn: Connection, workspace: str, area: str, *, failed: bool) -> None:
-        values = {"workspace": workspace, "area": area[:600], "successes": int(not failed), "failures": int(failed)}
+        values = {"workspace": workspace, "area": area, "successes": int(not failed), "failures": int(failed)}
         stmt = (sqlite.insert(_AREAS) if self._sqlite else postgresql.insert(_AREAS)).values(**values)
         conn.execute(
             stmt.on_conflict_do_update(
@@ -238,7 +281,7 @@ class SqlAutonomyStore:
         if not areas:
             return {}
         query = select(_AREAS.c.area, _AREAS.c.successes, _AREAS.c.failures).where(
-            _AREAS.c.workspace == workspace, _AREAS.c.area.in_([a[:600] for a in areas])
+            _AREAS.c.workspace == workspace, _AREAS.c.area.in_(list(areas))
         )
         with transaction(self.engine, write=False, what=_WHAT) as conn:
             return {r.area: AreaStats(r.successes, r.failures) for r in conn.execute(query)}
@@ -274,29 +317,25 @@ class SqlAutonomyStore:
             return float(conn.execute(stmt.returning(_OFFSETS.c.value)).scalar_one())
 
     def calibration(self, workspace: str) -> CalibrationRecord | None:
+        found = self._calibrations(workspace, limit=1)
+        return found[0] if found else None
+
+    def calibrations(self, workspace: str) -> list[CalibrationRecord]:
+        return self._calibrations(workspace)
+
+    def _calibrations(self, workspace: str, *, limit: int | None = None) -> list[CalibrationRecord]:
         query = (
-            select(_CALIBRATIONS.c.body)
+            select(_CALIBRATIONS)
             .where(_CALIBRATIONS.c.workspace == workspace)
             .order_by(_CALIBRATIONS.c.created_at.desc(), _CALIBRATIONS.c.id.desc())
-            .limit(1)
+            .limit(limit)
         )
         with transaction(self.engine, write=False, what=_WHAT) as conn:
-            body = conn.execute(query).scalar_one_or_none()
-        if body is None:
-            return None
-        return CalibrationRecord(
-            id=body["id"],
-            created_at=datetime.fromisoformat(body["created_at"]),
-            alpha=body["alpha"],
-            delta=body["delta"],
-            floors=body["floors"],
-            labelled=body["labelled"],
-            messages=body["messages"],
-        )
+            return [_calibration(row) for row in conn.execute(query)]
 
     def save_calibration(self, workspace: str, record: CalibrationRecord, audit: AuditDraft | None = None) -> None:
         with transaction(self.engine, what=_WHAT) as conn:
-            entry = self._append(conn, audit) if audit is not None else None
+            entry = self._append(conn, replace(audit, record=record.sealed())) if audit is not None else None
             conn.execute(
                 _CALIBRATIONS.insert().values(
                     id=record.id,
@@ -306,3 +345,14 @@ class SqlAutonomyStore:
                     audit_seq=entry.seq if entry else None,
                 )
             )
+
+    def remove_calibration(self, workspace: str, calibration_id: str, audit: AuditDraft) -> CalibrationRecord:
+        where = (_CALIBRATIONS.c.workspace == workspace, _CALIBRATIONS.c.id == calibration_id)
+        with transaction(self.engine, what=_WHAT) as conn:
+            query = select(_CALIBRATIONS).where(*where)
+            row = conn.execute(query if self._sqlite else query.with_for_update()).one_or_none()
+            if row is None:
+                raise CalibrationNotFoundError(calibration_id, workspace=workspace)
+            self._append(conn, replace(audit, record={"id": calibration_id}))
+            conn.execute(delete(_CALIBRATIONS).where(*where))
+        return _calibration(row)

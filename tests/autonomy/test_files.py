@@ -1,0 +1,96 @@
+"""Rule and profile files: refused unread above the size limit; deep nesting names the file; libyaml when there."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from escalade.autonomy import files
+from escalade.autonomy.files import MAX_FILE_BYTES, read_data
+from escalade.autonomy.profiles import load_profiles
+from escalade.autonomy.rules import load_rules
+from escalade.exceptions import ConfigError, RuleError
+
+
+def _never(*_: Any, **__: Any) -> Any:
+    raise AssertionError("the file was parsed")
+
+
+@pytest.mark.parametrize("name", ["rules.yaml", "rules.toml"])
+def test_file_over_the_limit_is_refused_unparsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """A rule file over 1 MiB is refused before it is parsed, naming the file, its size and the limit."""
+    path = tmp_path / name
+    path.write_text("# padding\n" * (MAX_FILE_BYTES // 10 + 1), encoding="utf-8")
+    monkeypatch.setattr(files, "_yaml", _never)
+    monkeypatch.setattr(tomllib, "loads", _never)
+    with pytest.raises(RuleError) as caught:
+        load_rules(path)
+    size = path.stat().st_size
+    assert str(caught.value) == (
+        f"{path}: the rule file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes (1 MiB): split or trim it"
+    )
+
+
+def test_file_at_the_limit_is_read(tmp_path: Path) -> None:
+    """A file of exactly the limit is read."""
+    path = tmp_path / "rules.toml"
+    head = 'disable = ["high_cost"]\n'
+    path.write_text(head + "#" * (MAX_FILE_BYTES - len(head) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == MAX_FILE_BYTES
+    assert "high_cost" not in load_rules(path).names()
+
+
+def test_profiles_file_over_the_limit_is_refused(tmp_path: Path) -> None:
+    """The same limit holds for a profiles file."""
+    path = tmp_path / "profiles.toml"
+    path.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(ConfigError, match=r"the profiles file is 1,048,577 bytes, over the limit") as caught:
+        load_profiles(path)
+    assert caught.value.source == str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "c_loader", "message"),
+    [
+        ("rules.toml", "a = " + "[" * 100_000 + "]" * 100_000, True, "nested too deeply"),
+        ("rules.yaml", "a: " + "[" * 100_000 + "]" * 100_000, True, "not valid YAML"),  # libyaml's own depth limit
+        ("rules.yaml", "a: " + "[" * 100_000 + "]" * 100_000, False, "nested too deeply"),
+        ("profiles.toml", "[profiles]\nx = " + "{a = " * 5_000 + "1" + "}" * 5_000, True, "nested too deeply"),
+    ],
+    ids=["toml", "yaml-libyaml", "yaml-python", "profiles"],
+)
+def test_deep_nesting_is_an_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str, c_loader: bool, message: str
+) -> None:
+    """Nesting too deep for the parser is the file's error (never a RecursionError), with or without libyaml."""
+    if not c_loader:
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    load = load_profiles if name.startswith("profiles") else load_rules
+    with pytest.raises(ConfigError, match=message) as caught:
+        load(path)
+    assert caught.value.source == str(path)
+
+
+def test_yaml_uses_the_c_loader_where_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """YAML is read with yaml.CSafeLoader when PyYAML has libyaml, else with the pure-Python SafeLoader."""
+    seen: list[type] = []
+    real, c_loader = yaml.load, getattr(yaml, "CSafeLoader", None)
+
+    def spy(stream: str, Loader: type) -> Any:  # noqa: N803  (PyYAML's name)
+        seen.append(Loader)
+        return real(stream, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "load", spy)
+    path = tmp_path / "rules.yaml"
+    path.write_text("disable: [high_cost]\n", encoding="utf-8")
+    assert read_data(path, "yaml", what="rule file", error=RuleError) == {"disable": ["high_cost"]}
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    read_data(path, "yaml", what="rule file", error=RuleError)
+    assert seen == [c_loader or yaml.SafeLoader, yaml.SafeLoader]
+    assert c_loader is not None or not yaml.__with_libyaml__
