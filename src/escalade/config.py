@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from escalade.exceptions import ConfigError
 from escalade.ledger import MAX_USD
 from escalade.tiers import DEFAULT_TIER_SETTINGS, Ladder, Tier
-from escalade.untrusted import MAX_ID_CHARS, MAX_TIER_CHARS, parse_toml, unstorable
+from escalade.untrusted import MAX_ID_CHARS, MAX_TIER_CHARS, read_data, unstorable
 
 __all__ = ["ENV_PREFIX", "NULLABLE_FIELDS", "RESERVED_ENV_VARS", "EscalationConfig", "load_config"]
 
@@ -238,15 +238,8 @@ def load_config(
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("config file not found", source=str(path)) from None
-    except UnicodeDecodeError:
-        raise ConfigError("config file is not UTF-8 text", source=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror}", source=str(path)) from None
-    return _nulls(parse_toml(text, lambda message, _: ConfigError(message, source=str(path))))
+    data: dict[str, Any] = read_data(path, "toml", what="config file", error=ConfigError)
+    return _nulls(data)
 
 
 def _nulls(raw: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,16 @@
-"""Reading untrusted input: JSON and TOML text that cannot crash the reader, and text the store can keep.
+"""Reading untrusted input: bounded files, JSON, TOML and YAML that cannot crash the reader, storable text.
 
 Python's parsers raise more than their documented error on hostile input: a ``RecursionError``
 for brackets nested a few thousand deep, a plain ``ValueError`` for an integer of more than 4,300
 digits. :func:`parse_json` and :func:`parse_toml` turn every one of them into the caller's own
 error (a :class:`~escalade.exceptions.DatasetError` or :class:`~escalade.exceptions.ConfigError`
 naming the file), through a ``fail(message, line)`` callback.
+
+:func:`read_data` reads a TOML or YAML file a user gives (a config, a rule, profile or trigger
+file): one over :data:`MAX_FILE_BYTES` is refused before it is parsed (a real one is a few kilobytes;
+a 10 MB YAML file took minutes to parse), YAML is read with libyaml's safe loader where PyYAML was
+built with it (``yaml.CSafeLoader``), else with the pure-Python ``SafeLoader`` (plain data only),
+and every failure is the caller's error naming the file.
 
 Text that parses can still be refused by the database when a run stores it, part-way and after
 spending: both SQLite and PostgreSQL refuse a lone surrogate (``"\\ud800"`` in JSON decodes to one),
@@ -24,9 +30,25 @@ import json
 import sys
 import tomllib
 from collections.abc import Callable
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, Literal, NoReturn
 
-__all__ = ["MAX_ID_CHARS", "MAX_TIER_CHARS", "parse_json", "parse_toml", "unstorable"]
+from escalade.exceptions import ConfigError
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_ID_CHARS",
+    "MAX_TIER_CHARS",
+    "Format",
+    "parse_json",
+    "parse_toml",
+    "parse_yaml",
+    "read_data",
+    "unstorable",
+]
+
+#: The largest config, rule, profile or trigger file read, in bytes (1 MiB).
+MAX_FILE_BYTES = 1024 * 1024
 
 #: Longest item id and model name the store keeps (``items.item_id``, ``attempts.model``: VARCHAR(300)).
 MAX_ID_CHARS = 300
@@ -67,6 +89,61 @@ def parse_toml(text: str, fail: Fail) -> dict[str, Any]:
         _too_deep(fail)
     except ValueError:
         _too_long(fail)
+
+
+def parse_yaml(text: str, fail: Fail) -> Any:
+    """``text`` parsed as YAML with a safe loader (libyaml's where installed); any failure raises ``fail``."""
+    import yaml  # noqa: PLC0415  (only for YAML files)
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # a safe loader: plain data only
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise fail(f"not valid YAML: {str(exc).splitlines()[0]}", None if mark is None else mark.line + 1) from None
+    except RecursionError:
+        _too_deep(fail)
+
+
+Format = Literal["toml", "yaml"]
+
+
+def _bounded_text(path: Path, what: str, error: Callable[..., ConfigError]) -> str:
+    """The file's text, refused unread when it is over :data:`MAX_FILE_BYTES`."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+            size = max(len(data), path.stat().st_size)
+    except FileNotFoundError:
+        raise error(f"{what} not found", source=str(path)) from None
+    except OSError as exc:
+        raise error(f"cannot read the {what}: {exc.strerror or exc}", source=str(path)) from None
+    if size > MAX_FILE_BYTES:
+        raise error(
+            f"the {what} is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes (1 MiB): split or trim it",
+            source=str(path),
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})", source=str(path)) from None
+
+
+def read_data(path: Path, kind: Format, *, what: str, error: Callable[..., ConfigError]) -> Any:
+    """The data in a TOML or YAML file; every problem is an ``error`` naming the file (``what`` says what it is).
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "rules.toml"
+    >>> _ = path.write_text('disable = ["high_cost"]', encoding="utf-8")
+    >>> read_data(path, "toml", what="rule file", error=ConfigError)
+    {'disable': ['high_cost']}
+    """
+    text = _bounded_text(path, what, error)
+
+    def fail(message: str, line: int | None) -> ConfigError:
+        return error(message + (f" (line {line})" if line else ""), source=str(path))
+
+    return parse_toml(text, fail) if kind == "toml" else parse_yaml(text, fail)
 
 
 def unstorable(text: str, *, max_chars: int | None = None) -> str | None:

@@ -230,15 +230,22 @@ def test_malformed_toml_is_a_config_error(tmp_path: Path) -> None:
     assert str(path) in str(caught.value)
 
 
-@pytest.mark.parametrize("kind", ["missing", "directory", "not utf-8"])
-def test_unreadable_file_is_a_config_error(tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("missing", "profiles file not found"),
+        ("directory", "cannot read the profiles file"),
+        ("not utf-8", "profiles file is not UTF-8 text"),
+    ],
+)
+def test_unreadable_file_is_a_config_error(tmp_path: Path, kind: str, message: str) -> None:
     """A profiles file that cannot be read is a ConfigError naming the file."""
     path = tmp_path / "profiles.toml"
     if kind == "directory":
         path.mkdir()
     elif kind == "not utf-8":
         path.write_bytes(b"[profiles.x]\ndescription = '\xff\xfe'\n")
-    with pytest.raises(ConfigError, match="cannot read the profiles file") as caught:
+    with pytest.raises(ConfigError, match=message) as caught:
         load_profiles(path)
     assert caught.value.source == str(path)
 

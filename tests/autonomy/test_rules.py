@@ -538,7 +538,7 @@ def test_wrong_suffix_is_refused(tmp_path: Path, filename: str, reason: str) -> 
 def test_missing_file_is_a_rule_error(tmp_path: Path) -> None:
     """A rule file that cannot be read is a RuleError naming the file."""
     path = tmp_path / "nowhere.toml"
-    with pytest.raises(RuleError, match="cannot read the rule file") as caught:
+    with pytest.raises(RuleError, match="rule file not found") as caught:
         load_rules(path)
     assert caught.value.source == str(path)
 

@@ -148,7 +148,7 @@ def test_bad_trigger_files_name_the_problem(tmp_path: Path, body: str | bytes, m
 
 def test_missing_trigger_file_and_duplicate_names(tmp_path: Path) -> None:
     """An unreadable file and a trigger defined twice are errors."""
-    with pytest.raises(ConfigError, match="cannot read trigger file"):
+    with pytest.raises(ConfigError, match="trigger file not found"):
         load_trigger_patterns(tmp_path / "absent.toml")
     twice = TriggerPattern(name="a", category=TriggerCategory.SECURITY, phrases=("x",), confidence=0.5, reason="r")
     with pytest.raises(ConfigError, match="defined twice"):

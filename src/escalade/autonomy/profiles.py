@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from escalade.autonomy.decisions import DecisionType, Priority
-from escalade.autonomy.files import read_data
 from escalade.exceptions import ConfigError
+from escalade.untrusted import read_data
 
 __all__ = [
     "BALANCED_THRESHOLDS",

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from escalade.autonomy.decisions import DecisionType, Environment, Priority, Scope
-from escalade.autonomy.files import Format, read_data
 from escalade.exceptions import RuleError
+from escalade.untrusted import Format, read_data
 
 __all__ = [
     "BUILTIN_RULES",
@@ -123,7 +123,7 @@ _OPS_BY_KIND: Mapping[Kind, frozenset[str]] = {
 _NEGATIVE_OPS = frozenset({"ne", "not_in", "not_contains"})
 #: Nesting and size limits, so a rule file cannot make evaluation expensive: levels and conditions
 #: per rule, and rules in a rule set (the built-ins are 9). Rule files are also at most
-#: :data:`~escalade.autonomy.files.MAX_FILE_BYTES` long.
+#: :data:`~escalade.untrusted.MAX_FILE_BYTES` long.
 MAX_DEPTH = 8
 MAX_CONDITIONS = 200
 MAX_RULES = 500

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from escalade.exceptions import ConfigError
-from escalade.untrusted import parse_toml
+from escalade.untrusted import read_data
 
 __all__ = [
     "DEFAULT_PATTERNS",
@@ -354,13 +354,7 @@ def load_trigger_patterns(path: Path, *, include_defaults: bool = True) -> tuple
     A custom trigger with a built-in's name replaces it. ``disable = ["performance"]`` at the top level
     removes built-ins.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read trigger file {path}: {exc.strerror}", source=str(path)) from exc
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text", source=str(path)) from None
-    data = parse_toml(text, lambda message, _: ConfigError(f"{path}: {message}", source=str(path)))
+    data = read_data(path, "toml", what="trigger file", error=ConfigError)
     unknown = sorted(set(data) - {"triggers", "disable"})
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r}", field=unknown[0], source=str(path))

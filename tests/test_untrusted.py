@@ -1,4 +1,4 @@
-"""Rule and profile files: refused unread above the size limit; deep nesting names the file; libyaml when there."""
+"""Untrusted files (rules, profiles, configs, triggers): bounded in size, deep nesting names the file, libyaml."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from escalade.autonomy import files
-from escalade.autonomy.files import MAX_FILE_BYTES, read_data
+from escalade import untrusted
 from escalade.autonomy.profiles import load_profiles
 from escalade.autonomy.rules import load_rules
+from escalade.config import load_config
 from escalade.exceptions import ConfigError, RuleError
+from escalade.routing.triggers import load_trigger_patterns
+from escalade.untrusted import MAX_FILE_BYTES, read_data
 
 
 def _never(*_: Any, **__: Any) -> Any:
@@ -25,7 +27,7 @@ def test_file_over_the_limit_is_refused_unparsed(tmp_path: Path, monkeypatch: py
     """A rule file over 1 MiB is refused before it is parsed, naming the file, its size and the limit."""
     path = tmp_path / name
     path.write_text("# padding\n" * (MAX_FILE_BYTES // 10 + 1), encoding="utf-8")
-    monkeypatch.setattr(files, "_yaml", _never)
+    monkeypatch.setattr(untrusted, "parse_yaml", _never)
     monkeypatch.setattr(tomllib, "loads", _never)
     with pytest.raises(RuleError) as caught:
         load_rules(path)
@@ -94,3 +96,14 @@ def test_yaml_uses_the_c_loader_where_installed(tmp_path: Path, monkeypatch: pyt
     read_data(path, "yaml", what="rule file", error=RuleError)
     assert seen == [c_loader or yaml.SafeLoader, yaml.SafeLoader]
     assert c_loader is not None or not yaml.__with_libyaml__
+
+
+@pytest.mark.parametrize("what", ["config", "triggers"])
+def test_config_and_trigger_files_are_bounded_too(tmp_path: Path, what: str) -> None:
+    """A config or trigger file over the limit is refused before it is parsed, naming the file."""
+    path = tmp_path / f"{what}.toml"
+    path.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    load = load_config if what == "config" else load_trigger_patterns
+    with pytest.raises(ConfigError, match=r"is 1,048,577 bytes, over the limit of 1,048,576 bytes") as caught:
+        load(path)
+    assert str(path) in str(caught.value)
