@@ -106,7 +106,7 @@ def _private_view(spec: dict[str, Any], numbers: dict[str, int]) -> None:
         else:
             os.makedirs(inner, exist_ok=True)
         if kind == "work":
-            size = f"size={spec['disk_bytes']},mode=0700,uid={owner[0]},gid={owner[1]}"
+            size = f"size={spec['disk_bytes']},nr_inodes={spec['max_files']},mode=0700,uid={owner[0]},gid={owner[1]}"
             _mount(libc, "escalade-work", inner, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, size)
             os.mkdir(inner + "/tmp", 0o700)
             os.chown(inner + "/tmp", *owner)
@@ -148,13 +148,14 @@ def _limit(spec: dict[str, Any]) -> list[str]:
         resource.RLIMIT_NOFILE: 256,
         resource.RLIMIT_CORE: 0,
     }
-    if spec["user"] is not None:  # counted per user: only meaningful for a user of the sandbox's own
+    counted = spec["user"] is not None or spec["user_namespace"]  # per user (in a user namespace: of its own)
+    if counted:
         limits[resource.RLIMIT_NPROC] = spec["max_processes"]
     for kind, wanted in limits.items():
         hard = resource.getrlimit(kind)[1]
         value = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(kind, (value, value))
-    return ["resource limits"] + (["process limit"] if spec["user"] is not None else [])
+    return ["resource limits"] + (["process limit"] if counted else [])
 
 
 def _landlock(readable: list[str], writable: list[str], devices: list[str]) -> str | None:
@@ -194,7 +195,9 @@ def _landlock(readable: list[str], writable: list[str], devices: list[str]) -> s
         os.close(fd)
         if added < 0:
             return None
-    if libc.prctl(38, 1, 0, 0, 0) < 0 or libc.syscall(446, ruleset, 0) < 0:  # no_new_privs; restrict_self
+    restricted = libc.prctl(38, 1, 0, 0, 0) == 0 and libc.syscall(446, ruleset, 0) == 0  # no_new_privs; restrict
+    os.close(ruleset)
+    if not restricted:
         return None
     covered = ["reads and writes outside the run"]
     covered += ["TCP"] if abi >= 4 else []
@@ -203,10 +206,11 @@ def _landlock(readable: list[str], writable: list[str], devices: list[str]) -> s
 
 
 def _seccomp(table: dict[str, Any] | None) -> bool:
-    """Install the parent's seccomp filter for this architecture; whether the kernel took it.
+    """Install the parent's seccomp filter for this architecture, on every thread; whether the kernel took it.
 
     Every listed system call ends the process (``SECCOMP_RET_KILL_PROCESS``); ``clone`` is allowed only
-    for threads (``CLONE_THREAD``), ``clone3`` answers ``ENOSYS`` so threads fall back to ``clone``, and a
+    for threads (``CLONE_THREAD``), ``clone3`` answers ``ENOSYS`` so threads fall back to ``clone``,
+    ``prctl(PR_SET_PDEATHSIG)`` ends the process, calls newer than the table answer ``ENOSYS``, and a
     call of another ABI (x32) or architecture ends the process too.
     """
     import ctypes  # noqa: PLC0415
@@ -219,10 +223,15 @@ def _seccomp(table: dict[str, Any] | None) -> bool:
     program += [(ld, 0, 0, 0)]
     if table.get("x32_bit"):
         program += [(jge, 0, 1, table["x32_bit"]), (ret, 0, 0, kill)]
+    program += [(jge, 0, 1, table["unknown_from"]), (ret, 0, 0, nosys)]
     for number in table["kill"]:
         program += [(jeq, 0, 1, number), (ret, 0, 0, kill)]
     program += [(jeq, 0, 1, table["clone3"]), (ret, 0, 0, nosys)]
-    program += [(jeq, 0, 3, table["clone"]), (ld, 0, 0, 16), (jset, 1, 0, 0x10000), (ret, 0, 0, kill)]
+    # clone: a thread (CLONE_THREAD in the low half of the first argument), or the end
+    program += [(jeq, 0, 4, table["clone"]), (ld, 0, 0, 16), (jset, 1, 0, 0x10000), (ret, 0, 0, kill)]
+    program += [(ret, 0, 0, allow)]
+    # prctl(PR_SET_PDEATHSIG, ...) would let the process outlive its parent's death
+    program += [(jeq, 0, 3, table["prctl"]), (ld, 0, 0, 16), (jeq, 0, 1, 1), (ret, 0, 0, kill)]
     program += [(ret, 0, 0, allow)]
 
     class _Filter(ctypes.Structure):
@@ -236,7 +245,8 @@ def _seccomp(table: dict[str, Any] | None) -> bool:
     libc = _libc()
     if libc.prctl(38, 1, 0, 0, 0) < 0:  # PR_SET_NO_NEW_PRIVS
         return False
-    return bool(libc.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0)  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): every thread, or none
+    return bool(libc.syscall(table["seccomp"], 1, 1, ctypes.byref(prog)) == 0)
 
 
 def _guard(readable: list[str], writable: str, report: Callable[[str], None]) -> None:

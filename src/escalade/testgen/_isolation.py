@@ -1,9 +1,12 @@
 """What a sandboxed run may see, how it is started, and which isolation layers it must have.
 
 - :func:`exposed` lists what a run's private filesystem view holds: the interpreter's own folders
-  (its ``sys.path``, minus folders that would show too much, such as ``/``, the home folder or the
-  temporary folder), the system libraries, a few devices, the run's ``code`` folder (read-only) and
-  its ``work`` folder (writable). Landlock's read rules and the audit hook use the same list.
+  (the folders of its ``sys.path`` inside its installation, minus folders that would show too much,
+  such as ``/``, the home folder or the temporary folder), the system libraries, a few devices, the
+  run's ``code`` folder (read-only) and its ``work`` folder (writable). Landlock's read rules and the
+  audit hook use the same list. Folders on ``sys.path`` outside the installation (an editable
+  install's project, say) are never exposed whole: their Python sources are copied, like the
+  target's neighbours.
 - :func:`mirror_sources` copies the Python sources beside the target (its folder's modules and
   packages, bounded in count and size) so the tests can import the target's siblings without the
   folder itself, and whatever else lies in it, being visible.
@@ -34,12 +37,14 @@ from escalade.testgen._syscalls import table
 
 __all__ = [
     "REQUIRED",
+    "Interpreter",
     "Isolation",
     "base_spec",
     "exposed",
-    "interpreter_paths",
+    "interpreter",
     "mirror_sources",
     "missing",
+    "namespace_layers",
     "probe",
     "symlinks",
 ]
@@ -49,6 +54,10 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     "files outside the run can be neither read nor written": ("private filesystem view", "Landlock"),
     "sockets and new processes are refused by the kernel": ("seccomp filter",),
 }
+#: Processes and threads of a run, at most (as ``nobody``, or in a user namespace of its own).
+MAX_PROCESSES = 256
+#: Files and folders a run may create in its work folder, at most (the tmpfs's inodes).
+MAX_FILES = 10_000
 #: Files and folders beside the target copied for the tests to import, at most.
 MAX_MIRRORED_FILES = 2000
 MAX_MIRRORED_BYTES = 32 << 20
@@ -81,21 +90,51 @@ class Isolation:
     #: Why layers that were tried did not apply.
     lost: tuple[str, ...] = ()
 
+    @property
+    def user_namespace(self) -> bool:
+        """Whether runs start in a user namespace of their own (escalade is not root)."""
+        return "--map-root-user" in self.prefix
+
+
+#: Layers each ``unshare`` option gives (``unshare`` refuses to start the run without them).
+_NAMESPACES = {
+    "--map-root-user": "user namespace", "--net": "network namespace", "--pid": "PID namespace",
+    "--ipc": "IPC namespace",
+}  # fmt: skip
+
+
+def namespace_layers(prefix: Iterable[str]) -> tuple[str, ...]:
+    """The namespace layers a run started with ``prefix`` has."""
+    return tuple(_NAMESPACES[option] for option in prefix if option in _NAMESPACES)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The folders on an interpreter's import path: inside its installation, and elsewhere."""
+
+    installed: tuple[str, ...]
+    elsewhere: tuple[str, ...]
+
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 @cache
-def interpreter_paths(python: str) -> tuple[str, ...]:
-    """The folders on ``python``'s import path, with pytest and coverage importable (empty if it cannot run)."""
-    code = "import json, os, sys, coverage, pytest; print(json.dumps([p for p in sys.path if os.path.isdir(p)]))"
+def interpreter(python: str) -> Interpreter:
+    """The folders on ``python``'s import path, with pytest and coverage importable (none if it cannot run)."""
+    code = (
+        "import json, os, sys, coverage, pytest; print(json.dumps([[p for p in sys.path if os.path.isdir(p)], "
+        "sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})]))"
+    )
     try:
         done = subprocess.run([python, "-I", "-c", code], capture_output=True, timeout=60, check=False, env={})
-        paths = json.loads(done.stdout) if done.returncode == 0 else []
+        paths, prefixes = json.loads(done.stdout) if done.returncode == 0 else ([], [])
     except (OSError, subprocess.TimeoutExpired, ValueError):
-        return ()
-    return tuple(os.path.abspath(p) for p in paths if isinstance(p, str))
+        return Interpreter(installed=(), elsewhere=())
+    folders = [os.path.abspath(p) for p in paths if isinstance(p, str)]
+    inside = [p for p in folders if any(_inside(p, os.path.abspath(prefix)) for prefix in prefixes)]
+    return Interpreter(installed=tuple(inside), elsewhere=tuple(p for p in folders if p not in inside))
 
 
 def _too_wide(path: str) -> bool:
@@ -174,7 +213,7 @@ def _candidates() -> list[tuple[tuple[str, ...], bool, tuple[int, int] | None]]:
     unshare = shutil.which("unshare")
     found: list[tuple[tuple[str, ...], bool, tuple[int, int] | None]] = []
     if sys.platform == "linux" and unshare is not None:
-        namespaces = ("--net", "--pid", "--fork", "--mount", "--kill-child")
+        namespaces = ("--net", "--pid", "--ipc", "--fork", "--mount", "--kill-child")
         if os.geteuid() == 0:
             found.append(((unshare, *namespaces, "--"), True, _nobody()))
         found.append(((unshare, "--map-root-user", *namespaces, "--"), True, None))
@@ -192,7 +231,13 @@ def _nobody() -> tuple[int, int] | None:
 
 
 def base_spec(
-    base: Path, python_paths: Iterable[str], *, view: bool, user: tuple[int, int] | None, extra: Iterable[Path] = ()
+    base: Path,
+    python_paths: Iterable[str],
+    *,
+    view: bool,
+    user: tuple[int, int] | None,
+    user_namespace: bool,
+    extra: Iterable[Path] = (),
 ) -> dict[str, Any]:
     """The parts of a run's spec about isolation, for the folders ``base/code`` and ``base/work``."""
     code, work = base / "code", base / "work"
@@ -203,22 +248,25 @@ def base_spec(
         "exposed": exposed(python_paths, code, work, extra),
         "view": {"root": str(base / "root"), "symlinks": symlinks()} if view else None,
         "user": list(user) if user else None,
+        "user_namespace": user_namespace,
         "syscalls": table(platform.machine()) if sys.platform == "linux" else None,
         "landlock": sys.platform == "linux",  # its system call numbers mean something else elsewhere
         "seccomp": sys.platform == "linux",
-        "max_processes": 256,
+        "max_processes": MAX_PROCESSES,
+        "max_files": MAX_FILES,
     }
 
 
 @cache
 def probe(python: str, child: str) -> Isolation:
     """The strongest way of starting ``child`` (its source) with ``python`` here; see the module docstring."""
-    paths = interpreter_paths(python)
+    paths = interpreter(python).installed
     tried: list[Isolation] = []
     for prefix, view, user in _candidates():
         layers, lost = _probe_once(python, child, paths, prefix=prefix, view=view, user=user)
         if layers is None:
             continue
+        layers = (*namespace_layers(prefix), *layers)
         found = Isolation(prefix=prefix, layers=layers, view=view and "private filesystem view" in layers, user=user)
         tried.append(replace(found, lost=lost))
         if not missing(layers) and (found.view or not view):
@@ -247,7 +295,9 @@ def _probe_once(
         if user is not None:
             for part in ("work", "work/tmp"):
                 os.chown(base / part, *user)
-        spec = base_spec(base, paths, view=view, user=user) | {"probe": True, "token": "probe"}
+        in_userns = "--map-root-user" in prefix
+        spec = base_spec(base, paths, view=view, user=user, user_namespace=in_userns)
+        spec |= {"probe": True, "token": "probe"}
         read_end, write_end = os.pipe()
         spec |= {"channel_fd": write_end, "memory_bytes": 1 << 30, "cpu_seconds": 30, "file_bytes": 1 << 20}
         spec["disk_bytes"] = 16 << 20

@@ -1,9 +1,12 @@
 """System call numbers for the sandbox's seccomp filter, per architecture (Linux ``unistd`` headers).
 
-The filter ends the process on any call in :data:`FORBIDDEN` (new processes and programs, sockets,
-tracing other processes, mounting and namespaces, kernel keys, modules, io_uring, which bypasses the
-filter for what it submits, and the like). A machine whose architecture is not listed here gets no
-seccomp layer, and runs there are reported as not isolated.
+The filter ends the process on any call in :data:`FORBIDDEN`: new processes and programs, sockets,
+tracing other processes, leaving the process group or session (so the parent's kill still reaches
+it), System V and POSIX IPC and ``memfd`` (memory that outlives the run or escapes its limit),
+mounting and namespaces, kernel keys, modules, io_uring (which bypasses the filter for what it
+submits), and the like; ``prctl(PR_SET_PDEATHSIG)`` ends it too. Calls newer than the table
+(:data:`UNKNOWN_FROM` and above) answer ``ENOSYS``, as on an older kernel. A machine whose
+architecture is not listed here gets no seccomp layer, and runs there are reported as not isolated.
 
 >>> table("x86_64")["arch"] == 0xC000003E
 True
@@ -15,7 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FORBIDDEN", "NUMBERS", "table"]
+__all__ = ["FORBIDDEN", "NUMBERS", "UNKNOWN_FROM", "table"]
+
+#: The first system call number the filter does not know (457, statmount, on both tables): from it on, ENOSYS.
+UNKNOWN_FROM = 457
 
 #: System calls that end a sandboxed run (``clone`` is allowed for threads only, see the child).
 FORBIDDEN = (
@@ -27,6 +33,10 @@ FORBIDDEN = (
     "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "perf_event_open", "userfaultfd",
     "keyctl", "add_key", "request_key", "kexec_load", "kexec_file_load", "init_module", "finit_module",
     "delete_module", "swapon", "swapoff", "reboot", "acct", "quotactl", "syslog", "iopl", "ioperm", "uselib",
+    "setsid", "setpgid", "memfd_create", "memfd_secret",
+    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop",
+    "msgget", "msgsnd", "msgrcv", "msgctl",
+    "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
 )  # fmt: skip
 
 #: Per ``platform.machine()``: the audit architecture, and the number of each call the filter names.
@@ -43,6 +53,10 @@ NUMBERS: dict[str, dict[str, int]] = {
         "add_key": 248, "request_key": 249, "kexec_load": 246, "kexec_file_load": 320, "init_module": 175,
         "finit_module": 313, "delete_module": 176, "swapon": 167, "swapoff": 168, "reboot": 169, "acct": 163,
         "quotactl": 179, "syslog": 103, "iopl": 172, "ioperm": 173, "uselib": 134,
+        "prctl": 157, "seccomp": 317, "setsid": 112, "setpgid": 109, "memfd_create": 319, "memfd_secret": 447,
+        "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
+        "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
+        "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
     },
     "aarch64": {  # the generic table: no fork, vfork, iopl, ioperm or uselib
         "arch": 0xC00000B7, "clone": 220, "clone3": 435, "pivot_root": 41, "capset": 91,
@@ -56,6 +70,10 @@ NUMBERS: dict[str, dict[str, int]] = {
         "request_key": 218, "kexec_load": 104, "kexec_file_load": 294, "init_module": 105, "finit_module": 273,
         "delete_module": 106, "swapon": 224, "swapoff": 225, "reboot": 142, "acct": 89, "quotactl": 60,
         "syslog": 116,
+        "prctl": 167, "seccomp": 277, "setsid": 157, "setpgid": 154, "memfd_create": 279, "memfd_secret": 447,
+        "shmget": 194, "shmat": 196, "shmctl": 195, "shmdt": 197, "semget": 190, "semop": 193, "semctl": 191,
+        "semtimedop": 192, "msgget": 186, "msgsnd": 189, "msgrcv": 188, "msgctl": 187, "mq_open": 180,
+        "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184, "mq_getsetattr": 185,
     },
 }  # fmt: skip
 
@@ -65,5 +83,6 @@ def table(machine: str) -> dict[str, Any] | None:
     numbers = NUMBERS.get(machine)
     if numbers is None:
         return None
-    found = {name: numbers[name] for name in ("arch", "clone", "clone3", "pivot_root", "capset")}
-    return found | {"x32_bit": numbers.get("x32_bit", 0), "kill": [numbers[n] for n in FORBIDDEN if n in numbers]}
+    found = {name: numbers[name] for name in ("arch", "clone", "clone3", "pivot_root", "capset", "prctl", "seccomp")}
+    found |= {"x32_bit": numbers.get("x32_bit", 0), "unknown_from": UNKNOWN_FROM}
+    return found | {"kill": [numbers[n] for n in FORBIDDEN if n in numbers]}

@@ -9,8 +9,9 @@ machine allows it (:attr:`SandboxRun.isolation` says which were, as the child it
 - **namespaces** (``unshare``): a mount namespace in which the child builds a **private filesystem
   view** (a tmpfs root holding only the interpreter, the system libraries, the run's folders and a few
   devices; no home folder, no ``/run``, no socket on disk), a network namespace with no interfaces,
-  and a PID namespace (everything the tests start dies with them). As root the child then becomes
-  ``nobody``; otherwise the namespaces live in a user namespace of the user's own;
+  a PID namespace and an IPC namespace. As root the child then becomes ``nobody``; otherwise the
+  namespaces live in a user namespace of the user's own. At the time limit the parent kills the
+  run's processes, found through ``/proc``, and their group;
 - **resource limits** the child sets on itself (address space, CPU seconds, file size, open files,
   processes, no core dumps), and a wall-clock limit after which the parent kills the process group;
 - **Landlock** (Linux 5.13+): reads only of what the view holds, writes only inside ``work/``, no TCP,
@@ -28,7 +29,8 @@ keeps it from the user's files, and the kernel filter): a machine that cannot gi
 run that lost a layer on the way is not trusted. ``Sandbox(require_isolation=False)`` runs anyway, and
 every run then says it is *not isolated*. A run that cannot even start (the sandbox, not the tests, is
 broken) raises :class:`~escalade.exceptions.SandboxError`, which stops the whole run rather than
-charge every item. Nothing a run prints is kept beyond a short, sanitised excerpt (:func:`excerpt`).
+charge every item. Nothing a run printed or chose is kept: :attr:`SandboxRun.problems`, which the notes
+store, says what went wrong in fixed words only.
 
 >>> SandboxLimits(time_s=10, memory_mb=512).time_s
 10.0
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import builtins
 import contextlib
 import json
 import os
@@ -50,6 +53,7 @@ import sys
 import tempfile
 import time
 import weakref
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,13 +64,15 @@ from escalade.testgen._isolation import (
     REQUIRED,
     Isolation,
     base_spec,
-    interpreter_paths,
+    interpreter,
     mirror_sources,
     missing,
+    namespace_layers,
     probe,
 )
+from escalade.untrusted import parse_json
 
-__all__ = ["REQUIRED_ISOLATION", "TEST_FILE", "Sandbox", "SandboxLimits", "SandboxRun", "excerpt"]
+__all__ = ["REQUIRED_ISOLATION", "TEST_FILE", "Sandbox", "SandboxLimits", "SandboxRun"]
 
 #: Name of the generated test file inside the sandbox folder.
 TEST_FILE = "test_escalade_generated.py"
@@ -75,21 +81,8 @@ REQUIRED_ISOLATION = REQUIRED
 _CHILD = Path(__file__).with_name("_child.py")
 _OUTPUT_TAIL = 4000
 _CHANNEL_LIMIT = 8 << 20  # bytes of reports read from a run at most
+_GRACE_S = 2.0  # seconds the report pipe is read after the run was killed
 _MAX_REFUSALS = 50
-_EXCERPT = 160
-_SECRETISH = re.compile(r"[A-Za-z0-9+/_-]{24,}=*|-----BEGIN[^-]*-----")
-_UNPRINTABLE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[^\x20-\x7e]+")  # terminal escapes, then anything unprintable
-
-
-def excerpt(text: str, limit: int = _EXCERPT) -> str:
-    """A short, safe line from what untrusted code printed: its last line, printable ASCII, long tokens hidden.
-
-    >>> excerpt("Traceback...\\nValueError: key AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA leaked")
-    'ValueError: key [hidden] leaked'
-    """
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    line = _SECRETISH.sub("[hidden]", _UNPRINTABLE.sub(" ", lines[-1] if lines else "")).strip()
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,14 +164,57 @@ class SandboxRun:
 
     @property
     def problems(self) -> tuple[str, ...]:
-        """What went wrong around the tests, each a short sanitised line: time limit, crash, refusals, errors."""
+        """What went wrong around the tests, in fixed words only (never text the run chose), for the notes.
+
+        Time limit, crash, isolation, each kind of refusal with its count, the type of each collection
+        error. What the run itself printed or named (paths, messages) stays in :attr:`refusals`,
+        :attr:`collection_errors` and :attr:`output`, which are never stored.
+        """
         found = [f"timed out after {self.duration_s:.1f} s" if self.timed_out else None, self.crashed]
         found += [f"not isolated: {', '.join(self.not_isolated)}" if self.not_isolated else None]
-        found += [f"refused: {excerpt(what)}" for what in self.refusals]
-        if self.refused_total > len(self.refusals):
-            found.append(f"refused {self.refused_total - len(self.refusals)} more")
-        found += [f"collection error: {excerpt(error)}" for error in self.collection_errors if error.strip()]
+        kinds = Counter(_refusal_kind(what) for what in self.refusals)
+        kinds[_SOMETHING] += self.refused_total - len(self.refusals)
+        found += [f"refused: {kind}" + (f" ({n} times)" if n > 1 else "") for kind, n in kinds.items() if n > 0]
+        found += [f"collection error: {_error_type(error)}" for error in self.collection_errors if error.strip()]
         return tuple(p for p in found if p)
+
+
+_SOMETHING = "something else the sandbox forbids"
+_REFUSALS = {
+    "writing ": "writing a file outside the run", "reading ": "reading a file outside the run",
+    "listing ": "listing a folder outside the run", "network access": "network access",
+    "starting or signalling processes": "starting or signalling a process", "ctypes": "native code (ctypes)",
+}  # fmt: skip
+_FILE_EVENT = re.compile(r"(?:os|shutil|sqlite3)\.\w+ on ")
+_BUILTIN_ERRORS = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+)
+_ERROR_TYPE = re.compile(r"^(?:E\s+)?([A-Za-z_][\w.]{0,60})(?::|$)", re.MULTILINE)
+
+
+def _refusal_kind(refusal: str) -> str:
+    """The fixed description of a refusal the audit hook reported (its path or event is left out).
+
+    >>> _refusal_kind("reading '/home/me/.ssh/id_rsa'")
+    'reading a file outside the run'
+    """
+    for start, kind in _REFUSALS.items():
+        if refusal.startswith(start):
+            return kind
+    return "changing a file outside the run" if _FILE_EVENT.match(refusal) else _SOMETHING
+
+
+def _error_type(error: str) -> str:
+    """The built-in exception type of a collection error (its last ``Type: message`` line), else ``an error``.
+
+    Only built-in names are kept: a test can name its own exception class after anything it read.
+
+    >>> _error_type("ImportError while importing\\nE   ModuleNotFoundError: No module named 'x'")
+    'ModuleNotFoundError'
+    """
+    found = _ERROR_TYPE.findall(error)
+    name = found[-1] if found else ""
+    return name if name in _BUILTIN_ERRORS else "an error"
 
 
 class Sandbox:
@@ -255,25 +291,35 @@ class Sandbox:
         The tests can import the target and the Python modules beside it (a copy of them), and the
         modules in ``import_paths`` (copies too).
         """
-        isolation = self._isolation()
+        isolation, python = self._isolation(), interpreter(self.python)
         mirrors = [self._mirror(folder) for folder in dict.fromkeys([target.parent.resolve(), *import_paths])]
+        mirrors += self._mirrors_of(python.elsewhere)
         base = Path(tempfile.mkdtemp(prefix="escalade-testgen-")).resolve()
         try:
             spec = _prepare(base, target, test_code, self.limits, isolation.user)
             spec |= base_spec(
-                base, interpreter_paths(self.python), view=isolation.view, user=isolation.user, extra=mirrors
-            )
+                base, python.installed, view=isolation.view, user=isolation.user,
+                user_namespace=isolation.user_namespace, extra=mirrors,
+            )  # fmt: skip
             spec["import_paths"] = [str(m) for m in mirrors]
             if not self.isolate:
                 spec |= {"view": None, "syscalls": None, "landlock": False, "seccomp": False}
-            return await self._execute(base, spec, list(isolation.prefix))
+            return await self._execute(base, spec, isolation)
         finally:
             await asyncio.to_thread(shutil.rmtree, base, ignore_errors=True)
 
-    async def _execute(self, base: Path, spec: dict[str, Any], prefix: list[str]) -> SandboxRun:
+    def _mirrors_of(self, folders: Sequence[str]) -> list[Path]:
+        """Copies of the Python sources of ``sys.path`` folders outside the installation (too large ones left out)."""
+        found = []
+        for folder in folders:
+            with contextlib.suppress(ConfigError):
+                found.append(self._mirror(Path(folder)))
+        return found
+
+    async def _execute(self, base: Path, spec: dict[str, Any], isolation: Isolation) -> SandboxRun:
         read_end, write_end = os.pipe()
         spec |= {"channel_fd": write_end, "token": secrets.token_hex(16)}
-        command = [*prefix, self.python, "-I", "-c", _CHILD.read_text(encoding="utf-8")]
+        command = [*isolation.prefix, self.python, "-I", "-c", _CHILD.read_text(encoding="utf-8")]
         work = spec["work"]
         env = {"PATH": os.defpath, "HOME": work, "TMPDIR": str(Path(work) / "tmp"), "LANG": "C.UTF-8"}
         env |= {"LOGNAME": "sandbox", "USER": "sandbox"}  # so nothing looks the user up through the C library
@@ -294,20 +340,49 @@ class Sandbox:
                 process.stdin.write(json.dumps(spec).encode())
                 await process.stdin.drain()
             process.stdin.close()
-            reading = asyncio.ensure_future(_read_channel(read_end))
+            channel = _Channel(read_end)
             timed_out = False
             try:
                 await asyncio.wait_for(process.wait(), self.limits.time_s)
             except TimeoutError:
                 timed_out = True
             finally:
-                _kill_group(process.pid)
+                _kill_run(process.pid)
                 await process.wait()
-            lines = await reading
+            lines = await channel.lines(grace_s=_GRACE_S)
         return _result(
             lines, base, code=process.returncode, timed_out=timed_out, started=started, spec=spec,
-            required=self.require_isolation,
+            required=self.require_isolation, isolation=isolation if self.isolate else None,
         )  # fmt: skip
+
+
+class _Channel:
+    """The run's report pipe, read as it comes (up to a size limit), never waited on past a grace period."""
+
+    def __init__(self, fd: int):
+        os.set_blocking(fd, False)
+        self._fd, self._data, self._done = fd, bytearray(), asyncio.Event()
+        asyncio.get_running_loop().add_reader(fd, self._read)
+
+    def _read(self) -> None:
+        try:
+            chunk = os.read(self._fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._done.set()
+        elif len(self._data) < _CHANNEL_LIMIT:
+            self._data += chunk[: _CHANNEL_LIMIT - len(self._data)]
+
+    async def lines(self, *, grace_s: float) -> list[str]:
+        """What was reported; a write end still held open (by a process that escaped the kill) is given up on."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), grace_s)
+        asyncio.get_running_loop().remove_reader(self._fd)
+        os.close(self._fd)
+        return self._data.decode("utf-8", "replace").splitlines()
 
 
 def _remove_all(mirrors: dict[Path, Path]) -> None:
@@ -344,23 +419,27 @@ def _prepare(
     }
 
 
-async def _read_channel(fd: int) -> list[str]:
-    """The lines the run reported, up to a size limit (anything after is ignored)."""
+def _kill_run(pid: int) -> None:
+    """Kill the run: the processes ``pid`` started (the PID namespace's first, and with it all), then its group.
 
-    def read() -> list[str]:
-        data = bytearray()
-        with os.fdopen(fd, "rb") as channel:
-            while chunk := channel.read(65536):
-                if len(data) < _CHANNEL_LIMIT:
-                    data += chunk[: _CHANNEL_LIMIT - len(data)]
-        return data.decode("utf-8", "replace").splitlines()
+    Its children are found through ``/proc``, so one that left the process group or session is killed too.
+    """
+    for child in _children(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child, signal.SIGKILL)
+    for kill in (os.kill, os.killpg):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
 
-    return await asyncio.to_thread(read)
 
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = entry.read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(entry.parent.name))
+    return found
 
 
 def _result(
@@ -372,14 +451,22 @@ def _result(
     started: float,
     spec: dict[str, Any],
     required: bool,
+    isolation: Isolation | None,
 ) -> SandboxRun:
-    """The run's result from its reports; a run that never got ready means the sandbox itself is broken."""
+    """The run's result from its reports; a run that never got ready means the sandbox itself is broken.
+
+    A run that lacks a requirement, or a layer the probe found on this machine, is not trusted when
+    isolation is required.
+    """
     output = _tail(base / "output.txt")
     ready = [line for line in lines if line.startswith("ready ")]
     if not ready and not timed_out:
         raise SandboxError(f"the sandbox could not start a test run ({_why(code)}); its output:\n{output}")
     reported = _field(ready[0][6:], "layers") if ready else None
     layers = tuple(str(x) for x in reported) if isinstance(reported, list) else ()
+    if isolation is not None:
+        layers = (*namespace_layers(isolation.prefix), *layers)
+    lost = [layer for layer in isolation.layers if layer not in layers] if isolation else []
     refusals = [line[8:] for line in lines if line.startswith("refused ")]
     lacking = missing(layers)
     common: dict[str, Any] = {
@@ -391,37 +478,61 @@ def _result(
         "refusals": tuple(refusals[:_MAX_REFUSALS]),
         "refused_total": len(refusals),
     }
-    if required and lacking and ready:
-        return SandboxRun(crashed=f"not isolated as required: {', '.join(lacking)}", **common)
+    if required and (lacking or lost) and ready:
+        return SandboxRun(crashed=f"not isolated as required: {', '.join([*lacking, *lost])}", **common)
     signed = f"result {spec['token']} "
     results = [line for line in lines if line.startswith(signed)]
     if timed_out or not results:
         return SandboxRun(crashed=None if timed_out else _why(code), **common)
     try:
-        return _parsed(json.loads(results[-1][len(signed) :]), common, spec)
-    except (ValueError, TypeError, KeyError) as exc:
-        return SandboxRun(crashed=f"the run reported a result that cannot be read ({exc})", **common)
+        data = parse_json(results[-1][len(signed) :], lambda message, line: ValueError(message))
+        return _parsed(data, common, spec)
+    except Exception:
+        return SandboxRun(crashed="the run reported a result that cannot be read", **common)
 
 
-def _parsed(data: dict[str, Any], common: dict[str, Any], spec: dict[str, Any]) -> SandboxRun:
+_OUTCOMES = frozenset({"passed", "failed", "error", "skipped"})
+
+
+def _numbers(value: object, *, size: int | None = None) -> list[Any]:
+    """``value`` as a list of ints (or of ``size``-long lists of ints); ValueError for anything else."""
+    if not isinstance(value, list) or len(value) > 1 << 20:
+        raise ValueError("not a list")
+    for item in value:
+        parts = item if size is not None else [item]
+        if size is not None and not (isinstance(item, list) and len(item) == size):
+            raise ValueError("not a pair")
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in parts):
+            raise ValueError("not an integer")
+    return value
+
+
+def _parsed(data: Any, common: dict[str, Any], spec: dict[str, Any]) -> SandboxRun:
     """A checked result: tests must be in the test file and lines in the target, else it is not trusted."""
-    tests = {str(k): str(v) for k, v in data["tests"].items()}
+    tests = data["tests"]
+    if not (isinstance(tests, dict) and all(isinstance(v, str) and v in _OUTCOMES for v in tests.values())):
+        raise ValueError("tests")
+    errors = data["collection_errors"]
+    if not (isinstance(errors, list) and all(isinstance(e, str) for e in errors)):
+        raise ValueError("collection errors")
+    executed, missing_lines = _numbers(data["executed_lines"]), _numbers(data["missing_lines"])
+    taken, not_taken = _numbers(data["executed_branches"], size=2), _numbers(data["missing_branches"], size=2)
     known = _test_names(Path(spec["test_file"]).read_text(encoding="utf-8"))
     statements = len(Path(spec["target"]).read_text(encoding="utf-8").split("\n"))
-    lines = [int(n) for key in ("executed_lines", "missing_lines") for n in data[key]]
     if any(k.split("::", 1)[-1].split("[", 1)[0] not in known for k in tests) or any(
-        not 0 < n <= statements for n in lines
+        not 0 < n <= statements for n in (*executed, *missing_lines)
     ):
         common["crashed"] = "the run reported tests or lines that do not exist (its result was tampered with)"
         return SandboxRun(**common)
-    total = max(int(data.get("refused_total", 0)), common["refused_total"])
+    reported_total = data.get("refused_total", 0)
+    total = max(reported_total if isinstance(reported_total, int) else 0, common["refused_total"])
     return SandboxRun(
-        tests=tests,
-        executed_lines=tuple(int(n) for n in data["executed_lines"]),
-        missing_lines=tuple(int(n) for n in data["missing_lines"]),
-        executed_branches=tuple((int(a), int(b)) for a, b in data["executed_branches"]),
-        missing_branches=tuple((int(a), int(b)) for a, b in data["missing_branches"]),
-        collection_errors=tuple(str(e) for e in data["collection_errors"]),
+        tests=dict(tests),
+        executed_lines=tuple(executed),
+        missing_lines=tuple(missing_lines),
+        executed_branches=tuple((a, b) for a, b in taken),
+        missing_branches=tuple((a, b) for a, b in not_taken),
+        collection_errors=tuple(errors),
         **{**common, "refused_total": total},
     )
 
