@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from escalade.cli import app
+from escalade.cli.common import EXIT_FAILED_RUN
 from escalade.store.models import AttemptRow
 from escalade.store.sql import SqlStore
-from tests.conftest import MakeDataset
+from tests.conftest import TINY_ROWS, MakeDataset, row
 
 runner = CliRunner()
 
@@ -242,6 +243,55 @@ def test_budget_abort_exits_nonzero_and_keeps_partial_run(make_dataset: MakeData
     stored = SqlStore(db_url).get_run(data["run_id"])
     assert stored.status == "aborted"
     assert stored.total_cost == pytest.approx(data["total_cost"])
+
+
+def test_aborted_run_header_counts_worked_items(make_dataset: MakeDataset, db_url: str) -> None:
+    """An aborted run says how many items it worked of how many, and its rates are over those, fresh and stored."""
+    env = {"ESCALADE_MAX_COST": "0.05"}
+    args = ["run", str(make_dataset()), "--db", db_url, "--yes", "--concurrency", "1"]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 1
+    header = result.stdout.splitlines()[1]
+    assert re.fullmatch(r"Items: (\d) of 4 worked \((\d) not run\), \d answered", header), header
+    worked = int(header.split()[1])
+    run_id = SqlStore(db_url).list_runs()[0].run_id
+    shown = invoke("show", run_id, "--db", db_url)[1]
+    assert shown.splitlines()[1] == header
+    assert f"of {worked} worked" in shown.splitlines()[2]
+    assert shown.splitlines()[2] == result.stdout.splitlines()[2]
+
+
+NO_OUTCOME = row("q9", "Q9?", {"mid": (1, 0.01, "A")})  # no outcome of small-a or big
+TWO_TIERS = '[[tiers]]\nname = "cheap"\nmodels = ["small-a"]\n[[tiers]]\nname = "premium"\nmodels = ["big"]\n'
+
+
+@pytest.mark.parametrize(
+    ("rows", "status", "code", "missing"),
+    [
+        ([NO_OUTCOME], "failed", EXIT_FAILED_RUN, 2),  # q9: small-a, then big
+        ([TINY_ROWS[0], NO_OUTCOME], "partial", 0, 3),  # and q1's second cheap attempt: a replay cannot resample
+    ],
+)
+def test_replay_without_outcomes_is_failed_or_partial(
+    make_dataset: MakeDataset,
+    db_url: str,
+    tmp_path: Path,
+    rows: list[dict[str, object]],
+    status: str,
+    code: int,
+    missing: int,
+) -> None:
+    """A replay with no recorded outcome of the ladder for an item leaves it unanswered: failed or partial."""
+    cfg = tmp_path / "two.toml"
+    cfg.write_text(TWO_TIERS)
+    result = runner.invoke(app, ["run", str(make_dataset(rows)), "--db", db_url, "--config", str(cfg), "--json"])
+    assert result.exit_code == code, result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == status
+    assert data["errors"] == {"missing outcome": missing}
+    answered = [r for r in rows if r is not NO_OUTCOME]
+    assert data["premium_baseline_cost"] == pytest.approx(sum(0.1 for _ in answered))
+    assert SqlStore(db_url).get_run(str(data["run_id"])).status == status
 
 
 def test_approval_needed_without_yes_when_not_interactive(make_dataset: MakeDataset, db_url: str) -> None:

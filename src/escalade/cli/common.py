@@ -18,6 +18,12 @@ __all__ = ["DbOption", "JsonOption", "err_console", "handle_errors", "open_store
 P = ParamSpec("P")
 R = TypeVar("R")
 
+EXIT_OK = 0
+EXIT_FAILED_RUN = 1
+EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 3
+EXIT_INTERRUPTED = 130
+
 
 @functools.cache
 def out_console() -> Console:

@@ -16,7 +16,7 @@ from escalade.calls import CallObserver
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 from escalade.cli.live import LiveOptions, check_live_options, live_resources
-from escalade.cli.running import ProgressListener, RunSetup, approver, progress_bar, until_terminated
+from escalade.cli.running import ProgressListener, RunSetup, approver, exit_for, progress_bar, until_terminated
 from escalade.config import EscalationConfig, load_config
 from escalade.datasets import BenchmarkDataset, load_dataset
 from escalade.exceptions import RunStoppedError
@@ -179,7 +179,7 @@ def _execute(
     yes: bool,
     json_out: bool,
 ) -> None:
-    """Run the executor with the store, telemetry and a progress bar; report; exit 1 if the budget stopped it."""
+    """Run the executor with the store, telemetry and a progress bar; report; exit 1 if stopped or nothing answered."""
     plan = setup.plan
     info = {"dataset": dataset_name, "split": split, "scorer": scorer_name, "offline_scorer": setup.offline_scorer}
     progress = progress_bar()
@@ -225,5 +225,4 @@ def _execute(
                 f"OFFLINE scorer {scorer_name!r}: reads recorded grades; a ceiling, not a real policy.", markup=False
             )
         out_console().print(result.generate_report(), markup=False)
-    if stopped is not None:
-        raise fail(str(stopped), 1)
+    exit_for(result, stopped)

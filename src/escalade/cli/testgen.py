@@ -13,7 +13,7 @@ from rich.progress import Progress
 from escalade.cascade import RunListener, new_run_id
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 from escalade.cli.live import check_live_options, live_resources
-from escalade.cli.running import ProgressListener, RunSetup, approver, progress_bar, until_terminated
+from escalade.cli.running import ProgressListener, RunSetup, approver, exit_for, progress_bar, until_terminated
 from escalade.config import load_config
 from escalade.exceptions import RunStoppedError
 from escalade.providers.live import default_ladder
@@ -95,7 +95,7 @@ def _run(
     notes: tuple[str, ...],
     json_out: bool,
 ) -> None:
-    """Execute, store the figures, print the report; exit 1 when the budget stopped the run."""
+    """Execute, store the figures, print the report; exit 1 when the run was stopped or answered nothing."""
     run_id = new_run_id(workflow.workflow_name)
     stopped: RunStoppedError | None = None
     try:
@@ -110,14 +110,11 @@ def _run(
         store.mark_interrupted(run_id)
         raise fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", 130) from None
     kept = sum(k.kept for k in result.kept)
-    store.set_metrics(
-        run_id,
-        {"target_file": result.target_file, "out_dir": str(out), "tests_kept": kept, "files_written": len(result.kept)},
-        notes=result.notes or notes,
-    )
+    metrics = {"target_file": result.target_file, "out_dir": str(out), "tests_kept": kept}
+    metrics |= {"files_written": len(result.kept), "untrusted_runs": result.untrusted_runs}
+    store.set_metrics(run_id, metrics, notes=result.notes or notes)
     if json_out:
         print_json(json.dumps(result.to_dict()))
     else:
         out_console().print(result.generate_report(), markup=False)
-    if stopped is not None:
-        raise fail(str(stopped), 1)
+    exit_for(result, stopped)
