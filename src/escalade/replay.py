@@ -27,6 +27,7 @@ from escalade.results import ProgressiveWorkflowResult
 from escalade.tiers import Ladder
 
 __all__ = [
+    "OFFLINE_WORKFLOW",
     "OfflineOracleScorer",
     "ReplayPlan",
     "accuracy_metrics",
@@ -38,6 +39,10 @@ __all__ = [
     "select_rows",
     "work_items",
 ]
+
+
+#: The workflow replays scored by an offline scorer are stored under, so they never mix with real policies.
+OFFLINE_WORKFLOW = "replay-offline"
 
 
 class OfflineOracleScorer:

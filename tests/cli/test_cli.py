@@ -82,7 +82,7 @@ def test_run_show_analytics_on_tiny_dataset(make_dataset: MakeDataset, db_url: s
     assert stats["workflow_stats"]["replay"]["runs"] == 1
     code, out, _ = invoke("analytics", "--db", db_url)
     assert code == 0
-    assert "Total runs: 1" in out
+    assert "Routing and cascade runs (the totals): 1 run(s)" in out
 
     code, out, _ = invoke("list", "--db", db_url)
     assert code == 0

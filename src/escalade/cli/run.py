@@ -26,7 +26,14 @@ from escalade.providers.base import Provider
 from escalade.providers.live import plan_live
 from escalade.providers.replay import ReplayProvider
 from escalade.quality.scorers import Scorer
-from escalade.replay import ReplayPlan, accuracy_metrics, plan_replay, premium_baseline, reference_metrics
+from escalade.replay import (
+    OFFLINE_WORKFLOW,
+    ReplayPlan,
+    accuracy_metrics,
+    plan_replay,
+    premium_baseline,
+    reference_metrics,
+)
 from escalade.results import ProgressiveWorkflowResult
 from escalade.store.sql import SqlStore
 from escalade.telemetry import ProgressiveTelemetry
@@ -63,7 +70,7 @@ def _replay_setup(
         plan=plan,
         provider=ReplayProvider(plan.rows),
         scorer=built.scorer,
-        workflow="replay-offline" if built.offline else "replay",
+        workflow=OFFLINE_WORKFLOW if built.offline else "replay",
         offline_scorer=built.offline,
         baseline=lambda item: baseline[item.id],
         metrics=lambda result: accuracy_metrics(plan, result),
