@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from escalade.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -24,3 +30,14 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "./scripts/install" in ci
     assert "./scripts/test" in ci
+
+
+def test_route_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every inline `escalade route ...` example of the README and docs/ runs as written, from the repository root."""
+    monkeypatch.chdir(ROOT)
+    documents = [README] + [p.read_text() for p in sorted((ROOT / "docs").glob("*.md"))]
+    examples = [command for text in documents for command in re.findall(r"`(escalade route [^`]+)`", text)]
+    assert examples
+    for command in examples:
+        result = CliRunner().invoke(app, shlex.split(command)[1:])
+        assert result.exit_code == 0, f"{command}: {result.stderr}"

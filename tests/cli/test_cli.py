@@ -39,6 +39,13 @@ def run_json(*args: str) -> dict[str, object]:
     return data
 
 
+def notes_of(data: dict[str, object]) -> list[str]:
+    """The notes of a run's JSON."""
+    notes = data["notes"]
+    assert isinstance(notes, list)
+    return [str(n) for n in notes]
+
+
 def test_run_show_analytics_on_tiny_dataset(make_dataset: MakeDataset, db_url: str) -> None:
     """run --json reports the required figures; show and analytics read the stored run back."""
     data = run_json(str(make_dataset()), "--db", db_url, "--yes")
@@ -101,6 +108,25 @@ def test_text_report_and_oracle_label(make_dataset: MakeDataset, db_url: str) ->
     code, out, _ = invoke("run", str(make_dataset()), "--db", db_url, "--yes", "--scorer", "oracle")
     assert code == 0
     assert "OFFLINE scorer 'oracle'" in out
+
+
+@pytest.mark.parametrize(("scorer", "advice"), [("consensus", True), ("oracle", False)])
+def test_no_response_text_note_fits_the_scorer(
+    make_dataset: MakeDataset, db_url: str, scorer: str, advice: bool
+) -> None:
+    """Without response text, the note suggests --scorer oracle only to a run that did not use it, stored alike."""
+    rows = [
+        row("q1", "Q1?", {"small-a": (1, 0.001, None), "big": (1, 0.1, None)}),
+        row("q2", "Q2?", {"small-a": (0, 0.001, None), "big": (1, 0.1, None)}),
+    ]
+    data = run_json(str(make_dataset(rows)), "--db", db_url, "--yes", "--scorer", scorer)
+    notes = [n for n in notes_of(data) if "records no response text" in n]
+    assert len(notes) == 1
+    assert ("use --scorer oracle" in notes[0]) is advice
+    if not advice:
+        assert "this run's offline scorer reads the recorded grades" in notes[0]
+    shown = json.loads(invoke("show", str(data["run_id"]), "--db", db_url, "--json")[1])
+    assert shown["notes"] == data["notes"]
 
 
 def test_config_file_maps_tiers(make_dataset: MakeDataset, db_url: str, tmp_path: Path) -> None:
@@ -349,6 +375,8 @@ def test_arc_main_job(shared_benchmarks: Path, db_url: str) -> None:
     """The README's main job: routerbench-arc test with no API key; show and analytics see the run."""
     data = run_json(str(shared_benchmarks / "routerbench-arc"), "--split", "test", "--db", db_url, "--yes")
     assert data["items_total"] == 445
+    assert data["premium_baseline_cost"] == pytest.approx(2.2251, abs=1e-4)  # as the README's table says
+    assert any("6 of 445 rows have no recorded outcome" in n for n in notes_of(data))
     assert 0.0 < float(data["accuracy"]) <= 1.0  # type: ignore[arg-type]
     assert float(data["total_cost"]) < float(data["premium_baseline_cost"])  # type: ignore[arg-type]
     assert data["cost_savings_percent"] == pytest.approx(

@@ -130,9 +130,32 @@ def test_monthly_budget_stops_a_live_run(make_dataset: MakeDataset, db_url: str,
     assert seen == []  # the first call's worst case (1,024 output tokens) is above the cap: nothing was sent
 
 
+def test_budget_show_without_a_budget_shows_the_spend(make_dataset: MakeDataset, db_url: str, config_file: str) -> None:
+    """A workspace with spend but no budget shows this month's spend, and that no cap is set (exit 0)."""
+    code, text, err = invoke("budget", "show", "--db", db_url)
+    assert code == 0, err
+    assert "workspace default: no budget set (no monthly or per-request cap" in text
+    assert ": spent $0.0000" in text
+    with serve(_chat) as (url, _):
+        code, out, err = invoke(
+            "run", str(make_dataset()), "--provider", "openai", "--base-url", url, "--config", config_file,
+            "--db", db_url, "--json", "--limit", "1", env={"OPENAI_API_KEY": KEY},
+        )  # fmt: skip
+    assert code == 0, err
+    spent = json.loads(out)["total_cost"]
+    code, text, err = invoke("budget", "show", "--db", db_url)
+    assert code == 0, err
+    assert "no budget set" in text
+    assert f": spent ${spent:.4f}" in text
+    shown = json.loads(invoke("budget", "show", "--db", db_url, "--json")[1])
+    assert (shown["budget_set"], shown["monthly_limit_usd"], shown["left_usd"]) == (False, None, None)
+    assert shown["spent_usd"] == pytest.approx(spent)
+    assert invoke("budget", "set", "--monthly", "25", "--db", db_url)[0] == 0
+    assert json.loads(invoke("budget", "show", "--db", db_url, "--json")[1])["budget_set"] is True
+
+
 def test_budget_set_show_and_errors(db_url: str) -> None:
     """budget set keeps what is not given; show reports the month; bad values are one clear line."""
-    assert invoke("budget", "show", "--db", db_url)[0] == 2
     code, out, _ = invoke("budget", "set", "--monthly", "25", "--timezone", "Asia/Tokyo", "--db", db_url)
     assert code == 0
     assert "monthly cap $25.0000" in out

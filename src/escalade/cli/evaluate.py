@@ -15,6 +15,7 @@ from escalade.evaluation.catalog import select_policies
 from escalade.evaluation.harness import EvalReport, evaluate
 from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.plot import plot_report
+from escalade.replay import PremiumCost, premium_cost
 
 __all__ = ["eval_command"]
 
@@ -23,7 +24,25 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _table(report: EvalReport) -> Table:
+def _premium_caption(report: EvalReport, premium: PremiumCost) -> str:
+    """The title's premium figures, saying which rows the cost covers when some have no outcome."""
+    caption = (
+        f"premium {report.premium_model} quality {report.premium_quality:.3f}, cost ${report.premium_cost_usd:.4f}"
+    )
+    if not premium.missing:
+        return caption
+    none = (
+        "1 row has none; `escalade run` counts it"
+        if premium.missing == 1
+        else f"{premium.missing} rows have none; `escalade run` counts them"
+    )
+    return (
+        f"{caption} over the {premium.recorded} rows it has an outcome for "
+        f"({none} at the mean, ${premium.filled_usd:.4f})"
+    )
+
+
+def _table(report: EvalReport, premium: PremiumCost) -> Table:
     table = Table(
         "policy",
         "kind",
@@ -36,8 +55,7 @@ def _table(report: EvalReport) -> Table:
         "APGR",
         "CPT50",
         "CPT80",
-        title=f"{report.dataset} ({report.split}, {report.rows} rows); premium {report.premium_model}"
-        f" quality {report.premium_quality:.3f}, cost ${report.premium_cost_usd:.4f}",
+        title=f"{report.dataset} ({report.split}, {report.rows} rows); {_premium_caption(report, premium)}",
     )
     for p in report.policies:
         table.add_row(
@@ -81,11 +99,13 @@ def eval_command(
         train = Outcomes.from_rows(dataset, dataset.rows("train"))
     policies = select_policies(outcomes, policy or [], train=train, seed=seed)
     report = evaluate(policies, outcomes, dataset=dataset.name, split=split, target=target_quality, seed=seed)
+    premium = premium_cost(dataset.rows(split), report.premium_model)
     if plot is not None:
         plot_report(report, plot)
     if json_out:
-        print_json(json.dumps(report.to_dict()))
+        filled = {"premium_rows_without_outcome": premium.missing, "premium_cost_usd_filled": premium.filled_usd}
+        print_json(json.dumps(report.to_dict() | filled))
     else:
-        out_console().print(_table(report))
+        out_console().print(_table(report, premium))
         if plot is not None:
             out_console().print(f"plot written to {plot}", markup=False)

@@ -21,7 +21,7 @@ from escalade.config import EscalationConfig, load_config
 from escalade.datasets import BenchmarkDataset, load_dataset
 from escalade.exceptions import RunStoppedError
 from escalade.ledger import BudgetLedger, WorkspaceBudget
-from escalade.plugins import ScorerSetup, make_scorer
+from escalade.plugins import OFFLINE_SCORERS, ScorerSetup, available, make_scorer
 from escalade.providers.base import Provider
 from escalade.providers.live import plan_live
 from escalade.providers.replay import ReplayProvider
@@ -63,7 +63,7 @@ def _replay_setup(
     dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, scorer: str
 ) -> _Setup:
     """Recorded answers: no key, no real spend, so no shared ledger either."""
-    plan = plan_replay(dataset, split, cfg, limit=limit)
+    plan = plan_replay(dataset, split, cfg, limit=limit, offline_scorer=scorer in available(OFFLINE_SCORERS))
     built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=plan.rows)
     baseline = premium_baseline(plan)
     return _Setup(

@@ -355,6 +355,14 @@ class SqlStore(RunListener):
             )
             return bool(deleted.rowcount)  # type: ignore[attr-defined]
 
+    def provider_key_ciphertexts(self) -> list[tuple[str, str, str]]:
+        """Every stored key as ``(workspace, provider, ciphertext)``, so a master key can be checked against all."""
+        with self.session() as s:
+            query = select(ProviderKeyRow.workspace, ProviderKeyRow.provider, ProviderKeyRow.ciphertext)
+            return [
+                (w, p, c) for w, p, c in s.execute(query.order_by(ProviderKeyRow.workspace, ProviderKeyRow.provider))
+            ]
+
     def provider_key_names(self, workspace: str) -> list[str]:
         """Providers with a stored key in ``workspace`` (never the keys)."""
         with self.session() as s:
