@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 from pathlib import Path
@@ -41,3 +42,23 @@ def test_route_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     for command in examples:
         result = CliRunner().invoke(app, shlex.split(command)[1:])
         assert result.exit_code == 0, f"{command}: {result.stderr}"
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """Whether ``.gitignore``'s ``patterns`` cover ``path``, written at the repository's root (simple rules only)."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    for pattern in patterns:
+        target = path.rstrip("/") if pattern.startswith("/") else name
+        if fnmatch.fnmatch(target, pattern.strip("/")):
+            return True
+    return False
+
+
+def test_gitignore_covers_what_documented_commands_write() -> None:
+    """Files and folders the README's and docs' commands write (--plot, --out) are ignored by git."""
+    patterns = [line.strip() for line in (ROOT / ".gitignore").read_text().splitlines()]
+    patterns = [p for p in patterns if p and not p.startswith("#")]
+    documents = [README] + [p.read_text() for p in sorted((ROOT / "docs").glob("*.md"))]
+    written = {m for text in documents for m in re.findall(r"--(?:plot|out) ([\w./-]+)", text) if not m.isupper()}
+    assert {"gsm8k.png", "generated_tests", "router.json"} <= written
+    assert [path for path in sorted(written) if not _ignored(path, patterns)] == []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from escalade.cli import app
@@ -111,3 +113,34 @@ def test_run_and_eval_explain_the_same_premium_baseline(make_dataset: MakeDatase
         "1 of 3 rows have no recorded outcome of big" in n and "`escalade eval` leaves them out ($0.400000)" in n
         for n in ran["notes"]
     ), ran["notes"]
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """stdout and stderr at a terminal; what goes to stderr is kept."""
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr("escalade.cli.running.err_console", lambda: console)
+    monkeypatch.setattr("escalade.cli.evaluate.output_is_terminal", lambda: True)
+    return screen
+
+
+@pytest.mark.parametrize(("args", "shown"), [([], True), (["--json"], False)])
+def test_eval_progress_only_at_a_terminal(
+    make_dataset: MakeDataset, terminal: io.StringIO, args: list[str], shown: bool
+) -> None:
+    """At a terminal eval shows which policy it is on and how far it is; never with --json."""
+    result = runner.invoke(app, ["eval", str(make_dataset()), "--policy", "oracle", "--policy", "big", *args])
+    assert result.exit_code == 0, result.stderr
+    assert ("policy oracle" in terminal.getvalue()) is shown
+    assert ("policy big" in terminal.getvalue()) is shown
+
+
+def test_eval_shows_no_progress_when_piped(make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With output piped (stderr still a terminal), no progress bar is drawn."""
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr("escalade.cli.running.err_console", lambda: console)
+    result = runner.invoke(app, ["eval", str(make_dataset()), "--policy", "oracle"])
+    assert result.exit_code == 0, result.stderr
+    assert screen.getvalue() == ""

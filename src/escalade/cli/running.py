@@ -53,15 +53,15 @@ class RunSetup(RunListener):
         self._store.set_metrics(run_id, self._metrics, notes=self._notes)
 
 
-def progress_bar() -> Progress:
-    """A progress bar on stderr, shown only at a terminal."""
+def progress_bar(*, show: bool = True) -> Progress:
+    """A progress bar on stderr, shown only at a terminal (and only when ``show``)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console(),
-        disable=not err_console().is_terminal,
+        disable=not (show and err_console().is_terminal),
         transient=True,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,7 @@ from escalade.evaluation.metrics import CurvePoint, aiq, apgr, bootstrap_ci, cpt
 from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.policies import Policy
 
-__all__ = ["EvalReport", "PolicyReport", "evaluate"]
+__all__ = ["EvalReport", "PolicyReport", "evaluate", "sweep_of"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +113,11 @@ def _run(policy: Policy, outcomes: Outcomes, threshold: float | None) -> _Point:
     return _Point(threshold, finals, spent, graded, strong)
 
 
+def sweep_of(policy: Policy) -> list[float | None]:
+    """The thresholds ``policy`` is evaluated at (``[None]`` when it has none)."""
+    return list(policy.thresholds) or [None]
+
+
 def evaluate(
     policies: Sequence[Policy],
     outcomes: Outcomes,
@@ -121,8 +126,13 @@ def evaluate(
     split: str,
     target: float = 0.95,
     seed: int = 0,
+    on_point: Callable[[Policy], None] | None = None,
 ) -> EvalReport:
-    """Run every policy on ``outcomes`` and compute the peer metrics."""
+    """Run every policy on ``outcomes`` and compute the peer metrics.
+
+    ``on_point`` is told of each point before it is computed: one per threshold of a policy's sweep
+    (:func:`sweep_of`), so a caller can show progress.
+    """
     premium = outcomes.premium
     col = outcomes.column(premium)
     premium_quality = float(np.nanmean(outcomes.scores[:, col]))
@@ -131,8 +141,11 @@ def evaluate(
     two_models = len(outcomes.models) == 2
     reports = []
     for policy in policies:
-        sweep: list[float | None] = list(policy.thresholds) or [None]
-        points = [_run(policy, outcomes, t) for t in sweep]
+        points = []
+        for threshold in sweep_of(policy):
+            if on_point is not None:
+                on_point(policy)
+            points.append(_run(policy, outcomes, threshold))
         curve = [
             CurvePoint(
                 cost_ratio=float(p.spent.sum()) / premium_cost,
