@@ -14,7 +14,16 @@ import typer
 
 from escalade.calls import CallObserver
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
-from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.common import (
+    EXIT_INTERRUPTED,
+    DbOption,
+    JsonOption,
+    fail,
+    handle_errors,
+    open_store,
+    out_console,
+    print_json,
+)
 from escalade.cli.live import LiveOptions, check_live_options, live_resources
 from escalade.cli.running import ProgressListener, RunSetup, approver, exit_for, progress_bar, until_terminated
 from escalade.config import EscalationConfig, load_config
@@ -220,7 +229,9 @@ def _execute(
         stopped, result = exc, exc.partial_result
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.mark_interrupted(run_id)
-        raise fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", 130) from None
+        raise fail(
+            f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", EXIT_INTERRUPTED
+        ) from None
     metrics = {**info, **setup.metrics(result)}
     store.set_metrics(run_id, metrics, notes=plan.notes)
     result = dataclasses.replace(result, metrics=metrics, notes=plan.notes)

@@ -11,7 +11,16 @@ import typer
 from rich.progress import Progress
 
 from escalade.cascade import RunListener, new_run_id
-from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.common import (
+    EXIT_INTERRUPTED,
+    DbOption,
+    JsonOption,
+    fail,
+    handle_errors,
+    open_store,
+    out_console,
+    print_json,
+)
 from escalade.cli.live import check_live_options, live_resources
 from escalade.cli.running import ProgressListener, RunSetup, approver, exit_for, progress_bar, until_terminated
 from escalade.config import load_config
@@ -108,7 +117,9 @@ def _run(
         stopped, result = exc, exc.partial_result
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.mark_interrupted(run_id)
-        raise fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", 130) from None
+        raise fail(
+            f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", EXIT_INTERRUPTED
+        ) from None
     kept = sum(k.kept for k in result.kept)
     metrics = {"target_file": result.target_file, "out_dir": str(out), "tests_kept": kept}
     metrics |= {"files_written": len(result.kept), "untrusted_runs": result.untrusted_runs}
