@@ -127,3 +127,12 @@ def unknown_architecture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _isolation.probe.cache_clear()
     yield
     _isolation.probe.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own default data folder: a command run without --db never touches the user's store."""
+    folder = tmp_path / "escalade-data"
+    monkeypatch.setenv("ESCALADE_DATA_DIR", str(folder))
+    monkeypatch.delenv("ESCALADE_DATABASE_URL", raising=False)
+    return folder

@@ -1,16 +1,28 @@
-"""Analytics over stored runs."""
+"""Analytics over stored runs: real routing runs in the totals, test generation and offline ceilings apart."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from escalade.analytics import generate_cost_analytics
+from escalade.analytics import generate_cost_analytics, run_kind
 from escalade.store.base import RunSummary
 
 
-def _run(workflow: str, cost: float, baseline: float, items: int, esc: float, ok: float) -> RunSummary:
+def _run(
+    workflow: str,
+    cost: float,
+    baseline: float,
+    items: int,
+    esc: float,
+    ok: float,
+    *,
+    answered: int | None = None,
+    answered_cost: float | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> RunSummary:
     return RunSummary(
         run_id=f"{workflow}-{cost}",
         workflow=workflow,
@@ -19,13 +31,14 @@ def _run(workflow: str, cost: float, baseline: float, items: int, esc: float, ok
         finished_at=None,
         items_total=items,
         items_done=items,
+        items_answered=items if answered is None else answered,
         total_cost=cost,
-        finished_cost=cost,
+        answered_cost=cost if answered_cost is None else answered_cost,
         premium_baseline_cost=baseline,
         escalation_rate=esc,
         success_rate=ok,
         tiers={},
-        metrics={},
+        metrics=metrics or {},
         warnings=[],
         notes=[],
         config={},
@@ -39,6 +52,7 @@ def test_aggregates_weight_items_equally() -> None:
     assert (a.total_runs, a.total_items) == (3, 50)
     assert a.total_cost == 6.0
     assert a.total_savings == 4.0
+    assert a.savings_percent == pytest.approx(100 * 4 / 10)
     assert a.avg_savings_percent == pytest.approx((75 + 25 + 0) / 3)
     assert a.escalation_rate == pytest.approx((5 + 3 + 0) / 50)
     assert a.success_rate == pytest.approx((10 + 15 + 0) / 50)
@@ -48,7 +62,69 @@ def test_aggregates_weight_items_equally() -> None:
     assert a.to_dict()["workflow_stats"]["b"]["total_savings"] == 0.0
 
 
+def test_savings_count_answered_items_only() -> None:
+    """A run's unanswered items add to its cost, never to its savings or baseline."""
+    run = _run("live", 0.5, 1.0, 10, 0.0, 0.5, answered=5, answered_cost=0.2)
+    a = generate_cost_analytics([run])
+    assert (a.total_cost, a.total_answered_cost) == (0.5, 0.2)
+    assert a.total_savings == pytest.approx(0.8)
+    assert (a.total_items, a.total_answered) == (10, 5)
+
+
+@pytest.mark.parametrize(
+    ("workflow", "metrics", "kind"),
+    [
+        ("replay", {"offline_scorer": False}, "routing"),
+        ("live", {}, "routing"),
+        ("my-workflow", {}, "routing"),
+        ("replay-offline", {"offline_scorer": True}, "offline"),
+        ("replay", {"offline_scorer": True}, "offline"),
+        ("test-gen", {"target_file": "x.py"}, "test-generation"),
+    ],
+)
+def test_each_run_has_a_kind(workflow: str, metrics: dict[str, Any], kind: str) -> None:
+    """Offline-scorer runs are offline, test generation is its own kind, the rest are routing runs."""
+    assert run_kind(_run(workflow, 1.0, 1.0, 1, 0.0, 1.0, metrics=metrics)) == kind
+
+
+def test_offline_and_test_generation_runs_stay_out_of_the_totals() -> None:
+    """The headline totals cover routing runs only and say so; the other kinds are reported apart."""
+    runs = [
+        _run("replay", 1.0, 2.0, 10, 0.5, 1.0),
+        _run("replay-offline", 0.5, 20.0, 100, 0.2, 1.0, metrics={"offline_scorer": True}),
+        _run("test-gen", 0.1, 0.3, 6, 0.5, 1.0),
+    ]
+    a = generate_cost_analytics(runs)
+    assert (a.total_runs, a.total_items, a.total_cost, a.total_savings) == (1, 10, 1.0, 1.0)
+    assert a.includes == "routing"
+    offline, testgen = a.groups["offline"], a.groups["test-generation"]
+    assert (offline.runs, offline.total_savings) == (1, 19.5)
+    assert (testgen.runs, testgen.total_cost) == (1, 0.1)
+    assert {name: s.kind for name, s in a.workflow_stats.items()} == {
+        "replay": "routing",
+        "replay-offline": "offline",
+        "test-gen": "test-generation",
+    }
+    data = a.to_dict()
+    assert data["includes"] == "routing"
+    assert data["groups"]["offline"]["total_savings"] == 19.5
+
+
 def test_no_runs() -> None:
     """No stored runs gives zeros, not a division error."""
     a = generate_cost_analytics([])
     assert (a.total_runs, a.total_cost, a.escalation_rate, a.avg_savings_percent) == (0, 0.0, 0.0, None)
+    assert a.savings_percent is None
+
+
+def test_a_workflow_with_two_kinds_of_run_is_split() -> None:
+    """A workflow whose runs are of two kinds (an offline scorer in a library replay) gets one row per kind."""
+    runs = [
+        _run("replay", 1.0, 2.0, 4, 0.0, 1.0),
+        _run("replay", 0.5, 2.0, 4, 0.0, 1.0, metrics={"offline_scorer": True}),
+    ]
+    stats = generate_cost_analytics(runs).workflow_stats
+    assert {name: (s.kind, s.runs) for name, s in stats.items()} == {
+        "replay (offline)": ("offline", 1),
+        "replay (routing)": ("routing", 1),
+    }

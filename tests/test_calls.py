@@ -350,7 +350,7 @@ def test_call_ceiling_counts_every_send_and_ends_only_that_item(
     script = Script({**steps, ("easy", "a"): ["1"]})
     cfg = three_tiers(max_calls_per_request=limit, max_retries=1, retry_backoff_s=0.01)
     result = executor(cfg, script.provider, Sleeps()).run_sync(items("hard", "easy"))
-    assert result.status == "completed"
+    assert result.status == ("completed" if final_model else "partial")  # partial: "hard" got no answer
     hard, easy = result.items
     assert (hard.status, hard.final_model) == (status, final_model)
     assert hard.error == f"item 'hard' reached its ceiling of {limit} calls (max_calls_per_request); no further call"

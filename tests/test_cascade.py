@@ -9,7 +9,14 @@ import pytest
 
 from escalade.cascade import ProgressiveExecutor, RunListener, WorkItem
 from escalade.config import EscalationConfig
-from escalade.exceptions import ConfigError, ListenerError, ProviderError, StoreError
+from escalade.exceptions import (
+    ConfigError,
+    ListenerError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderServerError,
+    StoreError,
+)
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate
 from escalade.providers.fake import FunctionProvider
 from escalade.quality.analysis import FailureAnalysis
@@ -195,7 +202,8 @@ def test_failing_item_never_stops_the_others(three_tier_config: EscalationConfig
     boom = next(i for i in result.items if i.item_id == "boom")
     assert boom.cost_usd == COSTS["a"]
     assert statuses["ok1"][0] == statuses["ok2"][0] == "accepted"
-    assert result.status == "completed"
+    assert result.status == "partial"  # one item has no answer
+    assert result.error_counts() == {"unexpected": 1}
 
 
 def test_failed_item_keeps_what_it_spent(three_tier_config: EscalationConfig) -> None:
@@ -361,6 +369,32 @@ def test_results_totals_and_savings(three_tier_config: EscalationConfig) -> None
     assert "Premium-only baseline: $0.200000" in report
     assert "premium" in report
     assert "Savings:" in report
+
+
+def test_run_where_every_call_fails_is_failed(three_tier_config: EscalationConfig) -> None:
+    """Every call refused: the run is failed, claims no savings, and its attempts carry the error's cause."""
+
+    def handler(request: CompletionRequest) -> Completion:
+        raise ProviderAuthError("401: key refused", model=request.model)
+
+    result = make(three_tier_config, FunctionProvider(handler), baseline=lambda item: 0.1).run_sync(items("x", "y"))
+    assert result.status == "failed"
+    assert [i.status for i in result.items] == ["unanswered", "unanswered"]
+    assert (result.premium_baseline_cost, result.cost_savings, result.cost_savings_percent) == (0.0, 0.0, None)
+    assert result.error_counts() == {"authentication": 8}  # a, b, c, p for each item
+    assert {a.error_cause for t in result.tier_results for a in t.attempts} == {"authentication"}
+
+
+def test_run_where_some_items_get_no_answer_is_partial(three_tier_config: EscalationConfig) -> None:
+    """Server errors on one item only: the run is partial, and savings cover the answered item alone."""
+    down = ProviderServerError("500", model="x")
+    provider = scripted({("ok", "a"): "0.9", **{("down", m): down for m in ("a", "b", "c", "p")}})
+    cfg = three_tier_config.replace(max_retries=0)
+    result = make(cfg, provider, baseline=lambda item: 0.1).run_sync(items("ok", "down"))
+    assert result.status == "partial"
+    assert result.premium_baseline_cost == pytest.approx(0.1)
+    assert result.cost_savings == pytest.approx(0.1 - COSTS["a"])
+    assert result.error_counts() == {"server error": 4}
 
 
 def test_default_baseline_uses_top_tier_estimate(three_tier_config: EscalationConfig) -> None:

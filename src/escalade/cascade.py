@@ -58,7 +58,7 @@ from escalade.ledger import BudgetLedger, WorkspaceBudget
 from escalade.providers.base import CompletionRequest, CostEstimator, Provider
 from escalade.quality.predicates import EscalationPredicate, PredicateContext, below_threshold
 from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer, score_now
-from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult
+from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult, error_cause, run_status
 from escalade.teams import TeamContext, TeamStrategy, default_team
 from escalade.tiers import Tier
 
@@ -222,7 +222,7 @@ class ProgressiveExecutor:
         result = ProgressiveWorkflowResult(
             run_id=run_id,
             workflow=self.workflow,
-            status="aborted" if stop else "completed",
+            status=run_status(final, stopped=bool(stop)),
             tier_names=self.config.tiers.names,
             items=tuple(final),
             started_at=started,
@@ -398,11 +398,12 @@ class ProgressiveExecutor:
             outcome = await team.run(context)
         except ProviderError as exc:
             state.provider_errors.append(exc)
-            return record(**failed, reason=f"provider error: {exc}", error=str(exc))
+            return record(**failed, reason=f"provider error: {exc}", error=str(exc), error_cause=error_cause(exc))
         except RequestStoppedError as exc:  # this item goes no further; the run goes on
-            return record(**failed, reason="request stopped", error=str(exc), raised=exc)
+            return record(**failed, reason="request stopped", error=str(exc), error_cause=error_cause(exc), raised=exc)
         except (BudgetError, Exception) as exc:  # calls already paid for in this attempt are kept
-            return record(**failed, reason="run stopped", error=f"{type(exc).__name__}: {exc}", raised=exc)
+            error = f"{type(exc).__name__}: {exc}"
+            return record(**failed, reason="run stopped", error=error, error_cause=error_cause(exc), raised=exc)
         try:
             analysis = await score_now(
                 self.scorer,
@@ -421,7 +422,10 @@ class ProgressiveExecutor:
             reasons = [r or "custom predicate" for escalate, r in (p(pctx) for p in self.predicates) if escalate]
         except Exception as exc:
             error = f"scoring failed: {type(exc).__name__}: {exc}"
-            return record(**{**failed, "text": outcome.final.text}, reason=error, error=error, raised=exc)
+            cause = error_cause(exc)
+            return record(
+                **{**failed, "text": outcome.final.text}, reason=error, error=error, error_cause=cause, raised=exc
+            )
         return record(
             text=outcome.final.text,
             analysis=analysis,

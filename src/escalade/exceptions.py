@@ -19,6 +19,9 @@ catch the base and the CLI can turn any of them into one clear line::
     │   ├── ContentPolicyError       the provider refused the content
     │   ├── ProviderAuthError        the key was refused (401/403); the message never holds the key
     │   └── TransientProviderError   timeouts, connection errors, 5xx: worth a retry
+    │       ├── ProviderConnectionError  the provider could not be reached (refused, DNS, reset)
+    │       ├── ProviderTimeoutError     the provider did not answer in time
+    │       └── ProviderServerError      the provider answered with a server error (5xx, overloaded)
     ├── RequestStoppedError          one request (work item) can go no further; the run goes on
     │   ├── RequestBudgetExceededError   its next call would pass the per-request cap
     │   └── CallLimitError           its ceiling on paid attempts (``max_calls_per_request``) is reached
@@ -63,7 +66,10 @@ __all__ = [
     "MissingOutcomeError",
     "NotEnoughLabelsError",
     "ProviderAuthError",
+    "ProviderConnectionError",
     "ProviderError",
+    "ProviderServerError",
+    "ProviderTimeoutError",
     "RateLimitedError",
     "RequestBudgetExceededError",
     "RequestStoppedError",
@@ -219,6 +225,18 @@ class ProviderAuthError(ProviderError):
 
 class TransientProviderError(ProviderError):
     """A timeout, a dropped connection or a server error: the same request may succeed later."""
+
+
+class ProviderConnectionError(TransientProviderError):
+    """The provider could not be reached: connection refused, name not resolved, connection reset."""
+
+
+class ProviderTimeoutError(TransientProviderError):
+    """The provider did not answer within the call's time limit (it may have billed the call)."""
+
+
+class ProviderServerError(TransientProviderError):
+    """The provider answered with a server error (a 5xx status, or overloaded)."""
 
 
 class MissingOutcomeError(ProviderError):

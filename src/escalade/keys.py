@@ -63,6 +63,14 @@ def redact(text: str, secrets: Iterable[str | SecretKey]) -> str:
     return text
 
 
+def _decrypts(cipher: Fernet, ciphertext: str) -> bool:
+    try:
+        cipher.decrypt(ciphertext.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
 class KeyVault:
     """Per-workspace provider keys in the store, encrypted with the master key."""
 
@@ -96,11 +104,27 @@ class KeyVault:
             raise ConfigError("workspace must be 1 to 100 characters", field="workspace")
 
     def set(self, provider: str, key: str, *, workspace: str = "default") -> None:
-        """Encrypt and store ``key`` for ``provider``, replacing any earlier one."""
+        """Encrypt and store ``key`` for ``provider``, replacing any earlier one.
+
+        Refused when the master key cannot decrypt the keys already stored (in any workspace): they
+        would never be readable again beside the new one. Replacing the one key it cannot read is allowed.
+        """
         self._check(provider, workspace)
         if not key.strip():
             raise ConfigError(f"the key for {provider!r} is empty", field="api_key")
-        self.store.put_provider_key(workspace, provider, self._cipher().encrypt(key.encode()).decode())
+        cipher = self._cipher()
+        stranded = [
+            f"{p} (workspace {w})"
+            for w, p, ciphertext in self.store.provider_key_ciphertexts()
+            if (w, p) != (workspace, provider) and not _decrypts(cipher, ciphertext)
+        ]
+        if stranded:
+            raise ConfigError(
+                f"{MASTER_KEY_ENV} is not the master key the stored keys were encrypted with ({', '.join(stranded)}): "
+                "set it to that master key, or delete those keys first (escalade keys delete PROVIDER --workspace W)",
+                field=MASTER_KEY_ENV,
+            )
+        self.store.put_provider_key(workspace, provider, cipher.encrypt(key.encode()).decode())
 
     def get(self, provider: str, *, workspace: str = "default") -> SecretKey:
         """The workspace's key for ``provider``, else the provider's environment variable."""

@@ -27,17 +27,24 @@ from escalade.results import ProgressiveWorkflowResult
 from escalade.tiers import Ladder
 
 __all__ = [
+    "OFFLINE_WORKFLOW",
     "OfflineOracleScorer",
+    "PremiumCost",
     "ReplayPlan",
     "accuracy_metrics",
     "plan_replay",
     "premium_baseline",
+    "premium_cost",
     "price_ladder",
     "recorded_grade",
     "reference_metrics",
     "select_rows",
     "work_items",
 ]
+
+
+#: The workflow replays scored by an offline scorer are stored under, so they never mix with real policies.
+OFFLINE_WORKFLOW = "replay-offline"
 
 
 class OfflineOracleScorer:
@@ -104,9 +111,18 @@ def work_items(dataset: BenchmarkDataset, rows: Sequence[BenchmarkRow]) -> tuple
 
 
 def plan_replay(
-    dataset: BenchmarkDataset, split: str, config: EscalationConfig, *, limit: int | None = None
+    dataset: BenchmarkDataset,
+    split: str,
+    config: EscalationConfig,
+    *,
+    limit: int | None = None,
+    offline_scorer: bool = False,
 ) -> ReplayPlan:
-    """Rows, work items and the ladder for replaying ``split``; tiers without models get price defaults."""
+    """Rows, work items and the ladder for replaying ``split``; tiers without models get price defaults.
+
+    ``offline_scorer``: the run is scored from recorded grades, which the notes then say instead of
+    suggesting it.
+    """
     rows = select_rows(dataset, split, limit)
     notes: list[str] = []
     ladder = config.tiers
@@ -134,18 +150,70 @@ def plan_replay(
         ladder = Ladder(replace(t, team_size=1) for t in ladder)
     if all(o.response is None for r in rows for o in r.outputs.values()):
         notes.append(
-            "the dataset records no response text: run-time scorers cannot judge answers, so items climb "
-            "to the top tier (use --scorer oracle to see the ceiling)"
+            "the dataset records no response text: run-time scorers cannot judge its answers "
+            + (
+                "(this run's offline scorer reads the recorded grades instead)"
+                if offline_scorer
+                else "so items climb to the top tier (use --scorer oracle to see the ceiling)"
+            )
         )
+    premium = premium_cost(rows, ladder.top.models[0]).run_note()
+    notes += [premium] if premium else []
     items = work_items(dataset, rows)
     return ReplayPlan(config=config.replace(tiers=ladder), rows=tuple(rows), items=items, notes=tuple(notes))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PremiumCost:
+    """What the premium model's recorded outcomes cost over some rows, and how many rows have none.
+
+    ``escalade eval`` compares policies with :attr:`recorded_usd` (rows without an outcome cost
+    nothing there); ``escalade run``'s premium-only baseline is :attr:`filled_usd`, each such row at
+    the model's mean recorded cost. Both say which, when rows are missing.
+    """
+
+    model: str
+    rows: int
+    #: Rows with a recorded outcome of the model, and what those outcomes cost.
+    recorded: int
+    recorded_usd: float
+
+    @property
+    def missing(self) -> int:
+        """Rows with no recorded outcome of the model."""
+        return self.rows - self.recorded
+
+    @property
+    def mean_usd(self) -> float:
+        return self.recorded_usd / self.recorded if self.recorded else 0.0
+
+    @property
+    def filled_usd(self) -> float:
+        """The cost with each row lacking an outcome counted at the mean (``escalade run``'s baseline)."""
+        return self.recorded_usd + self.missing * self.mean_usd
+
+    def run_note(self) -> str | None:
+        """What ``escalade run`` says about its baseline, when rows lack an outcome."""
+        if not self.missing:
+            return None
+        return (
+            f"premium-only baseline: {self.missing} of {self.rows} rows have no recorded outcome of {self.model}; "
+            f"each counts at its mean recorded cost (${self.mean_usd:.6f}), ${self.filled_usd:.6f} in all, "
+            f"where `escalade eval` leaves them out (${self.recorded_usd:.6f})"
+        )
+
+
+def premium_cost(rows: Iterable[BenchmarkRow], model: str) -> PremiumCost:
+    """The recorded cost of ``model`` over ``rows``, and how many rows have no outcome of it."""
+    listed = list(rows)
+    known = [r.outputs[model].cost_usd for r in listed if model in r.outputs]
+    return PremiumCost(model=model, rows=len(listed), recorded=len(known), recorded_usd=sum(known))
 
 
 def premium_baseline(plan: ReplayPlan) -> dict[str, float]:
     """Recorded cost of the top tier's first model per row (its mean cost where it has no outcome)."""
     model = plan.config.tiers.top.models[0]
-    known = [r.outputs[model].cost_usd for r in plan.rows if model in r.outputs]
-    fallback = fmean(known) if known else 0.0
+    fallback = premium_cost(plan.rows, model).mean_usd
     return {r.key: r.outputs[model].cost_usd if model in r.outputs else fallback for r in plan.rows}
 
 

@@ -27,6 +27,12 @@ class RunFigures(Protocol):
     @property
     def total_cost(self) -> float: ...
     @property
+    def items_worked(self) -> int: ...
+    @property
+    def items_answered(self) -> int: ...
+    @property
+    def answered_cost(self) -> float: ...
+    @property
     def premium_baseline_cost(self) -> float: ...
     @property
     def cost_savings(self) -> float: ...
@@ -40,6 +46,7 @@ class RunFigures(Protocol):
     def warnings(self) -> Sequence[str]: ...
     @property
     def notes(self) -> Sequence[str]: ...
+    def error_counts(self) -> Mapping[str, int]: ...
 
 
 def run_summary_dict(run: RunFigures, **extra: Any) -> dict[str, Any]:
@@ -51,12 +58,16 @@ def run_summary_dict(run: RunFigures, **extra: Any) -> dict[str, Any]:
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         **dict(run.metrics),
+        "items_worked": run.items_worked,
+        "items_answered": run.items_answered,
         "total_cost": run.total_cost,
+        "answered_cost": run.answered_cost,
         "premium_baseline_cost": run.premium_baseline_cost,
         "cost_savings": run.cost_savings,
         "cost_savings_percent": run.cost_savings_percent,
         "escalation_rate": run.escalation_rate,
         "success_rate": run.success_rate,
+        "errors": dict(run.error_counts()),
         "warnings": list(run.warnings),
         "notes": list(run.notes),
         **extra,
@@ -76,12 +87,7 @@ def percent(value: float | None) -> str:
 
 def render_report(summary: Mapping[str, Any], metrics: Mapping[str, Any], notes: Iterable[str] = ()) -> str:
     """Render a run summary (the shape of ``ProgressiveWorkflowResult.to_dict()``) as text."""
-    items = summary.get("items_done", summary.get("items_total"))
-    lines = [
-        f"Run {summary['run_id']} ({summary['workflow']}): {summary['status']}",
-        f"Items: {items}   escalation rate: {summary['escalation_rate']:.1%}   "
-        f"accepted by a quality bar: {summary['success_rate']:.1%}",
-    ]
+    lines = [f"Run {summary['run_id']} ({summary['workflow']}): {summary['status']}", *_head(summary)]
     lines += [f"{k}: {_value(v)}" for k, v in metrics.items()]
     lines.append("")
     lines.append(
@@ -93,12 +99,41 @@ def render_report(summary: Mapping[str, Any], metrics: Mapping[str, Any], notes:
             f"{name:<10} {t['items']:>6} {t['final_items']:>6} {t['escalated']:>8} {t['attempts']:>9} "
             f"{t['cost_usd']:>12.6f} {cqs:>9}"
         )
-    lines += [
-        "",
-        f"Total cost:            ${summary['total_cost']:.6f}",
-        f"Premium-only baseline: ${summary['premium_baseline_cost']:.6f}",
-        f"Savings:               ${summary['cost_savings']:.6f} ({percent(summary['cost_savings_percent'])})",
-    ]
+    lines += ["", *_money(summary)]
     lines += [f"note: {n}" for n in notes]
     lines += [f"warning: {w}" for w in summary.get("warnings", ())]
     return "\n".join(lines)
+
+
+def _head(summary: Mapping[str, Any]) -> list[str]:
+    """How many items were worked and answered, the rates with their denominator, and the errors by cause."""
+    total, worked, answered = summary["items_total"], summary["items_worked"], summary["items_answered"]
+    items = f"{worked} of {total} worked ({total - worked} not run)" if worked != total else f"{total}"
+    lines = [
+        f"Items: {items}, {answered} answered",
+        f"Escalation rate: {summary['escalation_rate']:.1%} of {worked} worked   "
+        f"accepted by a quality bar: {summary['success_rate']:.1%} of {worked} worked",
+    ]
+    errors: Mapping[str, int] = summary.get("errors") or {}
+    if errors:
+        counts = ", ".join(f"{cause} {n}" for cause, n in errors.items())
+        lines.append(f"Errors: {sum(errors.values())} failed attempts: {counts}")
+    return lines
+
+
+def _money(summary: Mapping[str, Any]) -> list[str]:
+    """Total cost, then baseline and savings over the answered items only."""
+    answered = summary["items_answered"]
+    unanswered_cost = summary["total_cost"] - summary["answered_cost"]
+    lines = [
+        f"Total cost:            ${summary['total_cost']:.6f}"
+        + (f" (${unanswered_cost:.6f} of it on items with no answer)" if unanswered_cost > 0 else ""),
+        f"Premium-only baseline: ${summary['premium_baseline_cost']:.6f} (the {answered} answered items)",
+    ]
+    if not answered:
+        return [*lines, "Savings:               n/a (no item was answered)"]
+    return [
+        *lines,
+        f"Savings:               ${summary['cost_savings']:.6f} ({percent(summary['cost_savings_percent'])}) "
+        f"on the {answered} answered items",
+    ]

@@ -3,17 +3,97 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import fmean
 from typing import Any
 
+from escalade.exceptions import (
+    ApprovalDeniedError,
+    BudgetError,
+    CallLimitError,
+    ContentPolicyError,
+    ContextWindowError,
+    ListenerError,
+    MissingOutcomeError,
+    ProviderAuthError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    RequestBudgetExceededError,
+    SandboxError,
+    TransientProviderError,
+)
 from escalade.providers.base import Usage
 from escalade.quality.analysis import FailureAnalysis
 from escalade.reports import render_report, run_summary_dict
 
-__all__ = ["AttemptRecord", "ItemResult", "ProgressiveWorkflowResult", "TierResult", "TierSummary", "savings_percent"]
+__all__ = [
+    "ANSWERED_STATUSES",
+    "AttemptRecord",
+    "ItemResult",
+    "ProgressiveWorkflowResult",
+    "TierResult",
+    "TierSummary",
+    "count_causes",
+    "error_cause",
+    "run_status",
+    "savings_percent",
+]
+
+#: Item statuses that carry an answer; the others (unanswered, failed, stopped, not_run) have none.
+ANSWERED_STATUSES = ("accepted", "unresolved")
+
+#: The cause an error is counted under in a run's summary, most specific class first.
+_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (MissingOutcomeError, "missing outcome"),
+    (ProviderAuthError, "authentication"),
+    (RateLimitedError, "rate limit"),
+    (ContextWindowError, "context window"),
+    (ContentPolicyError, "content policy"),
+    (ProviderConnectionError, "connection"),
+    (ProviderTimeoutError, "timeout"),
+    (ProviderServerError, "server error"),
+    (TransientProviderError, "transient"),
+    (ProviderError, "provider error"),
+    (RequestBudgetExceededError, "request budget"),
+    (CallLimitError, "call limit"),
+    (ApprovalDeniedError, "approval denied"),
+    (BudgetError, "budget"),
+    (ListenerError, "listener"),
+    (SandboxError, "sandbox"),
+)
+
+
+def error_cause(exc: BaseException) -> str:
+    """The cause ``exc`` is counted under, from its class in the exception tree (``unexpected`` outside it).
+
+    >>> error_cause(ProviderAuthError("401")), error_cause(KeyError("x"))
+    ('authentication', 'unexpected')
+    """
+    return next((cause for kind, cause in _CAUSES if isinstance(exc, kind)), "unexpected")
+
+
+def count_causes(causes: Iterable[str]) -> dict[str, int]:
+    """Counts of ``causes``, most frequent first (ties in first-seen order)."""
+    return dict(Counter(causes).most_common())
+
+
+def run_status(items: Sequence[ItemResult], *, stopped: bool) -> str:
+    """How a run ended: ``aborted`` (stopped), else ``completed``, ``partial`` or ``failed`` by the items answered.
+
+    ``completed``: every item has an answer; ``partial``: some have none; ``failed``: none has one.
+    """
+    if stopped:
+        return "aborted"
+    answered = sum(1 for item in items if item.answered)
+    if answered == len(items):
+        return "completed"
+    return "partial" if answered else "failed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +120,8 @@ class AttemptRecord:
     latency_s: float
     #: Provider error message when the call failed; failed calls do not count as attempts.
     error: str | None = None
+    #: What the error was, from its class (:func:`error_cause`: ``authentication``, ``connection``...).
+    error_cause: str | None = None
     started_at: datetime | None = None
     #: Price data the attempt's costs came from (the calls' versions, joined when they differ).
     price_data_version: str | None = None
@@ -117,6 +199,16 @@ class ItemResult:
         """Alias of :attr:`tiers` (the seed's name)."""
         return self.tiers
 
+    @property
+    def answered(self) -> bool:
+        """Whether the item ended with an answer (accepted, or unresolved with its best answer)."""
+        return self.status in ANSWERED_STATUSES
+
+    @property
+    def worked(self) -> bool:
+        """Whether the run got to the item at all."""
+        return self.status != "not_run"
+
 
 @dataclass(frozen=True, kw_only=True)
 class TierSummary:
@@ -165,31 +257,55 @@ class ProgressiveWorkflowResult:
 
     @property
     def total_cost(self) -> float:
+        """Everything spent, on answered items or not."""
         return sum(i.cost_usd for i in self.items)
 
     @property
+    def items_worked(self) -> int:
+        """Items the run got to (the denominator of the rates)."""
+        return sum(1 for i in self.items if i.worked)
+
+    @property
+    def items_answered(self) -> int:
+        """Items that ended with an answer (the items savings are counted over)."""
+        return sum(1 for i in self.items if i.answered)
+
+    @property
+    def answered_cost(self) -> float:
+        """What the answered items cost."""
+        return sum(i.cost_usd for i in self.items if i.answered)
+
+    @property
     def premium_baseline_cost(self) -> float:
-        """What the top tier alone would have cost on the same items."""
-        return sum(i.premium_baseline_usd for i in self.items)
+        """What the top tier alone would have cost on the answered items (an item with no answer is no saving)."""
+        return sum(i.premium_baseline_usd for i in self.items if i.answered)
 
     @property
     def cost_savings(self) -> float:
-        return self.premium_baseline_cost - self.total_cost
+        """Premium-only baseline minus cost, both over the answered items."""
+        return self.premium_baseline_cost - self.answered_cost
 
     @property
     def cost_savings_percent(self) -> float | None:
-        return savings_percent(self.total_cost, self.premium_baseline_cost)
+        return savings_percent(self.answered_cost, self.premium_baseline_cost)
 
     @property
     def escalation_rate(self) -> float:
         """Share of worked items that climbed at least once."""
-        worked = [i for i in self.items if i.tiers]
+        worked = [i for i in self.items if i.worked]
         return sum(i.escalated for i in worked) / len(worked) if worked else 0.0
 
     @property
     def success_rate(self) -> float:
-        """Share of items accepted by a tier's quality bar."""
-        return sum(i.status == "accepted" for i in self.items) / len(self.items) if self.items else 0.0
+        """Share of worked items accepted by a tier's quality bar."""
+        worked = [i for i in self.items if i.worked]
+        return sum(i.status == "accepted" for i in worked) / len(worked) if worked else 0.0
+
+    def error_counts(self) -> dict[str, int]:
+        """Failed attempts by cause (``authentication``, ``connection``, ``server error``...), most frequent first."""
+        return count_causes(
+            a.error_cause or "unknown" for t in self.tier_results for a in t.attempts if a.error is not None
+        )
 
     @property
     def tier_results(self) -> list[TierResult]:
@@ -212,6 +328,10 @@ class ProgressiveWorkflowResult:
         return run_summary_dict(
             self,
             items_total=len(self.items),
+            items_worked=self.items_worked,
+            items_answered=self.items_answered,
+            answered_cost=self.answered_cost,
+            errors=self.error_counts(),
             item_statuses=statuses,
             tiers={s.tier: s.to_dict() for s in self.tier_summaries()},
             **({"items": [_item_dict(i) for i in self.items]} if include_items else {}),
@@ -267,6 +387,7 @@ def _item_dict(item: ItemResult) -> dict[str, Any]:
                         "reason": a.reason,
                         "cost_usd": a.cost_usd,
                         "error": a.error,
+                        "error_cause": a.error_cause,
                     }
                     for a in t.attempts
                 ],

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from escalade.cli import app
-from escalade.cli.common import EXIT_ENVIRONMENT
+from escalade.cli.common import EXIT_ENVIRONMENT, EXIT_FAILED_RUN
 from escalade.store.models import AttemptRow
 from escalade.store.sql import SqlStore
-from tests.conftest import MakeDataset
+from tests.conftest import TINY_ROWS, MakeDataset, row
 
 runner = CliRunner()
 
@@ -37,6 +37,13 @@ def run_json(*args: str) -> dict[str, object]:
     data = json.loads(out)
     assert isinstance(data, dict)
     return data
+
+
+def notes_of(data: dict[str, object]) -> list[str]:
+    """The notes of a run's JSON."""
+    notes = data["notes"]
+    assert isinstance(notes, list)
+    return [str(n) for n in notes]
 
 
 def test_run_show_analytics_on_tiny_dataset(make_dataset: MakeDataset, db_url: str) -> None:
@@ -82,7 +89,7 @@ def test_run_show_analytics_on_tiny_dataset(make_dataset: MakeDataset, db_url: s
     assert stats["workflow_stats"]["replay"]["runs"] == 1
     code, out, _ = invoke("analytics", "--db", db_url)
     assert code == 0
-    assert "Total runs: 1" in out
+    assert "Routing and cascade runs (the totals): 1 run(s)" in out
 
     code, out, _ = invoke("list", "--db", db_url)
     assert code == 0
@@ -101,6 +108,25 @@ def test_text_report_and_oracle_label(make_dataset: MakeDataset, db_url: str) ->
     code, out, _ = invoke("run", str(make_dataset()), "--db", db_url, "--yes", "--scorer", "oracle")
     assert code == 0
     assert "OFFLINE scorer 'oracle'" in out
+
+
+@pytest.mark.parametrize(("scorer", "advice"), [("consensus", True), ("oracle", False)])
+def test_no_response_text_note_fits_the_scorer(
+    make_dataset: MakeDataset, db_url: str, scorer: str, advice: bool
+) -> None:
+    """Without response text, the note suggests --scorer oracle only to a run that did not use it, stored alike."""
+    rows = [
+        row("q1", "Q1?", {"small-a": (1, 0.001, None), "big": (1, 0.1, None)}),
+        row("q2", "Q2?", {"small-a": (0, 0.001, None), "big": (1, 0.1, None)}),
+    ]
+    data = run_json(str(make_dataset(rows)), "--db", db_url, "--yes", "--scorer", scorer)
+    notes = [n for n in notes_of(data) if "records no response text" in n]
+    assert len(notes) == 1
+    assert ("use --scorer oracle" in notes[0]) is advice
+    if not advice:
+        assert "this run's offline scorer reads the recorded grades" in notes[0]
+    shown = json.loads(invoke("show", str(data["run_id"]), "--db", db_url, "--json")[1])
+    assert shown["notes"] == data["notes"]
 
 
 def test_config_file_maps_tiers(make_dataset: MakeDataset, db_url: str, tmp_path: Path) -> None:
@@ -245,6 +271,55 @@ def test_budget_abort_exits_nonzero_and_keeps_partial_run(make_dataset: MakeData
     assert stored.total_cost == pytest.approx(data["total_cost"])
 
 
+def test_aborted_run_header_counts_worked_items(make_dataset: MakeDataset, db_url: str) -> None:
+    """An aborted run says how many items it worked of how many, and its rates are over those, fresh and stored."""
+    env = {"ESCALADE_MAX_COST": "0.05"}
+    args = ["run", str(make_dataset()), "--db", db_url, "--yes", "--concurrency", "1"]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 1
+    header = result.stdout.splitlines()[1]
+    assert re.fullmatch(r"Items: (\d) of 4 worked \((\d) not run\), \d answered", header), header
+    worked = int(header.split()[1])
+    run_id = SqlStore(db_url).list_runs()[0].run_id
+    shown = invoke("show", run_id, "--db", db_url)[1]
+    assert shown.splitlines()[1] == header
+    assert f"of {worked} worked" in shown.splitlines()[2]
+    assert shown.splitlines()[2] == result.stdout.splitlines()[2]
+
+
+NO_OUTCOME = row("q9", "Q9?", {"mid": (1, 0.01, "A")})  # no outcome of small-a or big
+TWO_TIERS = '[[tiers]]\nname = "cheap"\nmodels = ["small-a"]\n[[tiers]]\nname = "premium"\nmodels = ["big"]\n'
+
+
+@pytest.mark.parametrize(
+    ("rows", "status", "code", "missing"),
+    [
+        ([NO_OUTCOME], "failed", EXIT_FAILED_RUN, 2),  # q9: small-a, then big
+        ([TINY_ROWS[0], NO_OUTCOME], "partial", 0, 3),  # and q1's second cheap attempt: a replay cannot resample
+    ],
+)
+def test_replay_without_outcomes_is_failed_or_partial(
+    make_dataset: MakeDataset,
+    db_url: str,
+    tmp_path: Path,
+    rows: list[dict[str, object]],
+    status: str,
+    code: int,
+    missing: int,
+) -> None:
+    """A replay with no recorded outcome of the ladder for an item leaves it unanswered: failed or partial."""
+    cfg = tmp_path / "two.toml"
+    cfg.write_text(TWO_TIERS)
+    result = runner.invoke(app, ["run", str(make_dataset(rows)), "--db", db_url, "--config", str(cfg), "--json"])
+    assert result.exit_code == code, result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == status
+    assert data["errors"] == {"missing outcome": missing}
+    answered = [r for r in rows if r is not NO_OUTCOME]
+    assert data["premium_baseline_cost"] == pytest.approx(sum(0.1 for _ in answered))
+    assert SqlStore(db_url).get_run(str(data["run_id"])).status == status
+
+
 def test_approval_needed_without_yes_when_not_interactive(make_dataset: MakeDataset, db_url: str) -> None:
     """Without --yes and without a terminal, spending above auto_approve_under is refused with advice."""
     result = runner.invoke(
@@ -300,6 +375,8 @@ def test_arc_main_job(shared_benchmarks: Path, db_url: str) -> None:
     """The README's main job: routerbench-arc test with no API key; show and analytics see the run."""
     data = run_json(str(shared_benchmarks / "routerbench-arc"), "--split", "test", "--db", db_url, "--yes")
     assert data["items_total"] == 445
+    assert data["premium_baseline_cost"] == pytest.approx(2.2251, abs=1e-4)  # as the README's table says
+    assert any("6 of 445 rows have no recorded outcome" in n for n in notes_of(data))
     assert 0.0 < float(data["accuracy"]) <= 1.0  # type: ignore[arg-type]
     assert float(data["total_cost"]) < float(data["premium_baseline_cost"])  # type: ignore[arg-type]
     assert data["cost_savings_percent"] == pytest.approx(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from escalade.cli import app
-from tests.conftest import MakeDataset
+from tests.conftest import TINY_MODELS, MakeDataset, row
 
 runner = CliRunner()
 
@@ -85,3 +87,60 @@ def test_eval_plot_writes_png(make_dataset: MakeDataset, tmp_path: Path) -> None
     bad = runner.invoke(app, ["eval", str(make_dataset()), "--plot", str(tmp_path / "no" / "dir" / "x.png")])
     assert bad.exit_code == 2
     assert "cannot write the plot" in bad.stderr
+
+
+def test_run_and_eval_explain_the_same_premium_baseline(make_dataset: MakeDataset, db_url: str) -> None:
+    """A row with no premium outcome: eval's premium cost leaves it out, run fills it at the mean; both say so."""
+    rows = [
+        row("q1", "Q1?", {"small-a": (1, 0.001, "A"), "small-b": (1, 0.002, "A"), "big": (1, 0.1, "A")}),
+        row("q2", "Q2?", {"small-a": (1, 0.001, "B"), "small-b": (1, 0.002, "B"), "big": (1, 0.3, "B")}),
+        row("q3", "Q3?", {"small-a": (1, 0.001, "C"), "small-b": (1, 0.002, "C")}),  # no outcome of big
+    ]
+    dataset = make_dataset(rows, models={m: TINY_MODELS[m] for m in ("small-a", "small-b", "big")})
+    result = runner.invoke(app, ["eval", str(dataset), "--json", "--policy", "big"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["premium_cost_usd"] == pytest.approx(0.4)  # q1 + q2
+    assert (data["premium_rows_without_outcome"], data["premium_cost_usd_filled"]) == (1, pytest.approx(0.6))
+    text = runner.invoke(app, ["eval", str(dataset), "--policy", "big"]).stdout
+    assert "cost $0.4000 over the 2 rows it has an outcome for" in text
+    assert "1 row has none; `escalade run` counts it at the mean, $0.6000" in text
+    run = runner.invoke(app, ["run", str(dataset), "--db", db_url, "--json"])
+    assert run.exit_code == 0, run.stderr
+    ran = json.loads(run.stdout)
+    assert ran["premium_baseline_cost"] == pytest.approx(data["premium_cost_usd_filled"])  # every row answered
+    assert any(
+        "1 of 3 rows have no recorded outcome of big" in n and "`escalade eval` leaves them out ($0.400000)" in n
+        for n in ran["notes"]
+    ), ran["notes"]
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """stdout and stderr at a terminal; what goes to stderr is kept."""
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr("escalade.cli.running.err_console", lambda: console)
+    monkeypatch.setattr("escalade.cli.evaluate.output_is_terminal", lambda: True)
+    return screen
+
+
+@pytest.mark.parametrize(("args", "shown"), [([], True), (["--json"], False)])
+def test_eval_progress_only_at_a_terminal(
+    make_dataset: MakeDataset, terminal: io.StringIO, args: list[str], shown: bool
+) -> None:
+    """At a terminal eval shows which policy it is on and how far it is; never with --json."""
+    result = runner.invoke(app, ["eval", str(make_dataset()), "--policy", "oracle", "--policy", "big", *args])
+    assert result.exit_code == 0, result.stderr
+    assert ("policy oracle" in terminal.getvalue()) is shown
+    assert ("policy big" in terminal.getvalue()) is shown
+
+
+def test_eval_shows_no_progress_when_piped(make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With output piped (stderr still a terminal), no progress bar is drawn."""
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr("escalade.cli.running.err_console", lambda: console)
+    result = runner.invoke(app, ["eval", str(make_dataset()), "--policy", "oracle"])
+    assert result.exit_code == 0, result.stderr
+    assert screen.getvalue() == ""

@@ -54,3 +54,22 @@ def test_set_without_master_key(db_url: str, monkeypatch: pytest.MonkeyPatch) ->
     assert result.exit_code == 2
     assert "Fernet.generate_key" in result.stderr
     assert SECRET not in result.stderr
+
+
+def test_second_master_key_is_refused(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Storing a key under another master key than the stored keys' is refused, naming them; nothing changes."""
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    runner = CliRunner()
+    monkeypatch.setenv("ESCALADE_MASTER_KEY", first)
+    assert runner.invoke(app, ["keys", "set", "openai", "--db", db_url], input=SECRET + "\n").exit_code == 0
+    monkeypatch.setenv("ESCALADE_MASTER_KEY", second)
+    refused = runner.invoke(app, ["keys", "set", "anthropic", "--db", db_url], input=SECRET + "\n")
+    assert refused.exit_code == 2
+    assert "not the master key the stored keys were encrypted with" in refused.stderr
+    assert "openai (workspace default)" in refused.stderr
+    assert SECRET not in refused.stdout + refused.stderr
+    listed = runner.invoke(app, ["keys", "list", "--db", db_url, "--json"])
+    assert json.loads(listed.stdout)["providers"] == ["openai"]
+    # replacing the only key it cannot read is a rotation, not a loss: allowed
+    assert runner.invoke(app, ["keys", "set", "openai", "--db", db_url], input=SECRET + "\n").exit_code == 0
+    assert runner.invoke(app, ["keys", "set", "anthropic", "--db", db_url], input=SECRET + "\n").exit_code == 0

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from escalade.cli.common import EXIT_FAILED_RUN
 from escalade.ledger import WorkspaceBudget
 from escalade.store.sql import SqlStore
 from tests.cli.helpers import invoke
 from tests.conftest import MakeDataset
-from tests.providers.wire import Body, serve
+from tests.providers.wire import Body, Handler, serve
 
 KEY = "sk-live-test-0123456789"
 CONFIG = """
@@ -126,9 +130,32 @@ def test_monthly_budget_stops_a_live_run(make_dataset: MakeDataset, db_url: str,
     assert seen == []  # the first call's worst case (1,024 output tokens) is above the cap: nothing was sent
 
 
+def test_budget_show_without_a_budget_shows_the_spend(make_dataset: MakeDataset, db_url: str, config_file: str) -> None:
+    """A workspace with spend but no budget shows this month's spend, and that no cap is set (exit 0)."""
+    code, text, err = invoke("budget", "show", "--db", db_url)
+    assert code == 0, err
+    assert "workspace default: no budget set (no monthly or per-request cap" in text
+    assert ": spent $0.0000" in text
+    with serve(_chat) as (url, _):
+        code, out, err = invoke(
+            "run", str(make_dataset()), "--provider", "openai", "--base-url", url, "--config", config_file,
+            "--db", db_url, "--json", "--limit", "1", env={"OPENAI_API_KEY": KEY},
+        )  # fmt: skip
+    assert code == 0, err
+    spent = json.loads(out)["total_cost"]
+    code, text, err = invoke("budget", "show", "--db", db_url)
+    assert code == 0, err
+    assert "no budget set" in text
+    assert f": spent ${spent:.4f}" in text
+    shown = json.loads(invoke("budget", "show", "--db", db_url, "--json")[1])
+    assert (shown["budget_set"], shown["monthly_limit_usd"], shown["left_usd"]) == (False, None, None)
+    assert shown["spent_usd"] == pytest.approx(spent)
+    assert invoke("budget", "set", "--monthly", "25", "--db", db_url)[0] == 0
+    assert json.loads(invoke("budget", "show", "--db", db_url, "--json")[1])["budget_set"] is True
+
+
 def test_budget_set_show_and_errors(db_url: str) -> None:
     """budget set keeps what is not given; show reports the month; bad values are one clear line."""
-    assert invoke("budget", "show", "--db", db_url)[0] == 2
     code, out, _ = invoke("budget", "set", "--monthly", "25", "--timezone", "Asia/Tokyo", "--db", db_url)
     assert code == 0
     assert "monthly cap $25.0000" in out
@@ -218,3 +245,83 @@ def test_unknown_prices_fail_closed_unless_allowed(make_dataset: MakeDataset, db
     assert data["premium_baseline_cost"] == 0.0  # no price, so no baseline: never an infinite one
     assert any("unknown" in w for w in data["warnings"])
     assert seen
+
+
+FAST_RETRIES = "\nmax_retries = 1\nretry_backoff_s = 0.0\nretry_max_wait_s = 0.0\n"
+
+
+def _refusing(status: int, kind: str) -> Handler:
+    """A server that answers every call with an HTTP error ``status``."""
+
+    def handler(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+        return status, {}, {"error": {"message": f"refused ({status})", "type": kind, "code": None, "param": None}}
+
+    return handler
+
+
+@contextmanager
+def _closed_port() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The URL of a port nothing listens on: every connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield f"http://127.0.0.1:{port}/v1", []
+
+
+@pytest.mark.parametrize(
+    ("server", "cause"),
+    [
+        pytest.param(lambda: serve(_refusing(401, "invalid_request_error")), "authentication", id="401"),
+        pytest.param(lambda: serve(_refusing(500, "server_error")), "server error", id="500"),
+        pytest.param(_closed_port, "connection", id="refused"),
+    ],
+)
+def test_live_run_where_every_call_fails_is_failed(
+    make_dataset: MakeDataset, db_url: str, tmp_path: Any, server: Callable[[], Any], cause: str
+) -> None:
+    """Every call fails: the run is stored failed, exits 1, claims no savings and counts the errors by cause."""
+    config = tmp_path / "fast.toml"
+    config.write_text(FAST_RETRIES + CONFIG, encoding="utf-8")
+    args = ["run", str(make_dataset()), "--provider", "openai", "--config", str(config), "--db", db_url, "--limit", "2"]
+    with server() as (url, _):
+        code, out, err = invoke(*args, "--base-url", url, "--json", env={"OPENAI_API_KEY": KEY})
+        text_code, text, _ = invoke(*args, "--base-url", url, env={"OPENAI_API_KEY": KEY})
+    assert (code, text_code) == (EXIT_FAILED_RUN, EXIT_FAILED_RUN)
+    assert "no item was answered" in err
+    data = json.loads(out)
+    assert data["status"] == "failed"
+    assert (data["items_answered"], data["premium_baseline_cost"], data["cost_savings_percent"]) == (0, 0.0, None)
+    assert data["errors"] == {cause: 6}  # 2 items x 3 models, each once however often it was retried
+    assert "Savings:               n/a (no item was answered)" in text
+    assert f"Errors: 6 failed attempts: {cause} 6" in text
+    assert "completed" not in text
+    code, shown, _ = invoke("show", data["run_id"], "--db", db_url, "--json")
+    assert code == 0
+    stored = json.loads(shown)
+    assert (stored["status"], stored["errors"], stored["cost_savings_percent"]) == ("failed", {cause: 6}, None)
+    listed = json.loads(invoke("list", "--db", db_url, "--json")[1])
+    assert {(r["status"], r["items_answered"], r["cost_savings_percent"]) for r in listed} == {("failed", 0, None)}
+
+
+def test_live_run_with_some_unanswered_items_is_partial(make_dataset: MakeDataset, db_url: str, tmp_path: Any) -> None:
+    """Server errors on one prompt only: the run is partial (exit 0), and savings cover the answered item alone."""
+
+    def flaky(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+        if "Q2" in body["messages"][-1]["content"]:
+            return _refusing(503, "server_error")(path, headers, body)
+        return _chat(path, headers, body)
+
+    config = tmp_path / "fast.toml"
+    config.write_text(FAST_RETRIES + CONFIG, encoding="utf-8")
+    args = ["run", str(make_dataset()), "--provider", "openai", "--config", str(config), "--db", db_url, "--json"]
+    with serve(_chat) as (url, _):
+        both = json.loads(invoke(*args, "--base-url", url, "--limit", "1", env={"OPENAI_API_KEY": KEY})[1])
+    with serve(flaky) as (url, _):
+        code, out, err = invoke(*args, "--base-url", url, "--limit", "2", env={"OPENAI_API_KEY": KEY})
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["status"] == "partial"
+    assert (data["items_total"], data["items_answered"]) == (2, 1)
+    assert data["premium_baseline_cost"] == pytest.approx(both["premium_baseline_cost"])  # q1's alone
+    assert data["cost_savings"] == pytest.approx(data["premium_baseline_cost"] - data["answered_cost"])
+    assert data["errors"] == {"server error": 3}

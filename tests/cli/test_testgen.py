@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from escalade.cli.common import EXIT_FAILED_RUN
 from escalade.testgen.measure import answer_code
 from tests.cli.helpers import invoke
 from tests.providers.wire import Body, serve
@@ -256,6 +257,81 @@ def test_live_openai_run(target: Path, tmp_path: Path, db_url: str) -> None:
     assert KEY not in stdout + err
     proc = _pytest(out, tmp_path / "elsewhere")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+#: Passes, but tries to write outside its folder first: the sandbox refuses that, so the run is not trusted.
+RISKY_DOUBLE = """```python
+from tiny import double
+
+
+def test_double():
+    try:
+        open("/nonexistent/escalade-was-here", "w")
+    except OSError:
+        pass
+    assert double(2) == 4
+```
+# confidence: 0.9
+"""
+
+
+@pytest.mark.parametrize(
+    ("double", "status", "expected_code", "kept", "untrusted"),
+    [
+        (RISKY_DOUBLE, "failed", EXIT_FAILED_RUN, [], 4),  # two attempts on the cheap tier for each item
+        (GOOD_DOUBLE, "partial", 0, ["double"], 2),
+    ],
+)
+def test_untrusted_sandbox_runs_leave_items_unanswered(
+    target: Path,
+    tmp_path: Path,
+    db_url: str,
+    double: str,
+    status: str,
+    expected_code: int,
+    kept: list[str],
+    untrusted: int,
+) -> None:
+    """Items whose final tests never ran trusted have no answer: failed (exit 1) when none has one, else partial."""
+    answers = tmp_path / "risky.json"
+    recorded = {"double": {"gpt-4o-mini": double}, "sign": {"gpt-4o-mini": RISKY_DOUBLE.replace("double", "sign")}}
+    answers.write_text(
+        json.dumps({"format": "escalade-testgen-answers/1", "tiers": {"cheap": ["gpt-4o-mini"]}, "answers": recorded}),
+        encoding="utf-8",
+    )
+    out = tmp_path / "generated"
+    args = ["testgen", str(target), "--answers", str(answers), "--db", db_url]
+    code, stdout, err = invoke(*args, "--out", str(out), "--json")
+    text_code, text, _ = invoke(*args, "--out", str(tmp_path / "again"))
+    assert (code, text_code) == (expected_code, expected_code), err
+    data = json.loads(stdout)
+    assert data["status"] == status
+    assert [k["item_id"] for k in data["kept"]] == kept
+    assert data["item_statuses"].get("unanswered", 0) == 2 - len(kept)
+    assert data["errors"] == {"untrusted sandbox run": untrusted}
+    assert f"Errors: {untrusted} failed attempts: untrusted sandbox run {untrusted}" in text
+    shown = json.loads(invoke("show", data["run_id"], "--db", db_url, "--json")[1])
+    assert (shown["status"], shown["items_answered"], shown["untrusted_runs"]) == (status, len(kept), untrusted)
+
+
+def test_testgen_where_every_call_fails_is_failed(target: Path, tmp_path: Path, db_url: str) -> None:
+    """A live testgen run whose every call is refused (401) is failed, exits 1, and counts the errors by cause."""
+
+    def refused(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+        return 401, {}, {"error": {"message": "bad key", "type": "invalid_request_error", "code": None, "param": None}}
+
+    config = tmp_path / "escalade.toml"
+    config.write_text(LIVE_CONFIG, encoding="utf-8")
+    with serve(refused) as (url, _):
+        code, stdout, err = invoke(
+            "testgen", str(target), "--provider", "openai", "--base-url", url, "--config", str(config),
+            "--out", str(tmp_path / "generated"), "--db", db_url, "--json", env={"OPENAI_API_KEY": KEY},
+        )  # fmt: skip
+    assert code == EXIT_FAILED_RUN
+    assert "no item was answered (errors: authentication 6)" in err
+    data = json.loads(stdout)
+    assert (data["status"], data["errors"], data["kept"]) == ("failed", {"authentication": 6}, [])
+    assert data["cost_savings_percent"] is None
 
 
 @pytest.mark.parametrize(

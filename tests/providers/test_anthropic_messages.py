@@ -12,6 +12,7 @@ from escalade.exceptions import (
     ContextWindowError,
     ProviderAuthError,
     ProviderError,
+    ProviderServerError,
     RateLimitedError,
     TransientProviderError,
 )
@@ -150,7 +151,7 @@ def test_stream_without_usage_is_estimated() -> None:
         ("rate-limited", RateLimitedError),
         ("too-long", ContextWindowError),
         ("bad-key", ProviderAuthError),
-        ("overloaded", TransientProviderError),
+        ("overloaded", ProviderServerError),
         ("refuses", ContentPolicyError),
     ],
 )
@@ -186,12 +187,12 @@ def test_refusal_carries_its_bill() -> None:
     [
         pytest.param(
             [_event("error", error={"type": "overloaded_error", "message": "Overloaded"})],
-            TransientProviderError,
+            ProviderServerError,
             id="overloaded",
         ),
         pytest.param(
             [_event("error", error={"type": "api_error", "message": f"failed for {KEY}"})],
-            TransientProviderError,
+            ProviderServerError,
             id="api-error",
         ),
         pytest.param(

@@ -11,7 +11,9 @@ from escalade.exceptions import (
     ContentPolicyError,
     ContextWindowError,
     ProviderAuthError,
+    ProviderConnectionError,
     ProviderError,
+    ProviderServerError,
     RateLimitedError,
     TransientProviderError,
 )
@@ -137,7 +139,7 @@ def test_unknown_model_cost_is_unknown() -> None:
         ("rate-limited", RateLimitedError),
         ("too-long", ContextWindowError),
         ("bad-key", ProviderAuthError),
-        ("boom", TransientProviderError),
+        ("boom", ProviderServerError),
         ("filtered", ContentPolicyError),
     ],
 )
@@ -197,9 +199,9 @@ def test_broken_stream_is_transient(tail: list[Sse | Cut]) -> None:
 
 
 def test_unreachable_server_is_transient() -> None:
-    """A refused connection is a transient error."""
+    """A refused connection is a transient connection error."""
     with serve(_chat) as (url, _):
         closed = url
-    with pytest.raises(TransientProviderError) as info:
+    with pytest.raises(ProviderConnectionError) as info:
         _ask(closed, "gpt-4o-mini")
     assert not info.value.maybe_billed  # nothing reached the provider

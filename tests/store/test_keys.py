@@ -44,6 +44,17 @@ def test_wrong_master_key_is_a_clear_error(store: SqlStore, master: str) -> None
     assert SECRET not in str(info.value)
 
 
+def test_a_second_master_key_never_strands_stored_keys(store: SqlStore, master: str) -> None:
+    """A key set under a master key that cannot read the stored keys (any workspace) is refused, unstored."""
+    KeyVault(store, master_key=master, environ={}).set("openai", SECRET, workspace="acme")
+    other = KeyVault(store, master_key=Fernet.generate_key().decode(), environ={})
+    with pytest.raises(ConfigError, match=r"openai \(workspace acme\)") as info:
+        other.set("anthropic", SECRET, workspace="beta")
+    assert MASTER_KEY_ENV in str(info.value)
+    assert store.provider_key("beta", "anthropic") is None
+    KeyVault(store, master_key=master, environ={}).set("anthropic", SECRET, workspace="beta")  # the same key: fine
+
+
 def test_missing_keys_name_the_provider_and_the_fix(store: SqlStore) -> None:
     """No stored key and no environment variable: the error says how to set one."""
     vault = KeyVault(store, master_key=Fernet.generate_key().decode(), environ={})

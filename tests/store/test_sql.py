@@ -17,8 +17,16 @@ from sqlalchemy import func, select, update
 
 from escalade.cascade import ProgressiveExecutor, WorkItem
 from escalade.config import EscalationConfig
-from escalade.exceptions import DatabaseError, ListenerError, RunNotFoundError, StoreError
-from escalade.providers.fake import ScriptedProvider
+from escalade.exceptions import (
+    DatabaseError,
+    ListenerError,
+    ProviderAuthError,
+    ProviderConnectionError,
+    RunNotFoundError,
+    StoreError,
+)
+from escalade.providers.base import Completion, CompletionRequest
+from escalade.providers.fake import FunctionProvider, ScriptedProvider
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ScoringContext
 from escalade.store.models import AttemptRow, RunRow, TelemetryEventRow
@@ -58,6 +66,32 @@ def test_run_is_stored_and_summarised(db_url: str, store: SqlStore) -> None:
     assert summary.tiers["premium"]["final_items"] == 2
     assert summary.to_dict()["cost_savings"] == pytest.approx(0.3 - 0.23)
     assert [r.run_id for r in store.list_runs()] == [run_id]
+
+
+def test_unanswered_items_are_stored_with_their_causes(db_url: str, store: SqlStore) -> None:
+    """A run with an unanswered item is stored partial, its errors by cause, its savings over answered items."""
+
+    def handler(request: CompletionRequest) -> Completion:
+        if request.model == "a":
+            raise ProviderConnectionError("connection refused", model="a")
+        if request.item_id == "i1":
+            raise ProviderAuthError("401", model="p")
+        return Completion(text="1", model="p", cost_usd=0.08)
+
+    cfg = _config().replace(max_retries=0)
+    ex = ProgressiveExecutor(
+        cfg, FunctionProvider(handler), scorer=by_text, listeners=[store], baseline=lambda i: 0.1,
+        estimator=ScriptedProvider({}, cost_per_call=0.1),
+    )  # fmt: skip
+    run_id = ex.run_sync([WorkItem(id=f"i{k}", prompt="p") for k in range(2)]).run_id
+    summary = store.get_run(run_id)
+    assert summary.status == "partial"
+    assert summary.error_counts() == {"connection": 2, "authentication": 1}
+    assert (summary.items_done, summary.items_answered) == (2, 1)
+    assert summary.premium_baseline_cost == pytest.approx(0.1)
+    assert summary.answered_cost == pytest.approx(0.08)
+    assert summary.cost_savings == pytest.approx(0.02)
+    assert summary.to_dict()["errors"] == {"connection": 2, "authentication": 1}
 
 
 def test_unknown_run(db_url: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 from escalade.config import EscalationConfig
 from escalade.exceptions import BudgetExceededError, ConfigError, SandboxError
 from escalade.providers.base import Completion, CompletionRequest
+from escalade.store.sql import SqlStore
 from escalade.teams import TeamContext, TeamOutcome
 from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, Sandbox, TestGenResult
 from escalade.testgen.workflow import check_out_dir
@@ -206,6 +207,33 @@ def test_refused_attempt_climbs_and_is_not_kept(tmp_path: Path) -> None:
     assert first.analysis.test_pass_rate == 0.0
     assert result.items[0].final_model == "gpt-4.1-nano"
     assert [k.model for k in result.kept] == ["gpt-4.1-nano"]
+
+
+RISKY = (
+    "import os\nfrom doubling import double\n\ndef test_a():\n    try:\n        os.remove('/etc/hostname')\n"
+    "    except OSError:\n        pass\n    assert double(2) == 4\n"
+)
+
+
+def test_run_whose_every_sandbox_run_is_untrusted_is_failed(tmp_path: Path, db_url: str) -> None:
+    """When no item's final tests ran trusted, nothing is answered: items unanswered, run failed, stored so."""
+    answers = RecordedAnswers({"double": {"gpt-4o-mini": _fenced(RISKY), "gpt-4.1-nano": _fenced(RISKY)}})
+    store = SqlStore(db_url)
+    workflow = ProgressiveTestGenWorkflow(
+        _one_tier(("gpt-4o-mini", "gpt-4.1-nano"), threshold=0), answers, listeners=[store]
+    )
+    result = workflow.execute(target_file=_tiny(tmp_path, {}), out_dir=tmp_path / "kept")
+    assert result.status == "failed"
+    item = result.items[0]
+    assert (item.status, item.final_answer) == ("unanswered", None)
+    assert item.error is not None
+    assert "not trusted" in item.error
+    assert (result.kept, result.untrusted_runs) == ((), 1)  # a bar of 0 accepts the first answer, untrusted or not
+    assert result.error_counts() == {"untrusted sandbox run": 1}
+    assert result.premium_baseline_cost == 0.0  # nothing answered, nothing saved
+    stored = store.get_run(result.run_id)
+    assert (stored.status, stored.items_answered) == ("failed", 0)
+    store.close()
 
 
 def test_items_differing_only_in_case_get_their_own_files(tmp_path: Path) -> None:

@@ -66,20 +66,19 @@ def set_command(
 @budget_app.command("show")
 @handle_errors
 def show_command(workspace: WorkspaceOption = "default", json_out: JsonOption = False, db: DbOption = None) -> None:
-    """A workspace's budget, this month's spend and the reservations in flight."""
+    """A workspace's budget, this month's spend and the reservations in flight (spend is counted without a budget)."""
     with open_store(db) as store:
-        budget = store.workspace_budget(workspace)
-        if budget is None:
-            raise fail(f"workspace {workspace!r} has no budget: set one with `escalade budget set --workspace ...`")
+        stored = store.workspace_budget(workspace)
+        budget = stored or WorkspaceBudget(workspace=workspace)  # what a run of this workspace counts against
         line = _month_state(store, budget)
         month_key = budget.month_line(datetime.now(UTC))
         held = [h for h in store.ledger().holds(status="held") if month_key in h.keys]
     now = time.time()
     stale = sum(1 for h in held if h.expires_at <= now)
     if json_out:
-        print_json(json.dumps(_as_dict(budget, line, held=len(held), stale=stale)))
+        print_json(json.dumps(_as_dict(budget, line, held=len(held), stale=stale) | {"budget_set": stored is not None}))
         return
-    out_console().print(_describe(budget, line), markup=False)
+    out_console().print(_describe(budget, line, budget_set=stored is not None), markup=False)
     out_console().print(f"reservations in flight: {len(held)} ({stale} expired, reclaimable)", markup=False)
 
 
@@ -112,13 +111,17 @@ def _money(value: float | None) -> str:
     return "none" if value is None else f"${value:.4f}"
 
 
-def _describe(budget: WorkspaceBudget, line: LineState | None) -> str:
+def _describe(budget: WorkspaceBudget, line: LineState | None, *, budget_set: bool = True) -> str:
     month = budget.month(datetime.now(UTC))
     spent = line.spent_usd if line else 0.0
     reserved = line.reserved_usd if line else 0.0
+    caps = (
+        f"monthly cap {_money(budget.monthly_limit_usd)}, per-request cap {_money(budget.per_request_limit_usd)}"
+        if budget_set
+        else "no budget set (no monthly or per-request cap; `escalade budget set --monthly USD` sets one)"
+    )
     return (
-        f"workspace {budget.workspace}: monthly cap {_money(budget.monthly_limit_usd)}, "
-        f"per-request cap {_money(budget.per_request_limit_usd)}, months in {budget.timezone}\n"
+        f"workspace {budget.workspace}: {caps}, months in {budget.timezone}\n"
         f"{month}: spent {_money(spent)}, reserved {_money(reserved)}"
         + (f", left {_money(line.left_usd)}" if line and line.left_usd is not None else "")
     )

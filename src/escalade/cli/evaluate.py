@@ -3,27 +3,56 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
 from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
+from escalade.cli.running import progress_bar
 from escalade.datasets import load_dataset
 from escalade.evaluation.catalog import select_policies
-from escalade.evaluation.harness import EvalReport, check_comparable, evaluate
+from escalade.evaluation.harness import EvalReport, check_comparable, evaluate, sweep_of
 from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.plot import plot_report
+from escalade.evaluation.policies import Policy
+from escalade.replay import PremiumCost, premium_cost
 
-__all__ = ["eval_command"]
+__all__ = ["eval_command", "output_is_terminal"]
+
+
+def output_is_terminal() -> bool:
+    """Whether results go to a terminal (a progress bar would only get in the way of piped output)."""
+    return sys.stdout.isatty()
 
 
 def _fmt(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _table(report: EvalReport) -> Table:
+def _premium_caption(report: EvalReport, premium: PremiumCost) -> str:
+    """The title's premium figures, saying which rows the cost covers when some have no outcome."""
+    caption = (
+        f"premium {report.premium_model} quality {report.premium_quality:.3f}, cost ${report.premium_cost_usd:.4f}"
+    )
+    if not premium.missing:
+        return caption
+    none = (
+        "1 row has none; `escalade run` counts it"
+        if premium.missing == 1
+        else f"{premium.missing} rows have none; `escalade run` counts them"
+    )
+    return (
+        f"{caption} over the {premium.recorded} rows it has an outcome for "
+        f"({none} at the mean, ${premium.filled_usd:.4f})"
+    )
+
+
+def _table(report: EvalReport, premium: PremiumCost) -> Table:
     table = Table(
         "policy",
         "kind",
@@ -36,8 +65,7 @@ def _table(report: EvalReport) -> Table:
         "APGR",
         "CPT50",
         "CPT80",
-        title=f"{report.dataset} ({report.split}, {report.rows} rows); premium {report.premium_model}"
-        f" quality {report.premium_quality:.3f}, cost ${report.premium_cost_usd:.4f}",
+        title=f"{report.dataset} ({report.split}, {report.rows} rows); {_premium_caption(report, premium)}",
     )
     for p in report.policies:
         table.add_row(
@@ -81,12 +109,36 @@ def eval_command(
     if split != "train" and "train" in dataset.splits:
         train = Outcomes.from_rows(dataset, dataset.rows("train"))
     policies = select_policies(outcomes, policy or [], train=train, seed=seed)
-    report = evaluate(policies, outcomes, dataset=dataset.name, split=split, target=target_quality, seed=seed)
+    with progress_bar(show=not json_out and output_is_terminal()) as progress:
+        report = evaluate(
+            policies,
+            outcomes,
+            dataset=dataset.name,
+            split=split,
+            target=target_quality,
+            seed=seed,
+            on_point=_announcer(progress, policies),
+        )
+    premium = premium_cost(dataset.rows(split), report.premium_model)
     if plot is not None:
         plot_report(report, plot)
     if json_out:
-        print_json(json.dumps(report.to_dict()))
+        filled = {"premium_rows_without_outcome": premium.missing, "premium_cost_usd_filled": premium.filled_usd}
+        print_json(json.dumps(report.to_dict() | filled))
     else:
-        out_console().print(_table(report))
+        out_console().print(_table(report, premium))
         if plot is not None:
             out_console().print(f"plot written to {plot}", markup=False)
+
+
+def _announcer(progress: Progress, policies: Sequence[Policy]) -> Callable[[Policy], None]:
+    """The ``on_point`` of :func:`evaluate` that names the policy being worked on and counts the points done."""
+    task = progress.add_task("policies", total=sum(len(sweep_of(p)) for p in policies))
+    started = 0
+
+    def starting(policy: Policy) -> None:
+        nonlocal started
+        progress.update(task, completed=started, description=f"policy {policy.name}", refresh=True)
+        started += 1
+
+    return starting

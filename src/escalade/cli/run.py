@@ -15,9 +15,9 @@ import typer
 from escalade.calls import CallObserver
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
 from escalade.cli.common import (
+    EXIT_INTERRUPTED,
     DbOption,
     JsonOption,
-    exit_code,
     fail,
     handle_errors,
     open_store,
@@ -25,17 +25,24 @@ from escalade.cli.common import (
     print_json,
 )
 from escalade.cli.live import LiveOptions, check_live_options, live_resources
-from escalade.cli.running import ProgressListener, RunSetup, approver, progress_bar, until_terminated
+from escalade.cli.running import ProgressListener, RunSetup, approver, exit_for, progress_bar, until_terminated
 from escalade.config import EscalationConfig, load_config
 from escalade.datasets import BenchmarkDataset, load_dataset
 from escalade.exceptions import RunStoppedError
 from escalade.ledger import BudgetLedger, WorkspaceBudget
-from escalade.plugins import ScorerSetup, make_scorer
+from escalade.plugins import OFFLINE_SCORERS, ScorerSetup, available, make_scorer
 from escalade.providers.base import Provider
 from escalade.providers.live import plan_live
 from escalade.providers.replay import ReplayProvider
 from escalade.quality.scorers import Scorer
-from escalade.replay import ReplayPlan, accuracy_metrics, plan_replay, premium_baseline, reference_metrics
+from escalade.replay import (
+    OFFLINE_WORKFLOW,
+    ReplayPlan,
+    accuracy_metrics,
+    plan_replay,
+    premium_baseline,
+    reference_metrics,
+)
 from escalade.results import ProgressiveWorkflowResult
 from escalade.store.sql import SqlStore
 from escalade.telemetry import ProgressiveTelemetry
@@ -65,14 +72,14 @@ def _replay_setup(
     dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, scorer: str
 ) -> _Setup:
     """Recorded answers: no key, no real spend, so no shared ledger either."""
-    plan = plan_replay(dataset, split, cfg, limit=limit)
+    plan = plan_replay(dataset, split, cfg, limit=limit, offline_scorer=scorer in available(OFFLINE_SCORERS))
     built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=plan.rows)
     baseline = premium_baseline(plan)
     return _Setup(
         plan=plan,
         provider=ReplayProvider(plan.rows),
         scorer=built.scorer,
-        workflow="replay-offline" if built.offline else "replay",
+        workflow=OFFLINE_WORKFLOW if built.offline else "replay",
         offline_scorer=built.offline,
         baseline=lambda item: baseline[item.id],
         metrics=lambda result: accuracy_metrics(plan, result),
@@ -188,7 +195,7 @@ def _execute(
     yes: bool,
     json_out: bool,
 ) -> None:
-    """Run the executor with the store, telemetry and a progress bar; report; exit 1 if the budget stopped it."""
+    """Run the executor with the store, telemetry and a progress bar; report; exit 1 if stopped or nothing answered."""
     plan = setup.plan
     info = {"dataset": dataset_name, "split": split, "scorer": scorer_name, "offline_scorer": setup.offline_scorer}
     progress = progress_bar()
@@ -222,7 +229,9 @@ def _execute(
         stopped, result = exc, exc.partial_result
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.mark_interrupted(run_id)
-        raise fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", 130) from None
+        raise fail(
+            f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", EXIT_INTERRUPTED
+        ) from None
     metrics = {**info, **setup.metrics(result)}
     store.set_metrics(run_id, metrics, notes=plan.notes)
     result = dataclasses.replace(result, metrics=metrics, notes=plan.notes)
@@ -234,5 +243,4 @@ def _execute(
                 f"OFFLINE scorer {scorer_name!r}: reads recorded grades; a ceiling, not a real policy.", markup=False
             )
         out_console().print(result.generate_report(), markup=False)
-    if stopped is not None:
-        raise fail(str(stopped), exit_code(stopped))
+    exit_for(result, stopped)

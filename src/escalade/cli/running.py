@@ -13,12 +13,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from escalade.budget import ApprovalRequest
 from escalade.cascade import RunListener
-from escalade.cli.common import err_console
+from escalade.cli.common import EXIT_FAILED_RUN, err_console, exit_code, fail
 from escalade.config import EscalationConfig
-from escalade.results import ItemResult
+from escalade.exceptions import RunStoppedError
+from escalade.results import ItemResult, ProgressiveWorkflowResult
 from escalade.store.sql import SqlStore
 
-__all__ = ["ProgressListener", "RunSetup", "approver", "interactive", "progress_bar", "until_terminated"]
+__all__ = [
+    "ProgressListener",
+    "RunSetup",
+    "approver",
+    "exit_for",
+    "interactive",
+    "progress_bar",
+    "until_terminated",
+]
 
 _T = TypeVar("_T")
 
@@ -44,15 +53,15 @@ class RunSetup(RunListener):
         self._store.set_metrics(run_id, self._metrics, notes=self._notes)
 
 
-def progress_bar() -> Progress:
-    """A progress bar on stderr, shown only at a terminal."""
+def progress_bar(*, show: bool = True) -> Progress:
+    """A progress bar on stderr, shown only at a terminal (and only when ``show``)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console(),
-        disable=not err_console().is_terminal,
+        disable=not (show and err_console().is_terminal),
         transient=True,
     )
 
@@ -93,6 +102,24 @@ def approver(yes: bool, progress: Progress) -> Callable[[ApprovalRequest], bool]
             progress.start()
 
     return approve
+
+
+def exit_for(result: ProgressiveWorkflowResult, stopped: RunStoppedError | None) -> None:
+    """After the report: exit 1 when the run was stopped or answered nothing; warn when some items have no answer."""
+    if stopped is not None:
+        raise fail(str(stopped), exit_code(stopped))
+    errors = ", ".join(f"{cause} {n}" for cause, n in result.error_counts().items())
+    why = f" (errors: {errors})" if errors else ""
+    show = f"escalade show {result.run_id}"
+    if result.status == "failed":
+        raise fail(f"no item was answered{why}: run {result.run_id} is stored as failed ({show})", EXIT_FAILED_RUN)
+    if result.status == "partial":
+        missing = len(result.items) - result.items_answered
+        err_console().print(
+            f"warning: {missing} of {len(result.items)} items have no answer{why}: run {result.run_id} is stored "
+            f"as partial ({show})",
+            markup=False,
+        )
 
 
 async def until_terminated(run: Coroutine[Any, Any, _T]) -> _T:

@@ -28,7 +28,8 @@ def list_command(
     if not runs:
         out_console().print("No stored runs.")
         return
-    table = Table("run id", "workflow", "status", "started (UTC)", "items", "cost $", "savings", "escalated")
+    columns = ("run id", "workflow", "status", "started (UTC)", "items", "answered", "cost $", "savings", "escalated")
+    table = Table(*columns)
     for r in runs:
         table.add_row(
             r.run_id,
@@ -36,6 +37,7 @@ def list_command(
             r.status,
             f"{r.started_at:%Y-%m-%d %H:%M}",
             f"{r.items_done}/{r.items_total}",
+            str(r.items_answered),
             f"{r.total_cost:.4f}",
             percent(r.cost_savings_percent),
             f"{r.escalation_rate:.1%}",

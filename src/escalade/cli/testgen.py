@@ -12,9 +12,9 @@ from rich.progress import Progress
 
 from escalade.cascade import RunListener, new_run_id
 from escalade.cli.common import (
+    EXIT_INTERRUPTED,
     DbOption,
     JsonOption,
-    exit_code,
     fail,
     handle_errors,
     open_store,
@@ -22,7 +22,7 @@ from escalade.cli.common import (
     print_json,
 )
 from escalade.cli.live import check_live_options, live_resources
-from escalade.cli.running import ProgressListener, RunSetup, approver, progress_bar, until_terminated
+from escalade.cli.running import ProgressListener, RunSetup, approver, exit_for, progress_bar, until_terminated
 from escalade.config import load_config
 from escalade.exceptions import RunStoppedError
 from escalade.providers.live import default_ladder
@@ -114,7 +114,7 @@ def _run(
     notes: tuple[str, ...],
     json_out: bool,
 ) -> None:
-    """Execute, store the figures, print the report; exit 1 when the budget stopped the run."""
+    """Execute, store the figures, print the report; exit 1 when the run was stopped or answered nothing."""
     run_id = new_run_id(workflow.workflow_name)
     stopped: RunStoppedError | None = None
     try:
@@ -127,16 +127,15 @@ def _run(
         stopped, result = exc, exc.partial_result
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.mark_interrupted(run_id)
-        raise fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", 130) from None
+        raise fail(
+            f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", EXIT_INTERRUPTED
+        ) from None
     kept = sum(k.kept for k in result.kept)
-    store.set_metrics(
-        run_id,
-        {"target_file": result.target_file, "out_dir": str(out), "tests_kept": kept, "files_written": len(result.kept)},
-        notes=result.notes or notes,
-    )
+    metrics = {"target_file": result.target_file, "out_dir": str(out), "tests_kept": kept}
+    metrics |= {"files_written": len(result.kept), "untrusted_runs": result.untrusted_runs}
+    store.set_metrics(run_id, metrics, notes=result.notes or notes)
     if json_out:
         print_json(json.dumps(result.to_dict()))
     else:
         out_console().print(result.generate_report(), markup=False)
-    if stopped is not None:
-        raise fail(str(stopped), exit_code(stopped))
+    exit_for(result, stopped)

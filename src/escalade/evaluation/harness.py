@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,7 @@ from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.policies import Policy
 from escalade.exceptions import DatasetError
 
-__all__ = ["EvalReport", "PolicyReport", "check_comparable", "evaluate"]
+__all__ = ["EvalReport", "PolicyReport", "check_comparable", "evaluate", "sweep_of"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +130,11 @@ def check_comparable(outcomes: Outcomes, *, dataset: str, split: str) -> None:
         )
 
 
+def sweep_of(policy: Policy) -> list[float | None]:
+    """The thresholds ``policy`` is evaluated at (``[None]`` when it has none)."""
+    return list(policy.thresholds) or [None]
+
+
 def evaluate(
     policies: Sequence[Policy],
     outcomes: Outcomes,
@@ -138,8 +143,13 @@ def evaluate(
     split: str,
     target: float = 0.95,
     seed: int = 0,
+    on_point: Callable[[Policy], None] | None = None,
 ) -> EvalReport:
-    """Run every policy on ``outcomes`` and compute the peer metrics."""
+    """Run every policy on ``outcomes`` and compute the peer metrics.
+
+    ``on_point`` is told of each point before it is computed: one per threshold of a policy's sweep
+    (:func:`sweep_of`), so a caller can show progress.
+    """
     check_comparable(outcomes, dataset=dataset, split=split)
     premium = outcomes.premium
     col = outcomes.column(premium)
@@ -149,8 +159,11 @@ def evaluate(
     two_models = len(outcomes.models) == 2
     reports = []
     for policy in policies:
-        sweep: list[float | None] = list(policy.thresholds) or [None]
-        points = [_run(policy, outcomes, t) for t in sweep]
+        points = []
+        for threshold in sweep_of(policy):
+            if on_point is not None:
+                on_point(policy)
+            points.append(_run(policy, outcomes, threshold))
         curve = [
             CurvePoint(
                 cost_ratio=float(p.spent.sum()) / premium_cost,

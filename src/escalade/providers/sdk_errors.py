@@ -7,7 +7,10 @@ inside a stream that had already opened, whether it is a rate limit or worth a r
 
 Once a stream is open, the SDKs pass some failures through unwrapped: a dropped connection or a read
 timeout (``httpx`` transport errors) and an event whose data is not JSON. :data:`STREAM_BREAKS` names
-them, so the adapters can turn them into :class:`TransientProviderError` too.
+them, so the adapters can turn them into :class:`TransientProviderError` too. A 5xx (or an error the
+server reported in a stream) is a :class:`ProviderServerError`, a refused or dropped connection a
+:class:`ProviderConnectionError`, a timeout a :class:`ProviderTimeoutError`: a run counts its
+errors by these causes.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from escalade.exceptions import (
     ContentPolicyError,
     ContextWindowError,
     ProviderAuthError,
+    ProviderConnectionError,
     ProviderError,
+    ProviderServerError,
+    ProviderTimeoutError,
     RateLimitedError,
-    TransientProviderError,
 )
 
 __all__ = ["STREAM_BREAKS", "error_type", "retry_after_seconds", "typed_error"]
@@ -96,10 +101,10 @@ def typed_error(
         kind = ContextWindowError
     elif content_policy:
         kind = ContentPolicyError
-    elif (
-        transient
-        or (isinstance(exc, sdk.APIStatusError) and exc.status_code >= _SERVER_ERROR)
-        or isinstance(exc, sdk.APITimeoutError | sdk.APIConnectionError)
-    ):
-        kind = TransientProviderError
+    elif transient or (isinstance(exc, sdk.APIStatusError) and exc.status_code >= _SERVER_ERROR):
+        kind = ProviderServerError
+    elif isinstance(exc, sdk.APITimeoutError):
+        kind = ProviderTimeoutError
+    elif isinstance(exc, sdk.APIConnectionError):
+        kind = ProviderConnectionError
     return kind(message, model=model, maybe_billed=maybe_billed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,12 +22,15 @@ class RunSummary:
     started_at: datetime
     finished_at: datetime | None
     items_total: int
+    #: Items that reached a final state (the denominator of the rates).
     items_done: int
-    #: Everything spent, unfinished items included.
+    #: Items that ended with an answer (the items savings are counted over).
+    items_answered: int
+    #: Everything spent, unfinished and unanswered items included.
     total_cost: float
-    #: Spent on items that reached a final state (what the baseline is compared with).
-    finished_cost: float
-    #: Premium-only cost of the items that reached a final state.
+    #: Spent on the answered items (what the baseline is compared with).
+    answered_cost: float
+    #: Premium-only cost of the answered items.
     premium_baseline_cost: float
     escalation_rate: float
     success_rate: float
@@ -36,22 +39,30 @@ class RunSummary:
     warnings: list[str]
     notes: list[str]
     config: dict[str, Any]
+    #: Failed attempts by cause, most frequent first.
+    error_causes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def items_worked(self) -> int:
+        return self.items_done
 
     @property
     def cost_savings(self) -> float:
-        """Savings on finished items (an interrupted run's unfinished item has no baseline yet)."""
-        return self.premium_baseline_cost - self.finished_cost
+        """Savings on answered items (an unanswered or unfinished item is no saving)."""
+        return self.premium_baseline_cost - self.answered_cost
 
     @property
     def cost_savings_percent(self) -> float | None:
-        return savings_percent(self.finished_cost, self.premium_baseline_cost)
+        return savings_percent(self.answered_cost, self.premium_baseline_cost)
+
+    def error_counts(self) -> dict[str, int]:
+        return dict(self.error_causes)
 
     def to_dict(self) -> dict[str, Any]:
         return run_summary_dict(
             self,
             items_total=self.items_total,
             items_done=self.items_done,
-            finished_cost=self.finished_cost,
             tiers=self.tiers,
             config=self.config,
         )

@@ -49,7 +49,8 @@ class RunRow(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     workflow: Mapped[str] = mapped_column(String(100), index=True)
-    #: ``running`` until the run ends: ``completed``, ``aborted`` (budget) or ``interrupted``.
+    #: ``running`` until the run ends: ``completed`` (every item answered), ``partial`` (some items have no
+    #: answer), ``failed`` (no item has one), ``aborted`` (budget, a failing listener) or ``interrupted``.
     status: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -75,6 +76,8 @@ class AttemptRow(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    #: The error's cause from its class (``authentication``, ``connection``...); ``None`` when answered.
+    error_cause: Mapped[str | None] = mapped_column(String(40))
     cost_usd: Mapped[float] = mapped_column(Float)
     input_tokens: Mapped[int] = mapped_column(Integer)
     cached_input_tokens: Mapped[int] = mapped_column(Integer)

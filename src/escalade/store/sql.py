@@ -27,7 +27,7 @@ from escalade.cascade import RunListener
 from escalade.config import EscalationConfig
 from escalade.exceptions import DatabaseError, RunNotFoundError, StoreError
 from escalade.ledger import WorkspaceBudget, request_line, run_line
-from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult
+from escalade.results import ANSWERED_STATUSES, AttemptRecord, ItemResult, ProgressiveWorkflowResult, count_causes
 from escalade.routing.validation import TriggerOutcome, TriggerStats, stats_from_counts
 from escalade.store.base import CleanupReport, LoggedItem, LoggedTier, RunSummary
 from escalade.store.ledger import SqlLedger
@@ -167,6 +167,7 @@ class SqlStore(RunListener):
                 "passed": record.passed,
                 "reason": record.reason,
                 "error": record.error,
+                "error_cause": record.error_cause,
                 "cost_usd": record.cost_usd,
                 "input_tokens": usage.input_tokens,
                 "cached_input_tokens": usage.cached_input_tokens,
@@ -256,9 +257,10 @@ class SqlStore(RunListener):
             return self._summarise(s, run)
 
     def _summarise(self, s: Session, run: RunRow) -> RunSummary:
-        attempts = list(s.scalars(select(AttemptRow).where(AttemptRow.run_id == run.id)))
+        attempts = list(s.scalars(select(AttemptRow).where(AttemptRow.run_id == run.id).order_by(AttemptRow.id)))
         items = list(s.scalars(select(ItemRow).where(ItemRow.run_id == run.id)))
         worked = [i for i in items if i.status != "not_run"]
+        answered = [i for i in items if i.status in ANSWERED_STATUSES]
         tiers: dict[str, dict[str, Any]] = {}
         for name in run.tier_names:
             mine = [a for a in attempts if a.tier == name]
@@ -282,12 +284,14 @@ class SqlStore(RunListener):
             started_at=_utc(run.started_at) or run.started_at,
             finished_at=_utc(run.finished_at),
             items_total=run.items_total,
-            items_done=len(items),
+            items_done=len(worked),
+            items_answered=len(answered),
             total_cost=sum(a.cost_usd for a in attempts),
-            finished_cost=sum(i.cost_usd for i in items),
-            premium_baseline_cost=sum(i.premium_baseline_usd for i in items),
+            answered_cost=sum(i.cost_usd for i in answered),
+            premium_baseline_cost=sum(i.premium_baseline_usd for i in answered),
             escalation_rate=(sum(i.escalated for i in worked) / len(worked)) if worked else 0.0,
-            success_rate=(sum(i.status == "accepted" for i in items) / len(items)) if items else 0.0,
+            success_rate=(sum(i.status == "accepted" for i in worked) / len(worked)) if worked else 0.0,
+            error_causes=count_causes(a.error_cause or "unknown" for a in attempts if a.error is not None),
             tiers=tiers,
             metrics=dict(run.metrics or {}),
             notes=list(run.notes or []),
@@ -362,6 +366,14 @@ class SqlStore(RunListener):
                 delete(ProviderKeyRow).where(ProviderKeyRow.workspace == workspace, ProviderKeyRow.provider == provider)
             )
             return bool(deleted.rowcount)  # type: ignore[attr-defined]
+
+    def provider_key_ciphertexts(self) -> list[tuple[str, str, str]]:
+        """Every stored key as ``(workspace, provider, ciphertext)``, so a master key can be checked against all."""
+        with self.session() as s:
+            query = select(ProviderKeyRow.workspace, ProviderKeyRow.provider, ProviderKeyRow.ciphertext)
+            return [
+                (w, p, c) for w, p, c in s.execute(query.order_by(ProviderKeyRow.workspace, ProviderKeyRow.provider))
+            ]
 
     def provider_key_names(self, workspace: str) -> list[str]:
         """Providers with a stored key in ``workspace`` (never the keys)."""

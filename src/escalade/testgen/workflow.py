@@ -7,6 +7,10 @@ coverage of the item's own lines and branches, assertion quality, syntax, the mo
 confidence; see :mod:`escalade.testgen.measure`). Items whose CQS is below the tier's threshold climb;
 the others keep their tests. The tests that passed are written to the output folder, with a
 ``conftest.py`` that lets plain ``pytest`` import the target.
+
+An item whose final tests ran in a sandbox run that cannot be trusted (refused something, timed out,
+crashed) has no answer: it ends ``unanswered``, for the listeners (the store) as in the result, so a
+run where no sandbox run could be trusted is ``failed``, not a success.
 """
 
 from __future__ import annotations
@@ -14,16 +18,18 @@ from __future__ import annotations
 import ast
 import asyncio
 import dataclasses
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from escalade.cascade import WorkItem
+from escalade.cascade import ProgressiveExecutor, RunListener, WorkItem
+from escalade.config import EscalationConfig
 from escalade.exceptions import ConfigError, RunStoppedError
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ScoreResult, ScoringContext
-from escalade.results import ItemResult, ProgressiveWorkflowResult
+from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, run_status
 from escalade.testgen.answers import RecordedAnswers
 from escalade.testgen.measure import answer_code, confidence_in, count_kept, keep_passing, measure, tampering
 from escalade.testgen.sandbox import Sandbox, SandboxRun
@@ -85,6 +91,15 @@ class TestGenResult(ProgressiveWorkflowResult):
     target_file: str = ""
     out_dir: str | None = None
     kept: tuple[KeptTests, ...] = ()
+    #: Sandbox runs (of any attempt) that could not be trusted, so their tests were neither believed nor kept.
+    untrusted_runs: int = 0
+
+    def error_counts(self) -> dict[str, int]:
+        """Failed attempts by cause, untrusted sandbox runs included."""
+        causes = Counter(super().error_counts())
+        if self.untrusted_runs:
+            causes["untrusted sandbox run"] += self.untrusted_runs
+        return dict(causes.most_common())
 
     def tier_progression(self) -> list[str]:
         """Per item, each tier's best CQS and whether it climbed (the seed's report)."""
@@ -104,7 +119,12 @@ class TestGenResult(ProgressiveWorkflowResult):
 
     def to_dict(self, *, include_items: bool = True) -> dict[str, Any]:
         kept = [{**dataclasses.asdict(k), "path": str(k.path)} for k in self.kept]
-        return {**super().to_dict(include_items=include_items), "target_file": self.target_file, "kept": kept}
+        return {
+            **super().to_dict(include_items=include_items),
+            "target_file": self.target_file,
+            "kept": kept,
+            "untrusted_runs": self.untrusted_runs,
+        }
 
 
 class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
@@ -193,6 +213,31 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         )
         return analysis
 
+    def executor(self) -> ProgressiveExecutor:
+        """The cascade, its listeners told of items whose final tests were not trusted as unanswered."""
+        executor = super().executor()
+        executor.listeners = [_TrustedAnswers(listener, self._trusted) for listener in executor.listeners]
+        return executor
+
+    def _trusted(self, item: ItemResult) -> ItemResult:
+        """``item``, or ``unanswered`` when its final tests ran in a sandbox run that cannot be trusted."""
+        final = _final_attempt(item)
+        found = self._measured.get(final) if final is not None else None
+        run = found.run if found is not None else None
+        if run is None or run.trusted:
+            return item
+        why = [w for w, bad in (("timed out", run.timed_out), ("crashed", run.crashed)) if bad]
+        why += [f"{run.refused_total} refused operation(s)"] if run.refused_total else []
+        return dataclasses.replace(
+            item,
+            status="unanswered",
+            final_tier=None,
+            final_model=None,
+            final_answer=None,
+            final_cqs=None,
+            error=f"the sandbox run of its final tests is not trusted ({', '.join(why)}), so it has no answer",
+        )
+
     def measurement(self, item_id: str, tier: str, attempt: int) -> Measurement | None:
         """What running an attempt's tests showed (after :meth:`execute`)."""
         return self._measured.get((item_id, tier, attempt))
@@ -201,16 +246,51 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         module = self._module
         assert module is not None
         kept = _write_kept(module, result.items, self._measured, Path(out_dir)) if out_dir is not None else ()
-        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+        checked = _checked(result, self._trusted)
+        fields = {f.name: getattr(checked, f.name) for f in dataclasses.fields(checked)}
         runs = [m.run for m in self._measured.values() if m.run]
         layers = dict.fromkeys(layer for run in runs for layer in run.isolation)
         lacking = dict.fromkeys(need for run in runs for need in run.not_isolated)
         notes = [f"sandbox: {', '.join(layers)}"] if layers else []
         notes += [f"sandbox NOT ISOLATED as required: {'; '.join(lacking)}"] if lacking else []
         fields["notes"] = (*result.notes, *notes)
+        untrusted = sum(1 for run in runs if not run.trusted)
         return TestGenResult(
-            **fields, target_file=str(module.path), out_dir=None if out_dir is None else str(out_dir), kept=kept
+            **fields,
+            target_file=str(module.path),
+            out_dir=None if out_dir is None else str(out_dir),
+            kept=kept,
+            untrusted_runs=untrusted,
         )
+
+
+def _checked(result: ProgressiveWorkflowResult, check: Callable[[ItemResult], ItemResult]) -> ProgressiveWorkflowResult:
+    """``result`` with every item checked, and its status recounted (a stopped run stays ``aborted``)."""
+    items = tuple(check(item) for item in result.items)
+    status = run_status(items, stopped=result.status == "aborted")
+    return dataclasses.replace(result, items=items, status=status)
+
+
+class _TrustedAnswers(RunListener):
+    """Hands ``listener`` every event, with items checked by ``check`` (their final tests trusted, or unanswered)."""
+
+    def __init__(self, listener: RunListener, check: Callable[[ItemResult], ItemResult]) -> None:
+        self.listener, self.check = listener, check
+
+    def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
+        self.listener.on_run_started(run_id, workflow, config, items)
+
+    def on_attempt(self, run_id: str, record: AttemptRecord) -> None:
+        self.listener.on_attempt(run_id, record)
+
+    def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
+        self.listener.on_escalation(run_id, item_id, from_tier, to_tier, reason)
+
+    def on_item_finished(self, run_id: str, item: ItemResult) -> None:
+        self.listener.on_item_finished(run_id, self.check(item))
+
+    def on_run_finished(self, result: ProgressiveWorkflowResult) -> None:
+        self.listener.on_run_finished(_checked(result, self.check))
 
 
 def _recorded_ladder(ladder: Ladder, answers: RecordedAnswers) -> Ladder:
