@@ -21,6 +21,7 @@ from escalade.exceptions import ConfigError, SandboxError
 from escalade.testgen import _isolation
 from escalade.testgen import sandbox as sandbox_module
 from escalade.testgen._isolation import probe
+from escalade.testgen._run import read_result
 from escalade.testgen.sandbox import Sandbox, SandboxLimits, SandboxRun
 
 TARGET = """
@@ -607,7 +608,7 @@ def test_a_forged_result_of_the_wrong_shape_is_not_believed(tmp_path: Path, payl
     (tmp_path / "target.py").write_text(TARGET, encoding="utf-8")
     spec = {"token": "t", "test_file": str(tmp_path / "test.py"), "target": str(tmp_path / "target.py")}
     lines = ['ready {"layers": []}', f"result t {payload}"]
-    result = sandbox_module._result(
+    result = read_result(
         lines, tmp_path, code=0, timed_out=False, started=time.perf_counter(), spec=spec, required=False,
         isolation=None,
     )  # fmt: skip

@@ -135,6 +135,56 @@ def sweep_of(policy: Policy) -> list[float | None]:
     return list(policy.thresholds) or [None]
 
 
+def _report(
+    policy: Policy,
+    points: list[_Point],
+    *,
+    rows: int,
+    premium_quality: float,
+    premium_cost: float,
+    cheap_quality: float | None,
+    target: float,
+    seed: int,
+) -> PolicyReport:
+    """One policy's report from its points; ``cheap_quality`` only on two-model data (APGR and CPT need it)."""
+    curve = [
+        CurvePoint(
+            cost_ratio=float(p.spent.sum()) / premium_cost,
+            quality=float(np.nanmean(p.graded)) if np.any(~np.isnan(p.graded)) else 0.0,
+            strong_share=float(p.strong.mean()),
+            threshold=p.threshold,
+        )
+        for p in points
+    ]
+    meeting = [i for i, c in enumerate(curve) if c.quality >= target * premium_quality - 1e-12]
+    head = (
+        min(meeting, key=lambda i: curve[i].cost_ratio)
+        if meeting
+        else max(range(len(curve)), key=lambda i: curve[i].quality)
+    )
+    chosen, point = points[head], curve[head]
+    answered = chosen.graded[~np.isnan(chosen.graded)]
+    has_curve = len(curve) > 1
+    weak = cheap_quality
+    return PolicyReport(
+        name=policy.name,
+        kind=policy.kind,
+        quality=point.quality,
+        cost_usd=float(chosen.spent.sum()),
+        cost_ratio=point.cost_ratio,
+        strong_share=point.strong_share,
+        coverage=float(len(answered) / rows) if rows else 0.0,
+        quality_ci=bootstrap_ci(answered, lambda v: float(v.mean()), seed=seed),
+        cost_ci=bootstrap_ci(chosen.spent, lambda v: float(v.sum()), seed=seed),
+        savings_at_target=savings_at_target(curve, premium_quality=premium_quality, target=target),
+        aiq=aiq(curve),
+        apgr=apgr(curve, weak_quality=weak, strong_quality=premium_quality) if weak is not None and has_curve else None,
+        cpt50=cpt(curve, 0.5, weak_quality=weak, strong_quality=premium_quality) if weak is not None else None,
+        cpt80=cpt(curve, 0.8, weak_quality=weak, strong_quality=premium_quality) if weak is not None else None,
+        curve=curve if has_curve else None,
+    )
+
+
 def evaluate(
     policies: Sequence[Policy],
     outcomes: Outcomes,
@@ -164,49 +214,12 @@ def evaluate(
             if on_point is not None:
                 on_point(policy)
             points.append(_run(policy, outcomes, threshold))
-        curve = [
-            CurvePoint(
-                cost_ratio=float(p.spent.sum()) / premium_cost,
-                quality=float(np.nanmean(p.graded)) if np.any(~np.isnan(p.graded)) else 0.0,
-                strong_share=float(p.strong.mean()),
-                threshold=p.threshold,
-            )
-            for p in points
-        ]
-        meeting = [i for i, c in enumerate(curve) if c.quality >= target * premium_quality - 1e-12]
-        head = (
-            min(meeting, key=lambda i: curve[i].cost_ratio)
-            if meeting
-            else max(range(len(curve)), key=lambda i: curve[i].quality)
-        )
-        chosen, point = points[head], curve[head]
-        answered = chosen.graded[~np.isnan(chosen.graded)]
-        has_curve = len(curve) > 1
         reports.append(
-            PolicyReport(
-                name=policy.name,
-                kind=policy.kind,
-                quality=point.quality,
-                cost_usd=float(chosen.spent.sum()),
-                cost_ratio=point.cost_ratio,
-                strong_share=point.strong_share,
-                coverage=float(len(answered) / len(outcomes)) if len(outcomes) else 0.0,
-                quality_ci=bootstrap_ci(answered, lambda v: float(v.mean()), seed=seed),
-                cost_ci=bootstrap_ci(chosen.spent, lambda v: float(v.sum()), seed=seed),
-                savings_at_target=savings_at_target(curve, premium_quality=premium_quality, target=target),
-                aiq=aiq(curve),
-                apgr=apgr(curve, weak_quality=cheap_quality, strong_quality=premium_quality)
-                if two_models and has_curve
-                else None,
-                cpt50=cpt(curve, 0.5, weak_quality=cheap_quality, strong_quality=premium_quality)
-                if two_models
-                else None,
-                cpt80=cpt(curve, 0.8, weak_quality=cheap_quality, strong_quality=premium_quality)
-                if two_models
-                else None,
-                curve=curve if has_curve else None,
+            _report(
+                policy, points, rows=len(outcomes), premium_quality=premium_quality, premium_cost=premium_cost,
+                cheap_quality=cheap_quality if two_models else None, target=target, seed=seed,
             )
-        )
+        )  # fmt: skip
     return EvalReport(
         dataset=dataset,
         split=split,

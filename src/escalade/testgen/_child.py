@@ -249,31 +249,34 @@ def _seccomp(table: dict[str, Any] | None) -> bool:
     return bool(libc.syscall(table["seccomp"], 1, 1, ctypes.byref(prog)) == 0)
 
 
+# Event: (positions of its paths, positions of its dir_fd arguments), as CPython raises them.
+_FILE_EVENTS = {
+    "os.remove": ((0,), (1,)), "os.rmdir": ((0,), (1,)), "os.mkdir": ((0,), (2,)),
+    "os.rename": ((0, 1), (2, 3)), "os.link": ((0, 1), (2, 3)), "os.symlink": ((1,), (2,)),
+    "os.chmod": ((0,), (2,)), "os.chown": ((0,), (3,)), "os.truncate": ((0,), ()), "os.utime": ((0,), (3,)),
+    "os.setxattr": ((0,), ()), "os.removexattr": ((0,), ()), "shutil.rmtree": ((0,), (1,)),
+    "shutil.copyfile": ((1,), ()), "shutil.copytree": ((1,), ()), "shutil.move": ((1,), ()),
+    "sqlite3.connect": ((0,), ()),
+}  # fmt: skip
+_NETWORK = frozenset(
+    {
+        "socket.bind", "socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+        "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo", "urllib.Request",
+    }
+)  # fmt: skip
+_PROCESSES = frozenset(
+    {
+        "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+        "os.kill", "os.killpg", "pty.spawn", "signal.pthread_kill",
+    }
+)  # fmt: skip
+
+
 def _guard(readable: list[str], writable: str, report: Callable[[str], None]) -> None:
     """Install the audit hook; everything it uses is bound now, so generated code cannot swap it out."""
     realpath, fsdecode, devnull, sep, getframe = os.path.realpath, os.fsdecode, os.devnull, os.sep, sys._getframe
     write_flags, readable_roots = _WRITE_FLAGS, (*readable, writable)
-    # Event: (positions of its paths, positions of its dir_fd arguments), as CPython raises them.
-    file_events = {
-        "os.remove": ((0,), (1,)), "os.rmdir": ((0,), (1,)), "os.mkdir": ((0,), (2,)),
-        "os.rename": ((0, 1), (2, 3)), "os.link": ((0, 1), (2, 3)), "os.symlink": ((1,), (2,)),
-        "os.chmod": ((0,), (2,)), "os.chown": ((0,), (3,)), "os.truncate": ((0,), ()), "os.utime": ((0,), (3,)),
-        "os.setxattr": ((0,), ()), "os.removexattr": ((0,), ()), "shutil.rmtree": ((0,), (1,)),
-        "shutil.copyfile": ((1,), ()), "shutil.copytree": ((1,), ()), "shutil.move": ((1,), ()),
-        "sqlite3.connect": ((0,), ()),
-    }  # fmt: skip
-    network = frozenset(
-        {
-            "socket.bind", "socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
-            "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo", "urllib.Request",
-        }
-    )  # fmt: skip
-    processes = frozenset(
-        {
-            "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
-            "os.kill", "os.killpg", "pty.spawn", "signal.pthread_kill",
-        }
-    )  # fmt: skip
+    file_events, network, processes = _FILE_EVENTS, _NETWORK, _PROCESSES
 
     def under(path: object, roots: tuple[str, ...]) -> bool:
         if isinstance(path, int):
