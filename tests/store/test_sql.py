@@ -245,3 +245,15 @@ def test_store_errors_name_the_run(store: SqlStore) -> None:
     with pytest.raises(DatabaseError, match=rf"^database {re.escape(store.database)}, run {run_id}: ") as info:
         store.on_run_started(run_id, "replay", _config(), 1)
     assert info.value.run_id == run_id
+
+
+def test_sqlite_uri_creates_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SQLite URI ('file:...?mode=ro&uri=true') names an existing file: no folder is made from its text."""
+    path = tmp_path / "runs.db"
+    SqlStore(str(path)).close()
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with SqlStore(f"sqlite:///file:{path}?mode=ro&uri=true") as store:
+        assert store.list_runs() == []
+    assert list(here.iterdir()) == []

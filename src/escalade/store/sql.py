@@ -69,8 +69,9 @@ class SqlStore(RunListener):
         self.database = shown = parsed.render_as_string(hide_password=True)
         #: The first write each run failed with, until the run finishes.
         self._failures: dict[str, DatabaseError] = {}
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            try:
+        uri = parsed.query.get("uri") == "true" or str(parsed.database or "").startswith("file:")
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") and not uri:
+            try:  # a SQLite URI ('file:...?mode=ro') names an existing file: nothing to create
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseError(f"cannot create its folder: {exc.strerror}", database=shown) from None
