@@ -9,7 +9,9 @@ import pytest
 
 from escalade.exceptions import ConfigError
 from escalade.testgen import _isolation
+from escalade.testgen import sandbox as sandbox_module
 from escalade.testgen._isolation import exposed, mirror_sources, missing
+from escalade.testgen.sandbox import Sandbox
 
 
 def test_wide_folders_on_the_python_path_are_never_exposed(tmp_path: Path) -> None:
@@ -78,9 +80,29 @@ def test_mirror_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         (("Landlock ABI 3: reads and writes outside the run", "seccomp filter"), ()),
         (("seccomp filter", "audit hook"), ("files outside the run can be neither read nor written",)),
         (("private filesystem view", "audit hook"), ("sockets and new processes are refused by the kernel",)),
-        ((), tuple(_isolation.REQUIRED)),
+        ((), tuple(_isolation.REQUIRED_ISOLATION)),
     ],
 )
 def test_missing_requirements(layers: tuple[str, ...], lacking: tuple[str, ...]) -> None:
     """A run needs one layer against the user's files and the kernel filter; what it lacks is named."""
     assert missing(layers) == lacking
+
+
+def test_a_folder_over_the_bounds_is_walked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sys.path folder too large to copy is refused on every run without being walked again."""
+    monkeypatch.setattr(_isolation, "MAX_MIRRORED_FILES", 2)
+    for n in range(4):
+        (tmp_path / f"m{n}.py").write_text("", encoding="utf-8")
+    walks: list[Path] = []
+    real = mirror_sources
+
+    def counting(folder: Path, dest: Path) -> None:
+        walks.append(folder)
+        real(folder, dest)
+
+    monkeypatch.setattr(sandbox_module, "mirror_sources", counting)
+    sandbox = Sandbox()
+    for _ in range(3):
+        with pytest.raises(ConfigError, match="holds more than 2 Python files"):
+            sandbox._mirror(tmp_path)
+    assert walks == [tmp_path]

@@ -13,7 +13,8 @@
 - :func:`probe` starts the real child under each way of isolating it this machine might allow
   (namespaces as root, namespaces in a user namespace, none) and keeps the strongest that works
   with this Python: the layers are what the child itself reports, not what was hoped for.
-- :data:`REQUIRED` says what a run must have; :func:`missing` what a set of layers lacks.
+- :data:`REQUIRED_ISOLATION` says what a run must have; :func:`missing` what a set of layers lacks;
+  :class:`SandboxLimits` what a run may use; :func:`lay_out` makes a run's folders.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from escalade.exceptions import ConfigError
 from escalade.testgen._syscalls import table
 
 __all__ = [
-    "REQUIRED",
+    "REQUIRED_ISOLATION",
     "Interpreter",
     "Isolation",
+    "SandboxLimits",
     "base_spec",
     "exposed",
     "interpreter",
+    "lay_out",
     "mirror_sources",
     "missing",
     "namespace_layers",
@@ -50,7 +53,7 @@ __all__ = [
 ]
 
 #: What every run must have, and the layers any one of which gives it.
-REQUIRED: Mapping[str, tuple[str, ...]] = {
+REQUIRED_ISOLATION: Mapping[str, tuple[str, ...]] = {
     "files outside the run can be neither read nor written": ("private filesystem view", "Landlock"),
     "sockets and new processes are refused by the kernel": ("seccomp filter",),
 }
@@ -69,10 +72,44 @@ _TOO_WIDE = ("/", "/etc", "/home", "/root", "/run", "/var", "/var/run", "/var/li
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "dist-packages"})
 
 
+@dataclass(frozen=True, kw_only=True)
+class SandboxLimits:
+    """What one run of generated tests may use."""
+
+    #: Wall-clock seconds before the run is killed.
+    time_s: float = 30.0
+    #: Address space in MiB.
+    memory_mb: int = 1024
+    #: Largest file the run may write, in MiB.
+    file_mb: int = 64
+    #: All the run may write in its work folder, in MiB (a tmpfs of this size in the private view).
+    disk_mb: int = 256
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "time_s", float(self.time_s))
+        if not 0 < self.time_s <= 3600:
+            raise ConfigError(f"must be between 0 and 3600 seconds, got {self.time_s}", field="time_s")
+        if not 128 <= self.memory_mb <= 1 << 20:
+            raise ConfigError(f"must be at least 128 MiB, got {self.memory_mb}", field="memory_mb")
+        if not 1 <= self.file_mb <= 1 << 16:
+            raise ConfigError(f"must be at least 1 MiB, got {self.file_mb}", field="file_mb")
+        if not 16 <= self.disk_mb <= 1 << 20:
+            raise ConfigError(f"must be at least 16 MiB, got {self.disk_mb}", field="disk_mb")
+
+    def spec(self) -> dict[str, int]:
+        """The limits as the sandboxed process reads them from its spec."""
+        return {
+            "memory_bytes": self.memory_mb << 20,
+            "cpu_seconds": int(self.time_s) + 1,
+            "file_bytes": self.file_mb << 20,
+            "disk_bytes": self.disk_mb << 20,
+        }
+
+
 def missing(layers: Iterable[str]) -> tuple[str, ...]:
-    """The requirements of :data:`REQUIRED` that ``layers`` do not meet."""
+    """The requirements of :data:`REQUIRED_ISOLATION` that ``layers`` do not meet."""
     have = tuple(layers)
-    return tuple(need for need, any_of in REQUIRED.items() if not any(h.startswith(any_of) for h in have))
+    return tuple(need for need, any_of in REQUIRED_ISOLATION.items() if not any(h.startswith(any_of) for h in have))
 
 
 @dataclass(frozen=True)
@@ -230,6 +267,19 @@ def _nobody() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
+def lay_out(base: Path, owner: tuple[int, int] | None) -> tuple[Path, Path]:
+    """Make a run's ``code/`` (read-only to it) and ``work/`` (with ``tmp/``, owned by ``owner``) in ``base``."""
+    code, work = base / "code", base / "work"
+    code.mkdir()
+    (work / "tmp").mkdir(parents=True)
+    for path in (base, code):
+        path.chmod(0o755)
+    if owner is not None:
+        for path in (work, work / "tmp"):
+            os.chown(path, *owner)
+    return code, work
+
+
 def base_spec(
     base: Path,
     python_paths: Iterable[str],
@@ -288,19 +338,10 @@ def _probe_once(
     """The layers the child reported under ``prefix`` (``None`` if it did not get as far as importing pytest)."""
     with tempfile.TemporaryDirectory(prefix="escalade-probe-") as folder:
         base = Path(folder).resolve()
-        for part in ("code", "work/tmp"):
-            (base / part).mkdir(parents=True)
-        base.chmod(0o755)
-        (base / "code").chmod(0o755)
-        if user is not None:
-            for part in ("work", "work/tmp"):
-                os.chown(base / part, *user)
-        in_userns = "--map-root-user" in prefix
-        spec = base_spec(base, paths, view=view, user=user, user_namespace=in_userns)
-        spec |= {"probe": True, "token": "probe"}
+        lay_out(base, user)
+        spec = base_spec(base, paths, view=view, user=user, user_namespace="--map-root-user" in prefix)
         read_end, write_end = os.pipe()
-        spec |= {"channel_fd": write_end, "memory_bytes": 1 << 30, "cpu_seconds": 30, "file_bytes": 1 << 20}
-        spec["disk_bytes"] = 16 << 20
+        spec |= SandboxLimits().spec() | {"probe": True, "token": "probe", "channel_fd": write_end}
         spec |= {"target": "", "test_file": "", "ini": "", "import_paths": []}
         try:
             subprocess.run(

@@ -51,48 +51,39 @@ import tempfile
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from escalade.exceptions import ConfigError, SandboxError
-from escalade.testgen._isolation import REQUIRED, Isolation, base_spec, interpreter, mirror_sources, missing, probe
+from escalade.testgen._isolation import (
+    REQUIRED_ISOLATION,
+    Isolation,
+    SandboxLimits,
+    base_spec,
+    interpreter,
+    lay_out,
+    mirror_sources,
+    missing,
+    probe,
+)
 from escalade.testgen._run import SandboxRun, read_result
 
 __all__ = ["REQUIRED_ISOLATION", "TEST_FILE", "Sandbox", "SandboxLimits", "SandboxRun"]
 
 #: Name of the generated test file inside the sandbox folder.
 TEST_FILE = "test_escalade_generated.py"
-#: What every run must have, and the layers any one of which gives it.
-REQUIRED_ISOLATION = REQUIRED
 _CHILD = Path(__file__).with_name("_child.py")
+
+
+@cache
+def _child_source() -> str:
+    """The sandboxed process's program, read once."""
+    return _CHILD.read_text(encoding="utf-8")
+
+
 _CHANNEL_LIMIT = 8 << 20  # bytes of reports read from a run at most
 _GRACE_S = 2.0  # seconds the report pipe is read after the run was killed
-
-
-@dataclass(frozen=True, kw_only=True)
-class SandboxLimits:
-    """What one run of generated tests may use."""
-
-    #: Wall-clock seconds before the run is killed.
-    time_s: float = 30.0
-    #: Address space in MiB.
-    memory_mb: int = 1024
-    #: Largest file the run may write, in MiB.
-    file_mb: int = 64
-    #: All the run may write in its work folder, in MiB (a tmpfs of this size in the private view).
-    disk_mb: int = 256
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "time_s", float(self.time_s))
-        if not 0 < self.time_s <= 3600:
-            raise ConfigError(f"must be between 0 and 3600 seconds, got {self.time_s}", field="time_s")
-        if not 128 <= self.memory_mb <= 1 << 20:
-            raise ConfigError(f"must be at least 128 MiB, got {self.memory_mb}", field="memory_mb")
-        if not 1 <= self.file_mb <= 1 << 16:
-            raise ConfigError(f"must be at least 1 MiB, got {self.file_mb}", field="file_mb")
-        if not 16 <= self.disk_mb <= 1 << 20:
-            raise ConfigError(f"must be at least 16 MiB, got {self.disk_mb}", field="disk_mb")
 
 
 class Sandbox:
@@ -116,13 +107,13 @@ class Sandbox:
         self.isolate = isolate
         #: Whether a run lacking a requirement of :data:`REQUIRED_ISOLATION` is refused (not trusted).
         self.require_isolation = require_isolation and isolate
-        self._mirrors: dict[Path, Path] = {}
+        self._mirrors: dict[Path, Path | ConfigError] = {}
         self._finalizer = weakref.finalize(self, _remove_all, self._mirrors)
 
     def _isolation(self) -> Isolation:
         if not self.isolate:
             return Isolation(prefix=(), layers=("resource limits", "audit hook"), view=False, user=None)
-        return probe(self.python, _CHILD.read_text(encoding="utf-8"))
+        return probe(self.python, _child_source())
 
     def isolation(self) -> tuple[str, ...]:
         """The layers runs get on this machine, as a probe run of the sandboxed process reported them."""
@@ -130,7 +121,7 @@ class Sandbox:
 
     def missing_isolation(self) -> tuple[str, ...]:
         """The requirements of :data:`REQUIRED_ISOLATION` this machine cannot meet."""
-        return missing(self.isolation()) if self.isolate else tuple(REQUIRED)
+        return missing(self.isolation()) if self.isolate else tuple(REQUIRED_ISOLATION)
 
     def check(self, target: Path | None = None) -> None:
         """Raise :class:`SandboxError` when runs would not be isolated as required, before anything is spent.
@@ -142,7 +133,7 @@ class Sandbox:
             lost = "; ".join(self._isolation().lost)
             raise SandboxError(
                 "generated tests cannot be isolated on this machine: "
-                + "; ".join(f"{need} (needs {' or '.join(REQUIRED[need])})" for need in lacking)
+                + "; ".join(f"{need} (needs {' or '.join(REQUIRED_ISOLATION[need])})" for need in lacking)
                 + (f" [{lost}]" if lost else "")
                 + ". See docs/testgen.md, or allow weaker isolation explicitly (--allow-weak-sandbox)"
             )
@@ -150,18 +141,29 @@ class Sandbox:
             self._mirror(target.parent)
 
     def _mirror(self, folder: Path) -> Path:
-        """A read-only copy of the Python sources in ``folder``, made once per folder for this sandbox."""
+        """A read-only copy of the Python sources in ``folder``, made once per folder for this sandbox.
+
+        A folder over the bounds raises :class:`~escalade.exceptions.ConfigError`, each time it is asked
+        for, without being walked again.
+        """
         folder = folder.resolve()
         if folder not in self._mirrors:
             dest = Path(tempfile.mkdtemp(prefix="escalade-sources-")).resolve()
             try:
                 mirror_sources(folder, dest / "beside")
+            except ConfigError as exc:
+                shutil.rmtree(dest, ignore_errors=True)
+                self._mirrors[folder] = exc
             except BaseException:
                 shutil.rmtree(dest, ignore_errors=True)
                 raise
-            dest.chmod(0o755)
-            self._mirrors[folder] = dest
-        return self._mirrors[folder] / "beside"
+            else:
+                dest.chmod(0o755)
+                self._mirrors[folder] = dest
+        found = self._mirrors[folder]
+        if isinstance(found, ConfigError):
+            raise found
+        return found / "beside"
 
     async def run(self, target: Path, test_code: str, *, import_paths: Sequence[Path] = ()) -> SandboxRun:
         """Run ``test_code`` (a pytest file) against ``target`` in a fresh folder, removed afterwards.
@@ -197,7 +199,7 @@ class Sandbox:
     async def _execute(self, base: Path, spec: dict[str, Any], isolation: Isolation) -> SandboxRun:
         read_end, write_end = os.pipe()
         spec |= {"channel_fd": write_end, "token": secrets.token_hex(16)}
-        command = [*isolation.prefix, self.python, "-I", "-c", _CHILD.read_text(encoding="utf-8")]
+        command = [*isolation.prefix, self.python, "-I", "-c", _child_source()]
         work = spec["work"]
         env = {"PATH": os.defpath, "HOME": work, "TMPDIR": str(Path(work) / "tmp"), "LANG": "C.UTF-8"}
         env |= {"LOGNAME": "sandbox", "USER": "sandbox"}  # so nothing looks the user up through the C library
@@ -263,38 +265,24 @@ class _Channel:
         return self._data.decode("utf-8", "replace").splitlines()
 
 
-def _remove_all(mirrors: dict[Path, Path]) -> None:
+def _remove_all(mirrors: dict[Path, Path | ConfigError]) -> None:
     for path in mirrors.values():
-        shutil.rmtree(path, ignore_errors=True)
+        if isinstance(path, Path):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _prepare(
     base: Path, target: Path, test_code: str, limits: SandboxLimits, owner: tuple[int, int] | None
 ) -> dict[str, Any]:
-    """Lay out ``code/`` (read-only to the run) and ``work/`` (its only writable place); returns the spec."""
-    code, work = base / "code", base / "work"
-    code.mkdir()
-    (work / "tmp").mkdir(parents=True)
+    """Lay out the run's folders (:func:`lay_out`), with the target and the test file in ``code/``; the spec."""
+    code, _ = lay_out(base, owner)
     copy = code / target.name
     shutil.copyfile(target, copy)
     (code / TEST_FILE).write_text(test_code, encoding="utf-8")
     (code / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # never the user's configuration
-    for path in (base, code):
-        path.chmod(0o755)
     for path in code.iterdir():
         path.chmod(0o444)
-    if owner is not None:
-        for path in (work, work / "tmp"):
-            os.chown(path, *owner)
-    return {
-        "target": str(copy),
-        "test_file": str(code / TEST_FILE),
-        "ini": str(code / "pytest.ini"),
-        "memory_bytes": limits.memory_mb << 20,
-        "cpu_seconds": int(limits.time_s) + 1,
-        "file_bytes": limits.file_mb << 20,
-        "disk_bytes": limits.disk_mb << 20,
-    }
+    return {"target": str(copy), "test_file": str(code / TEST_FILE), "ini": str(code / "pytest.ini")} | limits.spec()
 
 
 def _kill_run(pid: int) -> None:
