@@ -420,3 +420,11 @@ def test_bad_inputs_are_rejected(three_tier_config: EscalationConfig) -> None:
         make(three_tier_config, scripted({})).run_sync(items("x", "x"))
     with pytest.raises(ConfigError, match="cannot estimate costs"):
         ProgressiveExecutor(three_tier_config, scripted({}))
+
+
+def test_work_item_with_an_unknown_task_kind_is_refused() -> None:
+    """A typo in an item's task kind is an error naming the item and the closest kind, not format-only scoring."""
+    with pytest.raises(ConfigError, match=r"item 'q1'.*'multiple_choice'.*multiple-choice") as caught:
+        WorkItem(id="q1", prompt="?", task_kind="multiple_choice")
+    assert caught.value.field == "task_kind"
+    assert WorkItem(id="q2", prompt="?", task_kind="free-text").task_kind == "free-text"

@@ -56,6 +56,7 @@ from escalade.items import (
 )
 from escalade.ledger import BudgetLedger, WorkspaceBudget
 from escalade.providers.base import CompletionRequest, CostEstimator, Provider
+from escalade.quality.answers import check_task_kind
 from escalade.quality.predicates import EscalationPredicate, PredicateContext, below_threshold
 from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer, score_now
 from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult, error_cause, run_status
@@ -79,6 +80,10 @@ class WorkItem:
     start_tier: str | None = None
     #: Free-form data for scorers and listeners.
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if problem := check_task_kind(self.task_kind):  # a typo would silently judge answers by format only
+            raise ConfigError(f"item {self.id!r}: {problem}", field="task_kind")
 
 
 #: The order to try a tier's models in for an item (e.g. cheapest effective cost first, warm caches

@@ -17,13 +17,23 @@ import difflib
 import re
 from dataclasses import dataclass
 
-__all__ = ["TASK_KINDS", "ExtractedAnswer", "check_task_kind", "extract_answer", "extract_code", "inspect_answer"]
+__all__ = [
+    "COMPARABLE_KINDS",
+    "TASK_KINDS",
+    "ExtractedAnswer",
+    "check_task_kind",
+    "extract_answer",
+    "extract_code",
+    "inspect_answer",
+]
 
 #: The task kinds escalade knows. The first four have their own answer reading (a letter, a number,
 #: code, a short normalised text) and, except code, answers that can be compared for agreement.
 #: ``free-text`` is for every other task (summaries, essays, open questions): answers are read as
 #: text but never compared, so the consensus scorer checks only that there is an answer.
 TASK_KINDS = ("multiple-choice", "math-word-problem", "code", "short-answer", "free-text")
+#: Kinds whose answers can be compared as text (the same extracted answer means agreement).
+COMPARABLE_KINDS = frozenset({"multiple-choice", "math-word-problem", "short-answer"})
 
 _CHOICE_PATTERNS = (
     re.compile(r"^\s*\(?([A-J])\s*(?:[).:]|$)"),

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Protocol, TypeAlias, runtime_checkable
 
 from escalade.providers.base import Completion
 from escalade.quality.analysis import CQS_WEIGHTS, FailureAnalysis
-from escalade.quality.answers import inspect_answer
+from escalade.quality.answers import COMPARABLE_KINDS, inspect_answer
 
 __all__ = [
     "AnsweredAttempt",
@@ -153,7 +153,6 @@ class CombinedScorer(ScorerBase):
 
 
 #: Task kinds whose extracted answers can be compared for agreement.
-COMPARABLE_KINDS = frozenset({"multiple-choice", "math-word-problem", "short-answer"})
 
 
 class ConsensusScorer(ScorerBase):
