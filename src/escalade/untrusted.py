@@ -44,6 +44,7 @@ __all__ = [
     "parse_toml",
     "parse_yaml",
     "read_data",
+    "read_text",
     "unstorable",
 ]
 
@@ -108,25 +109,30 @@ def parse_yaml(text: str, fail: Fail) -> Any:
 Format = Literal["toml", "yaml"]
 
 
-def _bounded_text(path: Path, what: str, error: Callable[..., ConfigError]) -> str:
-    """The file's text, refused unread when it is over :data:`MAX_FILE_BYTES`."""
+def read_text(path: Path, *, what: str, error: Callable[..., ConfigError], limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file, refused unread when it is over ``limit`` bytes; ``error`` names the file."""
+    where = str(path)
+    if path.exists() and not path.is_file():
+        raise error(f"cannot read the {what}: not a file", source=where)
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            data = handle.read(limit + 1)
             size = max(len(data), path.stat().st_size)
     except FileNotFoundError:
-        raise error(f"{what} not found", source=str(path)) from None
+        raise error(f"{what} not found", source=where) from None
     except OSError as exc:
-        raise error(f"cannot read the {what}: {exc.strerror or exc}", source=str(path)) from None
-    if size > MAX_FILE_BYTES:
+        raise error(f"cannot read the {what}: {exc.strerror or exc}", source=where) from None
+    if size > limit:
         raise error(
-            f"the {what} is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes (1 MiB): split or trim it",
-            source=str(path),
+            f"the {what} is {size:,} bytes, over the limit of {limit:,} bytes"
+            + (f" ({limit >> 20} MiB)" if limit >= 1 << 20 else "")
+            + ": split or trim it",
+            source=where,
         )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error(f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})", source=str(path)) from None
+        raise error(f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})", source=where) from None
 
 
 def read_data(path: Path, kind: Format, *, what: str, error: Callable[..., ConfigError]) -> Any:
@@ -138,7 +144,7 @@ def read_data(path: Path, kind: Format, *, what: str, error: Callable[..., Confi
     >>> read_data(path, "toml", what="rule file", error=ConfigError)
     {'disable': ['high_cost']}
     """
-    text = _bounded_text(path, what, error)
+    text = read_text(path, what=what, error=error)
 
     def fail(message: str, line: int | None) -> ConfigError:
         return error(message + (f" (line {line})" if line else ""), source=str(path))

@@ -67,7 +67,7 @@ def test_route_with_custom_triggers_and_router(tmp_path: Path, shared_benchmarks
         (["--file", "missing.py"], "file not found: missing.py"),
         (["--max-tier", "gold"], "no tier named 'gold'"),
         (["--override", "gold"], "no tier named 'gold'"),
-        (["--router", "none.json"], "cannot read router artifact"),
+        (["--router", "none.json"], "router artifact not found"),
     ],
 )
 def test_route_errors(args: list[str], pattern: str) -> None:

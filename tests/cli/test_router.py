@@ -58,4 +58,4 @@ def test_show_missing_artifact(tmp_path: Path) -> None:
     """Showing a missing artifact is one error line naming it."""
     result = runner.invoke(app, ["router", "show", str(tmp_path / "none.json")])
     assert result.exit_code == 2
-    assert "cannot read router artifact" in result.stderr
+    assert "router artifact not found" in result.stderr

@@ -75,7 +75,8 @@ def test_damaged_artifacts_name_the_field(
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [(None, "cannot read"), ("{not json", "not a JSON router"), ("[]", "must be a JSON object")]
+    ("content", "message"),
+    [(None, "router artifact not found"), ("{not json", "not a JSON router"), ("[]", "must be a JSON object")],
 )
 def test_unreadable_artifacts(tmp_path: Path, content: str | None, message: str) -> None:
     """A missing file, broken JSON or a non-object are clear errors."""
@@ -145,7 +146,7 @@ def test_allowed_token_patterns_load(saved: tuple[Path, GainRouter, Outcomes], p
     ("limit", "value", "message"),
     [
         ("MAX_TERMS", 10, "may hold at most 10 terms"),
-        ("MAX_ARTIFACT_BYTES", 1_000, "larger than 1,000 bytes"),
+        ("MAX_ARTIFACT_BYTES", 1_000, "over the limit of 1,000 bytes"),
         ("MAX_METADATA_KEYS", 0, "must be flat: at most 0 entries"),
     ],
 )

@@ -28,7 +28,7 @@ from typing import Any
 from escalade.evaluation.features import CostModel
 from escalade.exceptions import ConfigError
 from escalade.routing.gain import CompiledGainRouter
-from escalade.untrusted import MAX_ID_CHARS, parse_json, unstorable
+from escalade.untrusted import MAX_ID_CHARS, parse_json, read_text, unstorable
 
 __all__ = [
     "FORMAT",
@@ -205,19 +205,8 @@ def _bounded(value: Any) -> bool:
 
 def _read(path: Path) -> Any:
     """The artifact's JSON, read only from a regular file of at most ``MAX_ARTIFACT_BYTES``."""
+    text = read_text(path, what="router artifact", error=ConfigError, limit=MAX_ARTIFACT_BYTES)
     where = str(path)
-    if path.exists() and not path.is_file():
-        raise ConfigError("cannot read router artifact: not a file", source=where)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_ARTIFACT_BYTES + 1)
-        text = raw.decode("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read router artifact: {exc.strerror}", source=where) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not a JSON router artifact: {exc}", source=where) from exc
-    if len(raw) > MAX_ARTIFACT_BYTES:
-        raise ConfigError(f"a router artifact may be no larger than {MAX_ARTIFACT_BYTES:,} bytes", source=where)
     return parse_json(text, lambda message, line: ConfigError(f"not a JSON router artifact: {message}", source=where))
 
 
