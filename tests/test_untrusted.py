@@ -13,8 +13,11 @@ from escalade import untrusted
 from escalade.autonomy.profiles import load_profiles
 from escalade.autonomy.rules import load_rules
 from escalade.config import load_config
-from escalade.exceptions import ConfigError, RuleError
+from escalade.datasets import load_dataset
+from escalade.exceptions import ConfigError, DatasetError, RuleError
 from escalade.routing.triggers import load_trigger_patterns
+from escalade.testgen import answers
+from escalade.testgen.answers import RecordedAnswers
 from escalade.untrusted import MAX_FILE_BYTES, read_data
 
 
@@ -107,3 +110,17 @@ def test_config_and_trigger_files_are_bounded_too(tmp_path: Path, what: str) -> 
     with pytest.raises(ConfigError, match=r"is 1,048,577 bytes, over the limit of 1,048,576 bytes") as caught:
         load(path)
     assert str(path) in str(caught.value)
+
+
+def test_manifest_and_answers_files_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dataset manifest over 1 MiB and a recorded-answers file over its limit are refused unread, named."""
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "manifest.json").write_bytes(b" " * (MAX_FILE_BYTES + 1))
+    with pytest.raises(DatasetError, match=r"manifest\.json: the manifest is 1,048,577 bytes, over the limit"):
+        load_dataset(folder)
+    monkeypatch.setattr(answers, "MAX_ANSWERS_BYTES", 100)
+    big = tmp_path / "answers.json"
+    big.write_bytes(b" " * 101)
+    with pytest.raises(DatasetError, match=r"answers\.json: the answers file is 101 bytes, over the limit of 100"):
+        RecordedAnswers.from_file(big)

@@ -26,7 +26,7 @@ from typing import Any
 from escalade.exceptions import DatasetError
 from escalade.providers.pricing import ModelPrice
 from escalade.quality.answers import check_task_kind
-from escalade.untrusted import MAX_ID_CHARS, parse_json, unstorable
+from escalade.untrusted import MAX_ID_CHARS, parse_json, read_text, unstorable
 
 __all__ = ["FORMAT", "BenchmarkDataset", "BenchmarkRow", "RecordedOutcome", "RecordedSample", "load_dataset"]
 
@@ -128,14 +128,9 @@ def load_dataset(path: str | Path) -> BenchmarkDataset:
 
 def _read_manifest(path: Path) -> dict[str, Any]:
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatasetError("manifest.json not found: is this an escalade-benchmark/1 folder?", path=where) from None
-    except UnicodeDecodeError:
-        raise DatasetError("not UTF-8 text", path=where) from None
-    except OSError as exc:
-        raise DatasetError(f"cannot read: {exc.strerror}", path=where) from None
+    if not path.exists():
+        raise DatasetError("manifest.json not found: is this an escalade-benchmark/1 folder?", path=where)
+    text = read_text(path, what="manifest", error=lambda message, source: DatasetError(message, path=source))
     manifest = parse_json(text, lambda message, line: DatasetError(message, path=where, line=line))
     if not isinstance(manifest, dict):
         raise DatasetError("the manifest must be a JSON object", path=where)

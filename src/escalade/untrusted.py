@@ -109,8 +109,11 @@ def parse_yaml(text: str, fail: Fail) -> Any:
 Format = Literal["toml", "yaml"]
 
 
-def read_text(path: Path, *, what: str, error: Callable[..., ConfigError], limit: int = MAX_FILE_BYTES) -> str:
-    """The UTF-8 text of a regular file, refused unread when it is over ``limit`` bytes; ``error`` names the file."""
+def read_text(path: Path, *, what: str, error: Callable[..., Exception], limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file, refused unread when it is over ``limit`` bytes.
+
+    Every problem is ``error(message, source=path)``, the caller's own error naming the file.
+    """
     where = str(path)
     if path.exists() and not path.is_file():
         raise error(f"cannot read the {what}: not a file", source=where)

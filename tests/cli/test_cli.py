@@ -159,7 +159,7 @@ def test_limit_and_split(make_dataset: MakeDataset, db_url: str) -> None:
         (["run", "{ds}", "--config", "{unknown_model}"], r"tiers\.cheap\.models.*not in dataset"),
         (["run", "{ds}", "--config", "{partial}"], r"tier\(s\) premium name no models"),
         (["run", "{ds}", "--concurrency", "0"], "--concurrency must be at least 1"),
-        (["run", "{not_utf8}"], r"manifest\.json: not UTF-8 text"),
+        (["run", "{not_utf8}"], r"manifest\.json: manifest is not UTF-8 text"),
         (["run", "{split_dir}"], r"test\.jsonl: cannot read split file"),
         (["show", "nope"], "no stored run with id 'nope'"),
         (["list", "--limit", "0"], "limit must be at least 1"),

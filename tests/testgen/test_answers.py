@@ -128,8 +128,8 @@ def test_invalid_json_names_the_line(tmp_path: Path) -> None:
     ("make", "message"),
     [
         (lambda d: d / "missing.json", "no such file"),
-        (lambda d: d, "cannot read it: "),
-        (lambda d: _bytes(d / "latin.json", b'{"format": "\xe9"}'), "cannot read it: "),
+        (lambda d: d, "cannot read the answers file: not a file"),
+        (lambda d: _bytes(d / "latin.json", b'{"format": "\xe9"}'), "answers file is not UTF-8 text"),
     ],
 )
 def test_unreadable_file_names_the_file(tmp_path: Path, make: Callable[[Path], Path], message: str) -> None:

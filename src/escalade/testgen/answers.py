@@ -25,11 +25,13 @@ from escalade.exceptions import DatasetError, MissingOutcomeError
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook
 from escalade.providers.pricing import estimate_tokens
-from escalade.untrusted import MAX_ID_CHARS, MAX_TIER_CHARS, parse_json, unstorable
+from escalade.untrusted import MAX_ID_CHARS, MAX_TIER_CHARS, parse_json, read_text, unstorable
 
 __all__ = ["ANSWERS_FORMAT", "RecordedAnswers"]
 
 ANSWERS_FORMAT = "escalade-testgen-answers/1"
+#: The largest recorded-answers file read, in bytes (32 MiB).
+MAX_ANSWERS_BYTES = 32 << 20
 
 
 class RecordedAnswers(Provider):
@@ -53,12 +55,12 @@ class RecordedAnswers(Provider):
     def from_file(cls, path: Path) -> RecordedAnswers:
         """Load a recorded-answers file; errors name the file and the field at fault."""
         where = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise DatasetError("no such file", path=where) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DatasetError(f"cannot read it: {exc}", path=where) from None
+        if not path.exists():
+            raise DatasetError("no such file", path=where)
+        text = read_text(
+            path, what="answers file", error=lambda message, source: DatasetError(message, path=source),
+            limit=MAX_ANSWERS_BYTES,
+        )  # fmt: skip
         raw = parse_json(text, lambda message, line: DatasetError(message, path=where, line=line))
         if not isinstance(raw, dict) or raw.get("format") != ANSWERS_FORMAT:
             raise DatasetError(f"not a {ANSWERS_FORMAT} file", path=where, field="format")
