@@ -38,7 +38,7 @@ from escalade.autonomy.engine import EscalationEngine
 from escalade.autonomy.history import AuditDraft, Outcome
 from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.exceptions import AuditKeyError, DecisionError
-from tests.autonomy.factories import intact
+from tests.autonomy.factories import intact, verify_stored_chain
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 KEY = b"the audit key"
@@ -486,14 +486,14 @@ def draft(decision_id: str | None = None, *, kind: str = "decision", workspace: 
 def test_memory_store_appends_a_linked_chain() -> None:
     """Appended entries get seq 1, 2, ...; the head follows; ``after`` and ``limit`` page through them."""
     store = MemoryAutonomyStore()
-    assert store.audit_head() is None
+    assert store.audit_snapshot().head is None
     appended = [store.append_audit(draft(f"d{i}")) for i in range(1, 6)]
     assert [e.seq for e in appended] == [1, 2, 3, 4, 5]
-    assert store.audit_head() == AuditHead(5, appended[-1].hash)
+    assert store.audit_snapshot().head == AuditHead(5, appended[-1].hash)
     assert store.audit_entries() == appended
     assert [e.seq for e in store.audit_entries(after=2, limit=2)] == [3, 4]
     assert store.audit_entries(after=5) == []
-    assert verify_chain(store.audit_entries(), store.audit_head(), None) == intact(5, store.audit_head())
+    assert verify_stored_chain(store) == intact(5, store.audit_snapshot().head)
 
 
 def test_memory_store_key_makes_an_hmac_chain(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -504,8 +504,8 @@ def test_memory_store_key_makes_an_hmac_chain(monkeypatch: pytest.MonkeyPatch) -
     for store in (given, from_env):
         store.append_audit(draft("d1"))
         store.append_audit(draft("d2"))
-        assert verify_chain(store.audit_entries(), store.audit_head(), KEY).ok
-        assert not verify_chain(store.audit_entries(), store.audit_head(), None).ok
+        assert verify_stored_chain(store, KEY).ok
+        assert not verify_stored_chain(store).ok
     assert given.audit_entries() == from_env.audit_entries()
 
 
@@ -524,7 +524,7 @@ def test_engine_flow_leaves_an_intact_trail_in_memory() -> None:
         ("outcome", "d2"),
     ]
     assert entries[0].content()["payload"]["escalate"] is results[0].should_escalate
-    assert verify_chain(entries, store.audit_head(), None) == intact(4, store.audit_head())
+    assert verify_stored_chain(store) == intact(4, store.audit_snapshot().head)
 
 
 def test_memory_store_refusals_append_nothing() -> None:
@@ -535,14 +535,14 @@ def test_memory_store_refusals_append_nothing() -> None:
     engine.record_outcome("d1", Outcome(success=True))
     record = store.get_decision("default", "d1")
     assert record is not None
-    head = store.audit_head()
+    head = store.audit_snapshot().head
     with pytest.raises(DecisionError, match="already decided"):
         store.add_decision(record, draft("d1"))
     with pytest.raises(DecisionError, match="no decision with this id"):
         store.set_outcome("default", "nope", Outcome(success=True), AT, draft("nope", kind="outcome"))
     with pytest.raises(DecisionError, match="already has an outcome"):
         store.set_outcome("default", "d1", Outcome(success=False), AT, draft("d1", kind="outcome"))
-    assert store.audit_head() == head
+    assert store.audit_snapshot().head == head
     assert len(store.audit_entries()) == 2
     assert store.get_decision("default", "d1") == record
 
@@ -564,4 +564,4 @@ def test_memory_store_concurrent_appends_never_fork() -> None:
         thread.join()
     entries = store.audit_entries()
     assert [e.seq for e in entries] == list(range(1, 201))
-    assert verify_chain(entries, store.audit_head(), None) == intact(200, store.audit_head())
+    assert verify_stored_chain(store) == intact(200, store.audit_snapshot().head)
