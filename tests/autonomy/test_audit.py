@@ -417,6 +417,31 @@ def test_appending_to_an_empty_or_unreadable_trail_is_allowed(last: AuditEntry |
     check_append(last, KEY)
 
 
+def resealed_with_other_key_id(entry: AuditEntry) -> AuditEntry:
+    """The entry naming another key id, re-sealed with :data:`KEY` (as only a holder of the key could)."""
+    body = canonical_json({**entry.content(), "key_id": key_id(b"other")})
+    return AuditEntry(entry.seq, body, chain_hash(body, KEY))
+
+
+@pytest.mark.parametrize(
+    ("key", "edit"),
+    [
+        pytest.param(None, flip_escalate, id="sha256-body-edited"),
+        pytest.param(KEY, flip_escalate, id="keyed-body-edited"),
+        pytest.param(KEY, resealed_with_other_key_id, id="keyed-key-id-edited"),
+    ],
+)
+def test_appending_after_an_edited_newest_entry_leaves_it_to_verify(
+    key: bytes | None, edit: Callable[[AuditEntry], AuditEntry]
+) -> None:
+    """Appending judges the newest entry's seal as verify does: an edit, with the trail's key, is verify's to name."""
+    entries, _ = build_chain(2, key=key)
+    edited = [entries[0], edit(entries[1])]
+    check_append(edited[-1], key)
+    report = verify_chain(edited, AuditHead(2, edited[-1].hash), key)
+    assert (report.ok, report.first_bad_seq, report.cause) == (False, 2, "tampered")
+
+
 def test_chain_rebuilt_with_the_key_is_consistent() -> None:
     """Re-linking with the real key yields a valid chain: the key, not the links, is what protects it."""
     entries, _ = build_chain(5, key=KEY)

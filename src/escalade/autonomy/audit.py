@@ -217,33 +217,31 @@ def check_append(last: AuditEntry | None, key: bytes | None) -> None:
     """Refuse (:class:`AuditKeyError`) to follow ``last`` with an entry sealed with ``key`` if it would break the trail.
 
     After a keyed entry the next one needs the same key: an unkeyed one could never verify, and one
-    under another key would leave a trail no single key verifies.
+    under another key would leave a trail no single key verifies. The newest entry's seal is judged
+    as :func:`verify_chain` judges it; an edit of a sealed entry is left for verification to report.
     """
     body = last.content() if last is not None else {}
     if last is None or not body:
         return  # an empty trail, or an unreadable newest entry (verify reports that)
-    if "seal" not in body:  # written before entries named their seal
-        if same_hash(chain_hash(last.body, None), last.hash) or (
-            key is not None and same_hash(chain_hash(last.body, key), last.hash)
-        ):
-            return
-        raise AuditKeyError(
-            f"the newest audit entry ({last.seq}) is not sealed with SHA-256{' nor this key' if key else ''}: it was"
-            f" written with another audit key (set {AUDIT_KEY_ENV} to it) or edited (run `escalade audit verify`);"
-            " nothing was appended"
-        )
-    if body.get("seal") != HMAC_SHA256:
+    found = _seal_problem(last, body, _Seals(key))
+    if found is None:
         return
     trail_key = body.get("key_id")
-    if key is None:
+    if found[0] == "missing_key":
         raise AuditKeyError(
             f"the audit trail is sealed with HMAC-SHA256 (key id {trail_key}) up to entry {last.seq}: set"
             f" {AUDIT_KEY_ENV} to its key (an entry sealed without it would break the trail); nothing was appended"
         )
-    if key_id(key) != trail_key:
+    if found[0] == "wrong_key":
         raise AuditKeyError(
             f"{AUDIT_KEY_ENV} is not the audit trail's key: its entries are sealed with key id {trail_key}, this key's"
-            f" id is {key_id(key)}; nothing was appended"
+            f" id is {key_id(key) if key else None}; nothing was appended"
+        )
+    if "seal" not in body:  # written before entries named their seal: another key and an edit look alike
+        raise AuditKeyError(
+            f"the newest audit entry ({last.seq}) is not sealed with SHA-256{' nor this key' if key else ''}: it was"
+            f" written with another audit key (set {AUDIT_KEY_ENV} to it) or edited (run `escalade audit verify`);"
+            " nothing was appended"
         )
 
 
