@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from escalade.autonomy.audit import AuditHead, ChainReport, verify_chain
 from escalade.autonomy.history import AuditDraft, AutonomyStore, DecisionRecord
@@ -54,3 +57,16 @@ def verify_stored_chain(store: AutonomyStore, key: bytes | None = None) -> Chain
     """The chain alone (not the rows) as ``store`` holds it, read at one instant and verified with ``key``."""
     snapshot = store.audit_snapshot()
     return verify_chain(snapshot.entries, snapshot.head, key)
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes | bytearray]:
+    """Every text ``json.loads`` parses from now on, in order."""
+    parsed: list[str | bytes | bytearray] = []
+    loads = json.loads
+
+    def counting(text: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(text)
+        return loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting)
+    return parsed

@@ -38,7 +38,7 @@ from escalade.autonomy.engine import EscalationEngine
 from escalade.autonomy.history import AuditDraft, Outcome
 from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.exceptions import AuditKeyError, DecisionError
-from tests.autonomy.factories import intact, verify_stored_chain
+from tests.autonomy.factories import count_parses, intact, verify_stored_chain
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 KEY = b"the audit key"
@@ -440,6 +440,22 @@ def test_appending_after_an_edited_newest_entry_leaves_it_to_verify(
     check_append(edited[-1], key)
     report = verify_chain(edited, AuditHead(2, edited[-1].hash), key)
     assert (report.ok, report.first_bad_seq, report.cause) == (False, 2, "tampered")
+
+
+@pytest.mark.parametrize(("tamper", "passed"), [(None, 4), (edit_body, 2)], ids=["intact", "edited"])
+def test_walk_hands_each_entry_on_with_its_body_parsed_once(
+    monkeypatch: pytest.MonkeyPatch, tamper: Tamper | None, passed: int
+) -> None:
+    """``on_entry`` gets each entry that checks out, in order, with the body the walk parsed (once) to check it."""
+    entries, head = build_chain(4, key=KEY)
+    if tamper is not None:
+        entries, _ = tamper(entries, head)
+    expected = [(e.seq, json.loads(e.body)) for e in entries[:passed]]
+    seen: list[tuple[int, object]] = []
+    parses = count_parses(monkeypatch)
+    verify_chain(entries, head, KEY, on_entry=lambda entry, body: seen.append((entry.seq, body)))
+    assert seen == expected
+    assert parses == [e.body for e in entries[: passed + (tamper is not None)]]
 
 
 def test_chain_rebuilt_with_the_key_is_consistent() -> None:

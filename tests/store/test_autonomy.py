@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -37,7 +38,7 @@ from escalade.exceptions import AuditKeyError, CalibrationNotFoundError, Decisio
 from escalade.store.autonomy import SqlAutonomyStore
 from escalade.store.models import AutonomyCalibrationRow
 from escalade.store.sql import SqlStore
-from tests.autonomy.factories import decision_record, intact, verify_stored_chain
+from tests.autonomy.factories import count_parses, decision_record, intact, verify_stored_chain
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CALIBRATIONS = cast(Table, AutonomyCalibrationRow.__table__)
@@ -385,6 +386,15 @@ def test_engine_flow_leaves_an_intact_trail(autonomy: SqlAutonomyStore) -> None:
     assert [autonomy.get_decision("default", f"d{i}") is not None for i in range(1, 6)] == [True] * 5
     assert [r.audit_seq for r in autonomy.decisions("default")] == [1, 2, 3, 4, 5]
     assert verify_stored_chain(autonomy) == intact(7, autonomy.audit_snapshot().head)
+
+
+def test_verify_parses_each_entry_once(autonomy: SqlAutonomyStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verifying the trail and its rows parses each entry's body once, when the snapshot reads it."""
+    engine_flow(autonomy)
+    bodies = [e.body for e in autonomy.audit_entries()]
+    parses = count_parses(monkeypatch)
+    assert verify_trail(autonomy, key=None).ok
+    assert Counter(text for text in parses if text in bodies) == Counter(bodies)
 
 
 def test_outcomes_and_calibrations_are_referenced(autonomy: SqlAutonomyStore) -> None:
