@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from escalade.autonomy.audit import AuditHead, ChainReport
-from escalade.autonomy.history import AuditDraft, DecisionRecord
+import pytest
+
+from escalade.autonomy.audit import AuditHead, ChainReport, verify_chain
+from escalade.autonomy.history import AuditDraft, AutonomyStore, DecisionRecord
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -48,3 +51,22 @@ def audit_draft(record: DecisionRecord, kind: str = "decision") -> AuditDraft:
 def intact(entries: int, head: AuditHead | None) -> ChainReport:
     """The report of an intact SHA-256 trail of ``entries`` entries ending at ``head``."""
     return ChainReport(ok=True, entries=entries, anchor=f"{head.seq}:{head.hash}" if head and head.seq else None)
+
+
+def verify_stored_chain(store: AutonomyStore, key: bytes | None = None) -> ChainReport:
+    """The chain alone (not the rows) as ``store`` holds it, read at one instant and verified with ``key``."""
+    snapshot = store.audit_snapshot()
+    return verify_chain(snapshot.entries, snapshot.head, key)
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes | bytearray]:
+    """Every text ``json.loads`` parses from now on, in order."""
+    parsed: list[str | bytes | bytearray] = []
+    loads = json.loads
+
+    def counting(text: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(text)
+        return loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting)
+    return parsed

@@ -38,7 +38,7 @@ from escalade.autonomy.engine import EscalationEngine
 from escalade.autonomy.history import AuditDraft, Outcome
 from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.exceptions import AuditKeyError, DecisionError
-from tests.autonomy.factories import intact
+from tests.autonomy.factories import count_parses, intact, verify_stored_chain
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 KEY = b"the audit key"
@@ -417,6 +417,47 @@ def test_appending_to_an_empty_or_unreadable_trail_is_allowed(last: AuditEntry |
     check_append(last, KEY)
 
 
+def resealed_with_other_key_id(entry: AuditEntry) -> AuditEntry:
+    """The entry naming another key id, re-sealed with :data:`KEY` (as only a holder of the key could)."""
+    body = canonical_json({**entry.content(), "key_id": key_id(b"other")})
+    return AuditEntry(entry.seq, body, chain_hash(body, KEY))
+
+
+@pytest.mark.parametrize(
+    ("key", "edit"),
+    [
+        pytest.param(None, flip_escalate, id="sha256-body-edited"),
+        pytest.param(KEY, flip_escalate, id="keyed-body-edited"),
+        pytest.param(KEY, resealed_with_other_key_id, id="keyed-key-id-edited"),
+    ],
+)
+def test_appending_after_an_edited_newest_entry_leaves_it_to_verify(
+    key: bytes | None, edit: Callable[[AuditEntry], AuditEntry]
+) -> None:
+    """Appending judges the newest entry's seal as verify does: an edit, with the trail's key, is verify's to name."""
+    entries, _ = build_chain(2, key=key)
+    edited = [entries[0], edit(entries[1])]
+    check_append(edited[-1], key)
+    report = verify_chain(edited, AuditHead(2, edited[-1].hash), key)
+    assert (report.ok, report.first_bad_seq, report.cause) == (False, 2, "tampered")
+
+
+@pytest.mark.parametrize(("tamper", "passed"), [(None, 4), (edit_body, 2)], ids=["intact", "edited"])
+def test_walk_hands_each_entry_on_with_its_body_parsed_once(
+    monkeypatch: pytest.MonkeyPatch, tamper: Tamper | None, passed: int
+) -> None:
+    """``on_entry`` gets each entry that checks out, in order, with the body the walk parsed (once) to check it."""
+    entries, head = build_chain(4, key=KEY)
+    if tamper is not None:
+        entries, _ = tamper(entries, head)
+    expected = [(e.seq, json.loads(e.body)) for e in entries[:passed]]
+    seen: list[tuple[int, object]] = []
+    parses = count_parses(monkeypatch)
+    verify_chain(entries, head, KEY, on_entry=lambda entry, body: seen.append((entry.seq, body)))
+    assert seen == expected
+    assert parses == [e.body for e in entries[: passed + (tamper is not None)]]
+
+
 def test_chain_rebuilt_with_the_key_is_consistent() -> None:
     """Re-linking with the real key yields a valid chain: the key, not the links, is what protects it."""
     entries, _ = build_chain(5, key=KEY)
@@ -486,14 +527,14 @@ def draft(decision_id: str | None = None, *, kind: str = "decision", workspace: 
 def test_memory_store_appends_a_linked_chain() -> None:
     """Appended entries get seq 1, 2, ...; the head follows; ``after`` and ``limit`` page through them."""
     store = MemoryAutonomyStore()
-    assert store.audit_head() is None
+    assert store.audit_snapshot().head is None
     appended = [store.append_audit(draft(f"d{i}")) for i in range(1, 6)]
     assert [e.seq for e in appended] == [1, 2, 3, 4, 5]
-    assert store.audit_head() == AuditHead(5, appended[-1].hash)
+    assert store.audit_snapshot().head == AuditHead(5, appended[-1].hash)
     assert store.audit_entries() == appended
     assert [e.seq for e in store.audit_entries(after=2, limit=2)] == [3, 4]
     assert store.audit_entries(after=5) == []
-    assert verify_chain(store.audit_entries(), store.audit_head(), None) == intact(5, store.audit_head())
+    assert verify_stored_chain(store) == intact(5, store.audit_snapshot().head)
 
 
 def test_memory_store_key_makes_an_hmac_chain(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -504,8 +545,8 @@ def test_memory_store_key_makes_an_hmac_chain(monkeypatch: pytest.MonkeyPatch) -
     for store in (given, from_env):
         store.append_audit(draft("d1"))
         store.append_audit(draft("d2"))
-        assert verify_chain(store.audit_entries(), store.audit_head(), KEY).ok
-        assert not verify_chain(store.audit_entries(), store.audit_head(), None).ok
+        assert verify_stored_chain(store, KEY).ok
+        assert not verify_stored_chain(store).ok
     assert given.audit_entries() == from_env.audit_entries()
 
 
@@ -524,7 +565,7 @@ def test_engine_flow_leaves_an_intact_trail_in_memory() -> None:
         ("outcome", "d2"),
     ]
     assert entries[0].content()["payload"]["escalate"] is results[0].should_escalate
-    assert verify_chain(entries, store.audit_head(), None) == intact(4, store.audit_head())
+    assert verify_stored_chain(store) == intact(4, store.audit_snapshot().head)
 
 
 def test_memory_store_refusals_append_nothing() -> None:
@@ -535,14 +576,14 @@ def test_memory_store_refusals_append_nothing() -> None:
     engine.record_outcome("d1", Outcome(success=True))
     record = store.get_decision("default", "d1")
     assert record is not None
-    head = store.audit_head()
+    head = store.audit_snapshot().head
     with pytest.raises(DecisionError, match="already decided"):
         store.add_decision(record, draft("d1"))
     with pytest.raises(DecisionError, match="no decision with this id"):
         store.set_outcome("default", "nope", Outcome(success=True), AT, draft("nope", kind="outcome"))
     with pytest.raises(DecisionError, match="already has an outcome"):
         store.set_outcome("default", "d1", Outcome(success=False), AT, draft("d1", kind="outcome"))
-    assert store.audit_head() == head
+    assert store.audit_snapshot().head == head
     assert len(store.audit_entries()) == 2
     assert store.get_decision("default", "d1") == record
 
@@ -564,4 +605,4 @@ def test_memory_store_concurrent_appends_never_fork() -> None:
         thread.join()
     entries = store.audit_entries()
     assert [e.seq for e in entries] == list(range(1, 201))
-    assert verify_chain(entries, store.audit_head(), None) == intact(200, store.audit_head())
+    assert verify_stored_chain(store) == intact(200, store.audit_snapshot().head)

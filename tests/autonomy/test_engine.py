@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from escalade.autonomy.audit import verify_chain
 from escalade.autonomy.decisions import DecisionContext, Priority
 from escalade.autonomy.engine import EscalationEngine
 from escalade.autonomy.history import CalibrationRecord, Outcome
@@ -20,6 +19,7 @@ from escalade.autonomy.rules import RuleSet, load_rules
 from escalade.autonomy.thresholds import Labelled, RateControl
 from escalade.autonomy.trail import verify_trail
 from escalade.exceptions import CalibrationNotFoundError, ConfigError, DecisionError, NotEnoughLabelsError
+from tests.autonomy.factories import verify_stored_chain
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -179,10 +179,10 @@ def test_custom_rule_file_escalates(tmp_path: Any) -> None:
 def test_duplicate_id_is_refused_and_keeps_the_store(engine: EscalationEngine) -> None:
     """Deciding the same id twice is an error that changes nothing stored."""
     engine.evaluate({"id": "x", "description": "Fix a typo"})
-    head = engine.store.audit_head()
+    head = engine.store.audit_snapshot().head
     with pytest.raises(DecisionError, match="already decided"):
         engine.evaluate({"id": "x", "description": "Deploy to prod"})
-    assert engine.store.audit_head() == head
+    assert engine.store.audit_snapshot().head == head
     assert engine.store.decision_count("default") == 1
 
 
@@ -198,7 +198,7 @@ def test_preview_stores_nothing(engine: EscalationEngine) -> None:
     preview = engine.preview({"id": "p", "description": "Deploy to prod"})
     assert preview.should_escalate
     assert engine.store.decision_count("default") == 0
-    assert engine.store.audit_head() is None
+    assert engine.store.audit_snapshot().head is None
     assert engine.store.offsets("default") == {}
 
 
@@ -232,7 +232,7 @@ def test_outcome_is_audited_and_learned(engine: EscalationEngine) -> None:
     assert last["kind"] == "outcome"
     assert last["payload"]["verdict"] == "missed"
     assert last["payload"]["label"] is True
-    assert verify_chain(engine.store.audit_entries(), engine.store.audit_head(), None).ok
+    assert verify_stored_chain(engine.store).ok
     again = engine.preview({"description": "Fix a typo in the README"})
     assert again.threshold.learned == pytest.approx(0.05)
 
@@ -245,10 +245,10 @@ def test_outcome_errors(engine: EscalationEngine, decision_id: str, match: str) 
     """An unknown id or a second outcome is a clear error and appends nothing."""
     engine.evaluate({"id": "t", "description": "Fix a typo"})
     engine.record_outcome("t", Outcome(success=True))
-    head = engine.store.audit_head()
+    head = engine.store.audit_snapshot().head
     with pytest.raises(DecisionError, match=match):
         engine.record_outcome(decision_id, Outcome(success=True))
-    assert engine.store.audit_head() == head
+    assert engine.store.audit_snapshot().head == head
 
 
 def test_uncertified_type_escalates_with_the_calibration_named(engine: EscalationEngine) -> None:
@@ -293,10 +293,10 @@ def test_calibrating_with_too_few_labels_changes_nothing(
 ) -> None:
     """Too few labels: the refusal says how many are needed, and no calibration or audit entry is stored."""
     engine.evaluate({"id": "t", "description": "Fix a typo in the README"})
-    head = engine.store.audit_head()
+    head = engine.store.audit_snapshot().head
     with pytest.raises(NotEnoughLabelsError, match="needs at least 49 labelled decisions of one type"):
         engine.calibrate(alpha=0.05, delta=0.1, labelled=labels)
-    assert (engine.store.calibration("default"), engine.store.audit_head()) == (None, head)
+    assert (engine.store.calibration("default"), engine.store.audit_snapshot().head) == (None, head)
     assert not engine.evaluate({"id": "t2", "description": "Fix a typo in the README"}).should_escalate
 
 
@@ -317,12 +317,12 @@ def test_removing_a_calibration_puts_the_previous_in_force(engine: EscalationEng
 def test_removing_an_unknown_calibration_is_refused(engine: EscalationEngine) -> None:
     """An id the workspace does not hold is a clear error and appends nothing."""
     record = engine.calibrate(alpha=0.1, delta=0.1, labelled=[Labelled("maintenance", 0.9, False)] * 60)
-    head = engine.store.audit_head()
+    head = engine.store.audit_snapshot().head
     with pytest.raises(CalibrationNotFoundError, match="see `escalade decide --calibrations`"):
         engine.remove_calibration("nope")
     with pytest.raises(CalibrationNotFoundError, match="in workspace 'other'"):
         engine.remove_calibration(record.id, workspace="other")
-    assert (engine.store.audit_head(), engine.calibrations()) == (head, [record])
+    assert (engine.store.audit_snapshot().head, engine.calibrations()) == (head, [record])
 
 
 def test_unusual_needs_history() -> None:
@@ -383,8 +383,8 @@ def test_cut_outcome_and_calibration_entries_are_referenced() -> None:
     """Outcomes and calibrations are referenced like decisions, so cutting their entries is caught."""
     engine = EscalationEngine(MemoryAutonomyStore(), rng=random.Random(0), clock=lambda: NOW)
     engine.evaluate({"id": "a", "description": "Fix a typo"})
-    assert engine.store.highest_audit_reference() == 1
+    assert engine.store.audit_snapshot().referenced == 1
     engine.record_outcome("a", Outcome(success=True))
-    assert engine.store.highest_audit_reference() == 2
+    assert engine.store.audit_snapshot().referenced == 2
     engine.calibrate(alpha=0.2, delta=0.2, labelled=[Labelled("fix", 0.9, False)] * 30)
-    assert engine.store.highest_audit_reference() == 3
+    assert engine.store.audit_snapshot().referenced == 3

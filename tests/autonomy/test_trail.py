@@ -20,7 +20,7 @@ from escalade.autonomy.history import Outcome
 from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.autonomy.thresholds import Labelled
 from escalade.autonomy.trail import verify_trail
-from tests.autonomy.factories import NOW, decision_record
+from tests.autonomy.factories import NOW, count_parses, decision_record
 
 Tamper = Callable[[MemoryAutonomyStore], None]
 
@@ -69,6 +69,15 @@ def drop_calibration(store: MemoryAutonomyStore) -> None:
 
 def add_decision_row(store: MemoryAutonomyStore) -> None:
     store._decisions[("default", "x")] = decision_record("x", audit_seq=1)
+
+
+def test_verify_parses_each_entry_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chain and the rows are checked on one parse of each entry's body."""
+    store = flow()
+    bodies = [e.body for e in store.audit_entries()]
+    parses = count_parses(monkeypatch)
+    assert verify_trail(store, key=None).ok
+    assert parses == bodies
 
 
 @pytest.mark.parametrize(

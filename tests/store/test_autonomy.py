@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -37,7 +38,7 @@ from escalade.exceptions import AuditKeyError, CalibrationNotFoundError, Decisio
 from escalade.store.autonomy import SqlAutonomyStore
 from escalade.store.models import AutonomyCalibrationRow
 from escalade.store.sql import SqlStore
-from tests.autonomy.factories import decision_record, intact
+from tests.autonomy.factories import count_parses, decision_record, intact, verify_stored_chain
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CALIBRATIONS = cast(Table, AutonomyCalibrationRow.__table__)
@@ -87,9 +88,9 @@ def test_migration_creates_the_genesis_head(db_url: str) -> None:
             rows = conn.execute(text("SELECT id, seq, hash FROM audit_head")).all()
             assert [tuple(r) for r in rows] == [(1, 0, "0" * 64)]
         autonomy = SqlAutonomyStore(store.engine)
-        assert autonomy.audit_head() == AuditHead(0, GENESIS)
+        assert autonomy.audit_snapshot().head == AuditHead(0, GENESIS)
         assert autonomy.audit_entries() == []
-        assert verify_chain(autonomy.audit_entries(), autonomy.audit_head(), None) == ChainReport(ok=True, entries=0)
+        assert verify_stored_chain(autonomy) == ChainReport(ok=True, entries=0)
 
 
 def test_decision_round_trips_every_field(autonomy: SqlAutonomyStore) -> None:
@@ -169,18 +170,18 @@ def test_decision_defaults_round_trip(autonomy: SqlAutonomyStore) -> None:
 def test_duplicate_decision_stores_nothing(autonomy: SqlAutonomyStore) -> None:
     """A decision id used twice in a workspace is refused; the first record and the trail stay as they were."""
     first = add(autonomy, "d1")
-    head, entries = autonomy.audit_head(), autonomy.audit_entries()
+    head, entries = autonomy.audit_snapshot().head, autonomy.audit_entries()
     with pytest.raises(DecisionError, match="already decided in this workspace") as refused:
         add(autonomy, "d1", type="fix", confidence=0.1)
     assert (refused.value.decision_id, refused.value.field) == ("d1", "id")
-    assert autonomy.audit_head() == head
+    assert autonomy.audit_snapshot().head == head
     assert autonomy.audit_entries() == entries
     assert autonomy.decision_count("w") == 1
     assert autonomy.get_decision("w", "d1") == first
     elsewhere = add(autonomy, "d1", workspace="other")
     assert elsewhere.audit_seq == 2
     assert autonomy.decision_count("other") == 1
-    assert verify_chain(autonomy.audit_entries(), autonomy.audit_head(), None) == intact(2, autonomy.audit_head())
+    assert verify_stored_chain(autonomy) == intact(2, autonomy.audit_snapshot().head)
 
 
 @pytest.mark.parametrize(
@@ -223,12 +224,12 @@ def test_refused_outcome_appends_nothing(autonomy: SqlAutonomyStore, case: str) 
     """An outcome for an unknown decision, or a second one, is refused and leaves the trail as it was."""
     add(autonomy, "d", affected_files=("a.py",))
     first = outcome(autonomy, "d", Outcome(success=True))
-    head, entries = autonomy.audit_head(), autonomy.audit_entries()
+    head, entries = autonomy.audit_snapshot().head, autonomy.audit_entries()
     target, message = ("nope", "no decision with this id") if case == "unknown" else ("d", "already has an outcome")
     with pytest.raises(DecisionError, match=message) as refused:
         outcome(autonomy, target, Outcome(success=False))
     assert refused.value.decision_id == target
-    assert autonomy.audit_head() == head
+    assert autonomy.audit_snapshot().head == head
     assert autonomy.audit_entries() == entries
     assert autonomy.get_decision("w", "d") == first
     assert autonomy.area_stats("w", ["file:a.py"]) == {"file:a.py": AreaStats(1, 0)}
@@ -384,17 +385,25 @@ def test_engine_flow_leaves_an_intact_trail(autonomy: SqlAutonomyStore) -> None:
     ]
     assert [autonomy.get_decision("default", f"d{i}") is not None for i in range(1, 6)] == [True] * 5
     assert [r.audit_seq for r in autonomy.decisions("default")] == [1, 2, 3, 4, 5]
-    report = verify_chain(entries, autonomy.audit_head(), None)
-    assert report == intact(7, autonomy.audit_head())
+    assert verify_stored_chain(autonomy) == intact(7, autonomy.audit_snapshot().head)
+
+
+def test_verify_parses_each_entry_once(autonomy: SqlAutonomyStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verifying the trail and its rows parses each entry's body once, when the snapshot reads it."""
+    engine_flow(autonomy)
+    bodies = [e.body for e in autonomy.audit_entries()]
+    parses = count_parses(monkeypatch)
+    assert verify_trail(autonomy, key=None).ok
+    assert Counter(text for text in parses if text in bodies) == Counter(bodies)
 
 
 def test_outcomes_and_calibrations_are_referenced(autonomy: SqlAutonomyStore) -> None:
     """The highest referenced entry counts outcomes and calibrations, so cutting them is caught."""
     engine_flow(autonomy)
-    assert autonomy.highest_audit_reference() == 7
+    assert autonomy.audit_snapshot().referenced == 7
     draft = AuditDraft(at=AT, kind="calibration", workspace="w", decision_id=None, payload={"id": "c"})
     autonomy.save_calibration("w", calibration_record(AT, "c"), draft)
-    assert autonomy.highest_audit_reference() == 8
+    assert autonomy.audit_snapshot().referenced == 8
     assert autonomy.audit_entries(after=7)[0].kind == "calibration"
 
 
@@ -448,7 +457,7 @@ def test_tampering_in_the_database_is_detected(
     engine_flow(autonomy)
     with autonomy.engine.begin() as conn:
         tamper(conn)
-    report = verify_chain(autonomy.audit_entries(), autonomy.audit_head(), None)
+    report = verify_stored_chain(autonomy)
     assert not report.ok
     assert (report.first_bad_seq, report.first_bad_decision) == (first_bad, decision)
     assert problem in report.problem
@@ -473,7 +482,7 @@ def test_keyed_store_writes_an_hmac_chain(store: SqlStore) -> None:
     keyed = SqlAutonomyStore(store.engine, key=b"k")
     add(keyed, "d1")
     outcome(keyed, "d1", Outcome(success=True))
-    entries, head = keyed.audit_entries(), keyed.audit_head()
+    entries, head = keyed.audit_entries(), keyed.audit_snapshot().head
     assert verify_chain(entries, head, b"k") == ChainReport(
         ok=True, entries=2, keyed=True, keyed_from=1, key_id=key_id(b"k"), anchor=f"2:{entries[-1].hash}"
     )
@@ -493,13 +502,13 @@ def test_key_set_on_an_existing_trail(store: SqlStore) -> None:
     for key, cause in ((None, "missing_key"), (b"wrong", "wrong_key")):
         found = verify_trail(plain, key=key)
         assert (found.ok, found.first_bad_seq, found.cause) == (False, 3, cause)
-    head = plain.audit_head()
+    head = plain.audit_snapshot().head
     for writer, message in ((plain, "set ESCALADE_AUDIT_KEY"), (SqlAutonomyStore(store.engine, key=b"x"), "not the")):
         with pytest.raises(AuditKeyError, match=message):
             add(writer, "d4")
         with pytest.raises(AuditKeyError, match=message):
             writer.save_calibration("w", calibration_record(AT, "c"), draft(None, kind="calibration"))
-    assert (plain.audit_head(), plain.decision_count("w"), plain.calibrations("w")) == (head, 3, [])
+    assert (plain.audit_snapshot().head, plain.decision_count("w"), plain.calibrations("w")) == (head, 3, [])
 
 
 def run_threads(target: Callable[[], None], workers: int) -> None:
@@ -535,8 +544,8 @@ def test_concurrent_appends_never_fork_the_chain(autonomy: SqlAutonomyStore) -> 
     assert sorted(e.content()["decision_id"] for e in entries) == sorted(
         f"t{w}-{i}" for w in range(6) for i in range(30)
     )
-    assert autonomy.audit_head() == AuditHead(180, entries[-1].hash)
-    assert verify_chain(entries, autonomy.audit_head(), None) == intact(180, autonomy.audit_head())
+    assert autonomy.audit_snapshot().head == AuditHead(180, entries[-1].hash)
+    assert verify_stored_chain(autonomy) == intact(180, autonomy.audit_snapshot().head)
 
 
 def test_memory_and_sql_stores_decide_alike(autonomy: SqlAutonomyStore) -> None:
@@ -553,7 +562,7 @@ def test_memory_and_sql_stores_decide_alike(autonomy: SqlAutonomyStore) -> None:
         assert autonomy.type_stats("default", decision_type) == memory.type_stats("default", decision_type)
     assert autonomy.decisions("default") == memory.decisions("default")
     assert [e.hash for e in autonomy.audit_entries()] == [e.hash for e in memory.audit_entries()]
-    assert autonomy.audit_head() == memory.audit_head()
+    assert autonomy.audit_snapshot().head == memory.audit_snapshot().head
 
 
 def full_flow(store: AutonomyStore) -> EscalationEngine:
@@ -641,7 +650,7 @@ def test_table_edits_are_caught(
     full_flow(autonomy)
     with autonomy.engine.begin() as conn:
         conn.execute(text(tamper)) if isinstance(tamper, str) else tamper(conn)
-    assert verify_chain(autonomy.audit_entries(), autonomy.audit_head(), None).ok
+    assert verify_stored_chain(autonomy).ok
     report = verify_trail(autonomy, key=None)
     assert (report.ok, report.cause) == (False, "tampered")
     assert (report.first_bad_seq, report.first_bad_decision, report.field) == (seq, decision, field)
@@ -667,7 +676,7 @@ def test_calibrations_are_listed_and_removed(autonomy: SqlAutonomyStore) -> None
 def test_removing_an_unknown_calibration_changes_nothing(autonomy: SqlAutonomyStore, workspace: str, name: str) -> None:
     """An id not stored in that workspace is a clear error; no row goes and no entry is appended."""
     autonomy.save_calibration("w", calibration_record(AT, "c1"), draft(None, kind="calibration"))
-    head = autonomy.audit_head()
+    head = autonomy.audit_snapshot().head
     with pytest.raises(CalibrationNotFoundError, match=f"no calibration with id '{name}' in workspace '{workspace}'"):
         autonomy.remove_calibration(workspace, name, draft(None, kind="calibration_removed"))
-    assert (autonomy.audit_head(), [c.id for c in autonomy.calibrations("w")]) == (head, ["c1"])
+    assert (autonomy.audit_snapshot().head, [c.id for c in autonomy.calibrations("w")]) == (head, ["c1"])

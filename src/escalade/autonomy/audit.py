@@ -36,7 +36,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -100,6 +100,15 @@ def chain_hash(body: str, key: bytes | None) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _parse(body: str) -> dict[str, Any] | None:
+    """An entry's body as a JSON object (``None`` when it is not one: an edited entry)."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """One stored entry: its body (the hashed text) and hash."""
@@ -110,11 +119,7 @@ class AuditEntry:
 
     def content(self) -> dict[str, Any]:
         """The body parsed; an unreadable body (an edited entry) gives ``{}``."""
-        try:
-            parsed = json.loads(self.body)
-        except (ValueError, RecursionError):
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
+        return _parse(self.body) or {}
 
     @property
     def kind(self) -> str:
@@ -217,33 +222,31 @@ def check_append(last: AuditEntry | None, key: bytes | None) -> None:
     """Refuse (:class:`AuditKeyError`) to follow ``last`` with an entry sealed with ``key`` if it would break the trail.
 
     After a keyed entry the next one needs the same key: an unkeyed one could never verify, and one
-    under another key would leave a trail no single key verifies.
+    under another key would leave a trail no single key verifies. The newest entry's seal is judged
+    as :func:`verify_chain` judges it; an edit of a sealed entry is left for verification to report.
     """
     body = last.content() if last is not None else {}
     if last is None or not body:
         return  # an empty trail, or an unreadable newest entry (verify reports that)
-    if "seal" not in body:  # written before entries named their seal
-        if same_hash(chain_hash(last.body, None), last.hash) or (
-            key is not None and same_hash(chain_hash(last.body, key), last.hash)
-        ):
-            return
-        raise AuditKeyError(
-            f"the newest audit entry ({last.seq}) is not sealed with SHA-256{' nor this key' if key else ''}: it was"
-            f" written with another audit key (set {AUDIT_KEY_ENV} to it) or edited (run `escalade audit verify`);"
-            " nothing was appended"
-        )
-    if body.get("seal") != HMAC_SHA256:
+    found = _seal_problem(last, body, _Seals(key))
+    if found is None:
         return
     trail_key = body.get("key_id")
-    if key is None:
+    if found[0] == "missing_key":
         raise AuditKeyError(
             f"the audit trail is sealed with HMAC-SHA256 (key id {trail_key}) up to entry {last.seq}: set"
             f" {AUDIT_KEY_ENV} to its key (an entry sealed without it would break the trail); nothing was appended"
         )
-    if key_id(key) != trail_key:
+    if found[0] == "wrong_key":
         raise AuditKeyError(
             f"{AUDIT_KEY_ENV} is not the audit trail's key: its entries are sealed with key id {trail_key}, this key's"
-            f" id is {key_id(key)}; nothing was appended"
+            f" id is {key_id(key) if key else None}; nothing was appended"
+        )
+    if "seal" not in body:  # written before entries named their seal: another key and an edit look alike
+        raise AuditKeyError(
+            f"the newest audit entry ({last.seq}) is not sealed with SHA-256{' nor this key' if key else ''}: it was"
+            f" written with another audit key (set {AUDIT_KEY_ENV} to it) or edited (run `escalade audit verify`);"
+            " nothing was appended"
         )
 
 
@@ -429,22 +432,16 @@ def _end_problem(
 
 
 def _entry_problem(
-    entry: AuditEntry, expected: int, previous: str, seals: _Seals, anchor: AuditHead | None
-) -> tuple[Mapping[str, Any] | None, Cause, str] | None:
-    """``(body, cause, problem)`` for an entry that does not check out where it stands, else ``None``."""
-    try:
-        body = json.loads(entry.body)
-    except (ValueError, RecursionError):
-        body = None
-    if not isinstance(body, dict):
-        return None, "tampered", "its body is not a JSON object (edited)"
+    entry: AuditEntry, body: Mapping[str, Any], expected: int, previous: str, seals: _Seals, anchor: AuditHead | None
+) -> tuple[Cause, str] | None:
+    """``(cause, problem)`` for an entry (``body`` parsed) that does not check out where it stands, else ``None``."""
     sealed = _seal_problem(entry, body, seals)
     if sealed is not None:
-        return body, sealed[0], sealed[1]
+        return sealed
     problem = _link_problem(entry, body, expected, previous)
     if not problem and anchor is not None and entry.seq == anchor.seq and not same_hash(entry.hash, anchor.hash):
         problem = "it differs from the anchor recorded earlier"
-    return (body, "tampered", problem) if problem else None
+    return ("tampered", problem) if problem else None
 
 
 _UNKEYED = (
@@ -460,19 +457,27 @@ def verify_chain(
     *,
     referenced: int = 0,
     anchor: AuditHead | None = None,
+    on_entry: Callable[[AuditEntry, Mapping[str, Any]], object] | None = None,
 ) -> ChainReport:
     """Check every seal and link (see the module docstring); ``entries`` in stored ``seq`` order.
 
-    ``referenced``: the highest entry a stored row refers to; ``anchor``: an earlier head.
+    ``referenced``: the highest entry a stored row refers to; ``anchor``: an earlier head;
+    ``on_entry``: called with each entry that checks out and its body, as the walk passes it (each
+    body is parsed once, for both).
     """
     previous, expected, count = GENESIS, 1, 0
     seals = _Seals(key)
     anchored = anchor is None
     for entry in entries:
         count += 1
-        found = _entry_problem(entry, expected, previous, seals, anchor)
+        body = _parse(entry.body)
+        if body is None:
+            return _bad(count, entry.seq, None, "its body is not a JSON object (edited)", seals, "tampered")
+        found = _entry_problem(entry, body, expected, previous, seals, anchor)
         if found is not None:
-            return _bad(count, entry.seq, found[0], found[2], seals, found[1])
+            return _bad(count, entry.seq, body, found[1], seals, found[0])
+        if on_entry is not None:
+            on_entry(entry, body)
         anchored = anchored or (anchor is not None and entry.seq == anchor.seq)
         previous, expected = entry.hash, expected + 1
     last = expected - 1

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from escalade.autonomy.audit import AuditDraft, AuditEntry, AuditHead, AuditSnapshot
+from escalade.autonomy.audit import AuditDraft, AuditEntry, AuditSnapshot
 from escalade.autonomy.decisions import MAX_ID, MAX_WORKSPACE, check_text
 from escalade.exceptions import DecisionError
 
@@ -305,10 +305,6 @@ class AutonomyStore(Protocol):
     def append_audit(self, audit: AuditDraft) -> AuditEntry: ...
     def audit_entries(self, *, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """Entries with ``seq > after``, in ``seq`` order."""
-
-    def audit_head(self) -> AuditHead | None: ...
-    def highest_audit_reference(self) -> int:
-        """The highest audit entry any stored decision, outcome or calibration refers to (0 when none)."""
 
     def type_stats(self, workspace: str, decision_type: str) -> TypeStats: ...
     def area_stats(self, workspace: str, areas: Sequence[str]) -> Mapping[str, AreaStats]: ...

@@ -53,12 +53,6 @@ class MemoryAutonomyStore:
         found = [e for e in self._audit if e.seq > after]
         return found[:limit] if limit is not None else found
 
-    def audit_head(self) -> AuditHead | None:
-        return self._head
-
-    def highest_audit_reference(self) -> int:
-        return self._referenced
-
     def audit_snapshot(self) -> AuditSnapshot:
         with self._lock:
             rows = []

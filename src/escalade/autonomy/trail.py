@@ -3,9 +3,9 @@
 Statistics, learning and calibration read the tables (decisions, outcomes and their labels,
 calibrations, familiarity counts), not the chain. So each entry carries the material fields of the
 row it wrote (``record``, see :meth:`~escalade.autonomy.history.DecisionRecord.sealed`), and
-:func:`verify_trail` first verifies the chain (:func:`~escalade.autonomy.audit.verify_chain`), then
-replays it into the rows it vouches for and compares them with the rows stored, all read at one
-instant (:meth:`~escalade.autonomy.history.AutonomyStore.audit_snapshot`):
+:func:`verify_trail` verifies the chain (:func:`~escalade.autonomy.audit.verify_chain`), replaying
+each entry as the walk passes it into the rows it vouches for, then compares them with the rows
+stored, all read at one instant (:meth:`~escalade.autonomy.history.AutonomyStore.audit_snapshot`):
 
 - every decision row, and its outcome columns, must hold what the entry that wrote it recorded,
   field by field, and refer to that entry;
@@ -76,8 +76,8 @@ class _Replay:
         #: Every decision and outcome entry carries its fields, so familiarity counts can be derived.
         self.complete = True
 
-    def add(self, entry: AuditEntry) -> None:
-        body = entry.content()
+    def add(self, entry: AuditEntry, body: Mapping[str, Any]) -> None:
+        """Take in one entry that checked out, with its parsed body."""
         kind, workspace, record = body.get("kind"), str(body.get("workspace")), body.get("record")
         fields = record if isinstance(record, dict) else None
         if kind in ("decision", "outcome"):
@@ -163,11 +163,8 @@ def _compare(
     return problems, unchecked
 
 
-def check_rows(report: ChainReport, entries: Sequence[AuditEntry], rows: Sequence[StoredRow]) -> ChainReport:
-    """``report`` (an intact chain) with the tables compared against ``entries``."""
-    replay = _Replay()
-    for entry in entries:
-        replay.add(entry)
+def check_rows(report: ChainReport, replay: _Replay, rows: Sequence[StoredRow]) -> ChainReport:
+    """``report`` (an intact chain) with the tables compared against the rows ``replay`` built from it."""
     problems, unchecked = _compare(replay.expected(), rows, replay.complete)
     if not problems:
         return replace(report, rows=len(rows), unchecked_rows=unchecked)
@@ -187,7 +184,10 @@ def check_rows(report: ChainReport, entries: Sequence[AuditEntry], rows: Sequenc
 
 
 def verify_trail(store: AutonomyStore, *, key: bytes | None, anchor: AuditHead | None = None) -> ChainReport:
-    """Verify the chain, then every row it vouches for (see the module docstring)."""
+    """Verify the chain, then every row it vouches for (see the module docstring); each entry is parsed once."""
     snapshot = store.audit_snapshot()
-    report = verify_chain(snapshot.entries, snapshot.head, key, referenced=snapshot.referenced, anchor=anchor)
-    return check_rows(report, snapshot.entries, snapshot.rows) if report.ok else report
+    replay = _Replay()
+    report = verify_chain(
+        snapshot.entries, snapshot.head, key, referenced=snapshot.referenced, anchor=anchor, on_entry=replay.add
+    )
+    return check_rows(report, replay, snapshot.rows) if report.ok else report

@@ -138,15 +138,6 @@ class SqlAutonomyStore:
         with transaction(self.engine, write=False, what=_WHAT) as conn:
             return [AuditEntry(r.seq, r.body, r.hash) for r in conn.execute(query)]
 
-    def audit_head(self) -> AuditHead | None:
-        with transaction(self.engine, write=False, what=_WHAT) as conn:
-            row = conn.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).one_or_none()
-        return AuditHead(row.seq, row.hash) if row else None
-
-    def highest_audit_reference(self) -> int:
-        with transaction(self.engine, write=False, what=_WHAT) as conn:
-            return self._referenced(conn)
-
     @staticmethod
     def _referenced(conn: Connection) -> int:
         columns = (_DECISIONS.c.audit_seq, _DECISIONS.c.outcome_seq, _CALIBRATIONS.c.audit_seq)
