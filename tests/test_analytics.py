@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +12,8 @@ import pytest
 
 from escalade.analytics import generate_cost_analytics, run_kind
 from escalade.store.base import RunSummary
+from escalade.testgen import ProgressiveTestGenWorkflow
+from escalade.workflow import TESTGEN_WORKFLOW
 
 
 def _run(
@@ -30,7 +35,7 @@ def _run(
         started_at=datetime.now(UTC),
         finished_at=None,
         items_total=items,
-        items_done=items,
+        items_worked=items,
         items_answered=items if answered is None else answered,
         total_cost=cost,
         answered_cost=cost if answered_cost is None else answered_cost,
@@ -49,7 +54,7 @@ def test_aggregates_weight_items_equally() -> None:
     """Totals add up; rates are per item; average savings is the mean of run savings; per-workflow stats."""
     runs = [_run("a", 1.0, 4.0, 10, 0.5, 1.0), _run("a", 3.0, 4.0, 30, 0.1, 0.5), _run("b", 2.0, 2.0, 10, 0.0, 0.0)]
     a = generate_cost_analytics(runs)
-    assert (a.total_runs, a.total_items) == (3, 50)
+    assert (a.total_runs, a.total_items_worked) == (3, 50)
     assert a.total_cost == 6.0
     assert a.total_savings == 4.0
     assert a.savings_percent == pytest.approx(100 * 4 / 10)
@@ -68,7 +73,7 @@ def test_savings_count_answered_items_only() -> None:
     a = generate_cost_analytics([run])
     assert (a.total_cost, a.total_answered_cost) == (0.5, 0.2)
     assert a.total_savings == pytest.approx(0.8)
-    assert (a.total_items, a.total_answered) == (10, 5)
+    assert (a.total_items_worked, a.total_items_answered) == (10, 5)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +100,7 @@ def test_offline_and_test_generation_runs_stay_out_of_the_totals() -> None:
         _run("test-gen", 0.1, 0.3, 6, 0.5, 1.0),
     ]
     a = generate_cost_analytics(runs)
-    assert (a.total_runs, a.total_items, a.total_cost, a.total_savings) == (1, 10, 1.0, 1.0)
+    assert (a.total_runs, a.total_items_worked, a.total_cost, a.total_savings) == (1, 10, 1.0, 1.0)
     assert a.includes == "routing"
     offline, testgen = a.groups["offline"], a.groups["test-generation"]
     assert (offline.runs, offline.total_savings) == (1, 19.5)
@@ -128,3 +133,38 @@ def test_a_workflow_with_two_kinds_of_run_is_split() -> None:
         "replay (offline)": ("offline", 1),
         "replay (routing)": ("routing", 1),
     }
+
+
+def test_workflow_rows_are_group_figures_with_their_kind() -> None:
+    """A workflow's row has every figure of its group, its kind and mean cost; the totals are the routing group's."""
+    runs = [_run("a", 1.0, 4.0, 10, 0.5, 1.0), _run("a", 3.0, 4.0, 30, 0.1, 0.5, answered=20)]
+    a = generate_cost_analytics(runs)
+    row = a.to_dict()["workflow_stats"]["a"]
+    assert row == {**a.to_dict()["groups"]["routing"], "kind": "routing", "avg_cost": 2.0}
+    assert (row["items_worked"], row["items_answered"]) == (40, 30)
+    totals, group = a.to_dict(), a.groups["routing"]
+    assert totals["includes"] == "routing"
+    assert [totals[f"total_{name}"] for name in ("runs", "items_worked", "items_answered", "cost", "savings")] == [
+        group.runs, group.items_worked, group.items_answered, group.total_cost, group.total_savings
+    ]  # fmt: skip
+    assert (totals["total_answered_cost"], totals["total_baseline_cost"]) == (group.answered_cost, group.baseline_cost)
+    rates = ("savings_percent", "avg_savings_percent", "escalation_rate", "success_rate")
+    assert [totals[name] for name in rates] == [getattr(group, name) for name in rates]
+
+
+def test_analytics_knows_test_generation_without_loading_the_sandbox() -> None:
+    """analytics reads the testgen workflow's name from a light constant: the sandbox modules are not imported."""
+    assert ProgressiveTestGenWorkflow.workflow_name == TESTGEN_WORKFLOW == "test-gen"
+    probe = textwrap.dedent(
+        """
+        import importlib.util, sys, types
+        found = importlib.util.find_spec("escalade")
+        package = types.ModuleType("escalade")  # escalade/__init__ re-exports everything: load analytics alone
+        package.__path__ = list(found.submodule_search_locations)
+        sys.modules["escalade"] = package
+        import escalade.analytics
+        print(sorted(m for m in sys.modules if m.startswith("escalade.testgen")))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "[]"

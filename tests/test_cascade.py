@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -15,7 +16,9 @@ from escalade.exceptions import (
     ProviderAuthError,
     ProviderError,
     ProviderServerError,
+    RateLimitedError,
     StoreError,
+    UntrustedRunError,
 )
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate
 from escalade.providers.fake import FunctionProvider
@@ -178,6 +181,59 @@ def test_tier_with_no_answering_model_climbs(three_tier_config: EscalationConfig
     assert result.items[0].final_tier == "capable"
 
 
+def distrusting(*models: str) -> Callable[[ScoringContext], FailureAnalysis]:
+    """Scorer that finds the answers of ``models`` untrusted (keeping what it measured), else reads the text."""
+
+    def score(ctx: ScoringContext) -> FailureAnalysis:
+        analysis = quality_of_text(ctx)
+        if ctx.completion.model in models:
+            raise UntrustedRunError(
+                "the sandbox run of its tests is not trusted (refused: network access)", analysis=analysis
+            )
+        return analysis
+
+    return score
+
+
+def test_untrusted_answer_is_a_failed_attempt(three_tier_config: EscalationConfig) -> None:
+    """An answer the scorer cannot trust is no answer, even above the bar: a failed attempt, the next model answers."""
+    provider = scripted({("x", "a"): "1.0", ("x", "b"): ["0.4", "0.9"]})
+    result = ProgressiveExecutor(three_tier_config, provider, scorer=distrusting("a"), estimator=Estimator()).run_sync(
+        items("x")
+    )
+    cheap = result.items[0].tiers[0]
+    first = cheap.attempts[0]
+    assert (first.model, first.cqs, first.passed, first.error_cause) == ("a", None, False, "untrusted sandbox run")
+    assert first.error == "the sandbox run of its tests is not trusted (refused: network access)"
+    assert first.analysis is not None  # what was measured stays with the attempt
+    assert first.text == "1.0"
+    assert [a.model for a in cheap.attempts] == ["a", "b", "b"]  # a is not asked again on the tier
+    assert (result.items[0].final_model, result.status) == ("b", "completed")
+    assert result.error_counts == {"untrusted sandbox run": 1}
+
+
+def test_item_whose_every_answer_is_untrusted_is_unanswered(three_tier_config: EscalationConfig) -> None:
+    """Untrusted answers on every tier leave the item unanswered, saying why; the run is failed."""
+    provider = scripted({("x", m): "1.0" for m in "abcp"})
+    result = ProgressiveExecutor(
+        three_tier_config, provider, scorer=distrusting(*"abcp"), estimator=Estimator()
+    ).run_sync(items("x"))
+    item = result.items[0]
+    assert (item.status, item.final_answer, result.status) == ("unanswered", None, "failed")
+    assert item.error is not None
+    assert item.error.startswith("no tier could answer this item (last error: the sandbox run of its tests is not")
+    assert result.error_counts == {"untrusted sandbox run": 4}
+
+
+def test_rate_limit_beside_an_untrusted_answer_still_climbs(three_tier_config: EscalationConfig) -> None:
+    """A tier where one model was rate limited and the other answered untrusted climbs: not rate limits alone."""
+    provider = scripted({("x", "a"): RateLimitedError("slow down", model="a"), ("x", "b"): "1.0", ("x", "c"): "0.8"})
+    config = three_tier_config.replace(escalate_on_rate_limit=False)
+    result = ProgressiveExecutor(config, provider, scorer=distrusting("b"), estimator=Estimator()).run_sync(items("x"))
+    assert [t.tier for t in result.items[0].tiers] == ["cheap", "capable"]
+    assert result.items[0].final_model == "c"
+
+
 def test_item_no_tier_can_answer(three_tier_config: EscalationConfig) -> None:
     """If no tier answers, the item is 'unanswered', not a crash."""
     err = ProviderError("down")
@@ -203,7 +259,7 @@ def test_failing_item_never_stops_the_others(three_tier_config: EscalationConfig
     assert boom.cost_usd == COSTS["a"]
     assert statuses["ok1"][0] == statuses["ok2"][0] == "accepted"
     assert result.status == "partial"  # one item has no answer
-    assert result.error_counts() == {"unexpected": 1}
+    assert result.error_counts == {"unexpected": 1}
 
 
 def test_failed_item_keeps_what_it_spent(three_tier_config: EscalationConfig) -> None:
@@ -381,7 +437,7 @@ def test_run_where_every_call_fails_is_failed(three_tier_config: EscalationConfi
     assert result.status == "failed"
     assert [i.status for i in result.items] == ["unanswered", "unanswered"]
     assert (result.premium_baseline_cost, result.cost_savings, result.cost_savings_percent) == (0.0, 0.0, None)
-    assert result.error_counts() == {"authentication": 8}  # a, b, c, p for each item
+    assert result.error_counts == {"authentication": 8}  # a, b, c, p for each item
     assert {a.error_cause for t in result.tier_results for a in t.attempts} == {"authentication"}
 
 
@@ -394,7 +450,7 @@ def test_run_where_some_items_get_no_answer_is_partial(three_tier_config: Escala
     assert result.status == "partial"
     assert result.premium_baseline_cost == pytest.approx(0.1)
     assert result.cost_savings == pytest.approx(0.1 - COSTS["a"])
-    assert result.error_counts() == {"server error": 4}
+    assert result.error_counts == {"server error": 4}
 
 
 def test_default_baseline_uses_top_tier_estimate(three_tier_config: EscalationConfig) -> None:

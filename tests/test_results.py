@@ -133,7 +133,7 @@ def test_errors_are_counted_by_cause() -> None:
         _item("a", "unanswered", causes=("server error", "connection", "server error")),
         _item("b", "accepted", causes=("rate limit",)),
     )
-    assert result.error_counts() == {"server error": 2, "connection": 1, "rate limit": 1}
+    assert result.error_counts == {"server error": 2, "connection": 1, "rate limit": 1}
     assert list(result.to_dict()["errors"]) == ["server error", "connection", "rate limit"]
     assert "Errors: 4 failed attempts: server error 2, connection 1, rate limit 1" in result.generate_report()
 

@@ -8,8 +8,10 @@ For each item, starting on its start tier (the first tier by default):
    (context-window skip, call ceiling, budget reserve/settle, retries of transient errors),
 3. score the answer; it stays on the tier when its CQS meets the tier threshold and no custom
    predicate objects, otherwise it is retried up to the tier's ``min_attempts`` (stopping early on
-   stagnation) and then climbs. A tier that answered nothing climbs too, with the last error as the
-   reason, unless only rate limits stopped it and ``escalate_on_rate_limit`` is off.
+   stagnation) and then climbs. A scorer that raises ``UntrustedRunError`` (generated tests whose
+   sandbox run cannot be trusted) says the attempt has no answer: it is kept as a failed attempt,
+   like an error. A tier that answered nothing climbs too, with the last error as the reason,
+   unless only rate limits stopped it and ``escalate_on_rate_limit`` is off.
 
 Items run concurrently (bounded by ``max_concurrency``); an unexpected error fails that item only,
 and so does a stop of that item alone (its per-request cap or call ceiling), which keeps its best
@@ -43,6 +45,7 @@ from escalade.exceptions import (
     RateLimitedError,
     RequestStoppedError,
     RunStoppedError,
+    UntrustedRunError,
 )
 from escalade.items import (
     ItemState,
@@ -55,7 +58,7 @@ from escalade.items import (
     total_usage,
 )
 from escalade.ledger import BudgetLedger, WorkspaceBudget
-from escalade.providers.base import CompletionRequest, CostEstimator, Provider
+from escalade.providers.base import Completion, CompletionRequest, CostEstimator, Provider
 from escalade.quality.answers import check_task_kind
 from escalade.quality.predicates import EscalationPredicate, PredicateContext, below_threshold
 from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScorerLike, ScoringContext, as_scorer, score_now
@@ -253,7 +256,7 @@ class ProgressiveExecutor:
         try:
             baseline = self.baseline(item)
             while tier is not None:
-                state.provider_errors = []
+                state.errors = []
                 tier_result, passed, final = await self._run_tier(run_id, state, tier, guard)
                 nxt = ladder.next_after(tier) if self.config.enabled else None
                 held = None if passed else self._held_by_rate_limit(state, tier)
@@ -278,7 +281,7 @@ class ProgressiveExecutor:
         """Why the item stays put instead of climbing: its tier answered nothing, only for rate limits."""
         if self.config.escalate_on_rate_limit or any(a.error is None for a in state.current):
             return None
-        errors = [e for e in state.provider_errors if not isinstance(e, ContextWindowError)]
+        errors = [e for e in state.errors if not isinstance(e, ContextWindowError)]
         if not errors or not all(isinstance(e, RateLimitedError) for e in errors):
             return None
         return (
@@ -299,7 +302,7 @@ class ProgressiveExecutor:
         while len(scores) < tier.min_attempts:
             model = _next_model(models, cursor, unavailable)
             if model is None:
-                last = f" (last error: {state.provider_errors[-1]})" if state.provider_errors else ""
+                last = f" (last error: {state.errors[-1]})" if state.errors else ""
                 reason = reason or f"no model of the tier could answer{last}"
                 break
             cursor = models.index(model) + 1
@@ -402,42 +405,41 @@ class ProgressiveExecutor:
         try:
             outcome = await team.run(context)
         except ProviderError as exc:
-            state.provider_errors.append(exc)
+            state.errors.append(exc)
             return record(**failed, reason=f"provider error: {exc}", error=str(exc), error_cause=error_cause(exc))
         except RequestStoppedError as exc:  # this item goes no further; the run goes on
             return record(**failed, reason="request stopped", error=str(exc), error_cause=error_cause(exc), raised=exc)
         except (BudgetError, Exception) as exc:  # calls already paid for in this attempt are kept
             error = f"{type(exc).__name__}: {exc}"
             return record(**failed, reason="run stopped", error=error, error_cause=error_cause(exc), raised=exc)
+        return record(text=outcome.final.text, **await self._judge(state, tier, number, outcome.final))
+
+    async def _judge(self, state: ItemState, tier: Tier, number: int, answer: Completion) -> dict[str, Any]:
+        """The attempt's score and verdict; an answer that cannot be trusted is no answer (a failed attempt)."""
+        item = state.item
+        context = ScoringContext(
+            item_id=item.id,
+            prompt=item.prompt,
+            task_kind=item.task_kind,
+            tier=tier.name,
+            attempt=number,
+            completion=answer,
+            history=tuple(state.history),
+            metadata=dict(item.metadata),
+        )
         try:
-            analysis = await score_now(
-                self.scorer,
-                ScoringContext(
-                    item_id=item.id,
-                    prompt=item.prompt,
-                    task_kind=item.task_kind,
-                    tier=tier.name,
-                    attempt=number,
-                    completion=outcome.final,
-                    history=tuple(state.history),
-                    metadata=dict(item.metadata),
-                ),
-            )
+            analysis = await score_now(self.scorer, context)
             pctx = PredicateContext(tier=tier.name, threshold=tier.threshold, attempt=number, analysis=analysis)
             reasons = [r or "custom predicate" for escalate, r in (p(pctx) for p in self.predicates) if escalate]
+        except UntrustedRunError as exc:
+            state.errors.append(exc)
+            unanswered = {"analysis": exc.analysis, "cqs": None, "passed": False, "reason": str(exc)}
+            return {**unanswered, "error": str(exc), "error_cause": error_cause(exc)}
         except Exception as exc:
             error = f"scoring failed: {type(exc).__name__}: {exc}"
-            cause = error_cause(exc)
-            return record(
-                **{**failed, "text": outcome.final.text}, reason=error, error=error, error_cause=cause, raised=exc
-            )
-        return record(
-            text=outcome.final.text,
-            analysis=analysis,
-            cqs=analysis.cqs,
-            passed=not reasons,
-            reason="; ".join(reasons) or None,
-        )
+            failed = {"analysis": None, "cqs": None, "passed": False, "reason": error, "error": error}
+            return {**failed, "error_cause": error_cause(exc), "raised": exc}
+        return {"analysis": analysis, "cqs": analysis.cqs, "passed": not reasons, "reason": "; ".join(reasons) or None}
 
     def _estimated_baseline(self, item: WorkItem) -> float:
         top = self.config.tiers.top

@@ -25,6 +25,7 @@ catch the base and the CLI can turn any of them into one clear line::
     ├── RequestStoppedError          one request (work item) can go no further; the run goes on
     │   ├── RequestBudgetExceededError   its next call would pass the per-request cap
     │   └── CallLimitError           its ceiling on paid attempts (``max_calls_per_request``) is reached
+    ├── UntrustedRunError            an answer's generated tests ran, but their sandbox run cannot be trusted: no answer
     ├── RunStoppedError              the run was stopped; carries the partial result
     │   ├── BudgetError
     │   │   ├── BudgetExceededError  a budget (run, workspace month) refused the next call's reservation
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from escalade.ledger import LineState
+    from escalade.quality.analysis import FailureAnalysis
     from escalade.results import ProgressiveWorkflowResult
 
 __all__ = [
@@ -80,6 +82,7 @@ __all__ = [
     "StoreError",
     "TargetFileError",
     "TransientProviderError",
+    "UntrustedRunError",
 ]
 
 
@@ -257,6 +260,21 @@ class RequestBudgetExceededError(RequestStoppedError):
 
 class CallLimitError(RequestStoppedError):
     """The request reached its ceiling on paid attempts (``max_calls_per_request``): no further call is sent."""
+
+
+class UntrustedRunError(EscalationError):
+    """An answer's generated tests ran in a sandbox run that cannot be trusted (it was refused something,
+    timed out or crashed), so the attempt has no answer.
+
+    Raised by a scorer; the cascade keeps the attempt as a failed one (cause ``untrusted sandbox run``),
+    with ``analysis`` (what was measured, for its notes), and goes on as after a failed call: the model
+    is not asked again on the tier, and an item no tier answered ends ``unanswered``. The run goes on.
+    """
+
+    def __init__(self, message: str, *, analysis: FailureAnalysis | None = None) -> None:
+        super().__init__(message)
+        #: What the scorer measured of the run (its notes say why it is not trusted).
+        self.analysis = analysis
 
 
 class RunStoppedError(EscalationError):

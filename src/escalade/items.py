@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from escalade.calls import RequestCalls
-from escalade.exceptions import ProviderError, RequestStoppedError
+from escalade.exceptions import ProviderError, RequestStoppedError, UntrustedRunError
 from escalade.providers.base import Completion, Usage
 from escalade.quality.scorers import AnsweredAttempt
 from escalade.results import AttemptRecord, ItemResult, TierResult
@@ -45,8 +45,8 @@ class ItemState:
     current: list[AttemptRecord] = field(default_factory=list)
     #: Calls sent for the item, against its ceiling.
     calls: RequestCalls = field(default_factory=lambda: RequestCalls(limit=None))
-    #: Provider errors met on the tier being worked.
-    provider_errors: list[ProviderError] = field(default_factory=list)
+    #: Why attempts on the tier being worked have no answer: provider errors, answers that cannot be trusted.
+    errors: list[ProviderError | UntrustedRunError] = field(default_factory=list)
 
 
 def with_unfinished(state: ItemState, status: str) -> list[TierResult]:
@@ -75,11 +75,13 @@ def finish_item(
 ) -> ItemResult:
     """The result of an item whose last answer is ``final`` (``unanswered`` when there is none)."""
     if final is None:
+        errors = [a.error for t in state.tiers for a in t.attempts if a.error is not None]
+        last = f" (last error: {errors[-1]})" if errors else ""
         return ItemResult(
             item_id=state.item.id,
             status="unanswered",
             tiers=tuple(state.tiers),
-            error=error or "no tier could answer this item",
+            error=error or f"no tier could answer this item{last}",
             premium_baseline_usd=baseline,
             prompt=state.item.prompt,
         )

@@ -93,6 +93,9 @@ class ReplayPlan:
     rows: tuple[BenchmarkRow, ...]
     items: tuple[WorkItem, ...]
     notes: tuple[str, ...]
+    #: The top tier's first model's recorded cost over the rows (``None`` for live calls, whose
+    #: baseline comes from prices): what :func:`premium_baseline` and the run's note are built from.
+    premium: PremiumCost | None = None
 
 
 def select_rows(dataset: BenchmarkDataset, split: str, limit: int | None) -> list[BenchmarkRow]:
@@ -157,10 +160,12 @@ def plan_replay(
                 else "so items climb to the top tier (use --scorer oracle to see the ceiling)"
             )
         )
-    premium = premium_cost(rows, ladder.top.models[0]).run_note()
-    notes += [premium] if premium else []
+    premium = premium_cost(rows, ladder.top.models[0])
+    notes += [note] if (note := premium.run_note()) else []
     items = work_items(dataset, rows)
-    return ReplayPlan(config=config.replace(tiers=ladder), rows=tuple(rows), items=items, notes=tuple(notes))
+    return ReplayPlan(
+        config=config.replace(tiers=ladder), rows=tuple(rows), items=items, notes=tuple(notes), premium=premium
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,8 +217,9 @@ def premium_cost(rows: Iterable[BenchmarkRow], model: str) -> PremiumCost:
 
 def premium_baseline(plan: ReplayPlan) -> dict[str, float]:
     """Recorded cost of the top tier's first model per row (its mean cost where it has no outcome)."""
-    model = plan.config.tiers.top.models[0]
-    fallback = premium_cost(plan.rows, model).mean_usd
+    if plan.premium is None:
+        raise ConfigError("a plan of live calls has no recorded premium cost: its baseline comes from prices")
+    model, fallback = plan.premium.model, plan.premium.mean_usd
     return {r.key: r.outputs[model].cost_usd if model in r.outputs else fallback for r in plan.rows}
 
 

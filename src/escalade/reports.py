@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-__all__ = ["RunFigures", "percent", "render_report", "run_summary_dict"]
+__all__ = ["RunFigures", "cause_counts", "percent", "render_report", "run_summary_dict"]
 
 
 class RunFigures(Protocol):
@@ -46,6 +46,7 @@ class RunFigures(Protocol):
     def warnings(self) -> Sequence[str]: ...
     @property
     def notes(self) -> Sequence[str]: ...
+    @property
     def error_counts(self) -> Mapping[str, int]: ...
 
 
@@ -67,7 +68,7 @@ def run_summary_dict(run: RunFigures, **extra: Any) -> dict[str, Any]:
         "cost_savings_percent": run.cost_savings_percent,
         "escalation_rate": run.escalation_rate,
         "success_rate": run.success_rate,
-        "errors": dict(run.error_counts()),
+        "errors": dict(run.error_counts),
         "warnings": list(run.warnings),
         "notes": list(run.notes),
         **extra,
@@ -78,6 +79,15 @@ def _value(value: Any) -> str:
     if value is None:
         return "n/a"
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def cause_counts(errors: Mapping[str, int]) -> str:
+    """Failed attempts by cause as text.
+
+    >>> cause_counts({"connection": 2, "authentication": 1})
+    'connection 2, authentication 1'
+    """
+    return ", ".join(f"{cause} {n}" for cause, n in errors.items())
 
 
 def percent(value: float | None) -> str:
@@ -116,8 +126,7 @@ def _head(summary: Mapping[str, Any]) -> list[str]:
     ]
     errors: Mapping[str, int] = summary.get("errors") or {}
     if errors:
-        counts = ", ".join(f"{cause} {n}" for cause, n in errors.items())
-        lines.append(f"Errors: {sum(errors.values())} failed attempts: {counts}")
+        lines.append(f"Errors: {sum(errors.values())} failed attempts: {cause_counts(errors)}")
     return lines
 
 

@@ -27,6 +27,7 @@ from escalade.exceptions import (
     RequestBudgetExceededError,
     SandboxError,
     TransientProviderError,
+    UntrustedRunError,
 )
 from escalade.providers.base import Usage
 from escalade.quality.analysis import FailureAnalysis
@@ -66,6 +67,7 @@ _CAUSES: tuple[tuple[type[BaseException], str], ...] = (
     (BudgetError, "budget"),
     (ListenerError, "listener"),
     (SandboxError, "sandbox"),
+    (UntrustedRunError, "untrusted sandbox run"),
 )
 
 
@@ -107,7 +109,7 @@ class AttemptRecord:
     model: str
     #: Final answer text of the attempt (kept in memory for the caller; the store keeps it too).
     text: str | None
-    #: Quality analysis; ``None`` when the call failed.
+    #: Quality analysis; ``None`` when the call failed (an untrusted answer keeps what was measured of it).
     analysis: FailureAnalysis | None
     cqs: float | None
     #: Whether the attempt met the tier's bar.
@@ -118,7 +120,8 @@ class AttemptRecord:
     usage: Usage
     calls: int
     latency_s: float
-    #: Provider error message when the call failed; failed calls do not count as attempts.
+    #: Why the attempt has no answer (its call failed, its answer could not be trusted); such
+    #: attempts do not count as attempts of the tier.
     error: str | None = None
     #: What the error was, from its class (:func:`error_cause`: ``authentication``, ``connection``...).
     error_cause: str | None = None
@@ -301,6 +304,7 @@ class ProgressiveWorkflowResult:
         worked = [i for i in self.items if i.worked]
         return sum(i.status == "accepted" for i in worked) / len(worked) if worked else 0.0
 
+    @property
     def error_counts(self) -> dict[str, int]:
         """Failed attempts by cause (``authentication``, ``connection``, ``server error``...), most frequent first."""
         return count_causes(
@@ -328,10 +332,6 @@ class ProgressiveWorkflowResult:
         return run_summary_dict(
             self,
             items_total=len(self.items),
-            items_worked=self.items_worked,
-            items_answered=self.items_answered,
-            answered_cost=self.answered_cost,
-            errors=self.error_counts(),
             item_statuses=statuses,
             tiers={s.tier: s.to_dict() for s in self.tier_summaries()},
             **({"items": [_item_dict(i) for i in self.items]} if include_items else {}),

@@ -48,7 +48,10 @@ from escalade.results import ProgressiveWorkflowResult
 from escalade.teams import TeamContext, TeamOutcome, default_team
 from escalade.tiers import Tier
 
-__all__ = ["ProgressiveWorkflow"]
+__all__ = ["TESTGEN_WORKFLOW", "ProgressiveWorkflow"]
+
+#: The workflow ``escalade testgen`` runs are stored under (:class:`~escalade.testgen.ProgressiveTestGenWorkflow`).
+TESTGEN_WORKFLOW = "test-gen"
 
 
 class _TierWork:

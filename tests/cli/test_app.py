@@ -8,8 +8,9 @@ from importlib.metadata import version
 import pytest
 
 import escalade
-from escalade.cli.common import EXIT_FAILED_RUN, EXIT_OK
+from escalade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED_RUN, EXIT_OK
 from tests.cli.helpers import invoke
+from tests.conftest import MakeDataset
 
 
 def test_version_prints_the_package_version() -> None:
@@ -41,3 +42,41 @@ def test_entry_point_turns_an_unexpected_error_into_one_line(
     assert capsys.readouterr().err.strip() == (
         "error: unexpected LookupError: no such thing (run with --debug for the traceback)"
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "error", "code"),
+    [
+        (
+            ["show", "no-such-run", "--db", "{db}"],
+            "escalade.exceptions.RunNotFoundError: no stored run with id 'no-such-run' (see `escalade list`)",
+            EXIT_BAD_INPUT,
+        ),
+        (["eval", "{dataset}"], "ZeroDivisionError: boom", EXIT_FAILED_RUN),
+    ],
+)
+def test_entry_point_with_debug_prints_the_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    make_dataset: MakeDataset,
+    db_url: str,
+    command: list[str],
+    error: str,
+    code: int,
+) -> None:
+    """``escalade --debug ...`` through main(): the error's traceback on stderr, and the exit code of its class."""
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr("escalade.cli.evaluate.load_dataset", boom)
+    monkeypatch.setattr("escalade.cli.common._Flags.debug", False)  # restored after the test
+    args = [part.format(dataset=make_dataset(), db=db_url) for part in command]
+    monkeypatch.setattr("sys.argv", ["escalade", "--debug", *args])
+    with pytest.raises(SystemExit) as exited:
+        importlib.import_module("escalade.cli.app").main()
+    assert exited.value.code == code
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.rstrip().endswith(error)
+    assert "error: " not in err  # the traceback instead of the one line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from escalade.cli import app
+from escalade.cli import app, common
 from escalade.cli.common import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED_RUN, EXIT_INTERRUPTED, exit_code
 from escalade.exceptions import (
     ApprovalDeniedError,
@@ -53,6 +54,7 @@ UNEXPECTED = re.compile(r"^error: unexpected (\w+): (.*) \(run with --debug for 
         (OSError(28, "No space left on device"), EXIT_ENVIRONMENT),
         (MemoryError(), EXIT_ENVIRONMENT),
         (KeyboardInterrupt(), EXIT_INTERRUPTED),
+        (asyncio.CancelledError(), EXIT_INTERRUPTED),  # SIGTERM cancels the run's task
         (ZeroDivisionError("float division by zero"), EXIT_FAILED_RUN),
     ],
 )
@@ -114,6 +116,46 @@ def test_debug_flag_does_not_stick(make_dataset: MakeDataset, monkeypatch: pytes
     code, _, err = invoke("eval", str(make_dataset()))
     assert code == EXIT_FAILED_RUN
     assert UNEXPECTED.match(err.strip())
+
+
+def test_interrupt_outside_a_run_exits_130(make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in a command (here while eval loads its dataset) is one line and the interrupt's exit code."""
+    monkeypatch.setattr("escalade.cli.evaluate.load_dataset", _explode(KeyboardInterrupt()))
+    code, out, err = invoke("eval", str(make_dataset()))
+    assert (code, err.strip()) == (exit_code(KeyboardInterrupt()), "error: interrupted")
+    assert code == EXIT_INTERRUPTED
+    assert "Traceback" not in out + err
+
+
+def _plain(text: str) -> str:
+    """Table text without markup or line breaks: ``code``, `code` and runs of spaces read alike."""
+    return " ".join(text.replace("``", "").replace("`", "").split())
+
+
+def _docstring_codes() -> dict[int, str]:
+    """The exit codes table of ``escalade.cli.common``'s docstring: code to meaning."""
+    doc = common.__doc__ or ""
+    rows: dict[int, str] = {}
+    last = 0
+    for line in doc.split("meaning\n", 1)[1].splitlines():
+        if line.startswith("===="):
+            continue
+        code, name, meaning = line[:6].strip(), line[6:28].strip(), line[28:]
+        if code:
+            last = int(code)
+            assert getattr(common, name.strip("`")) == last, name
+        rows[last] = f"{rows.get(last, '')} {meaning}"
+    return {code: _plain(meaning) for code, meaning in rows.items()}
+
+
+def test_readme_and_docstring_give_the_same_exit_codes() -> None:
+    """The README's "Exit codes" table and the CLI's docstring table say the same, code for code."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("- Exit codes, the same for every command:", 1)[1].split("\n\n", 2)[1]
+    rows = [line.strip().strip("|").split("|") for line in table.splitlines()[2:]]
+    documented = {int(code): _plain(meaning) for code, meaning in rows}
+    assert documented == _docstring_codes()
+    assert set(documented) == {0, EXIT_FAILED_RUN, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED}
 
 
 def test_escalade_debug_is_not_a_config_typo(make_dataset: MakeDataset, db_url: str) -> None:
@@ -197,7 +239,7 @@ def test_live_answer_the_store_refuses_fails_the_run(make_dataset: MakeDataset, 
     (run,) = SqlStore(db_url).list_runs()
     assert run.status == "failed"
     assert any("item 'q2'" in warning for warning in run.warnings)
-    assert run.items_done >= 1  # q1, answered and paid for before, is kept
+    assert run.items_worked >= 1  # q1, answered and paid for before, is kept
 
 
 DEEP = "[" * 100_000 + "]" * 100_000

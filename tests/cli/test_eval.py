@@ -115,16 +115,6 @@ def test_run_and_eval_explain_the_same_premium_baseline(make_dataset: MakeDatase
     ), ran["notes"]
 
 
-@pytest.fixture
-def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    """stdout and stderr at a terminal; what goes to stderr is kept."""
-    screen = io.StringIO()
-    console = Console(file=screen, force_terminal=True, width=120)
-    monkeypatch.setattr("escalade.cli.running.err_console", lambda: console)
-    monkeypatch.setattr("escalade.cli.evaluate.output_is_terminal", lambda: True)
-    return screen
-
-
 @pytest.mark.parametrize(("args", "shown"), [([], True), (["--json"], False)])
 def test_eval_progress_only_at_a_terminal(
     make_dataset: MakeDataset, terminal: io.StringIO, args: list[str], shown: bool

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from escalade.cli.common import EXIT_FAILED_RUN
+from escalade.cli.common import EXIT_ENVIRONMENT, EXIT_FAILED_RUN
 from escalade.testgen.measure import answer_code
 from tests.cli.helpers import invoke
 from tests.providers.wire import Body, serve
@@ -278,8 +278,8 @@ def test_double():
 @pytest.mark.parametrize(
     ("double", "status", "expected_code", "kept", "untrusted"),
     [
-        (RISKY_DOUBLE, "failed", EXIT_FAILED_RUN, [], 4),  # two attempts on the cheap tier for each item
-        (GOOD_DOUBLE, "partial", 0, ["double"], 2),
+        (RISKY_DOUBLE, "failed", EXIT_FAILED_RUN, [], 2),  # one per item: its model is not asked again on the tier
+        (GOOD_DOUBLE, "partial", 0, ["double"], 1),
     ],
 )
 def test_untrusted_sandbox_runs_leave_items_unanswered(
@@ -292,7 +292,10 @@ def test_untrusted_sandbox_runs_leave_items_unanswered(
     kept: list[str],
     untrusted: int,
 ) -> None:
-    """Items whose final tests never ran trusted have no answer: failed (exit 1) when none has one, else partial."""
+    """Tests that ran untrusted are failed attempts: failed (exit 1) when no item has an answer, else partial.
+
+    ``--json``, the text report and ``escalade show`` count them alike, from the store's own rows.
+    """
     answers = tmp_path / "risky.json"
     recorded = {"double": {"gpt-4o-mini": double}, "sign": {"gpt-4o-mini": RISKY_DOUBLE.replace("double", "sign")}}
     answers.write_text(
@@ -312,6 +315,7 @@ def test_untrusted_sandbox_runs_leave_items_unanswered(
     assert f"Errors: {untrusted} failed attempts: untrusted sandbox run {untrusted}" in text
     shown = json.loads(invoke("show", data["run_id"], "--db", db_url, "--json")[1])
     assert (shown["status"], shown["items_answered"], shown["untrusted_runs"]) == (status, len(kept), untrusted)
+    assert shown["errors"] == data["errors"]
 
 
 def test_testgen_where_every_call_fails_is_failed(target: Path, tmp_path: Path, db_url: str) -> None:
@@ -408,7 +412,7 @@ def test_weak_sandbox_is_refused_before_anything_is_stored(
     code, stdout, err = invoke(
         "testgen", str(target), "--answers", str(answers_file), "--out", str(out), "--db", db_url
     )
-    assert code == 3  # the environment, not the input
+    assert code == EXIT_ENVIRONMENT  # the environment, not the input
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("error: generated tests cannot be isolated on this machine: sockets and new processes")

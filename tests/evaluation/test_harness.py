@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from escalade.datasets import load_dataset
-from escalade.evaluation.harness import evaluate
+from escalade.evaluation.harness import evaluate, sweep_of
 from escalade.evaluation.outcomes import Outcomes, RuntimeView
 from escalade.evaluation.policies import CascadePolicy, OraclePolicy, Policy, RandomMixPolicy, SingleModelPolicy
 from escalade.exceptions import DatasetError
@@ -160,6 +160,30 @@ def test_premium_model_without_outcomes_or_cost(
     models = {m: TINY_MODELS[m] for m in ("small-a", "big")}
     ds = load_dataset(make_dataset([row(f"q{i}", "p", answers) for i in range(3)], models=models))
     outcomes = Outcomes.from_rows(ds, ds.rows("test"))
+    built: list[str] = []
+
+    def policies() -> list[Policy]:
+        built.append("fitted")
+        return [SingleModelPolicy("big")]
+
     with pytest.raises(DatasetError, match=message) as info:
-        evaluate([SingleModelPolicy("big")], outcomes, dataset="tiny", split="test")
+        evaluate(policies, outcomes, dataset="tiny", split="test")
     assert str(info.value).startswith("split 'test' of tiny: the premium model 'big' ")
+    assert built == []  # refused before any policy was built (learned ones are fitted on the outcomes)
+
+
+def test_policies_built_once_checked_and_every_point_announced(outcomes: Outcomes) -> None:
+    """A function of policies is called once the outcomes are found comparable; each point is announced in order."""
+    policies: list[Policy] = [SingleModelPolicy("big"), RandomMixPolicy("small-a", "big")]
+    seen: list[tuple[str, int, int]] = []
+    report = evaluate(
+        lambda: policies,
+        outcomes,
+        dataset="tiny",
+        split="test",
+        on_point=lambda p, done, n: seen.append((p.name, done, n)),
+    )
+    sweep = [p.name for p in policies for _ in sweep_of(p)]  # one point per threshold
+    assert len(sweep) > len(policies)
+    assert [p.name for p in report.policies] == [p.name for p in policies]
+    assert seen == [(name, done, len(sweep)) for done, name in enumerate(sweep)]

@@ -57,7 +57,7 @@ def test_run_is_stored_and_summarised(db_url: str, store: SqlStore) -> None:
     run_id = _run(store)
     summary = store.get_run(run_id)
     assert summary.status == "completed"
-    assert (summary.items_total, summary.items_done) == (3, 3)
+    assert (summary.items_total, summary.items_worked) == (3, 3)
     # i0 passes cheap (0.9); i1 and i2 get 0.1 at cheap and climb to premium
     assert summary.total_cost == pytest.approx(3 * 0.01 + 2 * 0.1)
     assert summary.premium_baseline_cost == pytest.approx(0.3)
@@ -86,12 +86,28 @@ def test_unanswered_items_are_stored_with_their_causes(db_url: str, store: SqlSt
     run_id = ex.run_sync([WorkItem(id=f"i{k}", prompt="p") for k in range(2)]).run_id
     summary = store.get_run(run_id)
     assert summary.status == "partial"
-    assert summary.error_counts() == {"connection": 2, "authentication": 1}
-    assert (summary.items_done, summary.items_answered) == (2, 1)
+    assert summary.error_counts == {"connection": 2, "authentication": 1}
+    assert (summary.items_worked, summary.items_answered) == (2, 1)
     assert summary.premium_baseline_cost == pytest.approx(0.1)
     assert summary.answered_cost == pytest.approx(0.08)
     assert summary.cost_savings == pytest.approx(0.02)
     assert summary.to_dict()["errors"] == {"connection": 2, "authentication": 1}
+
+
+def test_stored_run_reports_its_result_under_the_same_keys(store: SqlStore) -> None:
+    """A stored run's summary has the fresh result's keys and figures: one key per figure (no items_done)."""
+    provider = ScriptedProvider({"a": ["0.9", "0.1"], "p": ["1"]}, cost_per_call={"a": 0.01, "p": 0.1})
+    ex = ProgressiveExecutor(
+        _config().replace(max_concurrency=1), provider, scorer=by_text, listeners=[store], baseline=lambda i: 0.1
+    )
+    fresh = ex.run_sync([WorkItem(id=f"i{k}", prompt="p") for k in range(3)]).to_dict(include_items=False)
+    stored = store.get_run(str(fresh["run_id"])).to_dict()
+    assert set(stored) - set(fresh) == {"config"}
+    assert set(fresh) - set(stored) == {"item_statuses"}
+    for key in set(fresh) & set(stored) - {"started_at", "finished_at", "tiers"}:
+        same = pytest.approx(fresh[key]) if isinstance(fresh[key], float) else fresh[key]
+        assert stored[key] == same, key
+    assert stored["items_worked"] == 3
 
 
 def test_unknown_run(db_url: str) -> None:
@@ -212,7 +228,7 @@ def test_a_row_the_database_refuses_marks_the_run_failed(store: SqlStore, where:
     summary = store.get_run("run-1")
     assert summary.status == "failed"
     assert any("item 'i1'" in warning and "surrogate" in warning for warning in summary.warnings)
-    assert summary.items_done >= 1  # i0, finished before, is kept
+    assert summary.items_worked >= 1  # i0, finished before, is kept
 
 
 def test_nul_characters_on_each_database(store: SqlStore) -> None:

@@ -15,7 +15,7 @@ from escalade.providers.base import Completion, CompletionRequest
 from escalade.store.sql import SqlStore
 from escalade.teams import TeamContext, TeamOutcome
 from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, Sandbox, TestGenResult
-from escalade.testgen.workflow import check_out_dir
+from escalade.testgen.workflow import check_out_dir, sandbox_notes
 from escalade.tiers import Ladder, Tier
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -103,6 +103,17 @@ def test_report_shows_each_tier(run: tuple[ProgressiveTestGenWorkflow, TestGenRe
     assert result.cost_savings_percent is not None
     assert result.cost_savings_percent > 0
     assert result.to_dict()["target_file"].endswith("calculator.py")
+
+
+def test_sandbox_notes_before_and_after_a_run_agree(
+    run: tuple[ProgressiveTestGenWorkflow, TestGenResult, Path],
+) -> None:
+    """The notes said before a run (from the probe, as the CLI stores them) are those its runs report after it."""
+    workflow, result, _ = run
+    before = sandbox_notes(workflow.sandbox.isolation(), workflow.sandbox.missing_isolation())
+    assert before
+    assert before[0].startswith("sandbox: ")
+    assert [n for n in result.notes if n.startswith("sandbox")] == list(before)
 
 
 def test_stopped_run_keeps_what_finished(tmp_path: Path) -> None:
@@ -216,7 +227,7 @@ RISKY = (
 
 
 def test_run_whose_every_sandbox_run_is_untrusted_is_failed(tmp_path: Path, db_url: str) -> None:
-    """When no item's final tests ran trusted, nothing is answered: items unanswered, run failed, stored so."""
+    """Tests that ran untrusted are no answer: failed attempts of their own cause, item unanswered, run failed."""
     answers = RecordedAnswers({"double": {"gpt-4o-mini": _fenced(RISKY), "gpt-4.1-nano": _fenced(RISKY)}})
     store = SqlStore(db_url)
     workflow = ProgressiveTestGenWorkflow(
@@ -228,11 +239,18 @@ def test_run_whose_every_sandbox_run_is_untrusted_is_failed(tmp_path: Path, db_u
     assert (item.status, item.final_answer) == ("unanswered", None)
     assert item.error is not None
     assert "not trusted" in item.error
-    assert (result.kept, result.untrusted_runs) == ((), 1)  # a bar of 0 accepts the first answer, untrusted or not
-    assert result.error_counts() == {"untrusted sandbox run": 1}
+    attempts = item.tiers[0].attempts
+    assert [(a.model, a.cqs, a.error_cause) for a in attempts] == [
+        ("gpt-4o-mini", None, "untrusted sandbox run"),  # even a bar of 0 accepts no untrusted answer
+        ("gpt-4.1-nano", None, "untrusted sandbox run"),
+    ]
+    assert all(a.error is not None and "refused: " in a.error for a in attempts)
+    assert (result.kept, result.untrusted_runs) == ((), 2)
+    assert result.error_counts == {"untrusted sandbox run": 2}
     assert result.premium_baseline_cost == 0.0  # nothing answered, nothing saved
     stored = store.get_run(result.run_id)
     assert (stored.status, stored.items_answered) == ("failed", 0)
+    assert stored.error_counts == result.error_counts
     store.close()
 
 

@@ -22,7 +22,7 @@ _HEADINGS = {
 
 def _section(heading: str, g: RunGroupStats) -> str:
     return (
-        f"{heading}: {g.runs} run(s), {g.items} items worked, {g.items_answered} answered\n"
+        f"{heading}: {g.runs} run(s), {g.items_worked} items worked, {g.items_answered} answered\n"
         f"  cost ${g.total_cost:.4f} (answered items ${g.answered_cost:.4f})   "
         f"premium-only baseline ${g.baseline_cost:.4f} (answered items)\n"
         f"  savings ${g.total_savings:.4f} ({percent(g.savings_percent)}; mean of runs "

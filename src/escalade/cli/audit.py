@@ -9,7 +9,17 @@ import typer
 
 from escalade.autonomy.audit import AuditHead, audit_key
 from escalade.autonomy.trail import verify_trail
-from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED_RUN,
+    DbOption,
+    JsonOption,
+    fail,
+    handle_errors,
+    open_store,
+    out_console,
+    print_json,
+)
 from escalade.store.autonomy import SqlAutonomyStore
 
 __all__ = ["audit_app"]
@@ -52,7 +62,8 @@ def verify_command(
         if report.anchor is not None:
             out_console().print(f"anchor: {report.anchor} (keep it elsewhere; pass it to --anchor later)", markup=False)
     if not report.ok:
-        raise fail(report.describe(), 2 if report.cause in ("missing_key", "wrong_key") else 1)
+        bad_key = report.cause in ("missing_key", "wrong_key")  # the input (ESCALADE_AUDIT_KEY), not the trail
+        raise fail(report.describe(), EXIT_BAD_INPUT if bad_key else EXIT_FAILED_RUN)
 
 
 @audit_app.command("show")

@@ -7,17 +7,22 @@ code  name                  meaning
 ====  ====================  ==========================================================================
 0     ``EXIT_OK``           done
 1     ``EXIT_FAILED_RUN``   the work ran but failed or stopped: a budget or approval stop, nothing
-                            answered, a failed check (``audit verify``), an unexpected error
-2     ``EXIT_BAD_INPUT``    bad input: usage, a malformed dataset, config, rule file or artifact, an
-                            unknown run id
-3     ``EXIT_ENVIRONMENT``  the environment failed: the database unreachable, full or read-only, a
-                            file that cannot be written, out of memory, no sandbox, a provider down
-130   ``EXIT_INTERRUPTED``  Ctrl-C or SIGTERM
+                            answered (every call failed, a provider down), ``audit verify`` finding
+                            an entry or row edited, removed or moved (or, with a key, nothing sealed
+                            with it), an unexpected error
+2     ``EXIT_BAD_INPUT``    bad input: usage, a malformed dataset, config, rule file, router artifact
+                            or answers file, an unknown run id, a ``--plot`` path that cannot be
+                            written, a missing or wrong ``ESCALADE_AUDIT_KEY``
+3     ``EXIT_ENVIRONMENT``  the environment failed: the database unreachable, full, read-only or not
+                            a database, the store or budget ledger failing mid-run, a full disk or
+                            another operating-system error, out of memory, no sandbox (or a broken one)
+130   ``EXIT_INTERRUPTED``  interrupted (Ctrl-C or SIGTERM)
 ====  ====================  ==========================================================================
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import sys
@@ -92,8 +97,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 
 
 def exit_code(error: BaseException) -> int:
-    """The exit code for ``error`` (see the module docstring)."""
-    if isinstance(error, KeyboardInterrupt):
+    """The exit code for ``error`` (see the module docstring); Ctrl-C, and SIGTERM's cancellation, are interrupts."""
+    if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
         return EXIT_INTERRUPTED
     if isinstance(error, _ENVIRONMENT):
         return EXIT_ENVIRONMENT
@@ -142,8 +147,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
-        except KeyboardInterrupt:
-            raise fail("interrupted", EXIT_INTERRUPTED) from None
+        except KeyboardInterrupt as interrupt:
+            raise fail("interrupted", exit_code(interrupt)) from None
         except Exception as exc:
             if debugging():
                 raise

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -16,18 +15,13 @@ from escalade.cli.common import JsonOption, fail, handle_errors, out_console, pr
 from escalade.cli.running import progress_bar
 from escalade.datasets import load_dataset
 from escalade.evaluation.catalog import select_policies
-from escalade.evaluation.harness import EvalReport, check_comparable, evaluate, sweep_of
+from escalade.evaluation.harness import EvalReport, evaluate
 from escalade.evaluation.outcomes import Outcomes
 from escalade.evaluation.plot import plot_report
 from escalade.evaluation.policies import Policy
 from escalade.replay import PremiumCost, premium_cost
 
-__all__ = ["eval_command", "output_is_terminal"]
-
-
-def output_is_terminal() -> bool:
-    """Whether results go to a terminal (a progress bar would only get in the way of piped output)."""
-    return sys.stdout.isatty()
+__all__ = ["eval_command"]
 
 
 def _fmt(value: float | None, spec: str = ".3f") -> str:
@@ -104,20 +98,18 @@ def eval_command(
     outcomes = Outcomes.from_rows(dataset, dataset.rows(split))
     if len(outcomes) == 0:
         raise fail(f"split {split!r} of {dataset.name} has no rows")
-    check_comparable(outcomes, dataset=dataset.name, split=split)  # before fitting any policy on it
     train = None
     if split != "train" and "train" in dataset.splits:
         train = Outcomes.from_rows(dataset, dataset.rows("train"))
-    policies = select_policies(outcomes, policy or [], train=train, seed=seed)
-    with progress_bar(show=not json_out and output_is_terminal()) as progress:
+    with progress_bar(json_out=json_out) as progress:
         report = evaluate(
-            policies,
+            lambda: select_policies(outcomes, policy or [], train=train, seed=seed),  # fitted once found comparable
             outcomes,
             dataset=dataset.name,
             split=split,
             target=target_quality,
             seed=seed,
-            on_point=_announcer(progress, policies),
+            on_point=_announcer(progress),
         )
     premium = premium_cost(dataset.rows(split), report.premium_model)
     if plot is not None:
@@ -131,14 +123,11 @@ def eval_command(
             out_console().print(f"plot written to {plot}", markup=False)
 
 
-def _announcer(progress: Progress, policies: Sequence[Policy]) -> Callable[[Policy], None]:
+def _announcer(progress: Progress) -> Callable[[Policy, int, int], None]:
     """The ``on_point`` of :func:`evaluate` that names the policy being worked on and counts the points done."""
-    task = progress.add_task("policies", total=sum(len(sweep_of(p)) for p in policies))
-    started = 0
+    task = progress.add_task("policies", total=None)
 
-    def starting(policy: Policy) -> None:
-        nonlocal started
-        progress.update(task, completed=started, description=f"policy {policy.name}", refresh=True)
-        started += 1
+    def starting(policy: Policy, done: int, points: int) -> None:
+        progress.update(task, completed=done, total=points, description=f"policy {policy.name}", refresh=True)
 
     return starting

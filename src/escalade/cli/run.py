@@ -14,18 +14,17 @@ import typer
 
 from escalade.calls import CallObserver
 from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
-from escalade.cli.common import (
-    EXIT_INTERRUPTED,
-    DbOption,
-    JsonOption,
-    fail,
-    handle_errors,
-    open_store,
-    out_console,
-    print_json,
-)
+from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 from escalade.cli.live import LiveOptions, check_live_options, live_resources
-from escalade.cli.running import ProgressListener, RunSetup, approver, exit_for, progress_bar, until_terminated
+from escalade.cli.running import (
+    ProgressListener,
+    RunSetup,
+    approver,
+    exit_for,
+    interrupted,
+    progress_bar,
+    until_terminated,
+)
 from escalade.config import EscalationConfig, load_config
 from escalade.datasets import BenchmarkDataset, load_dataset
 from escalade.exceptions import RunStoppedError
@@ -198,7 +197,7 @@ def _execute(
     """Run the executor with the store, telemetry and a progress bar; report; exit 1 if stopped or nothing answered."""
     plan = setup.plan
     info = {"dataset": dataset_name, "split": split, "scorer": scorer_name, "offline_scorer": setup.offline_scorer}
-    progress = progress_bar()
+    progress = progress_bar(json_out=json_out)
     listeners: list[RunListener] = [
         store,
         RunSetup(store, info, plan.notes),
@@ -227,11 +226,8 @@ def _execute(
         if exc.partial_result is None:
             raise
         stopped, result = exc, exc.partial_result
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        store.mark_interrupted(run_id)
-        raise fail(
-            f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", EXIT_INTERRUPTED
-        ) from None
+    except (KeyboardInterrupt, asyncio.CancelledError) as interrupt:
+        raise interrupted(store, run_id, interrupt) from None
     metrics = {**info, **setup.metrics(result)}
     store.set_metrics(run_id, metrics, notes=plan.notes)
     result = dataclasses.replace(result, metrics=metrics, notes=plan.notes)

@@ -13,9 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from escalade.budget import ApprovalRequest
 from escalade.cascade import RunListener
-from escalade.cli.common import EXIT_FAILED_RUN, err_console, exit_code, fail
+from escalade.cli.common import EXIT_FAILED_RUN, err_console, exit_code, fail, out_console
 from escalade.config import EscalationConfig
 from escalade.exceptions import RunStoppedError
+from escalade.reports import cause_counts
 from escalade.results import ItemResult, ProgressiveWorkflowResult
 from escalade.store.sql import SqlStore
 
@@ -25,6 +26,7 @@ __all__ = [
     "approver",
     "exit_for",
     "interactive",
+    "interrupted",
     "progress_bar",
     "until_terminated",
 ]
@@ -53,15 +55,18 @@ class RunSetup(RunListener):
         self._store.set_metrics(run_id, self._metrics, notes=self._notes)
 
 
-def progress_bar(*, show: bool = True) -> Progress:
-    """A progress bar on stderr, shown only at a terminal (and only when ``show``)."""
+def progress_bar(*, json_out: bool) -> Progress:
+    """A progress bar on stderr, drawn only when both outputs are a terminal and the output is not ``--json``.
+
+    Piped or JSON output is read by a program, and a bar in between would only get in its way.
+    """
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console(),
-        disable=not (show and err_console().is_terminal),
+        disable=json_out or not (out_console().is_terminal and err_console().is_terminal),
         transient=True,
     )
 
@@ -108,7 +113,7 @@ def exit_for(result: ProgressiveWorkflowResult, stopped: RunStoppedError | None)
     """After the report: exit 1 when the run was stopped or answered nothing; warn when some items have no answer."""
     if stopped is not None:
         raise fail(str(stopped), exit_code(stopped))
-    errors = ", ".join(f"{cause} {n}" for cause, n in result.error_counts().items())
+    errors = cause_counts(result.error_counts)
     why = f" (errors: {errors})" if errors else ""
     show = f"escalade show {result.run_id}"
     if result.status == "failed":
@@ -120,6 +125,12 @@ def exit_for(result: ProgressiveWorkflowResult, stopped: RunStoppedError | None)
             f"as partial ({show})",
             markup=False,
         )
+
+
+def interrupted(store: SqlStore, run_id: str, interrupt: BaseException) -> typer.Exit:
+    """After Ctrl-C or SIGTERM: mark the run interrupted (its finished attempts stay), say so; the exit to raise."""
+    store.mark_interrupted(run_id)
+    return fail(f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", exit_code(interrupt))
 
 
 async def until_terminated(run: Coroutine[Any, Any, _T]) -> _T:

@@ -36,7 +36,7 @@ def list_command(
             r.workflow,
             r.status,
             f"{r.started_at:%Y-%m-%d %H:%M}",
-            f"{r.items_done}/{r.items_total}",
+            f"{r.items_worked}/{r.items_total}",
             str(r.items_answered),
             f"{r.total_cost:.4f}",
             percent(r.cost_savings_percent),

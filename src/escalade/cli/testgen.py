@@ -11,25 +11,24 @@ import typer
 from rich.progress import Progress
 
 from escalade.cascade import RunListener, new_run_id
-from escalade.cli.common import (
-    EXIT_INTERRUPTED,
-    DbOption,
-    JsonOption,
-    fail,
-    handle_errors,
-    open_store,
-    out_console,
-    print_json,
-)
+from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 from escalade.cli.live import check_live_options, live_resources
-from escalade.cli.running import ProgressListener, RunSetup, approver, exit_for, progress_bar, until_terminated
+from escalade.cli.running import (
+    ProgressListener,
+    RunSetup,
+    approver,
+    exit_for,
+    interrupted,
+    progress_bar,
+    until_terminated,
+)
 from escalade.config import load_config
 from escalade.exceptions import RunStoppedError
 from escalade.providers.live import default_ladder
 from escalade.store.sql import SqlStore
 from escalade.telemetry import ProgressiveTelemetry
 from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, Sandbox, SandboxLimits, find_targets
-from escalade.testgen.workflow import TestGenResult, check_out_dir
+from escalade.testgen.workflow import TestGenResult, check_out_dir, sandbox_notes
 
 __all__ = ["generate_tests_command"]
 
@@ -76,10 +75,8 @@ def generate_tests_command(
     if concurrency is not None:
         cfg = cfg.replace(max_concurrency=concurrency)
     store = open_store(db)
-    progress = progress_bar()
-    lacking = sandbox.missing_isolation()
-    notes: tuple[str, ...] = (f"sandbox: {', '.join(sandbox.isolation())}",)
-    notes += (f"sandbox NOT ISOLATED as required: {'; '.join(lacking)}",) if lacking else ()
+    progress = progress_bar(json_out=json_out)
+    notes = sandbox_notes(sandbox.isolation(), sandbox.missing_isolation())
     listeners: list[RunListener] = [
         store,
         RunSetup(store, {"target_file": str(module.path), "out_dir": str(out)}, notes),
@@ -125,11 +122,8 @@ def _run(
         if not isinstance(exc.partial_result, TestGenResult):
             raise
         stopped, result = exc, exc.partial_result
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        store.mark_interrupted(run_id)
-        raise fail(
-            f"interrupted: run {run_id} keeps its finished attempts (escalade show {run_id})", EXIT_INTERRUPTED
-        ) from None
+    except (KeyboardInterrupt, asyncio.CancelledError) as interrupt:
+        raise interrupted(store, run_id, interrupt) from None
     kept = sum(k.kept for k in result.kept)
     metrics = {"target_file": result.target_file, "out_dir": str(out), "tests_kept": kept}
     metrics |= {"files_written": len(result.kept), "untrusted_runs": result.untrusted_runs}

@@ -186,34 +186,41 @@ def _report(
 
 
 def evaluate(
-    policies: Sequence[Policy],
+    policies: Sequence[Policy] | Callable[[], Sequence[Policy]],
     outcomes: Outcomes,
     *,
     dataset: str,
     split: str,
     target: float = 0.95,
     seed: int = 0,
-    on_point: Callable[[Policy], None] | None = None,
+    on_point: Callable[[Policy, int, int], None] | None = None,
 ) -> EvalReport:
     """Run every policy on ``outcomes`` and compute the peer metrics.
 
-    ``on_point`` is told of each point before it is computed: one per threshold of a policy's sweep
-    (:func:`sweep_of`), so a caller can show progress.
+    ``outcomes`` are first checked to be comparable (:func:`check_comparable`); ``policies`` may be a
+    function that builds them, called only then, so that learned policies are never fitted on
+    outcomes that cannot be compared. ``on_point`` is told of each point before it is computed, with
+    the points done and the points in all: one per threshold of a policy's sweep (:func:`sweep_of`),
+    so a caller can show progress.
     """
     check_comparable(outcomes, dataset=dataset, split=split)
+    chosen = list(policies() if callable(policies) else policies)
+    points_in_all = sum(len(sweep_of(p)) for p in chosen)
     premium = outcomes.premium
     col = outcomes.column(premium)
     premium_quality = float(np.nanmean(outcomes.scores[:, col]))
     premium_cost = float(np.nansum(outcomes.costs[:, col]))
     cheap_quality = float(np.nanmean(outcomes.scores[:, 0]))
     two_models = len(outcomes.models) == 2
-    reports = []
-    for policy in policies:
+    reports: list[PolicyReport] = []
+    done = 0
+    for policy in chosen:
         points = []
         for threshold in sweep_of(policy):
             if on_point is not None:
-                on_point(policy)
+                on_point(policy, done, points_in_all)
             points.append(_run(policy, outcomes, threshold))
+            done += 1
         reports.append(
             _report(
                 policy, points, rows=len(outcomes), premium_quality=premium_quality, premium_cost=premium_cost,

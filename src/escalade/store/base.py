@@ -22,8 +22,8 @@ class RunSummary:
     started_at: datetime
     finished_at: datetime | None
     items_total: int
-    #: Items that reached a final state (the denominator of the rates).
-    items_done: int
+    #: Items the run got to (the denominator of the rates).
+    items_worked: int
     #: Items that ended with an answer (the items savings are counted over).
     items_answered: int
     #: Everything spent, unfinished and unanswered items included.
@@ -40,11 +40,7 @@ class RunSummary:
     notes: list[str]
     config: dict[str, Any]
     #: Failed attempts by cause, most frequent first.
-    error_causes: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def items_worked(self) -> int:
-        return self.items_done
+    error_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def cost_savings(self) -> float:
@@ -55,14 +51,10 @@ class RunSummary:
     def cost_savings_percent(self) -> float | None:
         return savings_percent(self.answered_cost, self.premium_baseline_cost)
 
-    def error_counts(self) -> dict[str, int]:
-        return dict(self.error_causes)
-
     def to_dict(self) -> dict[str, Any]:
         return run_summary_dict(
             self,
             items_total=self.items_total,
-            items_done=self.items_done,
             tiers=self.tiers,
             config=self.config,
         )

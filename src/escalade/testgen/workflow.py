@@ -8,9 +8,11 @@ confidence; see :mod:`escalade.testgen.measure`). Items whose CQS is below the t
 the others keep their tests. The tests that passed are written to the output folder, with a
 ``conftest.py`` that lets plain ``pytest`` import the target.
 
-An item whose final tests ran in a sandbox run that cannot be trusted (refused something, timed out,
-crashed) has no answer: it ends ``unanswered``, for the listeners (the store) as in the result, so a
-run where no sandbox run could be trusted is ``failed``, not a success.
+Tests whose sandbox run cannot be trusted (it was refused something, timed out, crashed) are no
+answer: the scorer raises :class:`~escalade.exceptions.UntrustedRunError`, so the cascade keeps the
+attempt as a failed one (cause ``untrusted sandbox run``) and tries the next model, or climbs. An
+item that no tier answered with trusted tests ends ``unanswered``, and a run where none was is
+``failed``: in the result, the store and every report alike.
 """
 
 from __future__ import annotations
@@ -18,26 +20,32 @@ from __future__ import annotations
 import ast
 import asyncio
 import dataclasses
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from escalade.cascade import ProgressiveExecutor, RunListener, WorkItem
-from escalade.config import EscalationConfig
-from escalade.exceptions import ConfigError, RunStoppedError
+from escalade.cascade import WorkItem
+from escalade.exceptions import ConfigError, RunStoppedError, UntrustedRunError
 from escalade.quality.analysis import FailureAnalysis
 from escalade.quality.scorers import ScoreResult, ScoringContext
-from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, run_status
+from escalade.results import ItemResult, ProgressiveWorkflowResult
 from escalade.testgen.answers import RecordedAnswers
 from escalade.testgen.measure import answer_code, confidence_in, count_kept, keep_passing, measure, tampering
 from escalade.testgen.sandbox import Sandbox, SandboxRun
 from escalade.testgen.targets import TargetModule, TestTarget, find_targets
 from escalade.tiers import Ladder
-from escalade.workflow import ProgressiveWorkflow
+from escalade.workflow import TESTGEN_WORKFLOW, ProgressiveWorkflow
 
-__all__ = ["KeptTests", "Measurement", "ProgressiveTestGenWorkflow", "TestGenResult", "check_out_dir", "prompt_for"]
+__all__ = [
+    "KeptTests",
+    "Measurement",
+    "ProgressiveTestGenWorkflow",
+    "TestGenResult",
+    "check_out_dir",
+    "prompt_for",
+    "sandbox_notes",
+]
 
 _PROMPT = """Write pytest tests for the {kind} `{name}` of the Python module `{module}` shown below.
 
@@ -94,13 +102,6 @@ class TestGenResult(ProgressiveWorkflowResult):
     #: Sandbox runs (of any attempt) that could not be trusted, so their tests were neither believed nor kept.
     untrusted_runs: int = 0
 
-    def error_counts(self) -> dict[str, int]:
-        """Failed attempts by cause, untrusted sandbox runs included."""
-        causes = Counter(super().error_counts())
-        if self.untrusted_runs:
-            causes["untrusted sandbox run"] += self.untrusted_runs
-        return dict(causes.most_common())
-
     def tier_progression(self) -> list[str]:
         """Per item, each tier's best CQS and whether it climbed (the seed's report)."""
         lines = []
@@ -135,7 +136,7 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
     """
 
     __test__ = False
-    workflow_name = "test-gen"
+    workflow_name = TESTGEN_WORKFLOW
 
     def __init__(self, *args: Any, sandbox: Sandbox | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -211,32 +212,10 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         self._measured[(context.item_id, context.tier, context.attempt)] = Measurement(
             code=code, run=run, analysis=analysis
         )
+        if run is not None and not run.trusted:  # its tests are neither believed nor kept: no answer
+            why = "; ".join(run.problems)  # fixed words only, never text the run chose: the error is stored
+            raise UntrustedRunError(f"the sandbox run of its tests is not trusted ({why})", analysis=analysis)
         return analysis
-
-    def executor(self) -> ProgressiveExecutor:
-        """The cascade, its listeners told of items whose final tests were not trusted as unanswered."""
-        executor = super().executor()
-        executor.listeners = [_TrustedAnswers(listener, self._trusted) for listener in executor.listeners]
-        return executor
-
-    def _trusted(self, item: ItemResult) -> ItemResult:
-        """``item``, or ``unanswered`` when its final tests ran in a sandbox run that cannot be trusted."""
-        final = _final_attempt(item)
-        found = self._measured.get(final) if final is not None else None
-        run = found.run if found is not None else None
-        if run is None or run.trusted:
-            return item
-        why = [w for w, bad in (("timed out", run.timed_out), ("crashed", run.crashed)) if bad]
-        why += [f"{run.refused_total} refused operation(s)"] if run.refused_total else []
-        return dataclasses.replace(
-            item,
-            status="unanswered",
-            final_tier=None,
-            final_model=None,
-            final_answer=None,
-            final_cqs=None,
-            error=f"the sandbox run of its final tests is not trusted ({', '.join(why)}), so it has no answer",
-        )
 
     def measurement(self, item_id: str, tier: str, attempt: int) -> Measurement | None:
         """What running an attempt's tests showed (after :meth:`execute`)."""
@@ -246,14 +225,11 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         module = self._module
         assert module is not None
         kept = _write_kept(module, result.items, self._measured, Path(out_dir)) if out_dir is not None else ()
-        checked = _checked(result, self._trusted)
-        fields = {f.name: getattr(checked, f.name) for f in dataclasses.fields(checked)}
+        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
         runs = [m.run for m in self._measured.values() if m.run]
-        layers = dict.fromkeys(layer for run in runs for layer in run.isolation)
-        lacking = dict.fromkeys(need for run in runs for need in run.not_isolated)
-        notes = [f"sandbox: {', '.join(layers)}"] if layers else []
-        notes += [f"sandbox NOT ISOLATED as required: {'; '.join(lacking)}"] if lacking else []
-        fields["notes"] = (*result.notes, *notes)
+        layers = [layer for run in runs for layer in run.isolation]
+        lacking = [need for run in runs for need in run.not_isolated]
+        fields["notes"] = (*result.notes, *sandbox_notes(layers, lacking))
         untrusted = sum(1 for run in runs if not run.trusted)
         return TestGenResult(
             **fields,
@@ -264,33 +240,16 @@ class ProgressiveTestGenWorkflow(ProgressiveWorkflow):
         )
 
 
-def _checked(result: ProgressiveWorkflowResult, check: Callable[[ItemResult], ItemResult]) -> ProgressiveWorkflowResult:
-    """``result`` with every item checked, and its status recounted (a stopped run stays ``aborted``)."""
-    items = tuple(check(item) for item in result.items)
-    status = run_status(items, stopped=result.status == "aborted")
-    return dataclasses.replace(result, items=items, status=status)
+def sandbox_notes(layers: Iterable[str], lacking: Iterable[str]) -> tuple[str, ...]:
+    """A run's notes on its sandbox: the isolation ``layers`` it had, and the requirements it ran ``lacking``.
 
-
-class _TrustedAnswers(RunListener):
-    """Hands ``listener`` every event, with items checked by ``check`` (their final tests trusted, or unanswered)."""
-
-    def __init__(self, listener: RunListener, check: Callable[[ItemResult], ItemResult]) -> None:
-        self.listener, self.check = listener, check
-
-    def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
-        self.listener.on_run_started(run_id, workflow, config, items)
-
-    def on_attempt(self, run_id: str, record: AttemptRecord) -> None:
-        self.listener.on_attempt(run_id, record)
-
-    def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
-        self.listener.on_escalation(run_id, item_id, from_tier, to_tier, reason)
-
-    def on_item_finished(self, run_id: str, item: ItemResult) -> None:
-        self.listener.on_item_finished(run_id, self.check(item))
-
-    def on_run_finished(self, result: ProgressiveWorkflowResult) -> None:
-        self.listener.on_run_finished(_checked(result, self.check))
+    >>> sandbox_notes(["limits", "audit hook", "limits"], ["no seccomp filter"])
+    ('sandbox: limits, audit hook', 'sandbox NOT ISOLATED as required: no seccomp filter')
+    """
+    had, missing = dict.fromkeys(layers), dict.fromkeys(lacking)
+    notes = [f"sandbox: {', '.join(had)}"] if had else []
+    notes += [f"sandbox NOT ISOLATED as required: {'; '.join(missing)}"] if missing else []
+    return tuple(notes)
 
 
 def _recorded_ladder(ladder: Ladder, answers: RecordedAnswers) -> Ladder:
