@@ -5,7 +5,7 @@
 
 For each backend (a fresh PostgreSQL database, dropped at the end even on error, and a temporary
 SQLite file), P worker processes (``spawn``) each run T asyncio tasks that call
-:class:`~escalade.store.ledger.SqlLedger` through ``asyncio.to_thread``. The processes wait at a
+:class:`~escalade.store._ledger.SqlLedger` through ``asyncio.to_thread``. The processes wait at a
 barrier and start together, so they really contend for the line's row and for their connections
 (each process has a pool of ``--pool-size`` connections, fewer than its tasks).
 
@@ -69,11 +69,9 @@ from typing import Any, Literal, Protocol, cast
 from sqlalchemy import Engine, Table, create_engine, event, func, select, update
 
 from bench._common import postgres_database, write_result
+from escalade.budget import Hold, LineState, Settlement, from_nano, month_line, refusal, run_line, to_nano
 from escalade.exceptions import BudgetExceededError
-from escalade.ledger import Hold, LineState, Settlement, from_nano, month_line, refusal, run_line, to_nano
-from escalade.store.ledger import SqlLedger
-from escalade.store.models import BudgetHoldRow, BudgetLineRow
-from escalade.store.sql import SqlStore
+from escalade.store import BudgetHoldRow, BudgetLineRow, SqlLedger, SqlStore
 
 POSTGRES_ADMIN_URL = os.environ.get("ESCALADE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Connections all worker processes may hold together (the server allows 100; leave room for others).
@@ -160,7 +158,7 @@ class Outcome:
 
 
 class _Ledger(Protocol):
-    """The part of :class:`~escalade.ledger.BudgetLedger` the tasks use (the naive baseline has it too)."""
+    """The part of :class:`~escalade.budget._ledger.BudgetLedger` the tasks use (the naive baseline has it too)."""
 
     def reserve(self, keys: Sequence[str], amount_usd: float, *, ttl_s: float, owner: str = "") -> Hold: ...
 

@@ -25,19 +25,12 @@ import numpy as np
 
 from bench._common import dataset_dir, write_result
 from escalade.cascade import ProgressiveExecutor, WorkItem
-from escalade.config import EscalationConfig
-from escalade.datasets import load_dataset
-from escalade.evaluation.outcomes import Outcomes
-from escalade.providers.base import CompletionRequest, CostEstimate
-from escalade.providers.fake import FunctionProvider
-from escalade.quality.analysis import FailureAnalysis
-from escalade.quality.scorers import ConsensusScorer, ScoringContext
-from escalade.routing.classifier import LearnedClassifier
-from escalade.routing.gain import GainRouter
-from escalade.routing.preferences import WorkspacePreferences
-from escalade.routing.router import Router
-from escalade.routing.triggers import Task
-from escalade.tiers import Ladder, Tier
+from escalade.ladder import EscalationConfig, Ladder, Tier
+from escalade.providers import CompletionRequest, CostEstimate, FunctionProvider
+from escalade.quality import ConsensusScorer, FailureAnalysis, ScoringContext
+from escalade.replay import Outcomes, load_dataset
+from escalade.routing import LearnedClassifier, Router, Task, WorkspacePreferences
+from escalade.routing.learned import GainRouter
 
 SLOW_PATH_PROMPTS = 2_000
 ROUTE_DECISIONS = 10_000

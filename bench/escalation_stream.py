@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.escalation_stream [--decisions 3000] [--seed 7]
 
-The stream is :func:`escalade.evaluation.decision_stream.decision_stream` (see its docstring for the
+The stream is :func:`escalade.evaluation._decision_stream.decision_stream` (see its docstring for the
 hidden truth: ``needs_person`` = high stakes or the action would fail), in two mixes: ``stress``
 (every scenario equally often: over half the decisions need a person) and ``routine`` (low-risk work
 dominates: about one in eight needs a person). Every policy sees the same decisions. The measures use
@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from bench._common import write_result
 from escalade.autonomy import BUILTIN_RULES, EscalationEngine, MemoryAutonomyStore, Outcome, RuleSet
-from escalade.evaluation.decision_stream import SyntheticDecision, decision_stream
+from escalade.evaluation import SyntheticDecision, decision_stream
 
 RISKY_TOOLS = frozenset({"deployment", "security", "data"})
 ALPHA, DELTA = 0.2, 0.1

@@ -19,8 +19,8 @@ from bench._common import dataset_dir, write_result
 _LOAD = """
 import resource, sys, time
 started = time.perf_counter()
-from escalade.datasets import load_dataset
-from escalade.evaluation.outcomes import Outcomes
+from escalade.replay import load_dataset
+from escalade.replay import Outcomes
 dataset = load_dataset(sys.argv[1])
 outcomes = Outcomes.from_rows(dataset, dataset.rows("all"))
 print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -29,10 +29,10 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 _EVAL = """
 import resource, sys, time
 started = time.perf_counter()
-from escalade.datasets import load_dataset
-from escalade.evaluation.catalog import builtin_policies
-from escalade.evaluation.harness import evaluate
-from escalade.evaluation.outcomes import Outcomes
+from escalade.replay import load_dataset
+from escalade.evaluation import builtin_policies
+from escalade.evaluation import evaluate
+from escalade.replay import Outcomes
 dataset = load_dataset(sys.argv[1])
 outcomes = Outcomes.from_rows(dataset, dataset.rows("all"))
 report = evaluate(builtin_policies(outcomes), outcomes, dataset="routellm-mmlu", split="all")

@@ -19,8 +19,8 @@ import time
 from typing import Any
 
 from bench._common import DATASETS, dataset_dir, write_result
-from escalade.datasets import load_dataset
-from escalade.evaluation.calibrate import CalibrationTarget, calibrate_rows, prepare_rows, split_rows
+from escalade.evaluation import CalibrationTarget, calibrate_rows, prepare_rows, split_rows
+from escalade.replay import load_dataset
 
 SPLITS = 200
 TARGET = CalibrationTarget(quality=0.95, delta=0.1)

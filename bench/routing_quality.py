@@ -12,10 +12,8 @@ import time
 from typing import Any
 
 from bench._common import DATASETS, dataset_dir, write_result
-from escalade.datasets import load_dataset
-from escalade.evaluation.catalog import builtin_policies
-from escalade.evaluation.harness import PolicyReport, evaluate
-from escalade.evaluation.outcomes import Outcomes
+from escalade.evaluation import PolicyReport, builtin_policies, evaluate
+from escalade.replay import Outcomes, load_dataset
 
 TARGET = 0.95
 #: Cost budgets (share of premium-only cost) at which the best reachable quality is reported.

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from escalade.config import EscalationConfig
+from escalade.ladder import EscalationConfig, Ladder, Tier
 from escalade.testgen import _isolation
-from escalade.tiers import Ladder, Tier
 
 SHARED_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
 

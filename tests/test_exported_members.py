@@ -20,8 +20,8 @@ def test_all_is_sorted_and_complete() -> None:
 def test_core_imports_no_cli_or_web_framework() -> None:
     """The core modules import neither Typer, Rich nor a web framework."""
     code = (
-        "import sys, escalade.cascade, escalade.config, escalade.quality, escalade.replay, escalade.store,"
-        " escalade.routing;"
+        "import sys, escalade.autonomy, escalade.budget, escalade.calibration, escalade.cascade, escalade.ladder,"
+        " escalade.quality, escalade.replay, escalade.reporting, escalade.routing, escalade.store;"
         "bad = [m for m in ('typer', 'rich', 'fastapi', 'openai', 'anthropic') if m in sys.modules];"
         "print(','.join(bad))"
     )

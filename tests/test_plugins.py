@@ -6,11 +6,10 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from escalade.datasets import load_dataset
 from escalade.exceptions import ConfigError
 from escalade.plugins import OFFLINE_SCORERS, SCORERS, ScorerSetup, available, make_scorer
-from escalade.quality.scorers import ConsensusScorer
-from escalade.replay import OfflineOracleScorer
+from escalade.quality import ConsensusScorer
+from escalade.replay import OfflineOracleScorer, load_dataset
 from tests.conftest import MakeDataset
 
 

@@ -10,14 +10,13 @@ import pytest
 import yaml
 
 from escalade import untrusted
-from escalade.autonomy.profiles import load_profiles
-from escalade.autonomy.rules import load_rules
-from escalade.config import load_config
-from escalade.datasets import load_dataset
+from escalade.autonomy import load_profiles, load_rules
 from escalade.exceptions import ConfigError, DatasetError, RuleError
-from escalade.routing.triggers import load_trigger_patterns
-from escalade.testgen import answers
-from escalade.testgen.answers import RecordedAnswers
+from escalade.ladder import load_config
+from escalade.replay import load_dataset
+from escalade.routing import load_trigger_patterns
+from escalade.testgen import RecordedAnswers
+from escalade.testgen import _answers as answers
 from escalade.untrusted import MAX_FILE_BYTES, read_data
 
 

@@ -3,7 +3,6 @@
 The public API is re-exported here; see the README for the architecture.
 """
 
-from escalade.analytics import CostAnalytics, generate_cost_analytics
 from escalade.autonomy import (
     AutomationProfile,
     AutonomyController,
@@ -15,11 +14,33 @@ from escalade.autonomy import (
     Outcome,
     RuleSet,
 )
-from escalade.budget import ApprovalRequest, BudgetGuard
-from escalade.calls import CallObserver, GuardedCaller
-from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem
-from escalade.config import EscalationConfig, load_config
-from escalade.datasets import BenchmarkDataset, BenchmarkRow, load_dataset
+from escalade.budget import (
+    ApprovalRequest,
+    BudgetGuard,
+    BudgetLedger,
+    Hold,
+    LineState,
+    MemoryLedger,
+    Settlement,
+    WorkspaceBudget,
+)
+from escalade.cascade import (
+    ArchitectExecutorReviewer,
+    AttemptRecord,
+    CallObserver,
+    GuardedCaller,
+    ItemResult,
+    ModelOrder,
+    PlannerExecutor,
+    ProgressiveExecutor,
+    ProgressiveWorkflow,
+    ProgressiveWorkflowResult,
+    RunListener,
+    SingleAgent,
+    TeamStrategy,
+    TierResult,
+    WorkItem,
+)
 from escalade.exceptions import (
     ApprovalDeniedError,
     AuditKeyError,
@@ -54,7 +75,7 @@ from escalade.exceptions import (
     TargetFileError,
     TransientProviderError,
 )
-from escalade.ledger import BudgetLedger, Hold, LineState, MemoryLedger, Settlement, WorkspaceBudget
+from escalade.ladder import EscalationConfig, Ladder, Tier, load_config
 from escalade.providers import (
     Completion,
     CompletionRequest,
@@ -67,7 +88,6 @@ from escalade.providers import (
     ScriptedProvider,
     Usage,
 )
-from escalade.providers.replay import ReplayProvider
 from escalade.quality import (
     ConsensusScorer,
     FailureAnalysis,
@@ -77,8 +97,8 @@ from escalade.quality import (
     all_of,
     any_of,
 )
-from escalade.replay import OfflineOracleScorer
-from escalade.results import AttemptRecord, ItemResult, ProgressiveWorkflowResult, TierResult
+from escalade.replay import BenchmarkDataset, BenchmarkRow, OfflineOracleScorer, ReplayProvider, load_dataset
+from escalade.reporting import CostAnalytics, ProgressiveTelemetry, generate_cost_analytics
 from escalade.routing import (
     CacheAwareRouter,
     PrefixMemory,
@@ -90,11 +110,7 @@ from escalade.routing import (
     WorkspacePreferences,
 )
 from escalade.store import SqlLedger, SqlStore
-from escalade.teams import ArchitectExecutorReviewer, PlannerExecutor, SingleAgent, TeamStrategy
-from escalade.telemetry import ProgressiveTelemetry
 from escalade.testgen import ProgressiveTestGenWorkflow, Sandbox, SandboxLimits, TestGenResult
-from escalade.tiers import Ladder, Tier
-from escalade.workflow import ProgressiveWorkflow
 
 __version__ = "0.1.0"
 

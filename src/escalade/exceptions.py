@@ -44,9 +44,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from escalade.ledger import LineState
-    from escalade.quality.analysis import FailureAnalysis
-    from escalade.results import ProgressiveWorkflowResult
+    from escalade.budget import LineState
+    from escalade.cascade import ProgressiveWorkflowResult
+    from escalade.quality import FailureAnalysis
 
 __all__ = [
     "ApprovalDeniedError",

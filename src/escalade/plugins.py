@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from escalade.datasets import BenchmarkRow
 from escalade.exceptions import ConfigError
-from escalade.quality.scorers import ConsensusScorer, Scorer
-from escalade.replay import OfflineOracleScorer
+from escalade.quality import ConsensusScorer, Scorer
+from escalade.replay import BenchmarkRow, OfflineOracleScorer
 
 __all__ = [
     "OFFLINE_SCORERS",

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from escalade.autonomy.audit import AuditHead, ChainReport, verify_chain
-from escalade.autonomy.history import AuditDraft, AutonomyStore, DecisionRecord
+from escalade.autonomy import AuditDraft, AuditHead, AutonomyStore, ChainReport, DecisionRecord, verify_chain
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 

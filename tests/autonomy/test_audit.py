@@ -20,12 +20,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from escalade.autonomy.audit import (
+from escalade.autonomy import (
     AUDIT_KEY_ENV,
     GENESIS,
+    AuditDraft,
     AuditEntry,
     AuditHead,
     ChainReport,
+    EscalationEngine,
+    MemoryAutonomyStore,
+    Outcome,
     audit_key,
     canonical_json,
     chain_hash,
@@ -34,9 +38,6 @@ from escalade.autonomy.audit import (
     make_entry,
     verify_chain,
 )
-from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import AuditDraft, Outcome
-from escalade.autonomy.memory import MemoryAutonomyStore
 from escalade.exceptions import AuditKeyError, DecisionError
 from tests.autonomy.factories import count_parses, intact, verify_stored_chain
 

@@ -8,9 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalade.autonomy.classify import CRITICALITY_WEIGHTS, DecisionClassifier, impact_level
-from escalade.autonomy.controller import risk_of
-from escalade.autonomy.decisions import Decision, DecisionType, Environment, Priority, Scope
+from escalade.autonomy import (
+    CRITICALITY_WEIGHTS,
+    Decision,
+    DecisionClassifier,
+    DecisionType,
+    Environment,
+    Priority,
+    Scope,
+    impact_level,
+)
+from escalade.autonomy._controller import risk_of
 
 classify = DecisionClassifier().classify
 

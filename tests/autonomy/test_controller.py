@@ -6,16 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from escalade.autonomy.controller import (
+from escalade.autonomy import (
+    PROFILES,
+    AuditDraft,
+    Decision,
+    DecisionContext,
+    DecisionRecord,
+    DecisionType,
+    MemoryAutonomyStore,
+    Outcome,
+)
+from escalade.autonomy._controller import (
     AutonomyController,
     ConfidenceFactor,
     ConfidenceWeights,
     complexity_of,
 )
-from escalade.autonomy.decisions import Decision, DecisionContext, DecisionType
-from escalade.autonomy.history import AuditDraft, DecisionRecord, Outcome
-from escalade.autonomy.memory import MemoryAutonomyStore
-from escalade.autonomy.profiles import PROFILES
 from escalade.exceptions import ConfigError
 from tests.autonomy.factories import NOW, audit_draft, decision_record
 

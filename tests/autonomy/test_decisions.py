@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from escalade.autonomy.decisions import (
+from escalade.autonomy import (
     Decision,
     DecisionContext,
     DecisionType,

@@ -10,14 +10,20 @@ from typing import Any
 
 import pytest
 
-from escalade.autonomy.decisions import DecisionContext, Priority
-from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import CalibrationRecord, Outcome
-from escalade.autonomy.memory import MemoryAutonomyStore
-from escalade.autonomy.profiles import PROFILES
-from escalade.autonomy.rules import RuleSet, load_rules
-from escalade.autonomy.thresholds import Labelled, RateControl
-from escalade.autonomy.trail import verify_trail
+from escalade.autonomy import (
+    PROFILES,
+    CalibrationRecord,
+    DecisionContext,
+    EscalationEngine,
+    Labelled,
+    MemoryAutonomyStore,
+    Outcome,
+    Priority,
+    RateControl,
+    RuleSet,
+    load_rules,
+    verify_trail,
+)
 from escalade.exceptions import CalibrationNotFoundError, ConfigError, DecisionError, NotEnoughLabelsError
 from tests.autonomy.factories import verify_stored_chain
 

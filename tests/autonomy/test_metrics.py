@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from escalade.autonomy.history import DecisionRecord, Outcome
-from escalade.autonomy.metrics import escalation_metrics
+from escalade.autonomy import DecisionRecord, Outcome, escalation_metrics
 from tests.autonomy.factories import decision_record
 
 

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from escalade.autonomy.decisions import DecisionType, Priority
-from escalade.autonomy.profiles import (
+from escalade.autonomy import (
     BALANCED_THRESHOLDS,
     DEFAULT_PROFILE,
     PROFILES,
     AutomationProfile,
+    DecisionType,
+    Priority,
     load_profiles,
     profile_table,
 )

@@ -12,13 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalade.autonomy.decisions import Priority, Scope
-from escalade.autonomy.rules import (
+from escalade.autonomy import (
     BUILTIN_RULES,
     MAX_CONDITIONS,
     MAX_DEPTH,
     MAX_RULES,
+    Priority,
     RuleSet,
+    Scope,
     load_rules,
     parse_condition,
 )

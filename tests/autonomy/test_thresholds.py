@@ -12,23 +12,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalade.autonomy.decisions import DecisionContext
-from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import CalibrationRecord, DecisionRecord, Outcome
-from escalade.autonomy.memory import MemoryAutonomyStore
-from escalade.autonomy.profiles import PROFILES, AutomationProfile
-from escalade.autonomy.rules import RuleSet
-from escalade.autonomy.thresholds import (
+from escalade.autonomy import (
     POOLED,
+    PROFILES,
+    AutomationProfile,
+    CalibrationRecord,
+    DecisionContext,
+    DecisionRecord,
+    EscalationEngine,
     Labelled,
     Learning,
+    MemoryAutonomyStore,
+    Outcome,
     RateControl,
+    RuleSet,
     Threshold,
     certify_floors,
     labelled_from,
 )
 from escalade.calibration import min_certifiable_items
-from escalade.evaluation.decision_stream import decision_stream
+from escalade.evaluation import decision_stream
 from escalade.exceptions import ConfigError, NotEnoughLabelsError
 from tests.autonomy.factories import NOW, audit_draft, decision_record
 

@@ -14,12 +14,15 @@ from itertools import count
 
 import pytest
 
-from escalade.autonomy.audit import AUDIT_KEY_ENV, AuditDraft
-from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import Outcome
-from escalade.autonomy.memory import MemoryAutonomyStore
-from escalade.autonomy.thresholds import Labelled
-from escalade.autonomy.trail import verify_trail
+from escalade.autonomy import (
+    AUDIT_KEY_ENV,
+    AuditDraft,
+    EscalationEngine,
+    Labelled,
+    MemoryAutonomyStore,
+    Outcome,
+    verify_trail,
+)
 from tests.autonomy.factories import NOW, count_parses, decision_record
 
 Tamper = Callable[[MemoryAutonomyStore], None]

@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 
 from escalade.cli import app
 from escalade.cli.common import EXIT_ENVIRONMENT, EXIT_FAILED_RUN
-from escalade.store.models import AttemptRow
-from escalade.store.sql import SqlStore
+from escalade.store import AttemptRow, SqlStore
 from tests.conftest import TINY_ROWS, MakeDataset, row
 
 runner = CliRunner()

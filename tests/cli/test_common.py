@@ -26,8 +26,8 @@ from escalade.exceptions import (
     StoreError,
     TransientProviderError,
 )
-from escalade.store import sql
-from escalade.store.sql import SqlStore
+from escalade.store import SqlStore
+from escalade.store import _sql as sql
 from tests.cli.helpers import invoke, runner
 from tests.cli.test_live import CONFIG as LIVE_CONFIG
 from tests.cli.test_live import KEY

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from escalade.budget import WorkspaceBudget
 from escalade.cli.common import EXIT_FAILED_RUN
-from escalade.ledger import WorkspaceBudget
-from escalade.store.sql import SqlStore
+from escalade.store import SqlStore
 from tests.cli.helpers import invoke
 from tests.conftest import MakeDataset
 from tests.providers.wire import Body, Handler, serve

@@ -12,8 +12,8 @@ import pytest
 
 from escalade.cli.common import EXIT_INTERRUPTED, exit_code
 from escalade.cli.running import interrupted
-from escalade.config import EscalationConfig
-from escalade.store.sql import SqlStore
+from escalade.ladder import EscalationConfig
+from escalade.store import SqlStore
 from tests.cli.helpers import invoke
 from tests.conftest import MakeDataset
 

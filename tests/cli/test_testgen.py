@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from escalade.cli.common import EXIT_ENVIRONMENT, EXIT_FAILED_RUN
-from escalade.testgen.measure import answer_code
+from escalade.testgen import answer_code
 from tests.cli.helpers import invoke
 from tests.providers.wire import Body, serve
 

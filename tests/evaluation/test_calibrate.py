@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from escalade.datasets import load_dataset
-from escalade.evaluation.calibrate import CalibrationTarget, calibrate_rows, prepare_rows, split_rows
+from escalade.evaluation import CalibrationTarget, calibrate_rows, prepare_rows, split_rows
 from escalade.exceptions import ConfigError
+from escalade.replay import load_dataset
 from tests.conftest import MakeDataset
 
 

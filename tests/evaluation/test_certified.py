@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from escalade.datasets import load_dataset
-from escalade.evaluation.certified import CertifiedCascadePolicy
-from escalade.evaluation.harness import evaluate
-from escalade.evaluation.learned import fold_plan, pick_cheap
-from escalade.evaluation.outcomes import Outcomes
+from escalade.evaluation import CertifiedCascadePolicy, evaluate, fold_plan, pick_cheap
+from escalade.replay import Outcomes, load_dataset
 from tests.conftest import MakeDataset
 
 

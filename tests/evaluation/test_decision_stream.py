@@ -7,8 +7,8 @@ import string
 
 import pytest
 
-from escalade.autonomy.decisions import parse_decision
-from escalade.evaluation.decision_stream import decision_stream, templates
+from escalade.autonomy import parse_decision
+from escalade.evaluation import decision_stream, templates
 
 
 def test_templates_use_only_known_slots() -> None:

@@ -7,11 +7,17 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from escalade.datasets import load_dataset
-from escalade.evaluation.harness import evaluate, sweep_of
-from escalade.evaluation.outcomes import Outcomes, RuntimeView
-from escalade.evaluation.policies import CascadePolicy, OraclePolicy, Policy, RandomMixPolicy, SingleModelPolicy
+from escalade.evaluation import (
+    CascadePolicy,
+    OraclePolicy,
+    Policy,
+    RandomMixPolicy,
+    SingleModelPolicy,
+    evaluate,
+    sweep_of,
+)
 from escalade.exceptions import DatasetError
+from escalade.replay import Outcomes, RuntimeView, load_dataset
 from tests.conftest import TINY_MODELS, MakeDataset, row
 
 

@@ -7,18 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from escalade.datasets import load_dataset
-from escalade.evaluation.harness import evaluate
-from escalade.evaluation.learned import (
+from escalade.evaluation import (
     ChainCascadePolicy,
+    Policy,
     PreRouterPolicy,
     VerifierCascadePolicy,
     efficient_chain,
+    evaluate,
     fold_plan,
     pick_cheap,
 )
-from escalade.evaluation.outcomes import Outcomes
-from escalade.evaluation.policies import Policy
+from escalade.replay import Outcomes, load_dataset
 from tests.conftest import MakeDataset
 
 

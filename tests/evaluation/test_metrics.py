@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escalade.evaluation.metrics import (
+from escalade.evaluation import (
     CurvePoint,
     aiq,
     apgr,

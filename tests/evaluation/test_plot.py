@@ -13,9 +13,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from escalade.evaluation.harness import EvalReport, PolicyReport
-from escalade.evaluation.metrics import CurvePoint
-from escalade.evaluation.plot import plot_report, series_styles
+from escalade.evaluation import CurvePoint, EvalReport, PolicyReport, plot_report, series_styles
 
 
 def _policy(name: str, kind: str, *, curve: bool = False) -> PolicyReport:

@@ -7,8 +7,7 @@ import asyncio
 import pytest
 
 from escalade.exceptions import ProviderError
-from escalade.providers.base import Completion, CompletionRequest, Usage
-from escalade.providers.fake import FunctionProvider, ScriptedProvider
+from escalade.providers import Completion, CompletionRequest, FunctionProvider, ScriptedProvider, Usage
 from escalade.providers.pricing import ModelPrice, PriceTableEstimator, estimate_tokens
 
 

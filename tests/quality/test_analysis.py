@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escalade.exceptions import ConfigError
-from escalade.quality.analysis import FailureAnalysis
+from escalade.quality import FailureAnalysis
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from escalade.quality.answers import extract_answer, extract_code, inspect_answer
+from escalade.quality import extract_answer, extract_code, inspect_answer
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from escalade.quality.checks import ArithmeticCheck, check_arithmetic
+from escalade.quality import ArithmeticCheck, check_arithmetic
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from escalade.quality.analysis import FailureAnalysis
-from escalade.quality.predicates import (
+from escalade.quality import (
+    FailureAnalysis,
     PredicateContext,
     all_of,
     any_of,

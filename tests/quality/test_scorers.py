@@ -6,9 +6,8 @@ import asyncio
 
 import pytest
 
-from escalade.providers.base import Completion
-from escalade.quality.analysis import FailureAnalysis
-from escalade.quality.scorers import AnsweredAttempt, ConsensusScorer, ScoringContext, as_scorer, score_now
+from escalade.providers import Completion
+from escalade.quality import AnsweredAttempt, ConsensusScorer, FailureAnalysis, ScoringContext, as_scorer, score_now
 
 
 def _ctx(

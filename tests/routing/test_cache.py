@@ -9,19 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalade.cascade import ProgressiveExecutor, WorkItem
-from escalade.config import EscalationConfig
 from escalade.exceptions import ConfigError
-from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Usage
-from escalade.providers.fake import FunctionProvider
-from escalade.providers.prices import PriceBook
-from escalade.quality.analysis import FailureAnalysis
-from escalade.routing.cache import (
+from escalade.ladder import EscalationConfig, Ladder, Tier
+from escalade.providers import Completion, CompletionRequest, CostEstimate, FunctionProvider, Usage
+from escalade.providers.pricing import PriceBook
+from escalade.quality import FailureAnalysis
+from escalade.routing import (
     CacheAwareRouter,
     CachePolicy,
     PrefixMemory,
     default_cache_policy,
 )
-from escalade.tiers import Ladder, Tier
 
 SONNET, GPT4O = "claude-sonnet-4-0", "gpt-4o"
 #: 40,000 characters: 10,000 estimated tokens, 78 whole blocks of 128 tokens (9,984 tokens).

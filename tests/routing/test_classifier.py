@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from escalade.routing.classifier import CognitiveClassifier, LearnedClassifier
-from escalade.routing.gain import CompiledGainRouter
+from escalade.routing import CognitiveClassifier, LearnedClassifier
+from escalade.routing.learned import CompiledGainRouter
 
 
 @pytest.mark.parametrize(

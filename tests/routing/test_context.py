@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from escalade.routing.context import ContextAnalyzer, Level, analyze_file
-from escalade.routing.router import Router
-from escalade.routing.triggers import Task, TriggerDetector
-from escalade.tiers import Ladder
+from escalade.codebase import analyze_file
+from escalade.ladder import Ladder
+from escalade.routing import ContextAnalyzer, Level, Router, Task, TriggerDetector
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -47,10 +46,10 @@ def test_cyclomatic_complexity_per_function() -> None:
 
 def test_real_package_files_and_internal_coupling() -> None:
     """escalade's own modules: imports are found, and imports between analysed files are coupling."""
-    files = ("escalade/tiers.py", "escalade/config.py", "escalade/exceptions.py")
+    files = ("escalade/ladder/_tiers.py", "escalade/ladder/_config.py", "escalade/exceptions.py")
     analysis = ContextAnalyzer(root=SRC).analyze(Task("Tidy up", files=files))
     assert [f.path for f in analysis.files] == list(files)
-    config = next(f for f in analysis.files if f.path.endswith("config.py"))
+    config = next(f for f in analysis.files if f.path.endswith("_config.py"))
     assert "escalade" in config.imports
     assert config.max_complexity >= 5
     assert analysis.unparseable == ()

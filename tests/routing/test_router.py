@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 
 from escalade.exceptions import ConfigError
-from escalade.routing.preferences import WorkspacePreferences
-from escalade.routing.router import Router
-from escalade.routing.triggers import Task, TriggerCategory
-from escalade.tiers import Ladder, Tier
+from escalade.ladder import Ladder, Tier
+from escalade.routing import Router, Task, TriggerCategory, WorkspacePreferences
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from escalade.exceptions import ConfigError
-from escalade.routing.triggers import (
+from escalade.routing import (
     DEFAULT_PATTERNS,
     Task,
     TriggerCategory,

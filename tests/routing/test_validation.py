@@ -5,18 +5,21 @@ from __future__ import annotations
 import pytest
 
 from escalade.exceptions import ConfigError
-from escalade.routing.context import ContextAnalyzer
-from escalade.routing.router import Router
-from escalade.routing.triggers import Task, Trigger, TriggerCategory, TriggerDetector
-from escalade.routing.validation import (
+from escalade.ladder import Ladder
+from escalade.routing import (
+    ContextAnalyzer,
     InMemoryTriggerHistory,
+    Router,
+    Task,
+    Trigger,
+    TriggerCategory,
+    TriggerDetector,
     TriggerHistory,
     TriggerOutcome,
     TriggerValidator,
     task_hash,
 )
-from escalade.store.sql import SqlStore
-from escalade.tiers import Ladder
+from escalade.store import SqlStore
 
 
 def _trigger(name: str, category: TriggerCategory, confidence: float) -> Trigger:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from escalade.store.sql import SqlStore
+from escalade.store import SqlStore
 
 POSTGRES_ADMIN_URL = os.environ.get("ESCALADE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -20,24 +20,28 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import Connection, Table, text, update
 
-from escalade.autonomy.audit import AUDIT_KEY_ENV, GENESIS, AuditHead, ChainReport, canonical_json, key_id, verify_chain
-from escalade.autonomy.decisions import DecisionContext
-from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import (
+from escalade.autonomy import (
+    AUDIT_KEY_ENV,
+    GENESIS,
     AreaStats,
     AuditDraft,
+    AuditHead,
     AutonomyStore,
     CalibrationRecord,
+    ChainReport,
+    DecisionContext,
     DecisionRecord,
+    EscalationEngine,
+    MemoryAutonomyStore,
     Outcome,
     TypeStats,
+    canonical_json,
+    key_id,
+    verify_chain,
+    verify_trail,
 )
-from escalade.autonomy.memory import MemoryAutonomyStore
-from escalade.autonomy.trail import verify_trail
 from escalade.exceptions import AuditKeyError, CalibrationNotFoundError, DecisionError, StoreError
-from escalade.store.autonomy import SqlAutonomyStore
-from escalade.store.models import AutonomyCalibrationRow
-from escalade.store.sql import SqlStore
+from escalade.store import AutonomyCalibrationRow, SqlAutonomyStore, SqlStore
 from tests.autonomy.factories import count_parses, decision_record, intact, verify_stored_chain
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

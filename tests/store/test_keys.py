@@ -7,9 +7,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from escalade.exceptions import ConfigError, MissingKeyError
-from escalade.keys import MASTER_KEY_ENV, KeyVault, SecretKey, redact
-from escalade.store.models import ProviderKeyRow
-from escalade.store.sql import SqlStore
+from escalade.store import MASTER_KEY_ENV, KeyVault, ProviderKeyRow, SecretKey, SqlStore, redact
 
 SECRET = "sk-test-0123456789abcdef"
 

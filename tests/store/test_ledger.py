@@ -23,10 +23,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 
+from escalade.budget import BudgetLedger, Hold, MemoryLedger, to_nano
 from escalade.exceptions import BudgetExceededError, StoreError
-from escalade.ledger import BudgetLedger, Hold, MemoryLedger, to_nano
-from escalade.store.ledger import SqlLedger
-from escalade.store.sql import SqlStore
+from escalade.store import SqlLedger, SqlStore
 
 
 class Clock:
@@ -108,7 +107,7 @@ def test_expired_holds_of_a_crashed_process_are_reclaimed(db_url: str) -> None:
     with SqlStore(db_url) as store:
         SqlLedger(store.engine).open("shared", 1.0)
     code = (
-        "import os, sys; from escalade.store.sql import SqlStore; from escalade.store.ledger import SqlLedger;"
+        "import os, sys; from escalade.store._sql import SqlStore; from escalade.store._ledger import SqlLedger;"
         "store = SqlStore(sys.argv[1], migrate=False);"
         "SqlLedger(store.engine).reserve(['shared'], 0.9, ttl_s=30, owner='doomed/item');"
         "os._exit(1)"  # killed before it could settle or release
@@ -321,8 +320,8 @@ def test_sql_ledger_state_machine(store: SqlStore) -> None:
 _INTERRUPTED_RUN = """
 import asyncio, sys
 from escalade import EscalationConfig, Ladder, ProgressiveExecutor, Tier, WorkItem
-from escalade.providers.base import Completion, CostEstimate, Provider, Usage
-from escalade.store.sql import SqlStore
+from escalade.providers import Completion, CostEstimate, Provider, Usage
+from escalade.store import SqlStore
 
 class Slow(Provider):
     async def complete(self, request):

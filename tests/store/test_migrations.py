@@ -8,9 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
 
-from escalade.store.migrate import current_revision, head_revision, upgrade
-from escalade.store.models import Base
-from escalade.store.sql import SqlStore
+from escalade.store import Base, SqlStore, current_revision, head_revision, upgrade
 
 
 def test_empty_database_migrates_to_head(db_url: str) -> None:
@@ -40,7 +38,7 @@ def test_store_opens_and_upgrades(db_url: str) -> None:
 def test_concurrent_first_opens_do_not_collide(tmp_path: Path) -> None:
     """Several processes opening the same fresh database at once all end at the head revision."""
     url = f"sqlite:///{tmp_path / 'race.db'}"
-    code = "import sys; from escalade.store.sql import SqlStore; SqlStore(sys.argv[1])"
+    code = "import sys; from escalade.store._sql import SqlStore; SqlStore(sys.argv[1])"
     procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True) for _ in range(4)]
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors

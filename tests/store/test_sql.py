@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from escalade.cascade import ProgressiveExecutor, WorkItem
-from escalade.config import EscalationConfig
 from escalade.exceptions import (
     DatabaseError,
     ListenerError,
@@ -25,12 +24,10 @@ from escalade.exceptions import (
     RunNotFoundError,
     StoreError,
 )
-from escalade.providers.base import Completion, CompletionRequest
-from escalade.providers.fake import FunctionProvider, ScriptedProvider
-from escalade.quality.analysis import FailureAnalysis
-from escalade.quality.scorers import ScoringContext
-from escalade.store.models import AttemptRow, RunRow, TelemetryEventRow
-from escalade.store.sql import SqlStore, resolve_database_url
+from escalade.ladder import EscalationConfig
+from escalade.providers import Completion, CompletionRequest, FunctionProvider, ScriptedProvider
+from escalade.quality import FailureAnalysis, ScoringContext
+from escalade.store import AttemptRow, RunRow, SqlStore, TelemetryEventRow, resolve_database_url
 from tests.conftest import ladder
 
 
@@ -163,11 +160,11 @@ SLOW_RUN = textwrap.dedent(
     """
     import sys
     from escalade.cascade import ProgressiveExecutor, WorkItem
-    from escalade.config import EscalationConfig
-    from escalade.providers.fake import ScriptedProvider
-    from escalade.quality.analysis import FailureAnalysis
-    from escalade.store.sql import SqlStore
-    from escalade.tiers import Ladder, Tier
+    from escalade.ladder import EscalationConfig
+    from escalade.providers import ScriptedProvider
+    from escalade.quality import FailureAnalysis
+    from escalade.store import SqlStore
+    from escalade.ladder import Ladder, Tier
 
     store = SqlStore(sys.argv[1])
     cfg = EscalationConfig(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from escalade.store.sql import SqlStore
-from escalade.store.transactions import transaction
+from escalade.store import SqlStore, transaction
 
 COUNT = text("SELECT count(*) FROM audit_entries")
 INSERT = text("INSERT INTO audit_entries (seq, body, hash) VALUES (:seq, '{}', 'x')")

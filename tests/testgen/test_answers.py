@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from escalade.exceptions import DatasetError, MissingOutcomeError, ProviderError
-from escalade.providers.base import CompletionRequest
-from escalade.testgen.answers import ANSWERS_FORMAT, RecordedAnswers
+from escalade.providers import CompletionRequest
+from escalade.testgen import ANSWERS_FORMAT, RecordedAnswers
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "calculator_answers.json"
 

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from escalade.exceptions import ConfigError
-from escalade.testgen import _isolation
-from escalade.testgen import sandbox as sandbox_module
-from escalade.testgen._isolation import exposed, mirror_sources, missing
-from escalade.testgen.sandbox import Sandbox
+from escalade.testgen import Sandbox, _isolation, exposed, mirror_sources, missing
+from escalade.testgen import _sandbox as sandbox_module
 
 
 def test_wide_folders_on_the_python_path_are_never_exposed(tmp_path: Path) -> None:

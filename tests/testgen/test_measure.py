@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escalade.testgen.measure import (
+from escalade.testgen import (
+    SandboxRun,
+    TestTarget,
     answer_code,
     assertion_quality,
     confidence_in,
@@ -21,8 +23,6 @@ from escalade.testgen.measure import (
     measure,
     tampering,
 )
-from escalade.testgen.sandbox import SandboxRun
-from escalade.testgen.targets import TestTarget
 
 FILE = "test_escalade_generated.py"
 

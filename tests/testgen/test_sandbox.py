@@ -18,11 +18,8 @@ from typing import Any
 import pytest
 
 from escalade.exceptions import ConfigError, SandboxError
-from escalade.testgen import _isolation
-from escalade.testgen import sandbox as sandbox_module
-from escalade.testgen._isolation import probe
-from escalade.testgen._run import read_result
-from escalade.testgen.sandbox import Sandbox, SandboxLimits, SandboxRun
+from escalade.testgen import Sandbox, SandboxLimits, SandboxRun, _isolation, probe, read_result
+from escalade.testgen import _sandbox as sandbox_module
 
 TARGET = """
 def divide(a, b):

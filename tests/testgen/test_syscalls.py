@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from escalade.testgen._syscalls import FORBIDDEN, NUMBERS, table
+from escalade.testgen import FORBIDDEN, NUMBERS, table
 
 HEADERS = {
     "x86_64": Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),

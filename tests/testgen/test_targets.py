@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from escalade.exceptions import TargetFileError
-from escalade.testgen.targets import TargetModule, find_targets
+from escalade.testgen import TargetModule, find_targets
 
 SHAPES = '''"""Shapes."""
 

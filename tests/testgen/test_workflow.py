@@ -9,14 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from escalade.config import EscalationConfig
+from escalade.cascade import TeamContext, TeamOutcome
 from escalade.exceptions import BudgetExceededError, ConfigError, SandboxError
-from escalade.providers.base import Completion, CompletionRequest
-from escalade.store.sql import SqlStore
-from escalade.teams import TeamContext, TeamOutcome
-from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, Sandbox, TestGenResult
-from escalade.testgen.workflow import check_out_dir, sandbox_notes
-from escalade.tiers import Ladder, Tier
+from escalade.ladder import EscalationConfig, Ladder, Tier
+from escalade.providers import Completion, CompletionRequest
+from escalade.store import SqlStore
+from escalade.testgen import (
+    ProgressiveTestGenWorkflow,
+    RecordedAnswers,
+    Sandbox,
+    TestGenResult,
+    check_out_dir,
+    sandbox_notes,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -1,22 +1,46 @@
 """Human escalation: whether an agent's action proceeds on its own or waits for a person.
 
-- :mod:`~escalade.autonomy.decisions`: the decision an agent proposes, validated strictly;
-- :mod:`~escalade.autonomy.classify`: type, criticality, importance, category, priority;
-- :mod:`~escalade.autonomy.rules`: declarative escalation rules (never ``eval``);
-- :mod:`~escalade.autonomy.profiles`: eight automation profiles, and custom ones;
-- :mod:`~escalade.autonomy.controller`: confidence from trusted factors (seed 003);
-- :mod:`~escalade.autonomy.thresholds`: certified floors, the target-rate controller, learning;
-- :mod:`~escalade.autonomy.engine`: all of it combined, stored and audited;
-- :mod:`~escalade.autonomy.audit`: the hash-chained audit trail;
-- :mod:`~escalade.autonomy.trail`: the tables checked against the audit trail;
-- :mod:`~escalade.autonomy.memory`: the store in one process's memory;
-- :mod:`~escalade.autonomy.metrics`: escalation, override and error rates, and the trend.
+- :mod:`~escalade.autonomy._decisions`: the decision an agent proposes, validated strictly;
+- :mod:`~escalade.autonomy._classify`: type, criticality, importance, category, priority;
+- :mod:`~escalade.autonomy._rules`: declarative escalation rules (never ``eval``);
+- :mod:`~escalade.autonomy._profiles`: eight automation profiles, and custom ones;
+- :mod:`~escalade.autonomy._controller`: confidence from trusted factors (seed 003);
+- :mod:`~escalade.autonomy._thresholds`: certified floors, the target-rate controller, learning;
+- :mod:`~escalade.autonomy._engine`: all of it combined, stored and audited;
+- :mod:`~escalade.autonomy._audit`: the hash-chained audit trail;
+- :mod:`~escalade.autonomy._trail`: the tables checked against the audit trail;
+- :mod:`~escalade.autonomy._memory`: the store in one process's memory;
+- :mod:`~escalade.autonomy._metrics`: escalation, override and error rates, and the trend.
 """
 
-from escalade.autonomy.audit import ChainReport, verify_chain
-from escalade.autonomy.classify import Classification, DecisionClassifier
-from escalade.autonomy.controller import AutonomyController, ConfidenceFactor, ConfidenceWeights, EscalationDecision
-from escalade.autonomy.decisions import (
+from escalade.autonomy._audit import (
+    AUDIT_KEY_ENV,
+    GENESIS,
+    AuditDraft,
+    AuditEntry,
+    AuditHead,
+    AuditSnapshot,
+    ChainReport,
+    StoredRow,
+    audit_key,
+    canonical_json,
+    chain_hash,
+    check_append,
+    key_id,
+    make_entry,
+    verify_chain,
+)
+from escalade.autonomy._classify import CRITICALITY_WEIGHTS, Category, Classification, DecisionClassifier, impact_level
+from escalade.autonomy._controller import (
+    FACTOR_NAMES,
+    AutonomyController,
+    CallerPolicy,
+    ConfidenceFactor,
+    ConfidenceWeights,
+    EscalationDecision,
+    FactorSource,
+)
+from escalade.autonomy._decisions import (
     CallerFactors,
     Decision,
     DecisionContext,
@@ -26,34 +50,146 @@ from escalade.autonomy.decisions import (
     Scope,
     parse_decision,
 )
-from escalade.autonomy.engine import EscalationEngine, EscalationResult, OutcomeResult
-from escalade.autonomy.history import (
+from escalade.autonomy._engine import EscalationEngine, EscalationResult, OutcomeResult
+from escalade.autonomy._history import (
+    MAX_AREA,
+    QUICK_RESPONSE_S,
+    AreaStats,
     AutonomyStore,
     CalibrationRecord,
     DecisionRecord,
     Outcome,
+    Response,
+    TypeStats,
+    Verdict,
+    area_keys,
     parse_outcome,
 )
-from escalade.autonomy.memory import MemoryAutonomyStore
-from escalade.autonomy.metrics import EscalationMetrics, escalation_metrics
-from escalade.autonomy.profiles import DEFAULT_PROFILE, PROFILES, AutomationProfile, load_profiles
-from escalade.autonomy.rules import BUILTIN_RULES, Rule, RuleHit, RuleSet, load_rules
-from escalade.autonomy.thresholds import Labelled, Learning, RateControl, Threshold, certify_floors
-from escalade.autonomy.trail import verify_trail
+from escalade.autonomy._lexicon import (
+    BREAKING_CUES,
+    COMPLIANCE_CUES,
+    COSMETIC_CUES,
+    DATA_OBJECTS,
+    DELETION_VERBS,
+    ENVIRONMENT_CUES,
+    FAKE_DATA_WORDS,
+    IRREVERSIBLE_CUES,
+    MONEY_CUES,
+    MUTATING_CUES,
+    NO_CHANGE_CUES,
+    NOT_DATA_OBJECTS,
+    PATH_CUES,
+    READ_ONLY_MODES,
+    READ_ONLY_NAMES,
+    READ_ONLY_VERBS,
+    SCOPE_CUES,
+    STRATEGIC_TEXT_CUES,
+    STRONG_DELETION_VERBS,
+    TACTICAL_TEXT_CUES,
+    TYPE_CUES,
+    URGENT_CUES,
+    WEAK_SECURITY_CUES,
+)
+from escalade.autonomy._memory import MemoryAutonomyStore
+from escalade.autonomy._metrics import EscalationMetrics, escalation_metrics
+from escalade.autonomy._profiles import (
+    BALANCED_THRESHOLDS,
+    DEFAULT_PROFILE,
+    PROFILES,
+    AutomationProfile,
+    load_profiles,
+    profile_table,
+)
+from escalade.autonomy._rules import (
+    BUILTIN_RULES,
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_RULES,
+    RULE_FIELDS,
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    FieldSpec,
+    NotOf,
+    Rule,
+    RuleHit,
+    RuleSet,
+    load_rules,
+    parse_condition,
+)
+from escalade.autonomy._text import Cue, Words, count_of_records, money_of, percent_slower_of
+from escalade.autonomy._thresholds import (
+    POOLED,
+    Labelled,
+    Learning,
+    RateControl,
+    Threshold,
+    certify_floors,
+    labelled_from,
+)
+from escalade.autonomy._trail import verify_trail
 
 __all__ = [
+    "AUDIT_KEY_ENV",
+    "BALANCED_THRESHOLDS",
+    "BREAKING_CUES",
     "BUILTIN_RULES",
+    "COMPLIANCE_CUES",
+    "COSMETIC_CUES",
+    "CRITICALITY_WEIGHTS",
+    "DATA_OBJECTS",
     "DEFAULT_PROFILE",
+    "DELETION_VERBS",
+    "ENVIRONMENT_CUES",
+    "FACTOR_NAMES",
+    "FAKE_DATA_WORDS",
+    "GENESIS",
+    "IRREVERSIBLE_CUES",
+    "MAX_AREA",
+    "MAX_CONDITIONS",
+    "MAX_DEPTH",
+    "MAX_RULES",
+    "MONEY_CUES",
+    "MUTATING_CUES",
+    "NOT_DATA_OBJECTS",
+    "NO_CHANGE_CUES",
+    "PATH_CUES",
+    "POOLED",
     "PROFILES",
+    "QUICK_RESPONSE_S",
+    "READ_ONLY_MODES",
+    "READ_ONLY_NAMES",
+    "READ_ONLY_VERBS",
+    "RULE_FIELDS",
+    "SCOPE_CUES",
+    "STRATEGIC_TEXT_CUES",
+    "STRONG_DELETION_VERBS",
+    "TACTICAL_TEXT_CUES",
+    "TYPE_CUES",
+    "URGENT_CUES",
+    "WEAK_SECURITY_CUES",
+    "AllOf",
+    "AnyOf",
+    "AreaStats",
+    "AuditDraft",
+    "AuditEntry",
+    "AuditHead",
+    "AuditSnapshot",
     "AutomationProfile",
     "AutonomyController",
     "AutonomyStore",
     "CalibrationRecord",
     "CallerFactors",
+    "CallerPolicy",
+    "Category",
     "ChainReport",
     "Classification",
+    "Compare",
+    "Condition",
     "ConfidenceFactor",
     "ConfidenceWeights",
+    "Cue",
     "Decision",
     "DecisionClassifier",
     "DecisionContext",
@@ -64,24 +200,46 @@ __all__ = [
     "EscalationEngine",
     "EscalationMetrics",
     "EscalationResult",
+    "FactorSource",
+    "FieldSpec",
     "Labelled",
     "Learning",
     "MemoryAutonomyStore",
+    "NotOf",
     "Outcome",
     "OutcomeResult",
     "Priority",
     "RateControl",
+    "Response",
     "Rule",
     "RuleHit",
     "RuleSet",
     "Scope",
+    "StoredRow",
     "Threshold",
+    "TypeStats",
+    "Verdict",
+    "Words",
+    "area_keys",
+    "audit_key",
+    "canonical_json",
     "certify_floors",
+    "chain_hash",
+    "check_append",
+    "count_of_records",
     "escalation_metrics",
+    "impact_level",
+    "key_id",
+    "labelled_from",
     "load_profiles",
     "load_rules",
+    "make_entry",
+    "money_of",
+    "parse_condition",
     "parse_decision",
     "parse_outcome",
+    "percent_slower_of",
+    "profile_table",
     "verify_chain",
     "verify_trail",
 ]

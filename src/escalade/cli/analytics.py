@@ -6,9 +6,9 @@ import json
 
 from rich.table import Table
 
-from escalade.analytics import CostAnalytics, RunGroupStats, generate_cost_analytics
+from escalade.cascade import percent
 from escalade.cli.common import DbOption, JsonOption, handle_errors, open_store, out_console, print_json
-from escalade.reports import percent
+from escalade.reporting import CostAnalytics, RunGroupStats, generate_cost_analytics
 
 __all__ = ["analytics_command"]
 

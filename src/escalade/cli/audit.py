@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from escalade.autonomy.audit import AuditHead, audit_key
-from escalade.autonomy.trail import verify_trail
+from escalade.autonomy import AuditHead, audit_key, verify_trail
 from escalade.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED_RUN,
@@ -20,7 +19,7 @@ from escalade.cli.common import (
     out_console,
     print_json,
 )
-from escalade.store.autonomy import SqlAutonomyStore
+from escalade.store import SqlAutonomyStore
 
 __all__ = ["audit_app"]
 

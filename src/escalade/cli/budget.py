@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
+from escalade.budget import LineState, WorkspaceBudget
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.ledger import LineState, WorkspaceBudget
-from escalade.store.sql import SqlStore
+from escalade.store import SqlStore
 
 __all__ = ["budget_app"]
 

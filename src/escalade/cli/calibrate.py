@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from escalade.cli.common import JsonOption, handle_errors, out_console, print_json
-from escalade.datasets import load_dataset
-from escalade.evaluation.calibrate import CalibrationTarget, calibrate_rows, prepare_rows, split_rows
+from escalade.evaluation import CalibrationTarget, calibrate_rows, prepare_rows, split_rows
+from escalade.replay import load_dataset
 
 __all__ = ["calibrate_command"]
 

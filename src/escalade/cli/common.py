@@ -41,7 +41,7 @@ from escalade.exceptions import (
     RunStoppedError,
     SandboxError,
 )
-from escalade.store.sql import SqlStore
+from escalade.store import SqlStore
 
 __all__ = [
     "EXIT_BAD_INPUT",

@@ -22,13 +22,19 @@ from typing import Annotated, Any, TextIO
 import typer
 from rich.markup import escape
 
-from escalade.autonomy.decisions import MAX_ID, DecisionContext, parse_decision
-from escalade.autonomy.engine import EscalationEngine
-from escalade.autonomy.history import CalibrationRecord, parse_outcome
-from escalade.autonomy.metrics import EscalationMetrics, escalation_metrics
-from escalade.autonomy.profiles import DEFAULT_PROFILE, load_profiles
-from escalade.autonomy.rules import load_rules
-from escalade.autonomy.thresholds import Labelled, RateControl
+from escalade.autonomy import (
+    DEFAULT_PROFILE,
+    CalibrationRecord,
+    EscalationEngine,
+    EscalationMetrics,
+    Labelled,
+    RateControl,
+    escalation_metrics,
+    load_profiles,
+    load_rules,
+    parse_outcome,
+)
+from escalade.autonomy._decisions import MAX_ID, DecisionContext, parse_decision
 from escalade.cli.common import (
     DbOption,
     JsonOption,
@@ -40,8 +46,7 @@ from escalade.cli.common import (
     print_json,
 )
 from escalade.exceptions import ConfigError, DecisionError, EscalationError
-from escalade.store.autonomy import SqlAutonomyStore
-from escalade.store.sql import SqlStore
+from escalade.store import SqlAutonomyStore, SqlStore
 
 __all__ = ["decide_command", "outcome_command"]
 

@@ -13,13 +13,8 @@ from rich.table import Table
 
 from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
 from escalade.cli.running import progress_bar
-from escalade.datasets import load_dataset
-from escalade.evaluation.catalog import select_policies
-from escalade.evaluation.harness import EvalReport, evaluate
-from escalade.evaluation.outcomes import Outcomes
-from escalade.evaluation.plot import plot_report
-from escalade.evaluation.policies import Policy
-from escalade.replay import PremiumCost, premium_cost
+from escalade.evaluation import EvalReport, Policy, evaluate, plot_report, select_policies
+from escalade.replay import Outcomes, PremiumCost, load_dataset, premium_cost
 
 __all__ = ["eval_command"]
 

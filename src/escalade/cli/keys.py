@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.keys import KeyVault
+from escalade.store import KeyVault
 
 __all__ = ["keys_app"]
 

@@ -7,13 +7,11 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from escalade.budget import BudgetLedger, WorkspaceBudget
 from escalade.cli.common import fail
-from escalade.keys import KeyVault
-from escalade.ledger import BudgetLedger, WorkspaceBudget
-from escalade.providers.base import Provider
-from escalade.providers.live import LIVE_PROVIDERS, live_provider
-from escalade.routing.cache import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
-from escalade.store.sql import SqlStore
+from escalade.providers import LIVE_PROVIDERS, Provider, live_provider
+from escalade.routing import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
+from escalade.store import KeyVault, SqlStore
 
 __all__ = ["LiveOptions", "LiveResources", "check_live_options", "live_resources"]
 

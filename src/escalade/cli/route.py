@@ -10,11 +10,18 @@ import typer
 from rich.table import Table
 
 from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
-from escalade.config import load_config
-from escalade.routing import Router, RoutingDecision, Task, TriggerDetector, WorkspacePreferences, load_trigger_patterns
-from escalade.routing.artifact import load_router
-from escalade.routing.classifier import LearnedClassifier
-from escalade.routing.context import ContextAnalyzer
+from escalade.ladder import load_config
+from escalade.routing import (
+    ContextAnalyzer,
+    LearnedClassifier,
+    Router,
+    RoutingDecision,
+    Task,
+    TriggerDetector,
+    WorkspacePreferences,
+    load_trigger_patterns,
+)
+from escalade.routing.learned import load_router
 
 __all__ = ["route_command"]
 

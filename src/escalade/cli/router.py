@@ -13,12 +13,9 @@ from rich.table import Table
 
 from escalade import __version__
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.datasets import load_dataset
-from escalade.evaluation.learned import pick_cheap
-from escalade.evaluation.outcomes import Outcomes
-from escalade.routing.artifact import RouterArtifact, load_router, save_router
-from escalade.routing.gain import GainRouter
-from escalade.routing.logs import outcomes_from_logs
+from escalade.evaluation import outcomes_from_logs, pick_cheap
+from escalade.replay import Outcomes, load_dataset
+from escalade.routing.learned import GainRouter, RouterArtifact, load_router, save_router
 
 __all__ = ["router_app"]
 

@@ -12,8 +12,16 @@ from typing import Annotated
 
 import typer
 
-from escalade.calls import CallObserver
-from escalade.cascade import ModelOrder, ProgressiveExecutor, RunListener, WorkItem, new_run_id
+from escalade.budget import BudgetLedger, WorkspaceBudget
+from escalade.cascade import (
+    CallObserver,
+    ModelOrder,
+    ProgressiveExecutor,
+    ProgressiveWorkflowResult,
+    RunListener,
+    WorkItem,
+    new_run_id,
+)
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 from escalade.cli.live import LiveOptions, check_live_options, live_resources
 from escalade.cli.running import (
@@ -25,26 +33,24 @@ from escalade.cli.running import (
     progress_bar,
     until_terminated,
 )
-from escalade.config import EscalationConfig, load_config
-from escalade.datasets import BenchmarkDataset, load_dataset
 from escalade.exceptions import RunStoppedError
-from escalade.ledger import BudgetLedger, WorkspaceBudget
+from escalade.ladder import EscalationConfig, load_config
 from escalade.plugins import OFFLINE_SCORERS, ScorerSetup, available, make_scorer
-from escalade.providers.base import Provider
-from escalade.providers.live import plan_live
-from escalade.providers.replay import ReplayProvider
-from escalade.quality.scorers import Scorer
+from escalade.providers import Provider, plan_live
+from escalade.quality import Scorer
 from escalade.replay import (
     OFFLINE_WORKFLOW,
+    BenchmarkDataset,
     ReplayPlan,
+    ReplayProvider,
     accuracy_metrics,
+    load_dataset,
     plan_replay,
     premium_baseline,
     reference_metrics,
 )
-from escalade.results import ProgressiveWorkflowResult
-from escalade.store.sql import SqlStore
-from escalade.telemetry import ProgressiveTelemetry
+from escalade.reporting import ProgressiveTelemetry
+from escalade.store import SqlStore
 
 __all__ = ["run_command"]
 

@@ -12,13 +12,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from escalade.budget import ApprovalRequest
-from escalade.cascade import RunListener
+from escalade.cascade import ItemResult, ProgressiveWorkflowResult, RunListener, cause_counts
 from escalade.cli.common import EXIT_FAILED_RUN, err_console, exit_code, fail, out_console
-from escalade.config import EscalationConfig
 from escalade.exceptions import RunStoppedError
-from escalade.reports import cause_counts
-from escalade.results import ItemResult, ProgressiveWorkflowResult
-from escalade.store.sql import SqlStore
+from escalade.ladder import EscalationConfig
+from escalade.store import SqlStore
 
 __all__ = [
     "ProgressListener",

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from escalade.cascade import percent, render_report
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.reports import percent, render_report
 
 __all__ = ["cleanup_command", "list_command", "show_command"]
 

@@ -22,13 +22,21 @@ from escalade.cli.running import (
     progress_bar,
     until_terminated,
 )
-from escalade.config import load_config
 from escalade.exceptions import RunStoppedError
-from escalade.providers.live import default_ladder
-from escalade.store.sql import SqlStore
-from escalade.telemetry import ProgressiveTelemetry
-from escalade.testgen import ProgressiveTestGenWorkflow, RecordedAnswers, Sandbox, SandboxLimits, find_targets
-from escalade.testgen.workflow import TestGenResult, check_out_dir, sandbox_notes
+from escalade.ladder import load_config
+from escalade.providers import default_ladder
+from escalade.reporting import ProgressiveTelemetry
+from escalade.store import SqlStore
+from escalade.testgen import (
+    ProgressiveTestGenWorkflow,
+    RecordedAnswers,
+    Sandbox,
+    SandboxLimits,
+    TestGenResult,
+    check_out_dir,
+    find_targets,
+    sandbox_notes,
+)
 
 __all__ = ["generate_tests_command"]
 

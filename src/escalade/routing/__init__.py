@@ -1,14 +1,27 @@
 """Up-front routing: which tier a task should start on, and why.
 
-The learned router (:mod:`escalade.routing.gain`) needs scikit-learn and is imported from its module,
+The learned router (:mod:`escalade.routing.learned._gain`) needs scikit-learn and is imported from its module,
 so that importing the rest stays light.
 """
 
-from escalade.routing.cache import CacheAwareRouter, CachePolicy, PrefixMemory, RequestCost, default_cache_policy
-from escalade.routing.classifier import Classification, CognitiveClassifier, LearnedClassifier, TierClassifier
-from escalade.routing.preferences import WorkspacePreferences
-from escalade.routing.router import Router, RoutingDecision
-from escalade.routing.triggers import (
+from escalade.routing._cache import (
+    CacheAwareRouter,
+    CacheLookup,
+    CachePolicy,
+    CachePolicyFor,
+    CacheRanking,
+    CacheStats,
+    PrefixMemory,
+    RequestCost,
+    default_cache_policy,
+)
+from escalade.routing._classifier import Classification, CognitiveClassifier, LearnedClassifier, TierClassifier
+from escalade.routing._context import Assessment, ContextAnalysis, ContextAnalyzer, Level
+from escalade.routing._preferences import WorkspacePreferences
+from escalade.routing._router import Router, RoutingDecision
+from escalade.routing._triggers import (
+    DEFAULT_PATTERNS,
+    SOURCE_WEIGHTS,
     Task,
     Trigger,
     TriggerCategory,
@@ -16,13 +29,34 @@ from escalade.routing.triggers import (
     TriggerPattern,
     load_trigger_patterns,
 )
+from escalade.routing._validation import (
+    InMemoryTriggerHistory,
+    TriggerHistory,
+    TriggerOutcome,
+    TriggerStats,
+    TriggerValidation,
+    TriggerValidator,
+    default_escalation_cost,
+    task_hash,
+)
 
 __all__ = [
+    "DEFAULT_PATTERNS",
+    "SOURCE_WEIGHTS",
+    "Assessment",
     "CacheAwareRouter",
+    "CacheLookup",
     "CachePolicy",
+    "CachePolicyFor",
+    "CacheRanking",
+    "CacheStats",
     "Classification",
     "CognitiveClassifier",
+    "ContextAnalysis",
+    "ContextAnalyzer",
+    "InMemoryTriggerHistory",
     "LearnedClassifier",
+    "Level",
     "PrefixMemory",
     "RequestCost",
     "Router",
@@ -32,8 +66,15 @@ __all__ = [
     "Trigger",
     "TriggerCategory",
     "TriggerDetector",
+    "TriggerHistory",
+    "TriggerOutcome",
     "TriggerPattern",
+    "TriggerStats",
+    "TriggerValidation",
+    "TriggerValidator",
     "WorkspacePreferences",
     "default_cache_policy",
+    "default_escalation_cost",
     "load_trigger_patterns",
+    "task_hash",
 ]

@@ -1,12 +1,56 @@
 """Progressive test generation: tests for each function and class of a file, measured by running them."""
 
-from escalade.testgen.answers import RecordedAnswers
-from escalade.testgen.sandbox import Sandbox, SandboxLimits, SandboxRun
-from escalade.testgen.targets import TargetModule, TestTarget, find_targets
-from escalade.testgen.workflow import KeptTests, ProgressiveTestGenWorkflow, TestGenResult
+from escalade.testgen._answers import ANSWERS_FORMAT, RecordedAnswers
+from escalade.testgen._isolation import (
+    REQUIRED_ISOLATION,
+    Interpreter,
+    Isolation,
+    SandboxLimits,
+    base_spec,
+    exposed,
+    interpreter,
+    lay_out,
+    mirror_sources,
+    missing,
+    namespace_layers,
+    probe,
+    symlinks,
+)
+from escalade.testgen._measure import (
+    answer_code,
+    assertion_quality,
+    confidence_in,
+    count_kept,
+    coverage_of,
+    keep_passing,
+    measure,
+    tampering,
+)
+from escalade.testgen._run import SandboxRun, read_result
+from escalade.testgen._sandbox import TEST_FILE, Sandbox
+from escalade.testgen._syscalls import FORBIDDEN, NUMBERS, UNKNOWN_FROM, table
+from escalade.testgen._targets import TargetModule, TestTarget, find_targets, physical_lines
+from escalade.testgen._workflow import (
+    KeptTests,
+    Measurement,
+    ProgressiveTestGenWorkflow,
+    TestGenResult,
+    check_out_dir,
+    prompt_for,
+    sandbox_notes,
+)
 
 __all__ = [
+    "ANSWERS_FORMAT",
+    "FORBIDDEN",
+    "NUMBERS",
+    "REQUIRED_ISOLATION",
+    "TEST_FILE",
+    "UNKNOWN_FROM",
+    "Interpreter",
+    "Isolation",
     "KeptTests",
+    "Measurement",
     "ProgressiveTestGenWorkflow",
     "RecordedAnswers",
     "Sandbox",
@@ -15,5 +59,28 @@ __all__ = [
     "TargetModule",
     "TestGenResult",
     "TestTarget",
+    "answer_code",
+    "assertion_quality",
+    "base_spec",
+    "check_out_dir",
+    "confidence_in",
+    "count_kept",
+    "coverage_of",
+    "exposed",
     "find_targets",
+    "interpreter",
+    "keep_passing",
+    "lay_out",
+    "measure",
+    "mirror_sources",
+    "missing",
+    "namespace_layers",
+    "physical_lines",
+    "probe",
+    "prompt_for",
+    "read_result",
+    "sandbox_notes",
+    "symlinks",
+    "table",
+    "tampering",
 ]

@@ -1,7 +1,7 @@
 """The sandboxed side of a test run: a private view, limits, Landlock, seccomp, an audit guard, pytest.
 
 This file is not imported by escalade: its text is run as ``python -I -c <text>`` in a fresh process
-(see :mod:`escalade.testgen.sandbox`), using only the standard library, pytest and coverage. It reads
+(see :mod:`escalade.testgen._sandbox`), using only the standard library, pytest and coverage. It reads
 its spec from standard input (so nothing secret is on its command line) and talks to the parent over
 one inherited pipe, a line at a time: ``ready <json>`` once it is locked down (with the layers it got),
 ``refused <what>`` each time the guard refuses something, and ``result <token> <json>`` at the end,

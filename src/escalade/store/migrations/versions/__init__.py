@@ -1,0 +1,3 @@
+"""escalade.store.migrations.versions"""
+
+__all__ = []

@@ -1,0 +1,371 @@
+"""The AutonomyController (seed 003): may this action proceed without a person?
+
+Confidence is a weighted sum of four factors, each in [0, 1]::
+
+    confidence = 0.30·past_success_rate + 0.20·familiarity + 0.30·(1 − risk) + 0.20·(1 − complexity)
+
+(weights configurable through :class:`ConfidenceWeights`). Every factor comes from a trusted source
+and says which:
+
+- ``past_success_rate`` (**history**): the share of this workspace's labelled decisions of the same
+  type where the agent's proposed action was right, as a Beta posterior mean with a prior of 0.7
+  worth 4 decisions (so a new workspace starts at 0.7, and one failure early on does not zero it);
+- ``familiarity`` (**history**): experience with the type (``n / (n + 10)`` labelled decisions),
+  averaged with how often the affected files and systems were touched successfully before;
+- ``risk`` (**classifier**): production, security, deletion, irreversibility, breaking changes,
+  compliance, money, slow-downs and scope, combined so that each adds risk and none removes it;
+- ``complexity`` (**context**): files, systems and scope touched, a breaking change, steps and
+  invariants named in the description, and (with a repository root) the cyclomatic complexity of the
+  affected Python files.
+
+Factors the *caller* states (``Decision.confidence_factors``) are never taken on trust: by default
+(``caller_factors="cautious"``) one is used only where it makes the decision more cautious, and it
+is marked ``caller``. ``"ignore"`` drops them; ``"trust"`` uses them as given (still marked).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from escalade.autonomy._classify import Classification, DecisionClassifier
+from escalade.autonomy._decisions import Decision, DecisionContext, DecisionType, Environment, Scope, parse_decision
+from escalade.autonomy._history import AutonomyStore, area_keys
+from escalade.autonomy._memory import MemoryAutonomyStore
+from escalade.autonomy._profiles import DEFAULT_PROFILE, PROFILES, AutomationProfile
+from escalade.autonomy._text import Cue, Words
+from escalade.exceptions import ConfigError
+
+__all__ = [
+    "FACTOR_NAMES",
+    "AutonomyController",
+    "CallerPolicy",
+    "ConfidenceFactor",
+    "ConfidenceWeights",
+    "EscalationDecision",
+    "FactorSource",
+]
+
+FactorSource = Literal["history", "classifier", "context", "caller"]
+CallerPolicy = Literal["ignore", "cautious", "trust"]
+#: The four factors, in formula order.
+FACTOR_NAMES = ("past_success_rate", "familiarity", "risk", "complexity")
+#: For these factors a higher value means more confidence; for the others, less.
+_POSITIVE = frozenset({"past_success_rate", "familiarity"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfidenceWeights:
+    """Weights of the four factors; they must be non-negative and sum to 1."""
+
+    past_success_rate: float = 0.30
+    familiarity: float = 0.20
+    risk: float = 0.30
+    complexity: float = 0.20
+
+    def __post_init__(self) -> None:
+        values = [getattr(self, n) for n in FACTOR_NAMES]
+        for name, value in zip(FACTOR_NAMES, values, strict=True):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise ConfigError(f"weight {name} must be a number >= 0, got {value!r}", field=f"weights.{name}")
+        if abs(sum(values) - 1.0) > 1e-6:
+            raise ConfigError(f"the four weights must sum to 1, they sum to {sum(values):g}", field="weights")
+
+
+@dataclass(frozen=True)
+class ConfidenceFactor:
+    """One factor's value, where it came from, and how it was derived."""
+
+    value: float
+    source: FactorSource
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": round(self.value, 4), "source": self.source, "detail": self.detail}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalationDecision:
+    """The controller's answer."""
+
+    proceed: bool
+    confidence: float
+    factors: Mapping[str, ConfidenceFactor]
+    explanation: str
+    #: The confidence that was needed.
+    threshold: float
+    profile: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "proceed": self.proceed,
+            "confidence": self.confidence,
+            "threshold": self.threshold,
+            "profile": self.profile,
+            "factors": {name: f.to_dict() for name, f in self.factors.items()},
+            "explanation": self.explanation,
+        }
+
+
+_TYPE_RISK = {
+    DecisionType.SECURITY: 0.2,
+    DecisionType.DEPLOYMENT: 0.15,
+    DecisionType.DATA: 0.15,
+    DecisionType.ARCHITECTURE: 0.15,
+    DecisionType.RESOURCE: 0.1,
+    DecisionType.INTEGRATION: 0.1,
+    DecisionType.CONFIGURATION: 0.08,
+    DecisionType.GENERAL: 0.05,
+    DecisionType.FIX: 0.05,
+    DecisionType.MAINTENANCE: 0.02,
+}
+_ENV_RISK = {Environment.PRODUCTION: 0.45, Environment.STAGING: 0.1, Environment.DEVELOPMENT: 0.0, None: 0.05}
+_INVARIANT_CUES = tuple(
+    Cue.of(p)
+    for p in (
+        "invariant",
+        "consistency",
+        "consistent",
+        "transaction",
+        "concurrency",
+        "concurrent",
+        "migration",
+        "backward compatible",
+        "backwards compatible",
+        "idempotent",
+        "ordering",
+        "lock",
+        "distributed",
+        "race",
+        "atomic",
+        "zero downtime",
+    )
+)
+_STEP_WORDS = frozenset({"then", "also", "after", "afterwards", "finally", "plus", "before"})
+_MAX_SOURCE_BYTES = 1_000_000
+
+
+def _noisy_or(parts: Mapping[str, float]) -> tuple[float, str]:
+    doubt = 1.0
+    for value in parts.values():
+        doubt *= 1.0 - min(max(value, 0.0), 1.0)
+    shown = ", ".join(f"{name} {value:.2f}" for name, value in parts.items() if value > 0) or "nothing notable"
+    return 1.0 - doubt, shown
+
+
+def risk_of(c: Classification) -> tuple[float, str]:
+    """Risk in [0, 1] from a classification, and the parts that made it up."""
+    parts = {
+        f"type {c.type.value}": _TYPE_RISK[c.type],
+        f"environment {c.environment.value if c.environment else 'unknown'}": _ENV_RISK[c.environment],
+        "security": 0.4 if c.security_sensitive else 0.0,
+        "deletion": 0.3 + 0.3 * min(math.log10(c.record_count + 1) / 5, 1.0) if c.deletion else 0.0,
+        "irreversible": 0.0 if c.reversible else 0.35,
+        "breaking change": 0.35 if c.breaking_change else 0.0,
+        "compliance": 0.4 if c.affects_compliance else 0.0,
+        "cost": min(c.estimated_cost / 1000, 1.0) * 0.5,
+        "slow-down": min(-c.performance_impact / 50, 1.0) * 0.4 if c.performance_impact < 0 else 0.0,
+        f"scope {c.scope.value}": (
+            0.05
+            if c.sources.get("scope") == "default"
+            else {Scope.SYSTEM_WIDE: 0.3, Scope.COMPONENT: 0.1}.get(c.scope, 0.0)
+        ),
+        "urgent": 0.1 if c.urgent else 0.0,
+        "money": 0.25 if c.money else 0.0,
+        "records touched": 0.0 if c.deletion else min(math.log10(c.record_count + 1) / 6, 1.0) * 0.3,
+    }
+    if c.read_only:  # looking changes nothing: a quarter of the risk
+        parts = {f"{name} (read-only)": value / 4 for name, value in parts.items()}
+    return _noisy_or(parts)
+
+
+def _code_complexity(decision: Decision, root: Path | None) -> int:
+    """The highest cyclomatic complexity among the affected Python files inside ``root`` (0 if none)."""
+    if root is None:
+        return 0
+    from escalade.codebase import analyze_file  # noqa: PLC0415  (radon, only with a repository root)
+
+    base = root.resolve()
+    highest = 0
+    for name in decision.affected_files:
+        path = (base / name).resolve()
+        if path.suffix != ".py" or not path.is_relative_to(base) or not path.is_file():
+            continue
+        try:
+            if path.stat().st_size > _MAX_SOURCE_BYTES:
+                continue
+            highest = max(highest, analyze_file(str(path), path.read_text(encoding="utf-8")).max_complexity)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+    return highest
+
+
+def complexity_of(decision: Decision, c: Classification, root: Path | None = None) -> tuple[float, str]:
+    """Complexity in [0, 1] from what the decision touches and says, and the parts that made it up."""
+    words = Words.of(decision.description)
+    steps = sum(1 for w in words.raw if w in _STEP_WORDS) + decision.description.count(";")
+    invariants = sum(1 for cue in _INVARIANT_CUES if cue.find(words) is not None)
+    code = _code_complexity(decision, root)
+    parts = {
+        "files": 0.5 * (1 - math.exp(-len(decision.affected_files) / 10)),
+        "systems": min(0.15 * (len(decision.affected_systems) - 1), 0.45),
+        f"scope {c.scope.value}": {Scope.SYSTEM_WIDE: 0.4, Scope.COMPONENT: 0.15}.get(c.scope, 0.0)
+        if c.sources.get("scope") != "default"
+        else 0.1,
+        "breaking change": 0.3 if c.breaking_change else 0.0,
+        "steps": min(0.05 * steps, 0.2),
+        "invariants": min(0.15 * invariants, 0.3),
+        f"cyclomatic complexity {code}": min(max(code - 5, 0) / 25, 1.0) * 0.5,
+    }
+    return _noisy_or(parts)
+
+
+class AutonomyController:
+    """Computes confidence from trusted factors and compares it with a profile's threshold."""
+
+    def __init__(
+        self,
+        store: AutonomyStore | None = None,
+        *,
+        weights: ConfidenceWeights | None = None,
+        classifier: DecisionClassifier | None = None,
+        caller_factors: CallerPolicy = "cautious",
+        prior_success_rate: float = 0.7,
+        prior_strength: float = 4.0,
+        familiarity_scale: float = 10.0,
+    ) -> None:
+        if caller_factors not in ("ignore", "cautious", "trust"):
+            raise ConfigError("caller_factors is ignore, cautious or trust", field="caller_factors")
+        if not 0 <= prior_success_rate <= 1 or prior_strength <= 0 or familiarity_scale <= 0:
+            raise ConfigError(
+                "prior_success_rate must be in [0, 1]; prior_strength and familiarity_scale > 0",
+                field="prior_success_rate",
+            )
+        self.store: AutonomyStore = store if store is not None else MemoryAutonomyStore()
+        self.weights = weights or ConfidenceWeights()
+        self.classifier = classifier or DecisionClassifier()
+        self.caller_factors = caller_factors
+        self.prior_success_rate = prior_success_rate
+        self.prior_strength = prior_strength
+        self.familiarity_scale = familiarity_scale
+
+    def factors(
+        self, decision: Decision, context: DecisionContext, classification: Classification | None = None
+    ) -> dict[str, ConfidenceFactor]:
+        """The four factors, each from its trusted source, then the caller's under the caller policy."""
+        c = classification or self.classifier.classify(decision)
+        stats = self.store.type_stats(context.workspace, c.type.value)
+        labelled = stats.successes + stats.failures
+        past = (stats.successes + self.prior_success_rate * self.prior_strength) / (labelled + self.prior_strength)
+        type_familiarity = labelled / (labelled + self.familiarity_scale)
+        areas = list(area_keys(decision.affected_files, decision.affected_systems))
+        familiarity, detail = type_familiarity, f"{labelled} labelled {c.type.value} decisions"
+        if areas:
+            seen = self.store.area_stats(context.workspace, areas)
+            known = [
+                seen[a].successes / (seen[a].successes + seen[a].failures + 1) if a in seen else 0.0 for a in areas
+            ]
+            area_familiarity = sum(known) / len(known)
+            familiarity = (type_familiarity + area_familiarity) / 2
+            detail += f"; {sum(1 for a in areas if a in seen)} of {len(areas)} files/systems seen before"
+        risk, risk_detail = risk_of(c)
+        complexity, complexity_detail = complexity_of(decision, c, context.root)
+        found = {
+            "past_success_rate": ConfidenceFactor(
+                past, "history", f"{stats.successes} right, {stats.failures} wrong of {c.type.value} (prior 0.7)"
+            ),
+            "familiarity": ConfidenceFactor(familiarity, "history", detail),
+            "risk": ConfidenceFactor(risk, "classifier", risk_detail),
+            "complexity": ConfidenceFactor(complexity, "context", complexity_detail),
+        }
+        return self._with_caller(found, decision)
+
+    def _with_caller(self, found: dict[str, ConfidenceFactor], decision: Decision) -> dict[str, ConfidenceFactor]:
+        stated = decision.confidence_factors.model_dump(exclude_none=True) if decision.confidence_factors else {}
+        for name, value in stated.items():
+            trusted = found[name]
+            cautious = value < trusted.value if name in _POSITIVE else value > trusted.value
+            if self.caller_factors == "trust" or (self.caller_factors == "cautious" and cautious):
+                found[name] = ConfidenceFactor(
+                    value, "caller", f"stated by the caller (trusted value {trusted.value:.2f})"
+                )
+            else:
+                why = (
+                    "caller factors are ignored"
+                    if self.caller_factors == "ignore"
+                    else "only more cautious values count"
+                )
+                found[name] = ConfidenceFactor(
+                    trusted.value, trusted.source, f"{trusted.detail}; caller stated {value:.2f}, not used ({why})"
+                )
+        return found
+
+    def confidence(self, factors: Mapping[str, ConfidenceFactor]) -> float:
+        """The weighted sum of the factors (risk and complexity inverted)."""
+        w = self.weights
+        value = (
+            w.past_success_rate * factors["past_success_rate"].value
+            + w.familiarity * factors["familiarity"].value
+            + w.risk * (1 - factors["risk"].value)
+            + w.complexity * (1 - factors["complexity"].value)
+        )
+        return round(min(max(value, 0.0), 1.0), 4)
+
+    def should_proceed_automatically(
+        self,
+        operation: Decision | Mapping[str, Any],
+        context: DecisionContext | None = None,
+        profile: AutomationProfile | str = DEFAULT_PROFILE,
+        *,
+        threshold: float | None = None,
+        classification: Classification | None = None,
+    ) -> EscalationDecision:
+        """Proceed when confidence reaches the profile's threshold for the decision's type (or ``threshold``)."""
+        decision = parse_decision(operation)
+        context = context or DecisionContext()
+        chosen = _profile(profile)
+        c = classification or self.classifier.classify(decision)
+        factors = self.factors(decision, context, c)
+        confidence = self.confidence(factors)
+        needed = chosen.threshold(c.type, read_only=c.read_only) if threshold is None else threshold
+        proceed = not chosen.manual and confidence >= needed
+        return EscalationDecision(
+            proceed=proceed,
+            confidence=confidence,
+            factors=factors,
+            explanation=_explain(proceed, confidence, needed, chosen, c, factors),
+            threshold=needed,
+            profile=chosen.name,
+        )
+
+
+def _profile(profile: AutomationProfile | str) -> AutomationProfile:
+    if isinstance(profile, AutomationProfile):
+        return profile
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; use {', '.join(PROFILES)}", field="profile")
+    return PROFILES[profile]
+
+
+def _explain(
+    proceed: bool,
+    confidence: float,
+    needed: float,
+    profile: AutomationProfile,
+    c: Classification,
+    factors: Mapping[str, ConfidenceFactor],
+) -> str:
+    where = f"profile {profile.name}, {c.type.value}"
+    if profile.manual:
+        return f"Escalate: the {profile.name} profile asks a person about every action (confidence {confidence:.2f})."
+    if proceed:
+        return f"Proceed: confidence {confidence:.2f} >= {needed:.2f} ({where})."
+    weakest = min(FACTOR_NAMES, key=lambda n: factors[n].value if n in _POSITIVE else 1 - factors[n].value)
+    f = factors[weakest]
+    return (
+        f"Escalate: confidence {confidence:.2f} < {needed:.2f} ({where}); "
+        f"weakest factor {weakest} {f.value:.2f} ({f.source}: {f.detail})."
+    )

@@ -1,0 +1,141 @@
+"""Agent teams: how one attempt on a tier composes provider calls.
+
+The seed's meta-orchestration gives each tier a team: one agent on the cheap tier, a planner and an
+executor on the capable tier, an architect, an executor and a reviewer on the premium tier. A team
+is a strategy with one method, ``run(context) -> TeamOutcome``; every call it makes goes through
+``context.call``, which the cascade guards with the budget, so a team can never spend unnoticed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from escalade.exceptions import ConfigError
+from escalade.providers import Completion, CompletionRequest
+
+__all__ = [
+    "ArchitectExecutorReviewer",
+    "PlannerExecutor",
+    "SingleAgent",
+    "TeamContext",
+    "TeamOutcome",
+    "TeamStrategy",
+    "default_team",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeamContext:
+    """What a team works from."""
+
+    #: Id of the work item.
+    item_id: str
+    #: The task.
+    prompt: str
+    #: Model the team's agents use.
+    model: str
+    #: Output-token cap for each call.
+    max_output_tokens: int
+    #: Sends one request through the budget guard to the provider.
+    call: Callable[[CompletionRequest], Awaitable[Completion]] = field(repr=False)
+
+    def request(self, role: str, prompt: str, system: str | None = None) -> CompletionRequest:
+        """A request for ``role`` on this context's item and model."""
+        return CompletionRequest(
+            item_id=self.item_id,
+            model=self.model,
+            prompt=prompt,
+            system=system,
+            role=role,
+            max_output_tokens=self.max_output_tokens,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeamOutcome:
+    """The team's final answer and every call it paid for."""
+
+    #: The answer to score.
+    final: Completion
+    #: All completions, in call order (the final one included).
+    calls: tuple[Completion, ...]
+
+
+@runtime_checkable
+class TeamStrategy(Protocol):
+    """Composes provider calls into one attempt."""
+
+    #: Number of agents.
+    size: int
+
+    async def run(self, context: TeamContext) -> TeamOutcome:
+        """Work the item once and return the final answer."""
+        ...
+
+
+class SingleAgent:
+    """One agent answers the task directly."""
+
+    size = 1
+
+    async def run(self, context: TeamContext) -> TeamOutcome:
+        answer = await context.call(context.request("agent", context.prompt))
+        return TeamOutcome(final=answer, calls=(answer,))
+
+
+class PlannerExecutor:
+    """A planner writes a short plan; an executor answers following it."""
+
+    size = 2
+
+    async def run(self, context: TeamContext) -> TeamOutcome:
+        plan = await context.call(
+            context.request(
+                "planner", context.prompt, "Write a short numbered plan for solving the task. Do not solve it."
+            )
+        )
+        answer = await context.call(
+            context.request(
+                "executor", f"{context.prompt}\n\nPlan:\n{plan.text or ''}", "Solve the task following the plan."
+            )
+        )
+        return TeamOutcome(final=answer, calls=(plan, answer))
+
+
+class ArchitectExecutorReviewer:
+    """An architect designs, an executor answers, a reviewer checks and returns the final answer."""
+
+    size = 3
+
+    async def run(self, context: TeamContext) -> TeamOutcome:
+        design = await context.call(
+            context.request("architect", context.prompt, "Describe the approach and the pitfalls. Do not solve it.")
+        )
+        draft = await context.call(
+            context.request("executor", f"{context.prompt}\n\nApproach:\n{design.text or ''}", "Solve the task.")
+        )
+        review = await context.call(
+            context.request(
+                "reviewer",
+                f"{context.prompt}\n\nProposed answer:\n{draft.text or ''}",
+                "Check the proposed answer. Reply with the corrected final answer only, in the form the task asks.",
+            )
+        )
+        return TeamOutcome(final=review, calls=(design, draft, review))
+
+
+_TEAMS: dict[int, type[SingleAgent] | type[PlannerExecutor] | type[ArchitectExecutorReviewer]] = {
+    1: SingleAgent,
+    2: PlannerExecutor,
+    3: ArchitectExecutorReviewer,
+}
+
+
+def default_team(size: int) -> TeamStrategy:
+    """The seed's team for ``size`` agents (1, 2 or 3)."""
+    try:
+        return _TEAMS[size]()
+    except KeyError:
+        raise ConfigError(f"no built-in team of {size} agents (1, 2 or 3)", field="team_size") from None

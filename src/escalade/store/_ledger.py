@@ -1,0 +1,255 @@
+"""The budget ledger in SQL (SQLite or PostgreSQL): exact caps across processes and replicas.
+
+Every reservation on a line is **one conditional UPDATE**::
+
+    UPDATE budget_lines
+       SET reserved = reserved + CASE WHEN <fits> THEN :amount ELSE 0 END,
+           granted  = <fits>
+     WHERE key = :key
+    RETURNING granted, cap, spent, reserved
+
+with ``<fits>`` = ``cap IS NULL OR spent + reserved + :amount <= cap``, evaluated on the row as it is
+when the statement holds its lock. There is no read-then-write gap for a concurrent request to slip
+through: PostgreSQL locks the row and re-evaluates the statement on the newest row version (READ
+COMMITTED), and SQLite runs the whole reservation under ``BEGIN IMMEDIATE`` (one writer at a time).
+The statement always writes, so a refusal returns the exact state it was refused on.
+
+A reservation on several lines runs these statements in one transaction, in sorted key order (no
+deadlocks), and records the hold in the same transaction; if any line refuses, the transaction is
+rolled back and no line keeps anything. Settling and releasing first flip the hold's status with a
+compare-and-set (``WHERE id = :id AND status = 'held'``), so a hold is settled or reclaimed exactly
+once even when a late call and a reclaim race.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import BigInteger, Connection, Engine, Table, case, delete, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from escalade.budget._ledger import (
+    Hold,
+    HoldStatus,
+    LineState,
+    Settlement,
+    check_reservation,
+    from_nano,
+    refusal,
+    settlement_amount,
+    to_nano,
+)
+from escalade.exceptions import BudgetExceededError, StoreError
+from escalade.store._models import BudgetHoldRow, BudgetLineRow
+from escalade.store._transactions import transaction
+
+__all__ = ["SqlLedger"]
+
+_LINES = cast(Table, BudgetLineRow.__table__)
+_HOLDS = cast(Table, BudgetHoldRow.__table__)
+_RECLAIM_BATCH = 500
+
+
+class SqlLedger:
+    """A :class:`~escalade.budget._ledger.BudgetLedger` in the store's database (see the module docstring).
+
+    ``engine`` is usually ``SqlStore(url).engine``; ``clock`` returns Unix time (injectable for tests).
+    A refused reservation first looks for expired holds to reclaim, at most once every
+    ``reclaim_every_s`` seconds per ledger object, so a line at its cap does not pay that query on
+    every refusal.
+    """
+
+    blocking = True
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time, reclaim_every_s: float = 1.0) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._reclaim_every = reclaim_every_s
+        self._next_reclaim = -math.inf
+
+    @contextmanager
+    def _transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        with transaction(self.engine, write=write, what="budget ledger") as conn:
+            yield conn
+
+    def open(self, key: str, cap_usd: float | None) -> None:
+        with self._transaction() as conn:
+            conn.execute(self._insert(key, cap_usd).on_conflict_do_nothing(index_elements=["key"]))
+
+    def set_cap(self, key: str, cap_usd: float | None) -> None:
+        stmt = self._insert(key, cap_usd)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"], set_={"cap": stmt.excluded.cap, "updated_at": stmt.excluded.updated_at}
+        )
+        with self._transaction() as conn:
+            conn.execute(stmt)
+
+    def _insert(self, key: str, cap_usd: float | None) -> postgresql.Insert | sqlite.Insert:
+        """An insert of a new, empty line (the dialect's, for its ``ON CONFLICT`` clause)."""
+        cap = None if cap_usd is None else to_nano(cap_usd, up=False)
+        values = {"key": key, "cap": cap, "spent": 0, "reserved": 0, "granted": True, "updated_at": _now()}
+        if self._sqlite:
+            return sqlite.insert(_LINES).values(**values)
+        return postgresql.insert(_LINES).values(**values)
+
+    def line(self, key: str) -> LineState:
+        query = select(_LINES.c.cap, _LINES.c.spent, _LINES.c.reserved).where(_LINES.c.key == key)
+        with self._transaction(write=False) as conn:
+            row = conn.execute(query).one_or_none()
+        if row is None:
+            raise StoreError(f"no budget line {key!r}: open it before reserving on it")
+        return LineState(key=key, cap=row.cap, spent=row.spent, reserved=row.reserved)
+
+    def lines(self, prefix: str = "") -> list[LineState]:
+        """Every line whose key starts with ``prefix``, by key."""
+        query = select(_LINES).order_by(_LINES.c.key)
+        if prefix:
+            query = query.where(_LINES.c.key.startswith(prefix, autoescape=True))
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(query).all()
+        return [LineState(key=r.key, cap=r.cap, spent=r.spent, reserved=r.reserved) for r in rows]
+
+    def reserve(self, keys: Sequence[str], amount_usd: float, *, ttl_s: float, owner: str = "") -> Hold:
+        lines, amount = check_reservation(keys, amount_usd, ttl_s)
+        try:
+            return self._reserve(lines, amount, ttl_s, owner)
+        except BudgetExceededError:
+            now = self._clock()
+            if now < self._next_reclaim:
+                raise
+            self._next_reclaim = now + self._reclaim_every
+            if not self.reclaim_expired():
+                raise
+        return self._reserve(lines, amount, ttl_s, owner)  # stale holds of a crashed process were in the way
+
+    def _reserve(self, lines: tuple[str, ...], amount: int, ttl_s: float, owner: str) -> Hold:
+        now = self._clock()
+        hold = Hold(id=_hold_id(), keys=lines, amount=amount, expires_at=now + ttl_s, owner=owner[:400])
+        bound = literal(amount, BigInteger)
+        fits = or_(_LINES.c.cap.is_(None), _LINES.c.spent + _LINES.c.reserved + bound <= _LINES.c.cap)
+        with self._transaction() as conn:
+            # The hold first: on PostgreSQL, a line's row lock is then held only by the UPDATEs and the commit.
+            conn.execute(
+                _HOLDS.insert().values(
+                    id=hold.id,
+                    lines=list(lines),
+                    amount=amount,
+                    status="held",
+                    actual=None,
+                    owner=hold.owner,
+                    created_at=now,
+                    expires_at=hold.expires_at,
+                )
+            )
+            for key in lines:
+                stmt = (
+                    update(_LINES)
+                    .where(_LINES.c.key == key)
+                    .values(reserved=_LINES.c.reserved + case((fits, bound), else_=0), granted=fits, updated_at=_now())
+                    .returning(_LINES.c.granted, _LINES.c.cap, _LINES.c.spent, _LINES.c.reserved)
+                )
+                row = conn.execute(stmt).one_or_none()
+                if row is None:
+                    raise StoreError(f"no budget line {key!r}: open it before reserving on it")
+                if not row.granted:  # the rollback takes the hold and every earlier line's amount back
+                    raise refusal(LineState(key=key, cap=row.cap, spent=row.spent, reserved=row.reserved), amount)
+        return hold
+
+    def _flip(self, conn: Connection, hold_id: str, old: HoldStatus, new: HoldStatus, actual: int | None) -> Any:
+        """Compare-and-set a hold's status; the row's keys and amount, or ``None`` if it was not ``old``."""
+        stmt = (
+            update(_HOLDS)
+            .where(_HOLDS.c.id == hold_id, _HOLDS.c.status == old)
+            .values(status=new, actual=actual)
+            .returning(_HOLDS.c.lines, _HOLDS.c.amount)
+        )
+        return conn.execute(stmt).one_or_none()
+
+    @staticmethod
+    def _apply(conn: Connection, keys: Sequence[str], *, spent: int, unreserve: int) -> None:
+        for key in sorted(keys):
+            conn.execute(
+                update(_LINES)
+                .where(_LINES.c.key == key)
+                .values(
+                    spent=_LINES.c.spent + literal(spent, BigInteger),
+                    reserved=_LINES.c.reserved - literal(unreserve, BigInteger),
+                    updated_at=_now(),
+                )
+            )
+
+    def settle(self, hold: Hold, actual_usd: float | None) -> Settlement:
+        counted, unknown = settlement_amount(hold, actual_usd)
+        late = False
+        with self._transaction() as conn:
+            row = self._flip(conn, hold.id, "held", "settled", counted)
+            if row is None:
+                row, late = self._flip(conn, hold.id, "expired", "settled", counted), True
+            if row is None:
+                return Settlement(counted_usd=from_nano(counted), applied=False, unknown=unknown)
+            self._apply(conn, row.lines, spent=counted, unreserve=0 if late else row.amount)
+        return Settlement(
+            counted_usd=from_nano(counted), applied=True, late=late, over_hold=counted > row.amount, unknown=unknown
+        )
+
+    def release(self, hold: Hold) -> bool:
+        with self._transaction() as conn:
+            row = self._flip(conn, hold.id, "held", "released", None)
+            if row is None:
+                return False
+            self._apply(conn, row.lines, spent=0, unreserve=row.amount)
+        return True
+
+    def reclaim_expired(self) -> int:
+        now = self._clock()
+        reclaimed = 0
+        while True:  # in batches, until no expired hold is left
+            query = (
+                select(_HOLDS.c.id)
+                .where(_HOLDS.c.status == "held", _HOLDS.c.expires_at <= now)
+                .order_by(_HOLDS.c.expires_at)
+                .limit(_RECLAIM_BATCH)
+            )
+            with self._transaction(write=False) as conn:
+                stale = list(conn.scalars(query))
+            for hold_id in stale:  # one transaction each: a concurrent settle wins or loses cleanly
+                with self._transaction() as conn:
+                    row = self._flip(conn, hold_id, "held", "expired", None)
+                    if row is not None:
+                        self._apply(conn, row.lines, spent=0, unreserve=row.amount)
+                        reclaimed += 1
+            if len(stale) < _RECLAIM_BATCH:
+                return reclaimed
+
+    def holds(self, *, status: HoldStatus | None = None, limit: int | None = None) -> list[Hold]:
+        """Holds, newest first (optionally only those with ``status``, at most ``limit``)."""
+        query = select(_HOLDS).order_by(_HOLDS.c.created_at.desc()).limit(limit)
+        if status is not None:
+            query = query.where(_HOLDS.c.status == status)
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(query).all()
+        return [
+            Hold(id=r.id, keys=tuple(r.lines), amount=r.amount, expires_at=r.expires_at, owner=r.owner) for r in rows
+        ]
+
+    def purge(self, *, older_than_s: float) -> int:
+        """Delete finished holds (settled, released, reclaimed) created more than ``older_than_s`` ago."""
+        cutoff = self._clock() - older_than_s
+        with self._transaction() as conn:
+            result = conn.execute(delete(_HOLDS).where(_HOLDS.c.status != "held", _HOLDS.c.created_at < cutoff))
+        return int(result.rowcount)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _hold_id() -> str:
+    return str(uuid.uuid4())
