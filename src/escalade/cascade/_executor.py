@@ -57,7 +57,6 @@ from escalade.cascade._results import (
 )
 from escalade.cascade._teams import TeamContext, TeamStrategy, default_team
 from escalade.exceptions import (
-    BudgetError,
     ConfigError,
     ContextWindowError,
     ListenerError,
@@ -340,29 +339,18 @@ class ProgressiveExecutor:
         return record
 
     async def _work(self, state: ItemState, tier: Tier, model: str, number: int, guard: BudgetGuard) -> AttemptRecord:
+        """One attempt's work: the tier's team answers through a guarded caller, then the answer is judged."""
         item = state.item
         started = datetime.now(UTC)
         clock = time.perf_counter()
-        call = GuardedCaller(
-            provider=self.provider,
-            estimator=self.estimator,
-            guard=guard,
-            config=self.config,
-            tier=tier.name,
-            item_id=item.id,
-            calls=state.calls,
-            context_windows=self.context_windows,
-            observer=self.call_observer,
-            sleep=self.sleep,
-        )
-        spent = call.spent
-
-        team = self.teams(tier)
+        call = self._caller(state, tier, guard)
         context = TeamContext(
             item_id=item.id, prompt=item.prompt, model=model, max_output_tokens=self.config.max_output_tokens, call=call
         )
 
         def record(**fields: Any) -> AttemptRecord:
+            """The attempt's record: what it was, what it spent (every call, a failed attempt's too), ``fields``."""
+            spent = call.spent
             return AttemptRecord(
                 item_id=item.id,
                 tier=tier.name,
@@ -377,18 +365,26 @@ class ProgressiveExecutor:
                 **fields,
             )
 
-        failed = {"text": None, "analysis": None, "cqs": None, "passed": False}
         try:
-            outcome = await team.run(context)
-        except ProviderError as exc:
-            state.errors.append(exc)
-            return record(**failed, reason=f"provider error: {exc}", error=str(exc), error_cause=error_cause(exc))
-        except RequestStoppedError as exc:  # this item goes no further; the run goes on
-            return record(**failed, reason="request stopped", error=str(exc), error_cause=error_cause(exc), raised=exc)
-        except (BudgetError, Exception) as exc:  # calls already paid for in this attempt are kept
-            error = f"{type(exc).__name__}: {exc}"
-            return record(**failed, reason="run stopped", error=error, error_cause=error_cause(exc), raised=exc)
+            outcome = await self.teams(tier).run(context)
+        except Exception as exc:  # every failure becomes the attempt's record (see _failure)
+            return record(**_failure(state, exc))
         return record(text=outcome.final.text, **await self._judge(state, tier, number, outcome.final))
+
+    def _caller(self, state: ItemState, tier: Tier, guard: BudgetGuard) -> GuardedCaller:
+        """The guarded caller of one attempt: context windows, the call ceiling, the budget, retries."""
+        return GuardedCaller(
+            provider=self.provider,
+            estimator=self.estimator,
+            guard=guard,
+            config=self.config,
+            tier=tier.name,
+            item_id=state.item.id,
+            calls=state.calls,
+            context_windows=self.context_windows,
+            observer=self.call_observer,
+            sleep=self.sleep,
+        )
 
     async def _judge(self, state: ItemState, tier: Tier, number: int, answer: Completion) -> dict[str, Any]:
         """The attempt's score and verdict; an answer that cannot be trusted is no answer (a failed attempt)."""
@@ -433,6 +429,23 @@ class ProgressiveExecutor:
                 getattr(listener, event)(*args)
             except Exception as exc:
                 raise ListenerError(f"{type(listener).__name__}.{event} failed: {exc}") from exc
+
+
+def _failure(state: ItemState, exc: Exception) -> dict[str, Any]:
+    """The record fields of an attempt whose team raised ``exc``; calls already paid for stay in the record.
+
+    A provider error fails the attempt (the item tries the next model); a stop of this item alone
+    ends the item; anything else (a budget stop, a bug) is re-raised to stop the run or the item.
+    """
+    failed: dict[str, Any] = {"text": None, "analysis": None, "cqs": None, "passed": False}
+    cause = error_cause(exc)
+    if isinstance(exc, ProviderError):
+        state.errors.append(exc)
+        return {**failed, "reason": f"provider error: {exc}", "error": str(exc), "error_cause": cause}
+    if isinstance(exc, RequestStoppedError):  # this item goes no further; the run goes on
+        return {**failed, "reason": "request stopped", "error": str(exc), "error_cause": cause, "raised": exc}
+    error = f"{type(exc).__name__}: {exc}"
+    return {**failed, "reason": "run stopped", "error": error, "error_cause": cause, "raised": exc}
 
 
 async def _all_or_cancel(workers: list[asyncio.Future[None]]) -> None:
