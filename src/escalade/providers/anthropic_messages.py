@@ -31,7 +31,7 @@ from anthropic import AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
 from escalade.exceptions import ContentPolicyError, ProviderError, TransientProviderError
-from escalade.keys import SecretKey, redact
+from escalade.providers._secrets import SecretKey, redact
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook, PriceBookEstimator
 from escalade.providers.pricing import max_prompt_tokens

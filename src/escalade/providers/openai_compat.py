@@ -41,7 +41,7 @@ from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletionMessageParam
 
 from escalade.exceptions import ContentPolicyError, ProviderError, TransientProviderError
-from escalade.keys import SecretKey, redact
+from escalade.providers._secrets import SecretKey, redact
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook, PriceBookEstimator
 from escalade.providers.pricing import max_prompt_tokens
