@@ -10,12 +10,16 @@ from typing import Literal
 from escalade.cli.common import fail
 from escalade.keys import KeyVault
 from escalade.ledger import BudgetLedger, WorkspaceBudget
+from escalade.providers import available_providers
 from escalade.providers.base import Provider
-from escalade.providers.live import LIVE_PROVIDERS, live_provider
+from escalade.providers.live import live_provider
 from escalade.routing.cache import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
 from escalade.store.sql import SqlStore
 
-__all__ = ["LiveOptions", "LiveResources", "check_live_options", "live_resources"]
+__all__ = ["LiveOptions", "LiveResources", "check_live_options", "live_provider_names", "live_resources"]
+
+#: How messages list the built-in providers; providers from plugins follow, by name.
+_LISTED_FIRST = ("openai", "anthropic")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,8 +57,9 @@ def check_live_options(
     unknown_prices: str | None,
 ) -> LiveOptions | None:
     """The options of a live run (``None`` when ``provider`` is the offline one), checked: each error is one line."""
-    if provider not in (offline, *LIVE_PROVIDERS):
-        raise fail(f"--provider must be {offline}, {' or '.join(LIVE_PROVIDERS)}; got {provider!r}")
+    names = live_provider_names()
+    if provider not in (offline, *names):
+        raise fail(f"--provider must be {offline}, {' or '.join(names)}; got {provider!r}")
     live_only = {
         "--base-url": base_url is not None,
         "--stream": stream,
@@ -81,6 +86,12 @@ def check_live_options(
         timeout_s=timeout or 60.0,
         unknown_prices="allow" if unknown_prices == "allow" else "fail",
     )
+
+
+def live_provider_names() -> list[str]:
+    """The providers registered under ``escalade.providers``: the built-ins first, then plugins by name."""
+    names = available_providers()
+    return [name for name in _LISTED_FIRST if name in names] + [name for name in names if name not in _LISTED_FIRST]
 
 
 def live_resources(store: SqlStore, live: LiveOptions, *, expected_output_tokens: int) -> LiveResources:

@@ -23,16 +23,17 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypedDict, TypeVar
 
 from escalade.exceptions import ContentPolicyError, ProviderError, TransientProviderError
+from escalade.providers._registry import ProviderOptions
 from escalade.providers._secrets import SecretKey, redact
 from escalade.providers.base import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.prices import PriceBook, PriceBookEstimator
 from escalade.providers.pricing import max_prompt_tokens
 from escalade.providers.sdk_errors import STREAM_BREAKS, typed_error
 
-__all__ = ["ErrorSigns", "SdkAdapter", "SdkAnswer", "upper_bound_usage"]
+__all__ = ["ErrorSigns", "SdkAdapter", "SdkAnswer", "SdkSettings", "sdk_settings", "upper_bound_usage"]
 
 StreamT = TypeVar("StreamT", bound=AbstractAsyncContextManager[Any])
 
@@ -61,6 +62,25 @@ class ErrorSigns:
     rate_limited: bool = False
     #: Worth a retry: the server is overloaded or failed (an error sent inside a stream, say).
     transient: bool = False
+
+
+class SdkSettings(TypedDict):
+    """The :class:`ProviderOptions` every SDK adapter's constructor takes, as keyword arguments."""
+
+    base_url: str | None
+    stream: bool
+    timeout_s: float
+    unknown_costs: Literal["fail", "allow"]
+
+
+def sdk_settings(options: ProviderOptions) -> SdkSettings:
+    """What of ``options`` every SDK adapter takes (so ``from_options`` is ``cls(key, **sdk_settings(options))``)."""
+    return SdkSettings(
+        base_url=options.base_url,
+        stream=options.stream,
+        timeout_s=options.timeout_s,
+        unknown_costs=options.unknown_costs,
+    )
 
 
 def upper_bound_usage(request: CompletionRequest, text: str | None, *, output_tokens: int | None = None) -> Usage:

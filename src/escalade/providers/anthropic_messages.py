@@ -22,6 +22,7 @@ upper bound of the prompt's tokens (one per UTF-8 byte plus overhead); the usage
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, ClassVar, Literal
 
@@ -29,7 +30,8 @@ import anthropic
 from anthropic import AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
-from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, upper_bound_usage
+from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, sdk_settings, upper_bound_usage
+from escalade.providers._registry import ProviderOptions
 from escalade.providers._secrets import SecretKey
 from escalade.providers.base import CompletionRequest, Usage
 from escalade.providers.prices import PriceBook
@@ -51,6 +53,13 @@ class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
 
     sdk: ClassVar[ModuleType] = anthropic
     stream_end = "message_stop"
+    #: Current models genai-prices knows the price of (so every bill is known). There is one current
+    #: Haiku: a lone cheap answer is corroborated by the capable tier, if at all.
+    default_models: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "cheap": ("claude-haiku-4-5",),
+        "capable": ("claude-sonnet-4-6",),
+        "premium": ("claude-opus-4-6",),
+    }
 
     def __init__(
         self,
@@ -73,6 +82,11 @@ class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
         self._client = anthropic.AsyncAnthropic(
             api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s
         )
+
+    @classmethod
+    def from_options(cls, key: SecretKey, options: ProviderOptions) -> AnthropicProvider:
+        """The adapter as the ``anthropic`` entry point builds it."""
+        return cls(key, cache_prompts=options.cache_prompts, **sdk_settings(options))
 
     async def _single(self, request: CompletionRequest) -> SdkAnswer:
         message: Message = await self._client.messages.create(**self._params(request))

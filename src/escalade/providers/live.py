@@ -1,14 +1,17 @@
-"""Live providers for ``escalade run --provider openai|anthropic``: the adapter, its default ladder, its key.
+"""Live providers for ``escalade run --provider NAME``: the adapter found by name, its default ladder, its key.
 
-The adapters import their official SDK, so they are imported here only when a live provider is
-asked for; importing this module costs nothing. A workspace's key comes from the
-:class:`~escalade.keys.KeyVault` (stored encrypted, else the provider's usual environment variable);
-with neither, :class:`~escalade.exceptions.MissingKeyError` says how to set one.
+Providers are found by name in the ``escalade.providers`` entry-point group (see
+:mod:`escalade.providers._registry`), where the built-in ``openai`` and ``anthropic`` adapters are
+registered the way a third-party provider is. Their modules import their official SDK, so they are
+imported only when a live provider is asked for; importing this module costs nothing. A
+workspace's key comes from the :class:`~escalade.keys.KeyVault` (stored encrypted, else the
+provider's usual environment variable); with neither, :class:`~escalade.exceptions.MissingKeyError`
+says how to set one.
 
-When the configuration names no models, each provider has a default ladder of current models that
-genai-prices knows the price of (so every bill is known). OpenAI's cheap tier has two models, so
-that its two attempts are independent opinions; Anthropic has one current small model, so a lone
-cheap answer can only be corroborated by a stronger tier.
+When the configuration names no models, each provider's ``default_models`` make the ladder: for
+the built-ins, current models that genai-prices knows the price of (so every bill is known).
+OpenAI's cheap tier has two models, so that its two attempts are independent opinions; Anthropic
+has one current small model, so a lone cheap answer can only be corroborated by a stronger tier.
 
 >>> [t.models for t in default_ladder("openai", Ladder.default())]
 [('gpt-4.1-nano', 'gpt-4o-mini'), ('gpt-4.1-mini',), ('gpt-4.1',)]
@@ -16,7 +19,6 @@ cheap answer can only be corroborated by a stronger tier.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Literal
 
@@ -24,35 +26,18 @@ from escalade.config import EscalationConfig
 from escalade.datasets import BenchmarkDataset
 from escalade.exceptions import ConfigError
 from escalade.keys import KeyVault
+from escalade.providers._registry import ProviderOptions, provider_factory
 from escalade.providers.base import Provider
 from escalade.replay import ReplayPlan, select_rows, work_items
 from escalade.tiers import Ladder
 
-__all__ = ["DEFAULT_MODELS", "LIVE_PROVIDERS", "LiveProviderName", "default_ladder", "live_provider", "plan_live"]
-
-#: Providers ``escalade run`` can call.
-LiveProviderName = Literal["openai", "anthropic"]
-LIVE_PROVIDERS: tuple[LiveProviderName, ...] = ("openai", "anthropic")
-
-#: Models per tier when the configuration names none.
-DEFAULT_MODELS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "openai": {
-        "cheap": ("gpt-4.1-nano", "gpt-4o-mini"),
-        "capable": ("gpt-4.1-mini",),
-        "premium": ("gpt-4.1",),
-    },
-    "anthropic": {  # one current Haiku: a lone cheap answer is corroborated by the capable tier, if at all
-        "cheap": ("claude-haiku-4-5",),
-        "capable": ("claude-sonnet-4-6",),
-        "premium": ("claude-opus-4-6",),
-    },
-}
+__all__ = ["default_ladder", "live_provider", "plan_live"]
 
 
 def default_ladder(provider: str, base: Ladder) -> Ladder:
     """``base`` with the provider's default models on its cheap, capable and premium tiers."""
-    models = DEFAULT_MODELS.get(provider)
-    if models is None:
+    models = provider_factory(provider).default_models
+    if not models:
         raise ConfigError(f"no default models for provider {provider!r}; name the models in the config", field="tiers")
     unknown = [t.name for t in base if t.name not in models]
     if unknown:
@@ -74,26 +59,12 @@ def live_provider(
     timeout_s: float = 60.0,
     unknown_costs: Literal["fail", "allow"] = "fail",
 ) -> Provider:
-    """The adapter for ``name`` with the workspace's key (``base_url``: any OpenAI-compatible server)."""
-    if name not in LIVE_PROVIDERS:
-        raise ConfigError(f"unknown provider {name!r}; live providers: {', '.join(LIVE_PROVIDERS)}", field="provider")
-    key = vault.get(name, workspace=workspace)
-    if name == "anthropic":
-        from escalade.providers.anthropic_messages import AnthropicProvider  # noqa: PLC0415  (imports the SDK)
-
-        return AnthropicProvider(
-            key,
-            base_url=base_url,
-            stream=stream,
-            cache_prompts=cache_prompts,
-            timeout_s=timeout_s,
-            unknown_costs=unknown_costs,
-        )
-    from escalade.providers.openai_compat import OpenAICompatibleProvider  # noqa: PLC0415  (imports the SDK)
-
-    return OpenAICompatibleProvider(
-        key, base_url=base_url, stream=stream, timeout_s=timeout_s, unknown_costs=unknown_costs
+    """The adapter registered as ``name``, with the workspace's key (``base_url``: any OpenAI-compatible server)."""
+    factory = provider_factory(name)
+    options = ProviderOptions(
+        base_url=base_url, stream=stream, cache_prompts=cache_prompts, timeout_s=timeout_s, unknown_costs=unknown_costs
     )
+    return factory.from_options(vault.get(name, workspace=workspace), options)
 
 
 def plan_live(

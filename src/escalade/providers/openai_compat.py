@@ -32,6 +32,7 @@ ceiling can bound the paid attempts of a request.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import ModuleType
 from typing import ClassVar, Literal
 
@@ -40,7 +41,8 @@ from openai import AsyncStream
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
-from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, upper_bound_usage
+from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, sdk_settings, upper_bound_usage
+from escalade.providers._registry import ProviderOptions
 from escalade.providers._secrets import SecretKey
 from escalade.providers.base import CompletionRequest, Usage
 from escalade.providers.prices import PriceBook
@@ -56,6 +58,13 @@ class OpenAICompatibleProvider(SdkAdapter[AsyncStream[ChatCompletionChunk]]):
     """Chat completions on OpenAI or any compatible ``base_url``; ``stream=True`` streams the answer."""
 
     sdk: ClassVar[ModuleType] = openai
+    #: Current models genai-prices knows the price of (so every bill is known); two cheap ones, so that
+    #: the cheap tier's two attempts are independent opinions.
+    default_models: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "cheap": ("gpt-4.1-nano", "gpt-4o-mini"),
+        "capable": ("gpt-4.1-mini",),
+        "premium": ("gpt-4.1",),
+    }
 
     def __init__(
         self,
@@ -72,6 +81,11 @@ class OpenAICompatibleProvider(SdkAdapter[AsyncStream[ChatCompletionChunk]]):
             api_key, provider_id=provider_id, price_book=price_book, stream=stream, unknown_costs=unknown_costs
         )
         self._client = openai.AsyncOpenAI(api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s)
+
+    @classmethod
+    def from_options(cls, key: SecretKey, options: ProviderOptions) -> OpenAICompatibleProvider:
+        """The adapter as the ``openai`` entry point builds it (``options.cache_prompts`` does not apply)."""
+        return cls(key, **sdk_settings(options))
 
     async def _single(self, request: CompletionRequest) -> SdkAnswer:
         response = await self._client.chat.completions.create(
