@@ -8,8 +8,7 @@ from escalade import replay
 from escalade.config import EscalationConfig
 from escalade.datasets import load_dataset
 from escalade.exceptions import ConfigError
-from escalade.providers.live import plan_live
-from escalade.replay import PremiumCost, plan_replay, premium_baseline
+from escalade.replay import PremiumCost, plan_live, plan_replay, premium_baseline
 from tests.conftest import TINY_MODELS, MakeDataset, row
 
 MODELS = {m: TINY_MODELS[m] for m in ("small-a", "small-b", "big")}

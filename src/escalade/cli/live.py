@@ -10,7 +10,7 @@ from typing import Literal
 from escalade.cli.common import fail
 from escalade.keys import KeyVault
 from escalade.ledger import BudgetLedger, WorkspaceBudget
-from escalade.providers import available_providers
+from escalade.providers import ProviderOptions, available_providers
 from escalade.providers.base import Provider
 from escalade.providers.live import live_provider
 from escalade.routing.cache import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
@@ -96,16 +96,15 @@ def live_provider_names() -> list[str]:
 
 def live_resources(store: SqlStore, live: LiveOptions, *, expected_output_tokens: int) -> LiveResources:
     """The provider with the workspace's key, the store's ledger and the workspace's budget, a cache-aware router."""
-    provider = live_provider(
-        live.provider,
-        KeyVault(store),
-        workspace=live.workspace,
+    options = ProviderOptions(
         base_url=live.base_url,
         stream=live.stream,
         cache_prompts=live.cache_prompts,
         timeout_s=live.timeout_s,
         unknown_costs=live.unknown_prices,
     )
+    key = KeyVault(store).get(live.provider, workspace=live.workspace)
+    provider = live_provider(live.provider, key, options)
     router = CacheAwareRouter(
         PrefixMemory(policy=lambda model: _cache_policy(model, live)), expected_output_tokens=expected_output_tokens
     )

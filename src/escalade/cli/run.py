@@ -31,13 +31,13 @@ from escalade.exceptions import RunStoppedError
 from escalade.ledger import BudgetLedger, WorkspaceBudget
 from escalade.plugins import OFFLINE_SCORERS, ScorerSetup, available, make_scorer
 from escalade.providers.base import Provider
-from escalade.providers.live import plan_live
 from escalade.providers.replay import ReplayProvider
 from escalade.quality.scorers import Scorer
 from escalade.replay import (
     OFFLINE_WORKFLOW,
     ReplayPlan,
     accuracy_metrics,
+    plan_live,
     plan_replay,
     premium_baseline,
     reference_metrics,
