@@ -6,8 +6,7 @@ import pytest
 
 from escalade.exceptions import ConfigError
 from escalade.ladder import EscalationConfig
-from escalade.providers import plan_live
-from escalade.replay import PremiumCost, load_dataset, plan_replay, premium_baseline
+from escalade.replay import PremiumCost, load_dataset, plan_live, plan_replay, premium_baseline
 from escalade.replay import _run as replay
 from tests.conftest import TINY_MODELS, MakeDataset, row
 

@@ -9,11 +9,14 @@ from typing import Literal
 
 from escalade.budget import BudgetLedger, WorkspaceBudget
 from escalade.cli.common import fail
-from escalade.providers import LIVE_PROVIDERS, Provider, live_provider
+from escalade.providers import Provider, ProviderOptions, available_providers, live_provider
 from escalade.routing import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
 from escalade.store import KeyVault, SqlStore
 
-__all__ = ["LiveOptions", "LiveResources", "check_live_options", "live_resources"]
+__all__ = ["LiveOptions", "LiveResources", "check_live_options", "live_provider_names", "live_resources"]
+
+#: How messages list the built-in providers; providers from plugins follow, by name.
+_LISTED_FIRST = ("openai", "anthropic")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,8 +54,9 @@ def check_live_options(
     unknown_prices: str | None,
 ) -> LiveOptions | None:
     """The options of a live run (``None`` when ``provider`` is the offline one), checked: each error is one line."""
-    if provider not in (offline, *LIVE_PROVIDERS):
-        raise fail(f"--provider must be {offline}, {' or '.join(LIVE_PROVIDERS)}; got {provider!r}")
+    names = live_provider_names()
+    if provider not in (offline, *names):
+        raise fail(f"--provider must be {offline}, {' or '.join(names)}; got {provider!r}")
     live_only = {
         "--base-url": base_url is not None,
         "--stream": stream,
@@ -81,18 +85,23 @@ def check_live_options(
     )
 
 
+def live_provider_names() -> list[str]:
+    """The providers registered under ``escalade.providers``: the built-ins first, then plugins by name."""
+    names = available_providers()
+    return [name for name in _LISTED_FIRST if name in names] + [name for name in names if name not in _LISTED_FIRST]
+
+
 def live_resources(store: SqlStore, live: LiveOptions, *, expected_output_tokens: int) -> LiveResources:
     """The provider with the workspace's key, the store's ledger and the workspace's budget, a cache-aware router."""
-    provider = live_provider(
-        live.provider,
-        KeyVault(store),
-        workspace=live.workspace,
+    options = ProviderOptions(
         base_url=live.base_url,
         stream=live.stream,
         cache_prompts=live.cache_prompts,
         timeout_s=live.timeout_s,
         unknown_costs=live.unknown_prices,
     )
+    key = KeyVault(store).get(live.provider, workspace=live.workspace)
+    provider = live_provider(live.provider, key, options)
     router = CacheAwareRouter(
         PrefixMemory(policy=lambda model: _cache_policy(model, live)), expected_output_tokens=expected_output_tokens
     )

@@ -36,7 +36,7 @@ from escalade.cli.running import (
 from escalade.exceptions import RunStoppedError
 from escalade.ladder import EscalationConfig, load_config
 from escalade.plugins import OFFLINE_SCORERS, ScorerSetup, available, make_scorer
-from escalade.providers import Provider, plan_live
+from escalade.providers import Provider
 from escalade.quality import Scorer
 from escalade.replay import (
     OFFLINE_WORKFLOW,
@@ -45,6 +45,7 @@ from escalade.replay import (
     ReplayProvider,
     accuracy_metrics,
     load_dataset,
+    plan_live,
     plan_replay,
     premium_baseline,
     reference_metrics,

@@ -1,9 +1,18 @@
-"""Providers: the one-method interface every model backend implements, and the built-ins."""
+"""Providers: the one-method interface every model backend implements, the built-ins, and the registry by name."""
 
 from typing import TYPE_CHECKING, Any
 
 from escalade.providers._base import Completion, CompletionRequest, CostEstimate, CostEstimator, Provider, Usage
 from escalade.providers._fake import FunctionProvider, ScriptedProvider, ScriptStep
+from escalade.providers._live import default_ladder, live_provider
+from escalade.providers._registry import (
+    PROVIDERS,
+    ProviderFactory,
+    ProviderOptions,
+    available_providers,
+    provider_factory,
+)
+from escalade.providers._secrets import SecretKey, redact
 from escalade.providers.pricing import (
     ModelPrice,
     PriceBook,
@@ -17,27 +26,27 @@ from escalade.providers.pricing import (
 )
 
 if TYPE_CHECKING:
-    from escalade.providers._anthropic import AnthropicProvider
-    from escalade.providers._live import (
-        DEFAULT_MODELS,
-        LIVE_PROVIDERS,
-        LiveProviderName,
-        default_ladder,
-        live_provider,
-        plan_live,
+    from escalade.providers._adapter import (
+        ErrorSigns,
+        SdkAdapter,
+        SdkAnswer,
+        SdkSettings,
+        sdk_settings,
+        upper_bound_usage,
     )
+    from escalade.providers._anthropic import AnthropicProvider
     from escalade.providers._openai import OpenAICompatibleProvider
     from escalade.providers._sdk_errors import STREAM_BREAKS, error_type, retry_after_seconds, typed_error
 
 #: Names whose module imports a heavy optional dependency, loaded on first use.
 _LAZY = {
+    "ErrorSigns": "escalade.providers._adapter",
+    "SdkAdapter": "escalade.providers._adapter",
+    "SdkAnswer": "escalade.providers._adapter",
+    "SdkSettings": "escalade.providers._adapter",
+    "sdk_settings": "escalade.providers._adapter",
+    "upper_bound_usage": "escalade.providers._adapter",
     "AnthropicProvider": "escalade.providers._anthropic",
-    "DEFAULT_MODELS": "escalade.providers._live",
-    "LIVE_PROVIDERS": "escalade.providers._live",
-    "LiveProviderName": "escalade.providers._live",
-    "default_ladder": "escalade.providers._live",
-    "live_provider": "escalade.providers._live",
-    "plan_live": "escalade.providers._live",
     "OpenAICompatibleProvider": "escalade.providers._openai",
     "STREAM_BREAKS": "escalade.providers._sdk_errors",
     "error_type": "escalade.providers._sdk_errors",
@@ -47,16 +56,15 @@ _LAZY = {
 
 
 __all__ = [
-    "DEFAULT_MODELS",
-    "LIVE_PROVIDERS",
+    "PROVIDERS",
     "STREAM_BREAKS",
     "AnthropicProvider",
     "Completion",
     "CompletionRequest",
     "CostEstimate",
     "CostEstimator",
+    "ErrorSigns",
     "FunctionProvider",
-    "LiveProviderName",
     "ModelPrice",
     "OpenAICompatibleProvider",
     "PriceBook",
@@ -64,19 +72,29 @@ __all__ = [
     "PriceTableEstimator",
     "PricedCost",
     "Provider",
+    "ProviderFactory",
+    "ProviderOptions",
     "ScriptStep",
     "ScriptedProvider",
+    "SdkAdapter",
+    "SdkAnswer",
+    "SdkSettings",
+    "SecretKey",
     "TokenPrices",
     "Usage",
+    "available_providers",
     "default_ladder",
     "error_type",
     "estimate_tokens",
     "live_provider",
     "max_prompt_tokens",
-    "plan_live",
     "price_data_version",
+    "provider_factory",
+    "redact",
     "retry_after_seconds",
+    "sdk_settings",
     "typed_error",
+    "upper_bound_usage",
 ]
 
 

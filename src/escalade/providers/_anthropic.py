@@ -22,20 +22,20 @@ upper bound of the prompt's tokens (one per UTF-8 byte plus overhead); the usage
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any, ClassVar, Literal
 
 import anthropic
 from anthropic import AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
-from escalade.exceptions import ContentPolicyError, ProviderError, TransientProviderError
-from escalade.providers._base import Completion, CompletionRequest, CostEstimate, Provider, Usage
-from escalade.providers._sdk_errors import STREAM_BREAKS, error_type, typed_error
-from escalade.providers.pricing._genai import PriceBook, PriceBookEstimator
-from escalade.providers.pricing._tables import max_prompt_tokens
-from escalade.store import SecretKey, redact
+from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, sdk_settings, upper_bound_usage
+from escalade.providers._base import CompletionRequest, Usage
+from escalade.providers._registry import ProviderOptions
+from escalade.providers._sdk_errors import error_type
+from escalade.providers._secrets import SecretKey
+from escalade.providers.pricing._genai import PriceBook
 
 __all__ = ["AnthropicProvider"]
 
@@ -43,23 +43,23 @@ _COUNTS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_toke
 _TRANSIENT_TYPES = {"overloaded_error", "api_error", "timeout_error"}
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """What one call returned, streamed or not, before it is billed."""
-
-    text: str
-    #: Anthropic's usage fields, as named on the wire.
-    counts: dict[str, int]
-    stop_reason: str | None
-
-
 def _counts(raw: object) -> dict[str, int]:
     """The usage counts ``raw`` holds (a ``message_delta`` leaves out those it does not repeat)."""
     return {name: int(value) for name in _COUNTS if (value := getattr(raw, name, None)) is not None}
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
     """Claude models through the Messages API; ``stream=True`` streams the answer."""
+
+    sdk: ClassVar[ModuleType] = anthropic
+    stream_end = "message_stop"
+    #: Current models genai-prices knows the price of (so every bill is known). There is one current
+    #: Haiku: a lone cheap answer is corroborated by the capable tier, if at all.
+    default_models: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "cheap": ("claude-haiku-4-5",),
+        "capable": ("claude-sonnet-4-6",),
+        "premium": ("claude-opus-4-6",),
+    }
 
     def __init__(
         self,
@@ -72,105 +72,53 @@ class AnthropicProvider(Provider):
         unknown_costs: Literal["fail", "allow"] = "fail",
         cache_prompts: bool = False,
     ) -> None:
-        self._key = api_key if isinstance(api_key, SecretKey) else SecretKey(api_key, source="argument")
-        self.price_book = price_book or PriceBook(provider="anthropic")
-        #: Whether answers are streamed (usage then comes from the stream's message events).
-        self.stream = stream
+        super().__init__(
+            api_key, provider_id="anthropic", price_book=price_book, stream=stream, unknown_costs=unknown_costs
+        )
         #: Whether each prompt ends with a cache breakpoint, so that a later prompt sharing its prefix
         #: reads it from Anthropic's cache (writes cost 1.25× input; prompts below the model's
         #: minimum cacheable length are not cached).
         self.cache_prompts = cache_prompts
-        #: ``fail``: a model with no known price cannot be guarded, so the budget stops before calling it;
-        #: ``allow``: it is called and its unknown bills count as $0 (self-hosted models, say), with a warning.
-        self._estimator = PriceBookEstimator(self.price_book, unknown_costs=unknown_costs)
         self._client = anthropic.AsyncAnthropic(
             api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s
         )
 
-    def estimate(self, request: CompletionRequest) -> CostEstimate:
-        """Worst case from the price book (infinite for unknown models: the budget fails closed)."""
-        return self._estimator.estimate(request)
+    @classmethod
+    def from_options(cls, key: SecretKey, options: ProviderOptions) -> AnthropicProvider:
+        """The adapter as the ``anthropic`` entry point builds it."""
+        return cls(key, cache_prompts=options.cache_prompts, **sdk_settings(options))
 
-    def context_window(self, model: str) -> int | None:
-        """The model's context window from the price data (``None``: unknown, not checked before sending)."""
-        return self.price_book.context_window(model)
-
-    async def complete(self, request: CompletionRequest) -> Completion:
-        started = time.perf_counter()
-        try:
-            answer = await (self._streamed(request) if self.stream else self._single(request))
-        except anthropic.APIError as exc:
-            raise self._typed(exc, request.model) from None
-        except STREAM_BREAKS as exc:
-            message = redact(f"anthropic {request.model}: the stream broke off: {exc!r}", [self._key])
-            raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
-        usage = self._usage(answer, request)
-        bill = self.price_book.cost(usage, request.model)
-        if answer.stop_reason == "refusal":  # answered (and billed) with a refusal
-            raise ContentPolicyError(
-                f"{request.model} refused the request",
-                model=request.model,
-                billed_usd=bill.usd,
-                maybe_billed=bill.usd is None,
-            )
-        return Completion(
-            text=answer.text,
-            model=request.model,
-            usage=usage,
-            cost_usd=bill.usd,
-            latency_s=time.perf_counter() - started,
-            price_data_version=bill.price_data_version,
-        )
-
-    async def _single(self, request: CompletionRequest) -> _Answer:
+    async def _single(self, request: CompletionRequest) -> SdkAnswer:
         message: Message = await self._client.messages.create(**self._params(request))
         text = "".join(block.text for block in message.content if block.type == "text")
-        return _Answer(text, _counts(message.usage), message.stop_reason)
+        return _answer(request, text, _counts(message.usage), message.stop_reason)
 
-    async def _streamed(self, request: CompletionRequest) -> _Answer:
+    async def _open_stream(self, request: CompletionRequest) -> AsyncStream[RawMessageStreamEvent]:
         stream: AsyncStream[RawMessageStreamEvent] = await self._client.messages.create(
             **self._params(request), stream=True
         )
+        return stream
+
+    async def _read_stream(
+        self, stream: AsyncStream[RawMessageStreamEvent], request: CompletionRequest
+    ) -> SdkAnswer | None:
         parts: list[str] = []
         counts: dict[str, int] = {}
         stop: str | None = None
         finished = False
-        try:
-            async with stream:
-                async for event in stream:
-                    if event.type == "message_start":
-                        counts.update(_counts(getattr(event.message, "usage", None)))
-                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                        parts.append(event.delta.text)
-                    elif event.type == "message_delta":
-                        stop = event.delta.stop_reason or stop
-                        counts.update(_counts(event.usage))
-                    elif event.type == "message_stop":
-                        finished = True
-        except anthropic.APIError as exc:  # an error event inside the open stream: the request had been accepted
-            raise self._typed(exc, request.model, in_stream=True) from None
+        async for event in stream:
+            if event.type == "message_start":
+                counts.update(_counts(getattr(event.message, "usage", None)))
+            elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                parts.append(event.delta.text)
+            elif event.type == "message_delta":
+                stop = event.delta.stop_reason or stop
+                counts.update(_counts(event.usage))
+            elif event.type == "message_stop":
+                finished = True
         if not finished:
-            message = f"anthropic {request.model}: the stream ended before message_stop"
-            raise TransientProviderError(message, model=request.model, maybe_billed=True)
-        return _Answer("".join(parts), counts, stop)
-
-    @staticmethod
-    def _usage(answer: _Answer, request: CompletionRequest) -> Usage:
-        counts = answer.counts
-        if "input_tokens" not in counts:  # a server that sent no usage: bill an upper bound, never zero
-            return Usage(
-                input_tokens=max_prompt_tokens(request),
-                output_tokens=counts.get(
-                    "output_tokens", min(request.max_output_tokens, len(answer.text.encode("utf-8")))
-                ),
-                estimated=True,
-            )
-        return Usage(
-            input_tokens=counts["input_tokens"],
-            cached_input_tokens=counts.get("cache_read_input_tokens", 0),
-            cache_write_tokens=counts.get("cache_creation_input_tokens", 0),
-            output_tokens=counts.get("output_tokens", 0),
-        )
+            return None
+        return _answer(request, "".join(parts), counts, stop)
 
     def _params(self, request: CompletionRequest) -> dict[str, Any]:
         """Arguments of ``messages.create`` (untyped there, so the call sites annotate what it returns)."""
@@ -186,20 +134,31 @@ class AnthropicProvider(Provider):
             params["system"] = request.system
         return params
 
-    def _typed(self, exc: anthropic.APIError, model: str, *, in_stream: bool = False) -> ProviderError:
+    def _signs(self, exc: anthropic.APIError, *, in_stream: bool) -> ErrorSigns:
         lowered = exc.message.lower()
         kind = error_type(exc.body)
         too_long = isinstance(exc, anthropic.RequestTooLargeError) or (
             (isinstance(exc, anthropic.BadRequestError) or kind == "invalid_request_error")
             and ("too long" in lowered or "context" in lowered)
         )
-        return typed_error(
-            exc,
-            anthropic,
-            message=redact(f"anthropic {model}: {exc.message}", [self._key]),
-            model=model,
-            context_window=too_long,
-            rate_limited=kind == "rate_limit_error",
-            transient=kind in _TRANSIENT_TYPES,
-            in_stream=in_stream,
+        return ErrorSigns(
+            context_window=too_long, rate_limited=kind == "rate_limit_error", transient=kind in _TRANSIENT_TYPES
         )
+
+
+def _answer(request: CompletionRequest, text: str, counts: dict[str, int], stop: str | None) -> SdkAnswer:
+    """The answer with its usage; a ``refusal`` stop is answered (and billed) with a refusal."""
+    refusal = f"{request.model} refused the request" if stop == "refusal" else None
+    return SdkAnswer(text=text, usage=_usage(counts, text, request), refusal=refusal)
+
+
+def _usage(counts: dict[str, int], text: str, request: CompletionRequest) -> Usage:
+    """Anthropic's usage, one to one (its ``input_tokens`` already exclude cached tokens)."""
+    if "input_tokens" not in counts:  # a server that sent no usage: bill an upper bound, never zero
+        return upper_bound_usage(request, text, output_tokens=counts.get("output_tokens"))
+    return Usage(
+        input_tokens=counts["input_tokens"],
+        cached_input_tokens=counts.get("cache_read_input_tokens", 0),
+        cache_write_tokens=counts.get("cache_creation_input_tokens", 0),
+        output_tokens=counts.get("output_tokens", 0),
+    )

@@ -22,7 +22,7 @@ raises :class:`ContentPolicyError` carrying its bill.
 
 A server that sends no usage at all (some compatible servers ignore ``include_usage``) still gets a
 bill, from an upper bound of the tokens: one per UTF-8 byte of the prompt (plus the chat format's
-overhead, see :func:`~escalade.providers.pricing._tables.max_prompt_tokens`) and of the answer, at most the
+overhead, see :func:`~escalade.providers.pricing.max_prompt_tokens`) and of the answer, at most the
 output cap. The usage is marked ``estimated=True``. A missing usage is never billed as zero, nor as
 less than was used.
 
@@ -32,20 +32,21 @@ ceiling can bound the paid attempts of a request.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from types import ModuleType
+from typing import ClassVar, Literal
 
 import openai
+from openai import AsyncStream
 from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
-from escalade.exceptions import ContentPolicyError, ProviderError, TransientProviderError
-from escalade.providers._base import Completion, CompletionRequest, CostEstimate, Provider, Usage
-from escalade.providers._sdk_errors import STREAM_BREAKS, error_type, typed_error
-from escalade.providers.pricing._genai import PriceBook, PriceBookEstimator
-from escalade.providers.pricing._tables import max_prompt_tokens
-from escalade.store import SecretKey, redact
+from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, sdk_settings, upper_bound_usage
+from escalade.providers._base import CompletionRequest, Usage
+from escalade.providers._registry import ProviderOptions
+from escalade.providers._sdk_errors import error_type
+from escalade.providers._secrets import SecretKey
+from escalade.providers.pricing._genai import PriceBook
 
 __all__ = ["OpenAICompatibleProvider"]
 
@@ -53,18 +54,17 @@ _CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
 _RATE_LIMIT_CODES = {"rate_limit_exceeded", "rate_limit_error"}
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """What one call returned, streamed or not, before it is billed."""
-
-    text: str | None
-    #: ``None`` when the server sent no usage.
-    usage: CompletionUsage | None
-    finish_reason: str | None
-
-
-class OpenAICompatibleProvider(Provider):
+class OpenAICompatibleProvider(SdkAdapter[AsyncStream[ChatCompletionChunk]]):
     """Chat completions on OpenAI or any compatible ``base_url``; ``stream=True`` streams the answer."""
+
+    sdk: ClassVar[ModuleType] = openai
+    #: Current models genai-prices knows the price of (so every bill is known); two cheap ones, so that
+    #: the cheap tier's two attempts are independent opinions.
+    default_models: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "cheap": ("gpt-4.1-nano", "gpt-4o-mini"),
+        "capable": ("gpt-4.1-mini",),
+        "premium": ("gpt-4.1",),
+    }
 
     def __init__(
         self,
@@ -77,87 +77,51 @@ class OpenAICompatibleProvider(Provider):
         stream: bool = False,
         unknown_costs: Literal["fail", "allow"] = "fail",
     ) -> None:
-        self._key = api_key if isinstance(api_key, SecretKey) else SecretKey(api_key, source="argument")
-        self.provider_id = provider_id
-        self.price_book = price_book or PriceBook(provider=provider_id)
-        #: Whether answers are streamed (usage then comes from the stream's final chunk).
-        self.stream = stream
-        #: ``fail``: a model with no known price cannot be guarded, so the budget stops before calling it;
-        #: ``allow``: it is called and its unknown bills count as $0 (self-hosted models, say), with a warning.
-        self._estimator = PriceBookEstimator(self.price_book, unknown_costs=unknown_costs)
+        super().__init__(
+            api_key, provider_id=provider_id, price_book=price_book, stream=stream, unknown_costs=unknown_costs
+        )
         self._client = openai.AsyncOpenAI(api_key=self._key.value, base_url=base_url, max_retries=0, timeout=timeout_s)
 
-    def estimate(self, request: CompletionRequest) -> CostEstimate:
-        """Worst case from the price book (infinite for unknown models: the budget fails closed)."""
-        return self._estimator.estimate(request)
+    @classmethod
+    def from_options(cls, key: SecretKey, options: ProviderOptions) -> OpenAICompatibleProvider:
+        """The adapter as the ``openai`` entry point builds it (``options.cache_prompts`` does not apply)."""
+        return cls(key, **sdk_settings(options))
 
-    def context_window(self, model: str) -> int | None:
-        """The model's context window from the price data (``None``: unknown, not checked before sending)."""
-        return self.price_book.context_window(model)
-
-    async def complete(self, request: CompletionRequest) -> Completion:
-        started = time.perf_counter()
-        try:
-            answer = await (self._streamed(request) if self.stream else self._single(request))
-        except openai.APIError as exc:
-            raise self._typed(exc, request.model) from None
-        except STREAM_BREAKS as exc:
-            message = redact(f"{self.provider_id} {request.model}: the stream broke off: {exc!r}", [self._key])
-            raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
-        usage = self._usage(answer, request)
-        bill = self.price_book.cost(usage, request.model)
-        if answer.finish_reason == "content_filter":  # generated, so billed
-            raise ContentPolicyError(
-                f"{request.model} stopped on its content filter",
-                model=request.model,
-                billed_usd=bill.usd,
-                maybe_billed=bill.usd is None,
-            )
-        return Completion(
-            text=answer.text,
-            model=request.model,
-            usage=usage,
-            cost_usd=bill.usd,
-            latency_s=time.perf_counter() - started,
-            price_data_version=bill.price_data_version,
-        )
-
-    async def _single(self, request: CompletionRequest) -> _Answer:
+    async def _single(self, request: CompletionRequest) -> SdkAnswer:
         response = await self._client.chat.completions.create(
             model=request.model, messages=self._messages(request), max_tokens=request.max_output_tokens
         )
         choice = response.choices[0] if response.choices else None
         if choice is None:
-            return _Answer(None, response.usage, None)
-        return _Answer(choice.message.content, response.usage, choice.finish_reason)
+            return self._answer(request, None, response.usage, None)
+        return self._answer(request, choice.message.content, response.usage, choice.finish_reason)
 
-    async def _streamed(self, request: CompletionRequest) -> _Answer:
-        stream = await self._client.chat.completions.create(
+    async def _open_stream(self, request: CompletionRequest) -> AsyncStream[ChatCompletionChunk]:
+        return await self._client.chat.completions.create(
             model=request.model,
             messages=self._messages(request),
             max_tokens=request.max_output_tokens,
             stream=True,
             stream_options={"include_usage": True},
         )
+
+    async def _read_stream(
+        self, stream: AsyncStream[ChatCompletionChunk], request: CompletionRequest
+    ) -> SdkAnswer | None:
         parts: list[str] = []
         usage: CompletionUsage | None = None
         finish: str | None = None
-        try:
-            async with stream:
-                async for chunk in stream:
-                    usage = chunk.usage or usage
-                    for choice in chunk.choices[:1]:
-                        if choice.delta is not None and choice.delta.content:
-                            parts.append(choice.delta.content)
-                        finish = choice.finish_reason or finish
-                    if finish == "content_filter":
-                        break
-        except openai.APIError as exc:  # sent inside the open stream: the request had been accepted
-            raise self._typed(exc, request.model, in_stream=True) from None
+        async for chunk in stream:
+            usage = chunk.usage or usage
+            for choice in chunk.choices[:1]:
+                if choice.delta is not None and choice.delta.content:
+                    parts.append(choice.delta.content)
+                finish = choice.finish_reason or finish
+            if finish == "content_filter":
+                break
         if finish is None:
-            message = f"{self.provider_id} {request.model}: the stream ended before the answer finished"
-            raise TransientProviderError(message, model=request.model, maybe_billed=True)
-        return _Answer("".join(parts), usage, finish)
+            return None
+        return self._answer(request, "".join(parts), usage, finish)
 
     @staticmethod
     def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:
@@ -168,33 +132,31 @@ class OpenAICompatibleProvider(Provider):
         return messages
 
     @staticmethod
-    def _usage(answer: _Answer, request: CompletionRequest) -> Usage:
-        raw = answer.usage
-        if raw is None:  # a server that sent no usage: bill an upper bound, never less than was used
-            return Usage(
-                input_tokens=max_prompt_tokens(request),
-                output_tokens=min(request.max_output_tokens, len((answer.text or "").encode("utf-8"))),
-                estimated=True,
-            )
-        details = raw.prompt_tokens_details
-        cached = int(details.cached_tokens or 0) if details is not None else 0
-        return Usage(
-            input_tokens=max(int(raw.prompt_tokens or 0) - cached, 0),
-            cached_input_tokens=cached,
-            output_tokens=int(raw.completion_tokens or 0),
-        )
+    def _answer(
+        request: CompletionRequest, text: str | None, raw: CompletionUsage | None, finish: str | None
+    ) -> SdkAnswer:
+        refusal = f"{request.model} stopped on its content filter" if finish == "content_filter" else None
+        return SdkAnswer(text=text, usage=_usage(raw, text, request), refusal=refusal)
 
-    def _typed(self, exc: openai.APIError, model: str, *, in_stream: bool = False) -> ProviderError:
+    def _signs(self, exc: openai.APIError, *, in_stream: bool) -> ErrorSigns:
         code = getattr(exc, "code", None)
         bad_request = isinstance(exc, openai.BadRequestError)
-        return typed_error(
-            exc,
-            openai,
-            message=redact(f"{self.provider_id} {model}: {exc.message}", [self._key]),
-            model=model,
+        return ErrorSigns(
             context_window=bad_request and (code in _CONTEXT_CODES or "context length" in exc.message.lower()),
             content_policy=bad_request and code == "content_policy_violation",
             rate_limited=in_stream and (code in _RATE_LIMIT_CODES or error_type(exc.body) in _RATE_LIMIT_CODES),
             transient=in_stream,
-            in_stream=in_stream,
         )
+
+
+def _usage(raw: CompletionUsage | None, text: str | None, request: CompletionRequest) -> Usage:
+    """OpenAI's usage, normalised: cached prompt tokens are cache reads, the rest plain input."""
+    if raw is None:  # a server that sent no usage: bill an upper bound, never less than was used
+        return upper_bound_usage(request, text)
+    details = raw.prompt_tokens_details
+    cached = int(details.cached_tokens or 0) if details is not None else 0
+    return Usage(
+        input_tokens=max(int(raw.prompt_tokens or 0) - cached, 0),
+        cached_input_tokens=cached,
+        output_tokens=int(raw.completion_tokens or 0),
+    )

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from escalade.exceptions import MissingOutcomeError, ProviderError
 from escalade.providers import Completion, CompletionRequest, CostEstimate, Provider, Usage
 from escalade.providers.pricing import estimate_tokens
 from escalade.replay._datasets import BenchmarkRow, RecordedOutcome
+
+if TYPE_CHECKING:  # the rows' types only: providers do not import the dataset layer above them
+    from escalade.replay._datasets import BenchmarkRow, RecordedOutcome
 
 __all__ = ["ReplayProvider"]
 

@@ -19,6 +19,7 @@ from statistics import fmean
 from escalade.cascade import ProgressiveWorkflowResult, WorkItem
 from escalade.exceptions import ConfigError
 from escalade.ladder import EscalationConfig, Ladder
+from escalade.providers import default_ladder
 from escalade.quality import FailureAnalysis, ScoringContext, extract_answer
 from escalade.replay._datasets import BenchmarkDataset, BenchmarkRow
 
@@ -28,6 +29,7 @@ __all__ = [
     "PremiumCost",
     "ReplayPlan",
     "accuracy_metrics",
+    "plan_live",
     "plan_replay",
     "premium_baseline",
     "premium_cost",
@@ -268,3 +270,28 @@ def reference_metrics(plan: ReplayPlan, result: ProgressiveWorkflowResult, task_
         "graded": len(graded),
         "answered": sum(1 for i in result.items if i.final_model),
     }
+
+
+def plan_live(
+    dataset: BenchmarkDataset, split: str, config: EscalationConfig, provider: str, *, limit: int | None = None
+) -> ReplayPlan:
+    """Rows, work items and the ladder for sending ``split`` to a live provider.
+
+    The ladder is the configuration's, or the provider's defaults when the configuration names no
+    models; a configuration that names models for only some tiers is an error.
+    """
+    rows = select_rows(dataset, split, limit)
+    ladder = config.tiers
+    notes = [f"live provider {provider}: every answer is a real, billed call"]
+    if not any(t.models for t in ladder):
+        ladder = default_ladder(provider, ladder)
+        notes.append(f"{provider} default models: " + "; ".join(f"{t.name}={', '.join(t.models)}" for t in ladder))
+    elif empty := [t.name for t in ladder if not t.models]:
+        raise ConfigError(
+            f"tier(s) {', '.join(empty)} name no models; give every tier models, or none at all for the "
+            f"{provider} defaults",
+            field="tiers",
+        )
+    return ReplayPlan(
+        config=config.replace(tiers=ladder), rows=tuple(rows), items=work_items(dataset, rows), notes=tuple(notes)
+    )

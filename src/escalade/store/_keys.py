@@ -5,7 +5,8 @@ key taken from the environment (``ESCALADE_MASTER_KEY``; make one with
 ``python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"``).
 The database holds only ciphertext. A key read back is a :class:`SecretKey`, whose ``repr`` and
 ``str`` never show the value. :func:`redact` removes known keys from any text before it is shown
-or logged.
+or logged. Both live with the providers that use them (``escalade.providers._secrets``) and are
+re-exported here.
 
 When a workspace has no stored key, the provider's usual environment variable
 (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, ...) is used. With neither, :class:`MissingKeyError`
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from escalade.exceptions import ConfigError, MissingKeyError
+from escalade.providers import SecretKey, redact
 from escalade.store._sql import SqlStore
 
 __all__ = ["MASTER_KEY_ENV", "PROVIDER_ENV_VARS", "KeyVault", "SecretKey", "redact"]
@@ -37,30 +38,6 @@ PROVIDER_ENV_VARS: Mapping[str, str] = {
 }
 
 _PROVIDER = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
-_MIN_SECRET = 8  # shorter strings are not redacted: they would blank out ordinary words
-
-
-@dataclass(frozen=True)
-class SecretKey:
-    """An API key that does not print itself."""
-
-    value: str = field(repr=False)
-    #: Where it came from: ``store`` or the environment variable's name.
-    source: str = "store"
-
-    def __repr__(self) -> str:
-        return f"SecretKey(source={self.source!r}, value='***')"
-
-    __str__ = __repr__
-
-
-def redact(text: str, secrets: Iterable[str | SecretKey]) -> str:
-    """``text`` with every secret replaced by ``[REDACTED]``."""
-    for secret in secrets:
-        value = secret.value if isinstance(secret, SecretKey) else secret
-        if len(value) >= _MIN_SECRET:
-            text = text.replace(value, "[REDACTED]")
-    return text
 
 
 def _decrypts(cipher: Fernet, ciphertext: str) -> bool:
