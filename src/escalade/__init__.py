@@ -3,6 +3,8 @@
 The public API is re-exported here; see the README for the architecture.
 """
 
+import typing
+
 from escalade.analytics import CostAnalytics, generate_cost_analytics
 from escalade.autonomy import (
     AutomationProfile,
@@ -34,7 +36,7 @@ from escalade.exceptions import (
     DatabaseError,
     DatasetError,
     DecisionError,
-    EscalationError,
+    EscaladeError,
     ListenerError,
     MissingKeyError,
     MissingOutcomeError,
@@ -53,6 +55,7 @@ from escalade.exceptions import (
     StoreError,
     TargetFileError,
     TransientProviderError,
+    _deprecated_alias,
 )
 from escalade.ledger import BudgetLedger, Hold, LineState, MemoryLedger, Settlement, WorkspaceBudget
 from escalade.providers import (
@@ -131,10 +134,10 @@ __all__ = [
     "Decision",
     "DecisionContext",
     "DecisionError",
+    "EscaladeError",
     "EscalationConfig",
     "EscalationDecision",
     "EscalationEngine",
-    "EscalationError",
     "EscalationResult",
     "FailureAnalysis",
     "FunctionProvider",
@@ -208,3 +211,12 @@ __all__ = [
     "load_config",
     "load_dataset",
 ]
+
+
+if typing.TYPE_CHECKING:
+    from escalade.exceptions import EscalationError as EscalationError
+else:
+
+    def __getattr__(name: str) -> type[EscaladeError]:
+        """``EscalationError``, the root error's former name: :class:`EscaladeError` itself, with a warning."""
+        return _deprecated_alias(__name__, name)

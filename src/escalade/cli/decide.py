@@ -39,7 +39,7 @@ from escalade.cli.common import (
     out_console,
     print_json,
 )
-from escalade.exceptions import ConfigError, DecisionError, EscalationError
+from escalade.exceptions import ConfigError, DecisionError, EscaladeError
 from escalade.store.autonomy import SqlAutonomyStore
 from escalade.store.sql import SqlStore
 
@@ -136,7 +136,7 @@ def _engine(
             rate=RateControl(target=target_rate, enabled=rate_control),
             audit_rate=audit_rate,
         )
-    except EscalationError:
+    except EscaladeError:
         store.close()
         raise
     return store, engine
