@@ -6,7 +6,8 @@ import pytest
 
 import escalade
 from escalade import exceptions
-from escalade.exceptions import EscaladeError, RunNotFoundError
+from escalade.exceptions import BudgetExceededError, EscaladeError, RateLimitedError, RunNotFoundError
+from escalade.ledger import LineState, to_nano
 
 
 @pytest.mark.parametrize("module", [exceptions, escalade], ids=["escalade.exceptions", "escalade"])
@@ -32,3 +33,19 @@ def test_other_missing_names_are_still_missing(module: object) -> None:
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchError'"):
         getattr(module, "NoSuchError")  # noqa: B009
     assert "EscalationError" not in dir(module)
+
+
+def test_a_budget_refusal_carries_its_line_and_amount_from_construction() -> None:
+    """``line`` and ``requested_usd`` are constructor arguments; without them they are ``None``."""
+    line = LineState(key="run:r1", cap=to_nano(1.0), spent=to_nano(0.75), reserved=0)
+    refused = BudgetExceededError("over", line=line, requested_usd=0.5)
+    assert (str(refused), refused.line, refused.requested_usd, refused.partial_result) == ("over", line, 0.5, None)
+    bare = BudgetExceededError("over")
+    assert (bare.line, bare.requested_usd) == (None, None)
+
+
+def test_a_rate_limit_says_from_construction_whether_it_may_have_been_billed() -> None:
+    """``maybe_billed`` of a rate limit is a constructor argument, as on every provider error."""
+    limited = RateLimitedError("429", model="a", retry_after_s=2.0, maybe_billed=True)
+    assert (limited.model, limited.retry_after_s, limited.maybe_billed) == ("a", 2.0, True)
+    assert not RateLimitedError("429").maybe_billed

@@ -213,8 +213,10 @@ class ProviderError(EscaladeError):
 class RateLimitedError(ProviderError):
     """The provider rate-limited the request."""
 
-    def __init__(self, message: str, *, model: str | None = None, retry_after_s: float | None = None) -> None:
-        super().__init__(message, model=model)
+    def __init__(
+        self, message: str, *, model: str | None = None, retry_after_s: float | None = None, maybe_billed: bool = False
+    ) -> None:
+        super().__init__(message, model=model, maybe_billed=maybe_billed)
         #: Seconds the provider asked to wait, when it said.
         self.retry_after_s = retry_after_s
 
@@ -309,10 +311,19 @@ class BudgetExceededError(BudgetError):
     ``requested_usd`` the amount asked for.
     """
 
-    #: State of the budget line that refused, when a ledger refused.
-    line: LineState | None = None
-    #: The amount the refused reservation asked for.
-    requested_usd: float | None = None
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_result: ProgressiveWorkflowResult | None = None,
+        line: LineState | None = None,
+        requested_usd: float | None = None,
+    ) -> None:
+        super().__init__(message, partial_result=partial_result)
+        #: State of the budget line that refused, when a ledger refused.
+        self.line = line
+        #: The amount the refused reservation asked for.
+        self.requested_usd = requested_usd
 
 
 class BudgetUnavailableError(BudgetError):
