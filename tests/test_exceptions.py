@@ -1,6 +1,11 @@
-"""The one exception tree: rooted at ``EscaladeError``, with ``EscalationError`` a deprecated alias of it."""
+"""The one exception tree: rooted at ``EscaladeError``, every class of it exported from ``escalade.exceptions``."""
 
 from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from types import ModuleType
 
 import pytest
 
@@ -8,6 +13,54 @@ import escalade
 from escalade import exceptions
 from escalade.exceptions import BudgetExceededError, EscaladeError, RateLimitedError, RunNotFoundError
 from escalade.ledger import LineState, to_nano
+
+
+def _package_modules() -> list[ModuleType]:
+    """Every module of the package that imports here: not those whose optional dependencies are missing."""
+    modules = []
+    for found in pkgutil.walk_packages(escalade.__path__, "escalade."):
+        if found.name.endswith(".__main__") or ".migrations" in found.name:
+            continue  # runs the CLI when imported; run by Alembic, not importable on its own
+        try:
+            modules.append(importlib.import_module(found.name))
+        except ImportError as exc:
+            if (exc.name or "escalade").partition(".")[0] == "escalade":
+                raise  # a broken module of the package itself, not a missing optional dependency
+    return modules
+
+
+def _subclasses(base: type) -> set[type]:
+    found: set[type] = set(base.__subclasses__())
+    return found.union(*(_subclasses(cls) for cls in found))
+
+
+def test_every_exported_error_is_of_the_tree() -> None:
+    """Each name in ``escalade.exceptions.__all__`` is a class deriving from ``EscaladeError``."""
+    exported = [getattr(exceptions, name) for name in exceptions.__all__]
+    assert all(inspect.isclass(cls) and issubclass(cls, EscaladeError) for cls in exported), exported
+    assert exceptions.__all__ == sorted(exceptions.__all__)
+
+
+def test_every_error_class_of_the_package_is_in_the_tree_and_exported() -> None:
+    """Every exception class escalade defines, in any module, derives from ``EscaladeError`` and is in
+    ``escalade.exceptions.__all__`` (so it is defined there, or at least exported from there)."""
+    modules = _package_modules()
+    assert len(modules) > 50  # the walk found the package
+    defined = {
+        cls
+        for module in modules
+        for cls in vars(module).values()
+        if inspect.isclass(cls) and issubclass(cls, BaseException) and cls.__module__ == module.__name__
+    }
+    outside = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in defined if not issubclass(cls, EscaladeError))
+    assert outside == []
+    ours = defined | {cls for cls in _subclasses(EscaladeError) if cls.__module__.startswith("escalade.")}
+    unexported = sorted(
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in ours
+        if cls.__name__ not in exceptions.__all__ or getattr(exceptions, cls.__name__) is not cls
+    )
+    assert unexported == []
 
 
 @pytest.mark.parametrize("module", [exceptions, escalade], ids=["escalade.exceptions", "escalade"])
