@@ -42,8 +42,11 @@ def test_every_exported_error_is_of_the_tree() -> None:
 
 
 def test_every_error_class_of_the_package_is_in_the_tree_and_exported() -> None:
-    """Every exception class escalade defines, in any module, derives from ``EscaladeError`` and is in
-    ``escalade.exceptions.__all__`` (so it is defined there, or at least exported from there)."""
+    """Every exception class escalade defines derives from ``EscaladeError`` and is exported by the errors module.
+
+    The walk imports every module of the package (those whose optional dependencies are installed), so a
+    class defined anywhere counts, and it must be the very class ``escalade.exceptions.__all__`` names.
+    """
     modules = _package_modules()
     assert len(modules) > 50  # the walk found the package
     defined = {
