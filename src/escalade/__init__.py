@@ -3,6 +3,8 @@
 The public API is re-exported here; see the README for the architecture.
 """
 
+import typing
+
 from escalade.autonomy import (
     AutomationProfile,
     AutonomyController,
@@ -55,7 +57,7 @@ from escalade.exceptions import (
     DatabaseError,
     DatasetError,
     DecisionError,
-    EscalationError,
+    EscaladeError,
     ListenerError,
     MissingKeyError,
     MissingOutcomeError,
@@ -74,6 +76,7 @@ from escalade.exceptions import (
     StoreError,
     TargetFileError,
     TransientProviderError,
+    _deprecated_alias,
 )
 from escalade.ladder import EscalationConfig, Ladder, Tier, load_config
 from escalade.providers import (
@@ -147,10 +150,10 @@ __all__ = [
     "Decision",
     "DecisionContext",
     "DecisionError",
+    "EscaladeError",
     "EscalationConfig",
     "EscalationDecision",
     "EscalationEngine",
-    "EscalationError",
     "EscalationResult",
     "FailureAnalysis",
     "FunctionProvider",
@@ -224,3 +227,12 @@ __all__ = [
     "load_config",
     "load_dataset",
 ]
+
+
+if typing.TYPE_CHECKING:
+    from escalade.exceptions import EscalationError as EscalationError
+else:
+
+    def __getattr__(name: str) -> type[EscaladeError]:
+        """``EscalationError``, the root error's former name: :class:`EscaladeError` itself, with a warning."""
+        return _deprecated_alias(__name__, name)

@@ -1,9 +1,9 @@
 """The one exception tree of escalade.
 
-Every error escalade raises on purpose derives from :class:`EscalationError`, so callers can
+Every error escalade raises on purpose derives from :class:`EscaladeError`, so callers can
 catch the base and the CLI can turn any of them into one clear line::
 
-    EscalationError
+    EscaladeError
     ├── ConfigError                  bad configuration value (names field and source)
     │   ├── MissingKeyError          no API key for a provider (names the provider and how to set one)
     │   ├── RuleError                an escalation rule or rule file is invalid (names file, rule and why)
@@ -37,10 +37,15 @@ catch the base and the CLI can turn any of them into one clear line::
         ├── RunNotFoundError         no stored run has the given id
         ├── CalibrationNotFoundError no stored calibration has the given id in the workspace
         └── DatabaseError            the database could not be opened, read or written (names it and the run)
+
+``EscalationError``, the root's former name, is a deprecated alias of :class:`EscaladeError` (the
+same class, so ``except EscalationError`` still catches every error); reading it warns with a
+:class:`DeprecationWarning`, and it goes in the next release.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -62,7 +67,7 @@ __all__ = [
     "DatabaseError",
     "DatasetError",
     "DecisionError",
-    "EscalationError",
+    "EscaladeError",
     "ListenerError",
     "MissingKeyError",
     "MissingOutcomeError",
@@ -86,11 +91,11 @@ __all__ = [
 ]
 
 
-class EscalationError(Exception):
+class EscaladeError(Exception):
     """Base of every error escalade raises on purpose."""
 
 
-class ConfigError(EscalationError):
+class ConfigError(EscaladeError):
     """A configuration value is invalid; the message names the field and where it came from."""
 
     def __init__(self, message: str, *, field: str | None = None, source: str | None = None) -> None:
@@ -141,7 +146,7 @@ class AuditKeyError(ConfigError):
     """``ESCALADE_AUDIT_KEY`` is missing, or is not the key the audit trail's entries are sealed with."""
 
 
-class DecisionError(EscalationError):
+class DecisionError(EscaladeError):
     """A decision (or an outcome) given to the escalation engine is malformed.
 
     The message names the decision's ``id`` (when it has one) and the field.
@@ -159,7 +164,7 @@ class DecisionError(EscalationError):
         self.field = field
 
 
-class DatasetError(EscalationError):
+class DatasetError(EscaladeError):
     """A benchmark dataset is missing or malformed; the message names file, line and field."""
 
     def __init__(
@@ -175,7 +180,7 @@ class DatasetError(EscalationError):
         self.field = field
 
 
-class TargetFileError(EscalationError):
+class TargetFileError(EscaladeError):
     """The file to generate tests for cannot be used; the message names the file (and line) and why."""
 
     def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
@@ -185,7 +190,7 @@ class TargetFileError(EscalationError):
         self.line = line
 
 
-class ProviderError(EscalationError):
+class ProviderError(EscaladeError):
     """A provider could not answer; the cascade moves on to the next model or tier.
 
     ``billed_usd`` is the bill of a failed call the provider charged for and reported (a refusal or
@@ -208,8 +213,10 @@ class ProviderError(EscalationError):
 class RateLimitedError(ProviderError):
     """The provider rate-limited the request."""
 
-    def __init__(self, message: str, *, model: str | None = None, retry_after_s: float | None = None) -> None:
-        super().__init__(message, model=model)
+    def __init__(
+        self, message: str, *, model: str | None = None, retry_after_s: float | None = None, maybe_billed: bool = False
+    ) -> None:
+        super().__init__(message, model=model, maybe_billed=maybe_billed)
         #: Seconds the provider asked to wait, when it said.
         self.retry_after_s = retry_after_s
 
@@ -250,7 +257,7 @@ class MissingOutcomeError(ProviderError):
         self.item_id = item_id
 
 
-class RequestStoppedError(EscalationError):
+class RequestStoppedError(EscaladeError):
     """One request (work item) can go no further; it ends with its best answer so far, the run goes on."""
 
 
@@ -262,7 +269,7 @@ class CallLimitError(RequestStoppedError):
     """The request reached its ceiling on paid attempts (``max_calls_per_request``): no further call is sent."""
 
 
-class UntrustedRunError(EscalationError):
+class UntrustedRunError(EscaladeError):
     """An answer's generated tests ran in a sandbox run that cannot be trusted (it was refused something,
     timed out or crashed), so the attempt has no answer.
 
@@ -277,7 +284,7 @@ class UntrustedRunError(EscalationError):
         self.analysis = analysis
 
 
-class RunStoppedError(EscalationError):
+class RunStoppedError(EscaladeError):
     """The whole run was stopped; ``partial_result`` holds what was done, when known."""
 
     def __init__(self, message: str, *, partial_result: ProgressiveWorkflowResult | None = None) -> None:
@@ -304,10 +311,19 @@ class BudgetExceededError(BudgetError):
     ``requested_usd`` the amount asked for.
     """
 
-    #: State of the budget line that refused, when a ledger refused.
-    line: LineState | None = None
-    #: The amount the refused reservation asked for.
-    requested_usd: float | None = None
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_result: ProgressiveWorkflowResult | None = None,
+        line: LineState | None = None,
+        requested_usd: float | None = None,
+    ) -> None:
+        super().__init__(message, partial_result=partial_result)
+        #: State of the budget line that refused, when a ledger refused.
+        self.line = line
+        #: The amount the refused reservation asked for.
+        self.requested_usd = requested_usd
 
 
 class BudgetUnavailableError(BudgetError):
@@ -318,7 +334,7 @@ class ApprovalDeniedError(BudgetError):
     """Spending above ``auto_approve_under`` was not approved; the run was stopped."""
 
 
-class StoreError(EscalationError):
+class StoreError(EscaladeError):
     """The result store failed or was asked for something it does not hold."""
 
 
@@ -358,3 +374,29 @@ class CalibrationNotFoundError(StoreError):
         )
         self.calibration_id = calibration_id
         self.workspace = workspace
+
+
+def _deprecated_alias(module: str, name: str) -> type[EscaladeError]:
+    """:class:`EscaladeError` for ``module``'s deprecated name ``EscalationError``, with a :class:`DeprecationWarning`.
+
+    The warning points at the code that read the name (two frames up: the module's ``__getattr__``,
+    then its caller). Any other name raises :class:`AttributeError`, as a missing attribute does.
+    """
+    if name != "EscalationError":
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{module}.EscalationError is deprecated and goes in the next release; use EscaladeError (the same class)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return EscaladeError
+
+
+if TYPE_CHECKING:
+    #: Deprecated name of :class:`EscaladeError` (the same class); goes in the next release.
+    EscalationError = EscaladeError
+else:
+
+    def __getattr__(name: str) -> type[EscaladeError]:
+        """``EscalationError``, the root's former name: :class:`EscaladeError` itself, with a warning."""
+        return _deprecated_alias(__name__, name)

@@ -620,7 +620,7 @@ def test_an_editable_projects_folder_is_not_exposed_whole(target: Path) -> None:
         "import os\n\ndef test_project():\n"
         f"    assert not os.path.exists({str(repository / 'pyproject.toml')!r})\n"
         f"    assert not os.path.exists({str(repository / '.git')!r})\n"
-        "    import escalade.exceptions\n    assert escalade.exceptions.EscalationError\n"
+        "    import escalade.exceptions\n    assert escalade.exceptions.EscaladeError\n"
     )
     result = run(target, code)
     assert result.passed == 1, result.output

@@ -129,10 +129,6 @@ MAX_CONDITIONS = 200
 MAX_RULES = 500
 
 
-class _InvalidRuleError(ValueError):
-    """A rule problem found while parsing (turned into a RuleError with file and rule)."""
-
-
 @dataclass(frozen=True)
 class Compare:
     """``field op value``; built only through :func:`parse_condition`, which checks all three."""
@@ -210,21 +206,21 @@ def _value_for(spec: FieldSpec, field: str, op: str, value: Any) -> Any:
     """The checked (and, for ordinals, ranked) value of a comparison."""
     if op in ("in", "not_in"):
         if not isinstance(value, list | tuple) or not value:
-            raise _InvalidRuleError(f"{field} {op}: value must be a non-empty list")
+            raise RuleError(f"{field} {op}: value must be a non-empty list")
         return tuple(_value_for(spec, field, "eq", v) for v in value)
     if spec.kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _InvalidRuleError(f"{field} is a number; got {value!r}")
+            raise RuleError(f"{field} is a number; got {value!r}")
         return value
     if spec.kind == "bool":
         if not isinstance(value, bool):
-            raise _InvalidRuleError(f"{field} is true or false; got {value!r}")
+            raise RuleError(f"{field} is true or false; got {value!r}")
         return value
     if not isinstance(value, str):
-        raise _InvalidRuleError(f"{field} takes a string; got {value!r}")
+        raise RuleError(f"{field} takes a string; got {value!r}")
     if spec.kind in ("enum", "ordinal"):
         if value.lower() not in spec.values:
-            raise _InvalidRuleError(f"{field} is one of {', '.join(spec.values)}; got {value!r}")
+            raise RuleError(f"{field} is one of {', '.join(spec.values)}; got {value!r}")
         return spec.values.index(value.lower()) if spec.kind == "ordinal" else value.lower()
     return value.lower()
 
@@ -232,40 +228,40 @@ def _value_for(spec: FieldSpec, field: str, op: str, value: Any) -> Any:
 def _compare(node: Mapping[str, Any]) -> Compare:
     unknown = sorted(set(node) - {"field", "op", "value"})
     if unknown:
-        raise _InvalidRuleError(f"unknown key {unknown[0]!r} in a condition (use field, op, value, or all/any/not)")
+        raise RuleError(f"unknown key {unknown[0]!r} in a condition (use field, op, value, or all/any/not)")
     missing = [k for k in ("field", "op", "value") if k not in node]
     if missing:
-        raise _InvalidRuleError(f"a condition needs {missing[0]!r}")
+        raise RuleError(f"a condition needs {missing[0]!r}")
     field, op = node["field"], node["op"]
     if field not in RULE_FIELDS:
-        raise _InvalidRuleError(f"unknown field {field!r}; the fields are {', '.join(sorted(RULE_FIELDS))}")
+        raise RuleError(f"unknown field {field!r}; the fields are {', '.join(sorted(RULE_FIELDS))}")
     spec = RULE_FIELDS[field]
     allowed = _OPS_BY_KIND[spec.kind]
     if op not in allowed:
         use = ", ".join(sorted(allowed))
-        raise _InvalidRuleError(f"operator {op!r} does not apply to {field} ({spec.kind}); use {use}")
+        raise RuleError(f"operator {op!r} does not apply to {field} ({spec.kind}); use {use}")
     return Compare(field, op, _value_for(spec, field, op, node["value"]))
 
 
 def parse_condition(node: Any, *, _depth: int = 0, _count: list[int] | None = None) -> Condition:
-    """A condition from its data form (a mapping); raises ``ValueError`` subclasses with the reason."""
+    """A condition from its data form (a mapping); raises :class:`~escalade.exceptions.RuleError` with the reason."""
     count = _count if _count is not None else [0]
     count[0] += 1
     if _depth > MAX_DEPTH or count[0] > MAX_CONDITIONS:
-        raise _InvalidRuleError(f"condition too large (at most {MAX_DEPTH} levels and {MAX_CONDITIONS} conditions)")
+        raise RuleError(f"condition too large (at most {MAX_DEPTH} levels and {MAX_CONDITIONS} conditions)")
     if not isinstance(node, Mapping):
-        raise _InvalidRuleError(f"a condition must be a table/mapping, got {type(node).__name__}")
+        raise RuleError(f"a condition must be a table/mapping, got {type(node).__name__}")
     combinators = [k for k in ("all", "any", "not") if k in node]
     if not combinators:
         return _compare(node)
     if len(node) != 1:
-        raise _InvalidRuleError(f"{combinators[0]!r} must be the only key of its condition")
+        raise RuleError(f"{combinators[0]!r} must be the only key of its condition")
     key = combinators[0]
     if key == "not":
         return NotOf(parse_condition(node["not"], _depth=_depth + 1, _count=count))
     items = node[key]
     if not isinstance(items, list) or not items:
-        raise _InvalidRuleError(f"{key!r} needs a non-empty list of conditions")
+        raise RuleError(f"{key!r} needs a non-empty list of conditions")
     parsed = tuple(parse_condition(item, _depth=_depth + 1, _count=count) for item in items)
     return AllOf(parsed) if key == "all" else AnyOf(parsed)
 
@@ -305,18 +301,18 @@ def _rule_from(entry: Any, *, index: int) -> Rule:
     try:
         unknown = sorted(set(entry) - _RULE_KEYS)
         if unknown:
-            raise _InvalidRuleError(f"unknown key {unknown[0]!r}; a rule has {', '.join(sorted(_RULE_KEYS))}")
+            raise RuleError(f"unknown key {unknown[0]!r}; a rule has {', '.join(sorted(_RULE_KEYS))}")
         if "when" not in entry:
-            raise _InvalidRuleError("needs 'when' (its condition)")
+            raise RuleError("needs 'when' (its condition)")
         priority = entry.get("priority", "medium")
         if priority not in _LEVELS:
-            raise _InvalidRuleError(f"priority is one of {', '.join(_LEVELS)}; got {priority!r}")
+            raise RuleError(f"priority is one of {', '.join(_LEVELS)}; got {priority!r}")
         reason = entry.get("reason", f"rule {name} matched")
         if not isinstance(reason, str):
-            raise _InvalidRuleError("reason must be a string")
+            raise RuleError("reason must be a string")
         return Rule(name=name, when=parse_condition(entry["when"]), priority=Priority(priority), reason=reason)
-    except _InvalidRuleError as exc:
-        raise RuleError(str(exc), rule=name) from None
+    except RuleError as exc:  # a problem inside the rule: named with the rule
+        raise RuleError(exc.message, rule=name) from None
 
 
 def _c(field: str, op: str, value: Any) -> dict[str, Any]:

@@ -234,9 +234,7 @@ class BudgetGuard:
         else:
             message = f"budget exceeded on item {item_id!r} ({tier}): {exc}"
         self._stopped = self._stopped or message
-        error = BudgetExceededError(message)
-        error.line, error.requested_usd = line, exc.requested_usd
-        return error
+        return BudgetExceededError(message, line=line, requested_usd=exc.requested_usd)
 
     async def _ask_approval(self, projected: float, bound_usd: float, tier: str, item_id: str) -> None:
         limit = self._config.auto_approve_under

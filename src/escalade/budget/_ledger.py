@@ -141,13 +141,12 @@ def refusal(state: LineState, amount: int) -> BudgetExceededError:
     """The error for a refused reservation of ``amount`` nano-dollars on ``state``."""
     cap = state.cap or 0
     left = max(cap - state.spent - state.reserved, 0)
-    error = BudgetExceededError(
+    return BudgetExceededError(
         f"budget {state.key!r} refused ${from_nano(amount):.6f}: cap ${from_nano(cap):.6f}, "
-        f"spent ${state.spent_usd:.6f}, reserved ${state.reserved_usd:.6f}, left ${from_nano(left):.6f}"
+        f"spent ${state.spent_usd:.6f}, reserved ${state.reserved_usd:.6f}, left ${from_nano(left):.6f}",
+        line=state,
+        requested_usd=from_nano(amount),
     )
-    error.line = state
-    error.requested_usd = from_nano(amount)
-    return error
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,7 +35,7 @@ from rich.console import Console
 from escalade.exceptions import (
     BudgetUnavailableError,
     DatabaseError,
-    EscalationError,
+    EscaladeError,
     ListenerError,
     ProviderError,
     RunStoppedError,
@@ -104,7 +104,7 @@ def exit_code(error: BaseException) -> int:
         return EXIT_ENVIRONMENT
     if isinstance(error, RunStoppedError):
         return EXIT_FAILED_RUN
-    if isinstance(error, EscalationError):
+    if isinstance(error, EscaladeError):
         return EXIT_BAD_INPUT
     return EXIT_FAILED_RUN
 
@@ -152,7 +152,7 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except Exception as exc:
             if debugging():
                 raise
-            if isinstance(exc, EscalationError):
+            if isinstance(exc, EscaladeError):
                 raise fail(str(exc), exit_code(exc)) from None
             raise unexpected(exc) from None
 

@@ -45,7 +45,7 @@ from escalade.cli.common import (
     out_console,
     print_json,
 )
-from escalade.exceptions import ConfigError, DecisionError, EscalationError
+from escalade.exceptions import ConfigError, DecisionError, EscaladeError
 from escalade.store import SqlAutonomyStore, SqlStore
 
 __all__ = ["decide_command", "outcome_command"]
@@ -141,7 +141,7 @@ def _engine(
             rate=RateControl(target=target_rate, enabled=rate_control),
             audit_rate=audit_rate,
         )
-    except EscalationError:
+    except EscaladeError:
         store.close()
         raise
     return store, engine

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from escalade.evaluation._harness import EvalReport, PolicyReport
-from escalade.exceptions import EscalationError
+from escalade.exceptions import EscaladeError
 
 __all__ = ["plot_report", "series_styles"]
 
@@ -81,7 +81,7 @@ def plot_report(report: EvalReport, path: str | Path) -> Path:
         try:
             fig.savefig(out, format="png")
         except OSError as exc:
-            raise EscalationError(f"{out}: cannot write the plot: {exc.strerror}") from None
+            raise EscaladeError(f"{out}: cannot write the plot: {exc.strerror}") from None
     finally:
         plt.close(fig)
     return out

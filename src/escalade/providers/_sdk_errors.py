@@ -91,9 +91,9 @@ def typed_error(
     maybe_billed = in_stream or isinstance(exc, sdk.APITimeoutError)
     if rate_limited or isinstance(exc, sdk.RateLimitError):
         headers = getattr(getattr(exc, "response", None), "headers", None)
-        error = RateLimitedError(message, model=model, retry_after_s=retry_after_seconds(headers))
-        error.maybe_billed = maybe_billed
-        return error
+        return RateLimitedError(
+            message, model=model, retry_after_s=retry_after_seconds(headers), maybe_billed=maybe_billed
+        )
     kind: type[ProviderError] = ProviderError
     if isinstance(exc, sdk.AuthenticationError | sdk.PermissionDeniedError):
         kind = ProviderAuthError
