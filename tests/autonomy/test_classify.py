@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, get_args
 
 import pytest
 from hypothesis import given, settings
@@ -10,14 +11,19 @@ from hypothesis import strategies as st
 
 from escalade.autonomy import (
     CRITICALITY_WEIGHTS,
+    Category,
     Decision,
     DecisionClassifier,
     DecisionType,
     Environment,
     Priority,
     Scope,
+    _classify_facts,
+    _classify_scores,
     impact_level,
 )
+from escalade.autonomy import _lexicon as lexicon
+from escalade.autonomy._classify_facts import Resolver
 from escalade.autonomy._controller import risk_of
 
 classify = DecisionClassifier().classify
@@ -378,3 +384,115 @@ def test_a_long_description_is_classified() -> None:
     """A description at the length limit is classified (each cue is tried once per position)."""
     c = classify(Decision(description="remove the thing " * 1176))
     assert c.type is not None
+
+
+def test_weight_tables_cover_every_case() -> None:
+    """Every type, scope and category has an importance weight, every type but general a tie-break rank."""
+    assert set(_classify_scores.TYPE_IMPORTANCE) == set(DecisionType)
+    assert set(_classify_facts.TYPE_ORDER) == set(DecisionType) - {DecisionType.GENERAL}
+    assert set(_classify_scores.SCOPE_IMPORTANCE) == set(Scope)
+    assert set(_classify_scores.CATEGORY_IMPORTANCE) == set(get_args(Category))
+    assert {*_classify_scores.CRITICALITY_SCORES, "financial"} == set(CRITICALITY_WEIGHTS)
+
+
+def _with(table: str, key: object, value: float) -> dict[object, float]:
+    """``table`` of the scoring step with ``key`` weighing ``value``."""
+    return {**getattr(_classify_scores, table), key: value}
+
+
+def _thing(**fields: Any) -> dict[str, Any]:
+    """A decision whose description says nothing: only ``fields`` count."""
+    return {"description": "Do the thing", **fields}
+
+
+_MIXED = {"description": "Change the retry policy across all services"}  # strategic 0.25, tactical 0.3
+_TIE = {"description": "Change x", "affected_files": ("migrations/001.sql", "deploy/k8s.yaml")}  # data = deployment
+#: (named weight, another value, a decision it weighs in, the field it changes)
+WEIGHTS: list[tuple[str, object, dict[str, Any], str]] = [
+    # the type
+    ("VERB_POSITION_BOOST", 1.0, {"description": "Deploy the hotfix"}, "type_scores"),
+    ("PATH_HINT", 0.0, {"description": "Change x", "affected_files": ("src/auth/login.py",)}, "type"),
+    ("COSMETIC_SECURITY_DAMPING", 1.0, {"description": "Fix the typo on the password page"}, "type_scores"),
+    ("MIN_TYPE_SCORE", 10.0, {"description": "Deploy the hotfix"}, "type"),
+    ("SECURITY_SENSITIVE_STRENGTH", 2.0, {"description": "Deploy the credential rotation"}, "security_sensitive"),
+    ("TYPE_ORDER", tuple(reversed(_classify_facts.TYPE_ORDER)), _TIE, "type"),
+    # criticality
+    (
+        "CRITICALITY_WEIGHTS",
+        _with("CRITICALITY_WEIGHTS", "production", 0.9),
+        _thing(environment="production", type="security"),
+        "criticality",
+    ),
+    (
+        "CRITICALITY_SCORES",
+        _with("CRITICALITY_SCORES", "production", 0.5),
+        _thing(environment="production"),
+        "criticality",
+    ),
+    ("FINANCIAL_FROM_USD", 10_000, _thing(estimated_cost=5000.0), "criticality"),
+    ("FINANCIAL_FULL_USD", 5000, _thing(estimated_cost=2500.0), "criticality"),
+    ("NO_CRITICALITY", 0.5, _thing(), "criticality"),
+    # category
+    ("STRATEGIC_WEIGHTS", _with("STRATEGIC_WEIGHTS", "policy_change", 0.5), _MIXED, "category"),
+    ("TACTICAL_WEIGHTS", _with("TACTICAL_WEIGHTS", "configuration", 0.5), _MIXED, "category"),
+    ("CATEGORY_MARGIN", 1.0, _MIXED, "category"),
+    # importance
+    ("FACTOR_IMPORTANCE", 0.1, _thing(environment="production"), "importance"),
+    ("SCOPE_IMPORTANCE", _with("SCOPE_IMPORTANCE", Scope.SYSTEM_WIDE, 0.0), _thing(scope="system_wide"), "importance"),
+    ("BREAKING_IMPORTANCE", 0.0, _thing(breaking_change=True), "importance"),
+    ("IRREVERSIBLE_IMPORTANCE", 0.0, _thing(reversible=False), "importance"),
+    ("EXTRA_SYSTEM_IMPORTANCE", 0.3, _thing(affected_systems=("a", "b")), "importance"),
+    ("MAX_SYSTEMS_IMPORTANCE", 0.2, _thing(affected_systems=tuple("abcde")), "importance"),
+    ("RECORDS_IMPORTANCE", 0.1, _thing(record_count=1000), "importance"),
+    ("RECORDS_FULL_MAGNITUDE", 3, _thing(record_count=1000), "importance"),
+    ("COST_IMPORTANCE", 0.1, _thing(estimated_cost=500.0), "importance"),
+    ("COST_FULL_USD", 2000, _thing(estimated_cost=500.0), "importance"),
+    ("SLOW_DOWN_IMPORTANCE", 0.1, _thing(performance_impact=-20.0), "importance"),
+    ("SLOW_DOWN_FULL_PERCENT", 20, _thing(performance_impact=-10.0), "importance"),
+    ("CATEGORY_IMPORTANCE", _with("CATEGORY_IMPORTANCE", "mixed", 0.5), _MIXED, "importance"),
+    ("TYPE_IMPORTANCE", _with("TYPE_IMPORTANCE", DecisionType.DATA, 0.9), _thing(type="data"), "importance"),
+    ("MONEY_IMPORTANCE", 0.0, {"description": "Refund the invoice payments"}, "importance"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "fields", "field"), WEIGHTS, ids=[w[0] for w in WEIGHTS])
+def test_classify_weighs_with_the_named_weights(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: object, fields: dict[str, Any], field: str
+) -> None:
+    """Changing a named weight changes what classify scores: no copy of the number is left inline."""
+    decision = Decision.model_validate(fields)
+    before = getattr(classify(decision), field)
+    monkeypatch.setattr(_classify_facts if hasattr(_classify_facts, name) else _classify_scores, name, value)
+    assert getattr(classify(decision), field) != before
+
+
+def test_every_named_weight_is_tested() -> None:
+    """Each constant the two step modules define (not the cue lists they import) has a case above."""
+    named = {
+        name
+        for module in (_classify_facts, _classify_scores)
+        for name in vars(module)
+        if name.isupper() and not name.startswith("_") and name not in lexicon.__all__
+    }
+    assert named == {w[0] for w in WEIGHTS}
+
+
+@pytest.mark.parametrize(
+    ("stated", "found", "shows", "value", "source"),
+    [
+        (None, ["irreversible"], False, False, "inferred"),
+        (None, [], False, True, "default"),
+        (True, ["irreversible"], False, True, "stated"),
+        (None, ["deletes"], True, True, "inferred"),
+        (None, [], True, False, "default"),
+        (False, ["deletes"], True, False, "stated"),
+    ],
+)
+def test_a_flag_is_stated_else_shown_else_the_opposite(
+    stated: bool | None, found: list[str], shows: bool, value: bool, source: str
+) -> None:
+    """A yes/no field: the stated value wins; phrases found show ``shows`` (and are its evidence); else the opposite."""
+    pick = Resolver()
+    assert pick.flag("f", stated, found, shows=shows) is value
+    assert pick.sources == {"f": source}
+    assert pick.evidence == ({"f": tuple(found)} if source == "inferred" else {})

@@ -406,6 +406,24 @@ def test_calibration_commands_fail_clearly(db: str, args: list[str], message: st
     assert invoke("audit", "verify", "--json", "--db", db)[1].startswith('{"ok": true, "entries": 0')
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--target-rate", "2"],
+        ["--audit-rate", "-1"],
+        ["--stats", "--calibrations"],
+        ["--calibrate", "--remove-calibration", "x"],
+        ["--workspace", "w" * 101],
+    ],
+)
+def test_bad_options_are_refused_before_the_store_is_opened(db: str, args: list[str]) -> None:
+    """A bad rate, two modes at once or an unstorable name exit 2 before the database is even created."""
+    assert invoke("decide", *args, "--db", db, stdin="")[0] == 2
+    assert not Path(db).exists()
+    assert invoke("decide", "--stats", "--db", db)[0] == 0
+    assert Path(db).exists()
+
+
 @pytest.mark.usefixtures("no_audit_key")
 def test_audit_key_set_on_an_existing_trail(db: str) -> None:
     """A key set later verifies the mixed trail; a missing or wrong key is said so (exit 2), and drops are refused."""

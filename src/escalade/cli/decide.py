@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -223,36 +223,75 @@ def decide_command(
     db: DbOption = None,
 ) -> None:
     """Read decisions as JSON lines on stdin; write one JSON answer per line (see docs/autonomy.md)."""
-    if not 0 <= target_rate <= 1:
-        raise fail(f"--target-rate must be in [0, 1], got {target_rate}")
-    if not 0 <= audit_rate <= 1:
-        raise fail(f"--audit-rate must be in [0, 1], got {audit_rate}")
-    modes = (("--stats", stats), ("--calibrate", calibrate), ("--calibrations", calibrations))
-    chosen = [name for name, on in (*modes, ("--remove-calibration", remove_calibration is not None)) if on]
-    if len(chosen) > 1:
-        raise fail(f"use one of {', '.join(chosen)}, not several at once")
+    modes = {
+        "--stats": stats,
+        "--calibrate": calibrate,
+        "--calibrations": calibrations,
+        "--remove-calibration": remove_calibration is not None,
+    }
+    _check_options({"--target-rate": target_rate, "--audit-rate": audit_rate}, modes)
     context = DecisionContext(workspace=workspace, agent=agent)  # checks the names before anything is read
     store, engine = _engine(db, profile, rules, profiles, target_rate, rate_control, audit_rate)
     with store:
         if stats:
-            metrics = escalation_metrics(
-                engine.store.decisions(workspace), target_rate=target_rate, offsets=engine.store.offsets(workspace)
-            )
-            _print_metrics(metrics, json_out)
+            _show_stats(engine, workspace, target_rate, json_out)
         elif calibrate:
-            given = _labelled(labels, engine, workspace) if labels else None
-            record = engine.calibrate(alpha=alpha, delta=delta, workspace=workspace, labelled=given, pooled=pooled)
-            _print_calibration(record, json_out)
+            _calibrate(engine, workspace, labels, alpha=alpha, delta=delta, pooled=pooled, json_out=json_out)
         elif calibrations:
-            _print_calibrations(engine.calibrations(workspace), workspace, json_out)
+            _list_calibrations(engine, workspace, json_out)
         elif remove_calibration is not None:
-            removed = engine.remove_calibration(remove_calibration, workspace=workspace)
-            _print_removed(removed, engine.store.calibration(workspace), json_out)
+            _remove_calibration(engine, remove_calibration, workspace, json_out)
         else:
             _decide_lines(engine, context, details)
 
 
+def _check_options(rates: Mapping[str, float], modes: Mapping[str, bool]) -> None:
+    """Refuse a rate outside [0, 1] or several modes at once, before anything is opened."""
+    for flag, rate in rates.items():
+        if not 0 <= rate <= 1:
+            raise fail(f"{flag} must be in [0, 1], got {rate}")
+    chosen = [flag for flag, on in modes.items() if on]
+    if len(chosen) > 1:
+        raise fail(f"use one of {', '.join(chosen)}, not several at once")
+
+
+def _show_stats(engine: EscalationEngine, workspace: str, target_rate: float, json_out: bool) -> None:
+    """``--stats``: the workspace's escalation metrics, measured against ``target_rate``."""
+    store = engine.store
+    metrics = escalation_metrics(store.decisions(workspace), target_rate=target_rate, offsets=store.offsets(workspace))
+    _print_metrics(metrics, json_out)
+
+
+def _calibrate(
+    engine: EscalationEngine,
+    workspace: str,
+    labels: Path | None,
+    *,
+    alpha: float,
+    delta: float,
+    pooled: bool,
+    json_out: bool,
+) -> None:
+    """``--calibrate``: certify confidence floors from ``labels`` (default: the workspace's audited sample)."""
+    given = _labelled(labels, engine, workspace) if labels else None
+    record = engine.calibrate(alpha=alpha, delta=delta, workspace=workspace, labelled=given, pooled=pooled)
+    _print_calibration(record, json_out)
+
+
+def _list_calibrations(engine: EscalationEngine, workspace: str, json_out: bool) -> None:
+    """``--calibrations``: the workspace's calibrations, the one in force first."""
+    _print_calibrations(engine.calibrations(workspace), workspace, json_out)
+
+
+def _remove_calibration(engine: EscalationEngine, calibration_id: str, workspace: str, json_out: bool) -> None:
+    """``--remove-calibration``: remove one and say which calibration is in force now."""
+    removed = engine.remove_calibration(calibration_id, workspace=workspace)
+    _print_removed(removed, engine.store.calibration(workspace), json_out)
+
+
 def _decide_lines(engine: EscalationEngine, context: DecisionContext, details: bool) -> None:
+    """The default mode: one answer line per decision line on stdin (``details``: everything)."""
+
     def answer(item: dict[str, Any]) -> dict[str, Any]:
         result = engine.evaluate(item, context)
         return result.to_dict() if details else result.to_line()

@@ -54,7 +54,8 @@ from dataclasses import dataclass
 from escalade.exceptions import ConfigError
 from escalade.ladder import Tier
 from escalade.providers import Completion, CompletionRequest
-from escalade.providers.pricing import PriceBook, TokenPrices, estimate_tokens, price_data_version
+from escalade.providers.pricing import PriceBook, TokenPrices, estimate_tokens
+from escalade.routing._cache_costs import CacheRanking, RequestCost, request_cost
 
 __all__ = [
     "CacheAwareRouter",
@@ -334,69 +335,6 @@ class PrefixMemory:
         return 0
 
 
-@dataclass(frozen=True, kw_only=True)
-class RequestCost:
-    """Expected cost of sending one prompt to one model, with and without its provider's cache."""
-
-    #: The model as the tier names it.
-    model: str
-    tier: str
-    #: Provider id from the price data (``None`` when the price is unknown).
-    provider: str | None
-    prompt_tokens: int
-    expected_output_tokens: int
-    #: Longest fresh prefix sent to this model before (0 when none is cacheable).
-    shared_prefix_tokens: int
-    cache_hit_probability: float
-    expected_cached_tokens: float
-    expected_cache_write_tokens: float
-    #: List-price cost with no cache (``None``: unknown price).
-    full_cost_usd: float | None
-    #: ``full − discount + write surcharge`` (``None``: unknown price).
-    effective_cost_usd: float | None
-    #: Expected saving from cache reads (``None``: unknown price).
-    cache_discount_usd: float | None
-    #: Expected extra paid for cache writes (``None``: unknown price).
-    cache_write_surcharge_usd: float | None
-    price_data_version: str
-    #: Why the cost is unknown (``None`` when known).
-    unknown_reason: str | None = None
-
-    @property
-    def reason(self) -> str:
-        """One line saying what the cost is made of.
-
-        >>> CacheAwareRouter().calculate_request_cost("hi", Tier(name="t", rank=0, models=("x-1",)), "x-1").reason
-        "x-1: unknown price (no price known for model 'x-1'); ranked last"
-        """
-        if self.effective_cost_usd is None or self.full_cost_usd is None:
-            return f"{self.model}: unknown price ({self.unknown_reason}); ranked last"
-        return (
-            f"{self.model}: ${self.effective_cost_usd:.6f} expected (${self.full_cost_usd:.6f} at list price, "
-            f"−${self.cache_discount_usd or 0.0:.6f} for {self.expected_cached_tokens:.0f} cached tokens "
-            f"at p={self.cache_hit_probability:.2f}, +${self.cache_write_surcharge_usd or 0.0:.6f} cache writes)"
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class CacheRanking:
-    """A tier's models ordered by expected effective cost, with each cost behind the order."""
-
-    tier: str
-    #: Cheapest first; ties and unknown prices keep the tier's order, unknown prices come last.
-    costs: tuple[RequestCost, ...]
-
-    @property
-    def models(self) -> tuple[str, ...]:
-        """Model names, cheapest first."""
-        return tuple(cost.model for cost in self.costs)
-
-    @property
-    def chosen(self) -> RequestCost:
-        """The cheapest model's cost."""
-        return self.costs[0]
-
-
 class CacheAwareRouter:
     """Prices requests and ranks a tier's models with what :class:`PrefixMemory` expects of caches.
 
@@ -430,7 +368,7 @@ class CacheAwareRouter:
         output = self.expected_output_tokens if expected_output_tokens is None else expected_output_tokens
         _check_output(output)
         look = self.memory.lookup(model, prompt, now)
-        return _cost(tier.name, look, self._prices(model, look.prompt_tokens), output)
+        return request_cost(tier.name, look, self._prices(model, look.prompt_tokens), output)
 
     def _prices(self, model: str, prompt_tokens: int) -> TokenPrices | None:
         """Prices of ``model``, read as ``provider/name`` first when it has a slash."""
@@ -474,37 +412,3 @@ def _as_sent(request: CompletionRequest) -> str:
 def _check_output(tokens: int) -> None:
     if tokens < 0:
         raise ConfigError(f"must be >= 0, got {tokens}", field="expected_output_tokens")
-
-
-def _money(look: CacheLookup, prices: TokenPrices, output: int) -> tuple[float, float, float, float, float]:
-    """Expected cache writes, then full, discount, write surcharge and effective USD (the module's formulas)."""
-    cached = look.expected_cached_tokens
-    bills_writes = prices.cache_write_usd_per_mtok != prices.input_usd_per_mtok
-    cacheable = look.policy.writes and bills_writes and look.prompt_tokens >= look.policy.min_tokens
-    writes = look.prompt_tokens - cached if cacheable else 0.0
-    full = prices.cost(input_tokens=look.prompt_tokens, output_tokens=output)
-    discount = cached * (prices.input_usd_per_mtok - prices.cache_read_usd_per_mtok) / 1e6
-    surcharge = writes * (prices.cache_write_usd_per_mtok - prices.input_usd_per_mtok) / 1e6
-    return writes, full, discount, surcharge, full - discount + surcharge
-
-
-def _cost(tier: str, look: CacheLookup, prices: TokenPrices | None, output: int) -> RequestCost:
-    unknown = (0.0, None, None, None, None)
-    writes, full, discount, surcharge, effective = unknown if prices is None else _money(look, prices, output)
-    return RequestCost(
-        model=look.model,
-        tier=tier,
-        provider=None if prices is None else prices.provider,
-        prompt_tokens=look.prompt_tokens,
-        expected_output_tokens=output,
-        shared_prefix_tokens=look.shared_prefix_tokens,
-        cache_hit_probability=look.hit_probability,
-        expected_cached_tokens=look.expected_cached_tokens,
-        expected_cache_write_tokens=writes,
-        full_cost_usd=full,
-        effective_cost_usd=effective,
-        cache_discount_usd=discount,
-        cache_write_surcharge_usd=surcharge,
-        price_data_version=price_data_version() if prices is None else prices.price_data_version,
-        unknown_reason=f"no price known for model {look.model!r}" if prices is None else None,
-    )
