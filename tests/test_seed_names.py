@@ -1,0 +1,143 @@
+"""The seeds' public names work as thin aliases over today's API: each seed snippet runs as written.
+
+Seed 000 (progressive tier escalation) and seed 003 (the AutonomyController issue) are the documents
+escalade was started from (``../shared/seeds``); the README's "Seed names" table maps each name.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from escalade import ConfigError, EscalationConfig, Ladder, Tier
+
+#: The default ladder whose cheap tier states 4 attempts.
+FOUR_CHEAP_ATTEMPTS = Ladder.default().replace_tier(Tier(name="cheap", rank=0, min_attempts=4))
+
+# -- seed 000: EscalationConfig and Tier ---------------------------------------------------------------
+
+
+def test_quick_start_config() -> None:
+    """Seed 000's quick-start config: a list of the named tiers becomes the default ladder."""
+    config = EscalationConfig(
+        enabled=True,
+        tiers=[Tier.CHEAP, Tier.CAPABLE, Tier.PREMIUM],  # type: ignore[arg-type]  # a list, as the seed writes
+        max_cost=10.00,
+        auto_approve_under=1.00,
+        abort_on_budget_exceeded=True,
+    )
+    assert config.tiers == Ladder.default()
+    assert config == EscalationConfig()
+
+
+def test_core_components_config() -> None:
+    """Seed 000's "EscalationConfig" snippet: ``cheap_min_attempts``/``capable_min_attempts`` set the tiers."""
+    config = EscalationConfig(
+        enabled=True,  # Enable progressive escalation
+        tiers=[Tier.CHEAP, Tier.CAPABLE, Tier.PREMIUM],  # type: ignore[arg-type]  # a list, as the seed writes
+        cheap_min_attempts=2,  # Try cheap tier 2× before escalating
+        capable_min_attempts=1,  # Try capable tier 1× before escalating
+        max_cost=10.00,  # Abort if cost exceeds $10
+        auto_approve_under=1.00,  # Auto-approve costs < $1
+        abort_on_budget_exceeded=True,  # Abort vs warn on budget exceeded
+        warn_on_budget_exceeded=False,
+        stagnation_threshold=0.05,  # 5% improvement threshold
+        stagnation_window=2,  # Over 2 consecutive runs
+    )
+    assert [t.min_attempts for t in config.tiers] == [2, 1, 1]
+    assert config == EscalationConfig()
+
+
+def test_troubleshooting_configs() -> None:
+    """Seed 000's troubleshooting snippets: thresholds, stagnation, attempts and budgets, as written."""
+    # Lower CQS thresholds
+    config = EscalationConfig(
+        cheap_cqs_threshold=70,  # Down from 75
+        capable_cqs_threshold=80,  # Down from 85
+    )
+    assert [t.threshold for t in config.tiers] == [70.0, 80.0, 90.0]
+
+    # Increase stagnation threshold
+    config = EscalationConfig(
+        stagnation_threshold=0.10,  # 10% improvement required
+        stagnation_window=3,  # Over 3 runs
+    )
+    assert (config.stagnation_threshold, config.stagnation_window) == (0.10, 3)
+
+    # Increase min attempts
+    config = EscalationConfig(
+        cheap_min_attempts=3,  # Try 3× before escalating
+        capable_min_attempts=2,
+    )
+    assert [t.min_attempts for t in config.tiers] == [3, 2, 1]
+
+    # Increase budget / warn instead of abort / increase auto-approve threshold
+    assert EscalationConfig(max_cost=20.00).max_cost == 20.0
+    config = EscalationConfig(abort_on_budget_exceeded=False, warn_on_budget_exceeded=True)
+    assert (config.abort_on_budget_exceeded, config.warn_on_budget_exceeded) == (False, True)
+    assert EscalationConfig(auto_approve_under=5.00).auto_approve_under == 5.0
+
+    # Force premium tier for critical tasks
+    config = EscalationConfig(
+        tiers=[Tier.PREMIUM],  # type: ignore[arg-type]  # Skip cheap/capable
+        enabled=False,  # Disable escalation
+    )
+    assert (config.tiers.names, config.enabled) == (("premium",), False)
+
+    # Increase premium min attempts
+    config = EscalationConfig(premium_min_attempts=2)
+    assert config.tiers["premium"].min_attempts == 2
+
+
+def test_seed_keywords_are_not_stored() -> None:
+    """The keywords only set the ladder: the config's fields, repr and TOML layout are today's."""
+    config = EscalationConfig(cheap_min_attempts=3, premium_cqs_threshold=95)
+    assert config == EscalationConfig(tiers=Ladder.default()).with_tier("cheap", min_attempts=3).with_tier(
+        "premium", threshold=95
+    )
+    assert "cheap_min_attempts" not in repr(config)
+    assert "cheap_min_attempts" not in config.to_dict()
+
+
+def test_replace_takes_seed_keywords_as_with_tier() -> None:
+    """``replace(cheap_min_attempts=...)`` changes that tier of the config's own ladder."""
+    config = EscalationConfig(cheap_min_attempts=3).replace(cheap_min_attempts=4, max_cost=2.0)
+    assert (config.tiers["cheap"].min_attempts, config.max_cost) == (4, 2.0)
+    assert config.replace(max_cost=3.0).tiers["cheap"].min_attempts == 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "message"),
+    [
+        (
+            {"tiers": FOUR_CHEAP_ATTEMPTS, "cheap_min_attempts": 3},
+            "cheap_min_attempts",
+            "3 disagrees with the ladder's cheap.min_attempts = 4",
+        ),
+        (
+            {"tiers": [Tier(name="capable", rank=1, threshold=60), Tier.PREMIUM], "capable_cqs_threshold": 80},
+            "capable_cqs_threshold",
+            "80 disagrees with the ladder's capable.threshold = 60.0",
+        ),
+        ({"tiers": [Tier.PREMIUM], "cheap_cqs_threshold": 70}, "cheap_cqs_threshold", "no 'cheap' tier"),
+        ({"cheap_min_attempts": 0}, "cheap_min_attempts", "must be at least 1"),
+        ({"capable_cqs_threshold": 120}, "capable_cqs_threshold", "between 0 and 100"),
+    ],
+)
+def test_seed_keyword_errors_name_the_keyword(kwargs: dict[str, object], field: str, message: str) -> None:
+    """A keyword that conflicts with the ladder, names a missing tier or is out of range is a ConfigError naming it."""
+    with pytest.raises(ConfigError, match=message) as caught:
+        EscalationConfig(**kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_seed_keyword_agreeing_with_the_ladder_is_fine() -> None:
+    """A keyword and a ladder that state the same value agree."""
+    ladder = FOUR_CHEAP_ATTEMPTS
+    assert EscalationConfig(tiers=ladder, cheap_min_attempts=4).tiers == ladder
+    assert EscalationConfig(tiers=ladder).replace(tiers=ladder, cheap_min_attempts=4).tiers == ladder
+
+
+def test_tier_value_is_its_name() -> None:
+    """Seed 000's enum-style ``Tier.CHEAP.value`` is the tier's name."""
+    assert (Tier.CHEAP.value, Tier.CAPABLE.value, Tier.PREMIUM.value) == ("cheap", "capable", "premium")
+    assert Tier(name="mini", rank=0).value == "mini"
