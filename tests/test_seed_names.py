@@ -6,9 +6,18 @@ escalade was started from (``../shared/seeds``); the README's "Seed names" table
 
 from __future__ import annotations
 
+import json
+import shlex
+from pathlib import Path
+
 import pytest
+import typer
+from typer.core import TyperGroup
+from typer.testing import CliRunner
 
 from escalade import ConfigError, EscalationConfig, Ladder, Tier
+from escalade.cli import app
+from tests.conftest import MakeDataset
 
 #: The default ladder whose cheap tier states 4 attempts.
 FOUR_CHEAP_ATTEMPTS = Ladder.default().replace_tier(Tier(name="cheap", rank=0, min_attempts=4))
@@ -141,3 +150,46 @@ def test_tier_value_is_its_name() -> None:
     """Seed 000's enum-style ``Tier.CHEAP.value`` is the tier's name."""
     assert (Tier.CHEAP.value, Tier.CAPABLE.value, Tier.PREMIUM.value) == ("cheap", "capable", "premium")
     assert Tier(name="mini", rank=0).value == "mini"
+
+
+# -- seed 000: the CLI's --storage-path ------------------------------------------------------------------
+
+
+def _commands(group: TyperGroup, prefix: str = "") -> dict[str, typer.core.TyperCommand]:
+    """Every command below ``group``, by its full name."""
+    found: dict[str, typer.core.TyperCommand] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, TyperGroup):
+            found |= _commands(command, f"{prefix}{name} ")
+        elif isinstance(command, typer.core.TyperCommand):
+            found[prefix + name] = command
+    return found
+
+
+def test_storage_path_is_on_every_command_that_takes_db() -> None:
+    """``--storage-path`` is the same option as ``--db`` wherever ``--db`` is."""
+    root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
+    with_db = {
+        name: option for name, command in _commands(root).items() for option in command.params if "--db" in option.opts
+    }
+    assert {"list", "show", "cleanup", "analytics", "run"} <= with_db.keys()
+    assert all(option.opts == ["--db", "--storage-path"] for option in with_db.values())
+
+
+def test_storage_path_names_the_sqlite_file(
+    make_dataset: MakeDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 000's ``progressive list --storage-path ./my-results`` lists the runs stored in that file."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", str(make_dataset()), "--storage-path", "./my-results", "--yes", "--json"])
+    assert ran.exit_code == 0, ran.stderr
+    run_id = json.loads(ran.stdout)["run_id"]
+
+    # Custom storage path
+    listed = runner.invoke(app, shlex.split("empathy progressive list --storage-path ./my-results --json")[2:])
+    assert listed.exit_code == 0, listed.stderr
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == [run_id]
+    assert (tmp_path / "my-results").is_file()
+    assert json.loads(runner.invoke(app, ["list", "--json"]).stdout) == []  # the default store is untouched
