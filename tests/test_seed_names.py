@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,23 @@ import typer
 from typer.core import TyperGroup
 from typer.testing import CliRunner
 
-from escalade import ConfigError, EscalationConfig, Ladder, Tier
+from escalade import (
+    ConfigError,
+    EscalationConfig,
+    FailureAnalysis,
+    Ladder,
+    ProgressiveWorkflow,
+    ScriptedProvider,
+    SqlStore,
+    StoreError,
+    Tier,
+    WorkItem,
+    generate_cost_analytics,
+    results,
+)
 from escalade.cli import app
+from escalade.quality.predicates import PredicateContext
+from escalade.quality.scorers import ScoringContext
 from tests.conftest import MakeDataset
 
 #: The default ladder whose cheap tier states 4 attempts.
@@ -193,3 +209,137 @@ def test_storage_path_names_the_sqlite_file(
     assert [r["run_id"] for r in json.loads(listed.stdout)] == [run_id]
     assert (tmp_path / "my-results").is_file()
     assert json.loads(runner.invoke(app, ["list", "--json"]).stdout) == []  # the default store is untouched
+
+
+# -- seed 000: a workflow of one's own, result.save_to_disk() and generate_cost_analytics() --------------
+
+
+class CustomWorkflow(ProgressiveWorkflow):
+    """Seed 000's example 3, with the hook names it keeps: an answer is "tests" passing at its stated rate."""
+
+    workflow_name = "custom"
+
+    def _analyze_quality(self, context: ScoringContext) -> FailureAnalysis:
+        rate = float(context.completion.text or 0)
+        return FailureAnalysis(test_pass_rate=rate, weights={"test_pass_rate": 1.0})
+
+    def _should_escalate_custom(self, tier_result: PredicateContext) -> tuple[bool, str | None]:
+        """Custom escalation logic."""
+        # Example: Escalate if any syntax errors
+        if tier_result.failure_analysis.syntax_errors:
+            return True, "Syntax errors detected"
+
+        # Example: Escalate if test pass rate < 90%
+        if tier_result.failure_analysis.test_pass_rate < 0.90:  # type: ignore[operator]  # measured by this workflow
+            return True, f"Low test pass rate ({tier_result.failure_analysis.test_pass_rate:.1%})"
+
+        return False, None
+
+
+def custom_workflow(config: EscalationConfig | None = None) -> CustomWorkflow:
+    """The workflow on two scripted tiers: the cheap model passes 80 % of its tests, the premium one all."""
+    ladder = Ladder(
+        [Tier(name="cheap", rank=0, models=("small",), threshold=50), Tier(name="premium", rank=1, models=("large",))]
+    )
+    provider = ScriptedProvider(
+        {"small": ["0.8"] * 4, "large": ["1.0"] * 4}, cost_per_call={"small": 0.001, "large": 0.03}
+    )
+    return CustomWorkflow(config or EscalationConfig(tiers=ladder, cheap_min_attempts=1), provider)
+
+
+def test_custom_escalation_hook_as_written() -> None:
+    """Seed 000's ``_should_escalate_custom(tier_result)`` body runs as written and adds its reason to climb."""
+    result = custom_workflow().execute(items=[WorkItem(id="f1", prompt="write tests for f1")])
+    assert result.items[0].final_tier == "premium"
+    assert result.tier_results[0].escalation_reason == "Low test pass rate (80.0%)"
+
+
+def test_quick_start_saves_to_the_default_store(capsys: pytest.CaptureFixture[str]) -> None:
+    """Seed 000's quick start: the report, cost and savings print, and ``save_to_disk()`` stores the run."""
+    workflow = custom_workflow()
+
+    # Execute with automatic tier progression
+    result = workflow.execute(items=[WorkItem(id="f1", prompt="write tests for f1")])
+
+    # View results
+    print(result.generate_report())
+    print(f"Cost: ${result.total_cost:.2f}")
+    print(f"Savings: ${result.cost_savings:.2f} ({result.cost_savings_percent:.0f}%)")
+
+    # Save results for analytics
+    run_id = result.save_to_disk()
+
+    assert run_id == result.run_id
+    assert "Cost: $0.03" in capsys.readouterr().out
+    stored = SqlStore().get_run(run_id)  # the default store: ESCALADE_DATA_DIR, set per test by conftest
+    assert (stored.workflow, stored.status, stored.items_answered) == ("custom", "completed", 1)
+    assert stored.total_cost == pytest.approx(result.total_cost)
+    assert stored.escalation_rate == 1.0
+    assert result.config is not None
+    assert stored.config == result.config.to_dict()
+    assert list(stored.tiers) == ["cheap", "premium"]
+
+
+def test_save_to_disk_keeps_a_run_stored_as_it_ran(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run a store listener recorded as it ran is left as it is by ``save_to_disk()``."""
+    monkeypatch.setenv("ESCALADE_DATABASE_URL", db_url)
+    workflow = custom_workflow()
+    store = SqlStore()
+    workflow.listeners = (store,)
+    result = workflow.execute(items=[WorkItem(id="f1", prompt="?")])
+    before = store.get_run(result.run_id)
+    assert result.save_to_disk() == result.run_id
+    assert store.get_run(result.run_id) == before
+    assert len(store.list_runs()) == 1
+
+
+def test_saved_run_matches_a_run_stored_as_it_ran(db_url: str, tmp_path: Path) -> None:
+    """Saving a finished result stores what a store listener would have: tiers, costs, escalations, items."""
+    listened = SqlStore(db_url)
+    workflow = custom_workflow()
+    workflow.listeners = (listened,)
+    result = workflow.execute(items=[WorkItem(id="f1", prompt="?"), WorkItem(id="f2", prompt="?")])
+    saved = SqlStore(f"sqlite:///{tmp_path / 'saved.db'}")
+    assert saved.save_result(result) == result.run_id
+    stored, recorded = saved.get_run(result.run_id), listened.get_run(result.run_id)
+    assert stored.started_at == result.started_at  # the listener stamps the moment it heard of the run
+    assert stored == replace(recorded, started_at=result.started_at)
+    assert saved.logged_items() == listened.logged_items()
+
+
+def test_save_to_disk_without_a_registered_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the ``sql`` store entry point (escalade not installed), ``save_to_disk()`` says what to do."""
+    result = custom_workflow().execute(items=[WorkItem(id="f1", prompt="?")])
+    monkeypatch.setattr(results, "entry_points", lambda **_: ())
+    with pytest.raises(StoreError, match=r"no store named 'sql' in the entry points 'escalade\.stores': reinstall"):
+        result.save_to_disk()
+
+
+def test_cost_analysis_reads_the_default_store(capsys: pytest.CaptureFixture[str]) -> None:
+    """Seed 000's example 2 runs as written over the runs ``save_to_disk()`` stored."""
+    for _ in range(2):
+        custom_workflow().execute(items=[WorkItem(id="f1", prompt="?")]).save_to_disk()
+
+    analytics = generate_cost_analytics()
+
+    print(f"Total runs: {analytics['total_runs']}")
+    print(f"Total cost: ${analytics['total_cost']:.2f}")
+    print(f"Total savings: ${analytics['total_savings']:.2f}")
+    print(f"Avg savings: {analytics['avg_savings_percent']:.1f}%")
+    print(f"Escalation rate: {analytics['escalation_rate']:.1%}")
+    print(f"Success rate: {analytics['success_rate']:.1%}")
+
+    # Per-workflow breakdown
+    for workflow, stats in analytics["workflow_stats"].items():
+        print(f"\n{workflow}:")
+        print(f"  Runs: {stats['runs']}")
+        print(f"  Avg cost: ${stats['avg_cost']:.2f}")
+        print(f"  Success rate: {stats['success_rate']:.1%}")
+
+    out = capsys.readouterr().out
+    assert "Total runs: 2" in out
+    assert "custom:\n  Runs: 2\n  Avg cost: $0.03\n  Success rate: 100.0%" in out
+    stats = analytics["workflow_stats"]["custom"]
+    assert (stats["runs"], stats["avg_cost"]) == (stats.runs, stats.avg_cost)
+    with pytest.raises(KeyError):
+        stats["no_such_figure"]
