@@ -21,6 +21,7 @@ from escalade import (
     EscalationConfig,
     FailureAnalysis,
     Ladder,
+    ProgressiveTelemetry,
     ProgressiveWorkflow,
     ScriptedProvider,
     SqlStore,
@@ -33,6 +34,7 @@ from escalade import (
 from escalade.cli import app
 from escalade.quality.predicates import PredicateContext
 from escalade.quality.scorers import ScoringContext
+from escalade.telemetry import hash_user_id
 from tests.conftest import MakeDataset
 
 #: The default ladder whose cheap tier states 4 attempts.
@@ -343,3 +345,60 @@ def test_cost_analysis_reads_the_default_store(capsys: pytest.CaptureFixture[str
     assert (stats["runs"], stats["avg_cost"]) == (stats.runs, stats.avg_cost)
     with pytest.raises(KeyError):
         stats["no_such_figure"]
+
+
+# -- seed 000: telemetry -------------------------------------------------------------------------------
+
+
+def test_telemetry_as_written() -> None:
+    """Seed 000's telemetry snippet writes to the default store: hashed user, the escalation's numbers, no reason."""
+    result = custom_workflow().execute(items=[WorkItem(id="f1", prompt="?")])
+
+    # Initialize telemetry
+    telemetry = ProgressiveTelemetry(
+        workflow_name="test-gen",
+        user_id="user@example.com",  # SHA256 hashed for privacy
+    )
+
+    # Track escalation
+    telemetry.track_escalation(
+        from_tier=Tier.CHEAP,
+        to_tier=Tier.CAPABLE,
+        reason="Low CQS (65)",
+        item_count=10,
+        current_cost=0.30,
+    )
+
+    # Track workflow completion
+    telemetry.track_workflow_completion(result)
+
+    escalation, completion = SqlStore().events()
+    assert (escalation.event, escalation.workflow, escalation.run_id, escalation.tier) == (
+        "escalation",
+        "test-gen",
+        None,
+        "cheap",
+    )
+    assert escalation.data == {"to_tier": "capable", "item_count": 10, "current_cost": 0.30}
+    assert (completion.event, completion.run_id) == ("workflow_completed", result.run_id)
+    assert {escalation.user_hash, completion.user_hash} == {hash_user_id("user@example.com")}
+    assert "Low CQS" not in repr(vars(escalation))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("item_count", -1),
+        ("item_count", "ten"),
+        ("item_count", True),
+        ("current_cost", float("nan")),
+        ("current_cost", "0.3"),
+    ],
+)
+def test_track_escalation_keeps_numbers_only(field: str, value: object) -> None:
+    """``item_count`` and ``current_cost`` must be numbers (telemetry keeps no text): anything else names the field."""
+    telemetry = ProgressiveTelemetry(workflow_name="t")
+    with pytest.raises(ConfigError) as caught:
+        telemetry.track_escalation(from_tier="cheap", to_tier="capable", **{field: value})  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert SqlStore().events() == []
