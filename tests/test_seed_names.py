@@ -17,10 +17,13 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from escalade import (
+    AutonomyController,
     ConfigError,
     EscalationConfig,
+    EscalationEngine,
     FailureAnalysis,
     Ladder,
+    Outcome,
     ProgressiveTelemetry,
     ProgressiveWorkflow,
     ScriptedProvider,
@@ -31,6 +34,7 @@ from escalade import (
     generate_cost_analytics,
     results,
 )
+from escalade.autonomy import DecisionContext, DecisionType, MemoryAutonomyStore, parse_decision
 from escalade.cli import app
 from escalade.quality.predicates import PredicateContext
 from escalade.quality.scorers import ScoringContext
@@ -402,3 +406,63 @@ def test_track_escalation_keeps_numbers_only(field: str, value: object) -> None:
         telemetry.track_escalation(from_tier="cheap", to_tier="capable", **{field: value})  # type: ignore[arg-type]
     assert caught.value.field == field
     assert SqlStore().events() == []
+
+
+# -- seed 003: the AutonomyController's confidence and history -----------------------------------------
+
+
+def test_compute_confidence_is_the_seed_formula() -> None:
+    """Seed 003's ``compute_confidence(factors, operation_type)`` is the seed's weighted sum of the four factors."""
+    controller = AutonomyController()
+    factors = {"past_success_rate": 0.9, "context_familiarity": 0.5, "risk_assessment": 0.2, "input_complexity": 0.1}
+    confidence = controller.compute_confidence(factors, "deployment")
+    assert confidence == pytest.approx(0.30 * 0.9 + 0.20 * 0.5 + 0.30 * (1 - 0.2) + 0.20 * (1 - 0.1))
+    today = {"past_success_rate": 0.9, "familiarity": 0.5, "risk": 0.2, "complexity": 0.1}
+    assert controller.compute_confidence(today, DecisionType.DEPLOYMENT) == confidence
+
+
+def test_compute_confidence_of_a_decision_is_its_confidence() -> None:
+    """Given a decision's own factors, ``compute_confidence`` is the confidence the controller decided with."""
+    controller = AutonomyController()
+    decision = controller.should_proceed_automatically({"description": "Fix a typo in the README"})
+    assert controller.compute_confidence(decision.factors) == decision.confidence
+
+
+@pytest.mark.parametrize(
+    ("factors", "operation_type", "field"),
+    [
+        ({"past_success_rate": 0.9, "familiarity": 0.5, "risk": 0.2}, None, "factors"),
+        ({"past_success_rate": 0.9, "familiarity": 0.5, "risk": 0.2, "complexity": 1.5}, None, "complexity"),
+        ({"past_success_rate": 0.9, "familiarity": 0.5, "risk": 0.2, "complexity": 0.1, "luck": 1}, None, "luck"),
+        (
+            {"past_success_rate": 1, "familiarity": 1, "context_familiarity": 1, "risk": 0, "complexity": 0},
+            None,
+            "context_familiarity",
+        ),
+        ({"past_success_rate": 1, "familiarity": 1, "risk": 0, "complexity": 0}, "deploy-ish", "operation_type"),
+    ],
+)
+def test_compute_confidence_errors_name_the_factor(
+    factors: dict[str, float], operation_type: str | None, field: str
+) -> None:
+    """A missing, unknown, repeated or out-of-range factor, or an unknown type, is a ConfigError naming it."""
+    with pytest.raises(ConfigError) as caught:
+        AutonomyController().compute_confidence(factors, operation_type)
+    assert caught.value.field == field
+
+
+def test_recorded_outcomes_move_the_historical_success_rate() -> None:
+    """Seed 003's ``record_outcome`` / ``get_historical_success_rate``: outcomes of decisions move the type's rate."""
+    store = MemoryAutonomyStore()
+    controller = AutonomyController(store)
+    engine = EscalationEngine(store, controller=controller)
+    assert controller.get_historical_success_rate("fix") == 0.7  # the prior, before any outcome
+    for i, success in enumerate([True, True, False]):
+        engine.evaluate({"id": f"d{i}", "description": "Fix a typo in the README", "type": "fix"})
+        done = controller.record_outcome(f"d{i}", Outcome(success=success))
+        assert done.record.outcome == Outcome(success=success)
+    rate = controller.get_historical_success_rate(DecisionType.FIX)
+    assert rate == pytest.approx((2 + 0.7 * 4) / (3 + 4))
+    factors = controller.factors(parse_decision({"description": "Fix a typo", "type": "fix"}), DecisionContext())
+    assert rate == factors["past_success_rate"].value
+    assert controller.get_historical_success_rate("fix", workspace="other") == 0.7
