@@ -38,6 +38,7 @@ from escalade.autonomy import DecisionContext, DecisionType, MemoryAutonomyStore
 from escalade.cli import app
 from escalade.quality.predicates import PredicateContext
 from escalade.quality.scorers import ScoringContext
+from escalade.teams import TeamContext, TeamOutcome
 from escalade.telemetry import hash_user_id
 from tests.conftest import MakeDataset
 
@@ -258,6 +259,20 @@ def test_custom_escalation_hook_as_written() -> None:
     result = custom_workflow().execute(items=[WorkItem(id="f1", prompt="write tests for f1")])
     assert result.items[0].final_tier == "premium"
     assert result.tier_results[0].escalation_reason == "Low test pass rate (80.0%)"
+
+
+def test_execute_tier_impl_is_the_tier_hook() -> None:
+    """Seed 000's ``_execute_tier_impl(tier, ...)`` keeps its name: it works each item on each tier it reaches."""
+    worked: list[tuple[str, str]] = []
+
+    class Recording(CustomWorkflow):
+        async def _execute_tier_impl(self, tier: Tier, context: TeamContext) -> TeamOutcome:
+            """Implement tier execution logic."""
+            worked.append((tier.value, context.item_id))
+            return await super()._execute_tier_impl(tier, context)
+
+    Recording(custom_workflow().config, custom_workflow().provider).execute(items=[WorkItem(id="f1", prompt="?")])
+    assert worked == [("cheap", "f1"), ("premium", "f1")]
 
 
 def test_quick_start_saves_to_the_default_store(capsys: pytest.CaptureFixture[str]) -> None:
