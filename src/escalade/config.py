@@ -181,7 +181,8 @@ class EscalationConfig:
         Seed 000's per-tier keywords (``cheap_min_attempts=3``) change that tier of this ladder, as
         :meth:`with_tier` does; given together with ``tiers=``, they must agree with it.
         """
-        if "tiers" not in changes and (seed := {k: changes.pop(k) for k in _SEED_TIER_FIELDS.keys() & changes}):
+        seed = {k: changes.pop(k) for k in _SEED_TIER_FIELDS.keys() & changes.keys()} if "tiers" not in changes else {}
+        if seed:
             changes["tiers"] = _with_seed_fields(self.tiers, seed, keep_stated=False)
         return replace(self, **changes)
 
@@ -212,10 +213,11 @@ def _with_seed_fields(ladder: Ladder, values: Mapping[str, float | None], *, kee
     With ``keep_stated``, a tier whose value is not the built-in default states it, and a keyword
     that disagrees with it is a ConfigError naming the keyword.
     """
+    given = {keyword: value for keyword, value in values.items() if value is not None}
+    if not given:
+        return ladder
     defaults = Ladder.default()
-    for keyword, value in values.items():
-        if value is None:
-            continue
+    for keyword, value in given.items():
         tier_name, name = _SEED_TIER_FIELDS[keyword]
         if tier_name not in ladder.names:
             raise ConfigError(f"the ladder has no {tier_name!r} tier (tiers: {', '.join(ladder.names)})", field=keyword)
