@@ -21,6 +21,12 @@ and says which:
 Factors the *caller* states (``Decision.confidence_factors``) are never taken on trust: by default
 (``caller_factors="cautious"``) one is used only where it makes the decision more cautious, and it
 is marked ``caller``. ``"ignore"`` drops them; ``"trust"`` uses them as given (still marked).
+
+Seed 003's names work too: :meth:`~AutonomyController.compute_confidence` (the formula over given
+factors, by today's names or the seed's ``context_familiarity``, ``risk_assessment``,
+``input_complexity``), :meth:`~AutonomyController.get_historical_success_rate` (the
+``past_success_rate`` factor of a type) and :meth:`~AutonomyController.record_outcome` (what
+:meth:`EscalationEngine.record_outcome <escalade.autonomy._engine.EscalationEngine.record_outcome>` does).
 """
 
 from __future__ import annotations
@@ -28,16 +34,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from escalade.autonomy._classify import Classification, DecisionClassifier
 from escalade.autonomy._decisions import Decision, DecisionContext, DecisionType, Environment, Scope, parse_decision
-from escalade.autonomy._history import AutonomyStore, area_keys
+from escalade.autonomy._history import AutonomyStore, Outcome, TypeStats, area_keys
 from escalade.autonomy._memory import MemoryAutonomyStore
 from escalade.autonomy._profiles import DEFAULT_PROFILE, PROFILES, AutomationProfile
 from escalade.autonomy._text import Cue, Words
 from escalade.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from escalade.autonomy._engine import OutcomeResult
 
 __all__ = [
     "FACTOR_NAMES",
@@ -55,6 +65,14 @@ CallerPolicy = Literal["ignore", "cautious", "trust"]
 FACTOR_NAMES = ("past_success_rate", "familiarity", "risk", "complexity")
 #: For these factors a higher value means more confidence; for the others, less.
 _POSITIVE = frozenset({"past_success_rate", "familiarity"})
+#: Seed 003's factor names, by today's name.
+_SEED_FACTORS = {
+    "context_familiarity": "familiarity",
+    "codebase_familiarity": "familiarity",
+    "risk_assessment": "risk",
+    "input_complexity": "complexity",
+    "invariant_complexity": "complexity",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,7 +277,7 @@ class AutonomyController:
         c = classification or self.classifier.classify(decision)
         stats = self.store.type_stats(context.workspace, c.type.value)
         labelled = stats.successes + stats.failures
-        past = (stats.successes + self.prior_success_rate * self.prior_strength) / (labelled + self.prior_strength)
+        past = self._past_success_rate(stats)
         type_familiarity = labelled / (labelled + self.familiarity_scale)
         areas = list(area_keys(decision.affected_files, decision.affected_systems))
         familiarity, detail = type_familiarity, f"{labelled} labelled {c.type.value} decisions"
@@ -282,6 +300,35 @@ class AutonomyController:
             "complexity": ConfidenceFactor(complexity, "context", complexity_detail),
         }
         return self._with_caller(found, decision)
+
+    def _past_success_rate(self, stats: TypeStats) -> float:
+        """The Beta posterior mean of being right, from a type's labelled decisions and the prior."""
+        labelled = stats.successes + stats.failures
+        return (stats.successes + self.prior_success_rate * self.prior_strength) / (labelled + self.prior_strength)
+
+    def get_historical_success_rate(self, operation_type: DecisionType | str, *, workspace: str = "default") -> float:
+        """Seed 003's name: the ``past_success_rate`` factor of ``operation_type`` (a :class:`DecisionType`).
+
+        The share of the workspace's labelled decisions of the type where the proposed action was
+        right, with the prior (0.7 worth 4 decisions until outcomes say otherwise).
+        """
+        decision_type = _decision_type(operation_type)
+        return self._past_success_rate(self.store.type_stats(workspace, decision_type.value))
+
+    def record_outcome(
+        self, decision_id: str, outcome: Outcome, *, workspace: str = "default", at: datetime | None = None
+    ) -> OutcomeResult:
+        """Seed 003's name: :meth:`EscalationEngine.record_outcome` on this controller's store.
+
+        The outcome of a decision the engine evaluated (and stored) counts in the type's
+        :meth:`get_historical_success_rate` from then on. The engine here has the default learning
+        settings; with an engine of your own, call its ``record_outcome``.
+        """
+        from escalade.autonomy._engine import EscalationEngine  # noqa: PLC0415  (the engine builds on this module)
+
+        return EscalationEngine(self.store, controller=self).record_outcome(
+            decision_id, outcome, workspace=workspace, at=at
+        )
 
     def _with_caller(self, found: dict[str, ConfidenceFactor], decision: Decision) -> dict[str, ConfidenceFactor]:
         stated = decision.confidence_factors.model_dump(exclude_none=True) if decision.confidence_factors else {}
@@ -314,6 +361,39 @@ class AutonomyController:
         )
         return round(min(max(value, 0.0), 1.0), 4)
 
+    def compute_confidence(
+        self, factors: Mapping[str, ConfidenceFactor | float], operation_type: DecisionType | str | None = None
+    ) -> float:
+        """Seed 003's name: :meth:`confidence` over ``factors``, given as numbers or as factors.
+
+        Factors go by today's names or by seed 003's (``context_familiarity`` or
+        ``codebase_familiarity`` is ``familiarity``, ``risk_assessment`` is ``risk``,
+        ``input_complexity`` or ``invariant_complexity`` is ``complexity``); each is in [0, 1].
+        ``operation_type`` is checked and otherwise unused: the weights are the same for every type.
+
+        >>> AutonomyController().compute_confidence(
+        ...     {"past_success_rate": 0.9, "context_familiarity": 0.5, "risk_assessment": 0.2, "input_complexity": 0.1}
+        ... )
+        0.79
+        """
+        if operation_type is not None:
+            _decision_type(operation_type)
+        named: dict[str, ConfidenceFactor] = {}
+        for given, factor in factors.items():
+            name = _SEED_FACTORS.get(given, given)
+            if name not in FACTOR_NAMES:
+                raise ConfigError(f"unknown factor; use {', '.join(FACTOR_NAMES)}", field=given)
+            value = factor.value if isinstance(factor, ConfidenceFactor) else factor
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ConfigError(f"must be a number in [0, 1], got {value!r}", field=given)
+            if name in named:
+                raise ConfigError(f"given twice (as {name} under another name)", field=given)
+            named[name] = factor if isinstance(factor, ConfidenceFactor) else ConfidenceFactor(value, "caller", given)
+        missing = [name for name in FACTOR_NAMES if name not in named]
+        if missing:
+            raise ConfigError(f"missing factor(s) {', '.join(missing)}", field="factors")
+        return self.confidence(named)
+
     def should_proceed_automatically(
         self,
         operation: Decision | Mapping[str, Any],
@@ -340,6 +420,15 @@ class AutonomyController:
             threshold=needed,
             profile=chosen.name,
         )
+
+
+def _decision_type(value: DecisionType | str) -> DecisionType:
+    try:
+        return DecisionType(value.strip().lower() if isinstance(value, str) else value)
+    except ValueError:
+        raise ConfigError(
+            f"unknown type {value!r}; use {', '.join(t.value for t in DecisionType)}", field="operation_type"
+        ) from None
 
 
 def _profile(profile: AutomationProfile | str) -> AutomationProfile:

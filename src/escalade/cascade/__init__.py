@@ -17,9 +17,11 @@ from escalade.cascade._items import (
 from escalade.cascade._report import RunFigures, cause_counts, percent, render_report, run_summary_dict
 from escalade.cascade._results import (
     ANSWERED_STATUSES,
+    STORES,
     AttemptRecord,
     ItemResult,
     ProgressiveWorkflowResult,
+    ResultStore,
     TierResult,
     TierSummary,
     count_causes,
@@ -40,6 +42,7 @@ from escalade.cascade._workflow import TESTGEN_WORKFLOW, ProgressiveWorkflow
 
 __all__ = [
     "ANSWERED_STATUSES",
+    "STORES",
     "TESTGEN_WORKFLOW",
     "ArchitectExecutorReviewer",
     "AttemptRecord",
@@ -54,6 +57,7 @@ __all__ = [
     "ProgressiveWorkflow",
     "ProgressiveWorkflowResult",
     "RequestCalls",
+    "ResultStore",
     "RunFigures",
     "RunListener",
     "SingleAgent",

@@ -211,6 +211,7 @@ class ProgressiveExecutor:
             started_at=started,
             finished_at=datetime.now(UTC),
             warnings=tuple(guard.warnings),
+            config=self.config,
         )
         try:
             self._emit("on_run_finished", result)

@@ -7,8 +7,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.metadata import entry_points
 from statistics import fmean
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from escalade.cascade._report import render_report, run_summary_dict
 from escalade.exceptions import (
@@ -27,17 +28,23 @@ from escalade.exceptions import (
     RateLimitedError,
     RequestBudgetExceededError,
     SandboxError,
+    StoreError,
     TransientProviderError,
     UntrustedRunError,
 )
 from escalade.providers import Usage
 from escalade.quality import FailureAnalysis
 
+if TYPE_CHECKING:
+    from escalade.ladder import EscalationConfig
+
 __all__ = [
     "ANSWERED_STATUSES",
+    "STORES",
     "AttemptRecord",
     "ItemResult",
     "ProgressiveWorkflowResult",
+    "ResultStore",
     "TierResult",
     "TierSummary",
     "count_causes",
@@ -48,6 +55,10 @@ __all__ = [
 
 #: Item statuses that carry an answer; the others (unanswered, failed, stopped, not_run) have none.
 ANSWERED_STATUSES = ("accepted", "unresolved")
+
+#: Entry-point group of stores, each a factory ``(url=None) -> ResultStore``; the built-in ``sql``
+#: (:class:`escalade.store.SqlStore`) is the default store :meth:`ProgressiveWorkflowResult.save_to_disk` uses.
+STORES = "escalade.stores"
 
 #: The cause an error is counted under in a run's summary, most specific class first.
 _CAUSES: tuple[tuple[type[BaseException], str], ...] = (
@@ -257,6 +268,8 @@ class ProgressiveWorkflowResult:
     notes: tuple[str, ...] = ()
     #: Extra figures reported by the caller (e.g. replay accuracy); never used to decide.
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    #: The config the run ran with (``None`` for a result built by hand).
+    config: EscalationConfig | None = field(default=None, repr=False, compare=False)
 
     @property
     def total_cost(self) -> float:
@@ -339,6 +352,33 @@ class ProgressiveWorkflowResult:
 
     def to_json(self, *, indent: int | None = None, include_items: bool = True) -> str:
         return json.dumps(self.to_dict(include_items=include_items), indent=indent)
+
+    def save_to_disk(self) -> str:
+        """Store this run in the default store and return its run id (seed 000's name).
+
+        The default store is where ``escalade list`` and ``generate_cost_analytics()`` look:
+        ``ESCALADE_DATABASE_URL``, else ``escalade.db`` in the user data directory (``ESCALADE_DATA_DIR``
+        overrides the directory). The same as ``SqlStore().save_result(result)``: a run a store
+        recorded as it ran is left as it is.
+        """
+        found = entry_points(group=STORES, name="sql")
+        if not found:
+            raise StoreError(f"no store named 'sql' in the entry points {STORES!r}: reinstall escalade")
+        store: ResultStore = next(iter(found)).load()()
+        try:
+            return store.save_result(self)
+        finally:
+            store.close()
+
+
+class ResultStore(Protocol):
+    """A store that keeps finished runs (what :meth:`ProgressiveWorkflowResult.save_to_disk` needs)."""
+
+    def save_result(self, result: ProgressiveWorkflowResult) -> str:
+        """Store ``result`` unless it is stored already; return its run id."""
+
+    def close(self) -> None:
+        """Release the store's connections."""
 
 
 def savings_percent(cost: float, baseline: float) -> float | None:

@@ -1,4 +1,4 @@
-"""Shared pieces of the CLI: error handling and exit codes, consoles, the ``--db`` option.
+"""Shared pieces of the CLI: error handling and exit codes, consoles, the ``--db`` option (alias ``--storage-path``).
 
 Every command exits with one of these codes (the README's "Exit codes" table says the same):
 
@@ -87,10 +87,13 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+#: ``--db``; ``--storage-path`` is seed 000's name for it (a SQLite file path).
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help="Database URL or SQLite file path (default: ESCALADE_DATABASE_URL or the user data dir)."
+        "--db",
+        "--storage-path",
+        help="Database URL or SQLite file path (default: ESCALADE_DATABASE_URL or the user data dir).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]

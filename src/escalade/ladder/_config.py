@@ -10,6 +10,13 @@ and where the value came from (file path or environment variable).
 >>> cfg = EscalationConfig(max_cost=5.0)
 >>> cfg.tiers.names, cfg.tiers["cheap"].min_attempts, cfg.tiers["capable"].threshold
 (('cheap', 'capable', 'premium'), 2, 85.0)
+
+Seed 000's per-tier keywords set the ladder's tiers (``cheap_min_attempts`` is
+``tiers["cheap"].min_attempts``, ``capable_cqs_threshold`` is ``tiers["capable"].threshold``):
+
+>>> cfg = EscalationConfig(cheap_min_attempts=3, capable_cqs_threshold=80)
+>>> cfg.tiers["cheap"].min_attempts, cfg.tiers["capable"].threshold
+(3, 80.0)
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import InitVar, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +74,13 @@ _TIER_ENV_FIELDS = {
     "TEAM_SIZE": "team_size",
 }
 
+#: Seed 000's per-tier keywords of :class:`EscalationConfig`, each ``keyword: (tier name, Tier field)``.
+_SEED_TIER_FIELDS: dict[str, tuple[str, str]] = {
+    f"{tier}_{keyword}": (tier, name)
+    for tier in ("cheap", "capable", "premium")
+    for keyword, name in (("min_attempts", "min_attempts"), ("cqs_threshold", "threshold"))
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class EscalationConfig:
@@ -105,9 +119,40 @@ class EscalationConfig:
     #: the item waits for the model (``retry-after``, at most ``retry_max_wait_s``) within ``max_retries``.
     escalate_on_rate_limit: bool = True
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.tiers, Ladder):
-            object.__setattr__(self, "tiers", Ladder(self.tiers))
+    # Seed 000's names for tier settings (init only, not stored: read them from ``tiers``). Each sets
+    # that tier of the ladder; a ladder tier that states another value is a ConfigError naming the keyword.
+    #: Seed 000's name for ``tiers["cheap"].min_attempts``.
+    cheap_min_attempts: InitVar[int | None] = None
+    #: Seed 000's name for ``tiers["capable"].min_attempts``.
+    capable_min_attempts: InitVar[int | None] = None
+    #: Seed 000's name for ``tiers["premium"].min_attempts``.
+    premium_min_attempts: InitVar[int | None] = None
+    #: Seed 000's name for ``tiers["cheap"].threshold`` (CQS, 0–100).
+    cheap_cqs_threshold: InitVar[float | None] = None
+    #: Seed 000's name for ``tiers["capable"].threshold`` (CQS, 0–100).
+    capable_cqs_threshold: InitVar[float | None] = None
+    #: Seed 000's name for ``tiers["premium"].threshold`` (CQS, 0–100).
+    premium_cqs_threshold: InitVar[float | None] = None
+
+    def __post_init__(
+        self,
+        cheap_min_attempts: int | None,
+        capable_min_attempts: int | None,
+        premium_min_attempts: int | None,
+        cheap_cqs_threshold: float | None,
+        capable_cqs_threshold: float | None,
+        premium_cqs_threshold: float | None,
+    ) -> None:
+        tiers = self.tiers if isinstance(self.tiers, Ladder) else Ladder(self.tiers)
+        seed = {
+            "cheap_min_attempts": cheap_min_attempts,
+            "capable_min_attempts": capable_min_attempts,
+            "premium_min_attempts": premium_min_attempts,
+            "cheap_cqs_threshold": cheap_cqs_threshold,
+            "capable_cqs_threshold": capable_cqs_threshold,
+            "premium_cqs_threshold": premium_cqs_threshold,
+        }
+        object.__setattr__(self, "tiers", _with_seed_fields(tiers, seed, keep_stated=True))
         checks: list[tuple[str, bool, str]] = [
             (
                 "max_cost",
@@ -141,7 +186,14 @@ class EscalationConfig:
                 raise ConfigError(f"{message}, got {getattr(self, name)!r}", field=name)
 
     def replace(self, **changes: Any) -> EscalationConfig:
-        """A copy with ``changes`` applied (validated again)."""
+        """A copy with ``changes`` applied (validated again).
+
+        Seed 000's per-tier keywords (``cheap_min_attempts=3``) change that tier of this ladder, as
+        :meth:`with_tier` does; given together with ``tiers=``, they must agree with it.
+        """
+        seed = {k: changes.pop(k) for k in _SEED_TIER_FIELDS.keys() & changes.keys()} if "tiers" not in changes else {}
+        if seed:
+            changes["tiers"] = _with_seed_fields(self.tiers, seed, keep_stated=False)
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,6 +215,35 @@ class EscalationConfig:
     def with_tier(self, name: str, **changes: Any) -> EscalationConfig:
         """A copy with the tier called ``name`` changed, e.g. ``with_tier("cheap", min_attempts=3)``."""
         return self.replace(tiers=self.tiers.replace_tier(replace(self.tiers[name], **changes)))
+
+
+def _with_seed_fields(ladder: Ladder, values: Mapping[str, float | None], *, keep_stated: bool) -> Ladder:
+    """``ladder`` with seed 000's per-tier keywords applied (``None``: not given).
+
+    With ``keep_stated``, a tier whose value is not the built-in default states it, and a keyword
+    that disagrees with it is a ConfigError naming the keyword.
+    """
+    given = {keyword: value for keyword, value in values.items() if value is not None}
+    if not given:
+        return ladder
+    defaults = Ladder.default()
+    for keyword, value in given.items():
+        tier_name, name = _SEED_TIER_FIELDS[keyword]
+        if tier_name not in ladder.names:
+            raise ConfigError(f"the ladder has no {tier_name!r} tier (tiers: {', '.join(ladder.names)})", field=keyword)
+        tier = ladder[tier_name]
+        stated = getattr(tier, name)
+        if keep_stated and stated not in (getattr(defaults[tier_name], name), value):
+            raise ConfigError(
+                f"{value!r} disagrees with the ladder's {tier_name}.{name} = {stated!r}; give only one of them",
+                field=keyword,
+            )
+        change: dict[str, Any] = {name: value}
+        try:
+            ladder = ladder.replace_tier(replace(tier, **change))
+        except ConfigError as exc:
+            raise ConfigError(exc.message, field=keyword) from None
+    return ladder
 
 
 class _TierInput(BaseModel):

@@ -60,6 +60,11 @@ class Tier:
         if not 1 <= self.team_size <= 3:
             raise ConfigError(f"must be 1, 2 or 3, got {self.team_size}", field=f"{self.name}.team_size")
 
+    @property
+    def value(self) -> str:
+        """The tier's name, as seed 000's enum-style ``Tier.CHEAP.value`` reads it (``'cheap'``)."""
+        return self.name
+
     def with_models(self, models: Iterable[str]) -> Tier:
         """Return a copy of this tier using ``models``."""
         return replace(self, models=tuple(models))

@@ -48,6 +48,11 @@ class PredicateContext:
         """The attempt's Composite Quality Score."""
         return self.analysis.cqs
 
+    @property
+    def failure_analysis(self) -> FailureAnalysis:
+        """:attr:`analysis`, by seed 000's name (its ``_should_escalate_custom`` reads ``failure_analysis``)."""
+        return self.analysis
+
 
 #: ``(escalate, reason)`` from a context.
 EscalationPredicate: TypeAlias = Callable[[PredicateContext], "tuple[bool, str | None]"]

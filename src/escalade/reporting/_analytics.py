@@ -60,6 +60,10 @@ class RunGroupStats:
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
+    def __getitem__(self, key: str) -> Any:
+        """A figure by name, as seed 000 reads per-workflow stats (``stats['avg_cost']`` is ``stats.avg_cost``)."""
+        return self.to_dict()[key]
+
 
 @dataclass(frozen=True, kw_only=True)
 class WorkflowStats(RunGroupStats):
@@ -178,12 +182,19 @@ def _figures(runs: Sequence[RunSummary]) -> dict[str, Any]:
     }
 
 
-def generate_cost_analytics(runs: list[RunSummary]) -> CostAnalytics:
+def generate_cost_analytics(runs: list[RunSummary] | None = None) -> CostAnalytics:
     """Aggregate ``runs`` (e.g. ``store.list_runs()``): routing runs in the totals, the other kinds apart.
 
-    A workflow whose runs are of more than one kind (a library replay with and without an offline
-    scorer) gets one row per kind, named ``workflow (kind)``.
+    Without ``runs`` (seed 000's call), every run in the default store: ``SqlStore().list_runs()``,
+    the store ``escalade analytics`` reads without ``--db``. A workflow whose runs are of more than
+    one kind (a library replay with and without an offline scorer) gets one row per kind, named
+    ``workflow (kind)``.
     """
+    if runs is None:
+        from escalade.store import SqlStore  # noqa: PLC0415  (SQLAlchemy, only to read the default store)
+
+        with SqlStore() as store:
+            runs = store.list_runs()
     by_kind: dict[str, list[RunSummary]] = {kind: [] for kind in KINDS}
     by_workflow: dict[tuple[str, str], list[RunSummary]] = {}
     for run in runs:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import math
 from datetime import UTC, datetime
 
 from escalade.cascade import AttemptRecord, ProgressiveWorkflowResult, RunListener
-from escalade.ladder import EscalationConfig
+from escalade.exceptions import ConfigError
+from escalade.ladder import EscalationConfig, Tier
 from escalade.store import SqlStore
 
 __all__ = ["ProgressiveTelemetry", "hash_user_id"]
@@ -35,10 +37,17 @@ def _default_user() -> str:
 
 
 class ProgressiveTelemetry(RunListener):
-    """Writes telemetry events for a run into ``store``."""
+    """Writes telemetry events for a run into ``store`` (by default the default store, ``SqlStore()``).
 
-    def __init__(self, store: SqlStore, *, workflow_name: str = "progressive", user_id: str | None = None) -> None:
-        self.store = store
+    Seed 000 builds it as ``ProgressiveTelemetry(workflow_name="test-gen", user_id="user@example.com")``:
+    without a store, events go where ``escalade list`` looks (``ESCALADE_DATABASE_URL``, else the
+    user data directory).
+    """
+
+    def __init__(
+        self, store: SqlStore | None = None, *, workflow_name: str = "progressive", user_id: str | None = None
+    ) -> None:
+        self.store = store if store is not None else SqlStore()
         self.workflow_name = workflow_name
         self.user_hash = hash_user_id(user_id if user_id is not None else _default_user())
         self._started: dict[str, datetime] = {}
@@ -79,9 +88,33 @@ class ProgressiveTelemetry(RunListener):
     def on_escalation(self, run_id: str, item_id: str, from_tier: str, to_tier: str, reason: str) -> None:
         self.track_escalation(run_id, from_tier=from_tier, to_tier=to_tier)
 
-    def track_escalation(self, run_id: str | None, *, from_tier: str, to_tier: str) -> None:
-        """Record that an item climbed from ``from_tier`` to ``to_tier`` (reason text is not kept)."""
-        self._event("escalation", run_id, {"to_tier": to_tier}, tier=from_tier, escalated=True)
+    def track_escalation(
+        self,
+        run_id: str | None = None,
+        *,
+        from_tier: Tier | str,
+        to_tier: Tier | str,
+        reason: str | None = None,
+        item_count: int | None = None,
+        current_cost: float | None = None,
+    ) -> None:
+        """Record that items climbed from ``from_tier`` to ``to_tier`` (tiers or their names).
+
+        Seed 000's keywords: ``item_count`` (items that climbed) and ``current_cost`` (USD spent so far)
+        are kept with the event. ``reason`` is accepted and not kept: telemetry keeps names and
+        numbers only, and a custom predicate's reason may quote an answer.
+        """
+        data: dict[str, object] = {"to_tier": str(to_tier)}
+        if item_count is not None:
+            if isinstance(item_count, bool) or not isinstance(item_count, int) or item_count < 0:
+                raise ConfigError(f"must be a whole number >= 0, got {item_count!r}", field="item_count")
+            data["item_count"] = item_count
+        if current_cost is not None:
+            number = isinstance(current_cost, int | float) and not isinstance(current_cost, bool)
+            if not number or not math.isfinite(current_cost) or current_cost < 0:
+                raise ConfigError(f"must be a finite number of USD >= 0, got {current_cost!r}", field="current_cost")
+            data["current_cost"] = float(current_cost)
+        self._event("escalation", run_id, data, tier=str(from_tier), escalated=True)
 
     def on_run_finished(self, result: ProgressiveWorkflowResult) -> None:
         self.track_workflow_completion(result)

@@ -143,16 +143,21 @@ class SqlStore(RunListener):
 
     # -- RunListener -------------------------------------------------------------------------------
     def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
+        self._start_run(run_id, workflow, config.tiers.names, config.to_dict(), items, datetime.now(UTC))
+
+    def _start_run(
+        self, run_id: str, workflow: str, tier_names: Iterable[str], config: dict[str, Any], items: int, at: datetime
+    ) -> None:
         self._insert(
             RunRow,
             {
                 "id": run_id,
                 "workflow": workflow,
                 "status": "running",
-                "started_at": datetime.now(UTC),
+                "started_at": at,
                 "items_total": items,
-                "tier_names": list(config.tiers.names),
-                "config": config.to_dict(),
+                "tier_names": list(tier_names),
+                "config": config,
                 "metrics": {},
                 "notes": [],
                 "warnings": [],
@@ -230,6 +235,29 @@ class SqlStore(RunListener):
             )
         if failure is not None:
             raise failure
+
+    def save_result(self, result: ProgressiveWorkflowResult) -> str:
+        """Store a run that was not recorded as it ran (``result.save_to_disk()``); return its run id.
+
+        The run's events are replayed as they happened; a run already stored is left as it is.
+        """
+        run_id, names = result.run_id, result.tier_names
+        with self.session(run_id=run_id) as s:
+            if s.get(RunRow, run_id) is not None:
+                return run_id
+        config = result.config.to_dict() if result.config is not None else {}
+        self._start_run(run_id, result.workflow, names, config, len(result.items), result.started_at)
+        for item in result.items:
+            for tier in item.tiers:
+                for record in tier.attempts:
+                    self.on_attempt(run_id, record)
+                if tier.escalated and tier.tier in names[:-1]:
+                    above = names[names.index(tier.tier) + 1]
+                    self.on_escalation(run_id, item.item_id, tier.tier, above, tier.escalation_reason or "")
+        if result.metrics or result.notes:
+            self.set_metrics(run_id, dict(result.metrics), notes=result.notes)
+        self.on_run_finished(result)
+        return run_id
 
     def set_metrics(self, run_id: str, metrics: dict[str, Any], *, notes: Iterable[str] = ()) -> None:
         """Attach reported figures (e.g. replay accuracy) and set-up notes to a run."""
