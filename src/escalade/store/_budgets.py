@@ -22,7 +22,7 @@ class BudgetRepository:
 
     def ledger(self, *, clock: Callable[[], float] = time.time) -> SqlLedger:
         """The budget ledger kept in this database (shared by every process that opens it)."""
-        return SqlLedger(self.db.engine, clock=clock)
+        return SqlLedger(self.db, clock=clock)
 
     def put_workspace_budget(self, budget: WorkspaceBudget) -> None:
         """Insert or replace a workspace's standing budget."""

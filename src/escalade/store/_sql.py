@@ -22,6 +22,7 @@ from escalade.budget import WorkspaceBudget
 from escalade.cascade import AttemptRecord, ItemResult, ProgressiveWorkflowResult, RunListener
 from escalade.ladder import EscalationConfig
 from escalade.routing._validation import TriggerOutcome, TriggerStats
+from escalade.store._autonomy import SqlAutonomyStore
 from escalade.store._base import CleanupReport, LoggedItem, RunSummary
 from escalade.store._budgets import BudgetRepository
 from escalade.store._engine import Database
@@ -67,6 +68,10 @@ class SqlStore(RunListener):
     def session(self, *, run_id: str | None = None) -> AbstractContextManager[Session]:
         """A session committed on success, rolled back on error (which names ``run_id``, if given)."""
         return self.db.session(run_id=run_id)
+
+    def autonomy(self, *, key: bytes | None = None) -> SqlAutonomyStore:
+        """The escalation engine's store in this database (``key``: the audit trail's HMAC key)."""
+        return SqlAutonomyStore(self.db, key=key)
 
     # -- runs (RunListener, RunStore) ----------------------------------------------------------------
     def on_run_started(self, run_id: str, workflow: str, config: EscalationConfig, items: int) -> None:
