@@ -26,8 +26,7 @@ from escalade.exceptions import (
     StoreError,
     TransientProviderError,
 )
-from escalade.store import SqlStore
-from escalade.store import _sql as sql
+from escalade.store import SqlStore, _engine
 from tests.cli.helpers import invoke, runner
 from tests.cli.test_live import CONFIG as LIVE_CONFIG
 from tests.cli.test_live import KEY
@@ -182,8 +181,8 @@ def _full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
         original(dbapi_connection, record)
         dbapi_connection.execute("PRAGMA max_page_count = 1")  # clamps to the current size
 
-    original = sql._sqlite_pragmas
-    monkeypatch.setattr(sql, "_sqlite_pragmas", pragmas)
+    original = _engine._sqlite_pragmas
+    monkeypatch.setattr(_engine, "_sqlite_pragmas", pragmas)
 
 
 @pytest.mark.parametrize("failure", ["disk full", "read-only"])

@@ -1,7 +1,15 @@
-"""The result store: SQLAlchemy models, Alembic migrations, and the SQL store."""
+"""The result store: SQLAlchemy models, Alembic migrations, one repository per concept, and the SQL store.
+
+Every repository works in one :class:`Database` (engine, sessions, migration on open);
+:class:`SqlStore` opens it and is a thin facade over the repositories, which it exposes as
+``store.runs``, ``store.triggers``, ``store.telemetry``, ``store.budgets``, ``store.provider_keys``
+and ``store.retention``.
+"""
 
 from escalade.store._autonomy import SqlAutonomyStore
 from escalade.store._base import CleanupReport, LoggedItem, LoggedTier, RunStore, RunSummary
+from escalade.store._budgets import BudgetRepository
+from escalade.store._engine import Database, engine_of
 from escalade.store._keys import MASTER_KEY_ENV, PROVIDER_ENV_VARS, KeyVault, SecretKey, redact
 from escalade.store._ledger import SqlLedger
 from escalade.store._migrate import current_revision, head_revision, upgrade
@@ -24,8 +32,13 @@ from escalade.store._models import (
     TriggerOutcomeRow,
     WorkspaceBudgetRow,
 )
+from escalade.store._provider_keys import ProviderKeyRepository
+from escalade.store._retention import RetentionRepository
+from escalade.store._runs import RunRepository
 from escalade.store._sql import SqlStore
+from escalade.store._telemetry import TelemetryRepository
 from escalade.store._transactions import transaction
+from escalade.store._triggers import TriggerRepository
 from escalade.store._urls import default_database_url, first_line, resolve_database_url
 
 __all__ = [
@@ -41,13 +54,18 @@ __all__ = [
     "Base",
     "BudgetHoldRow",
     "BudgetLineRow",
+    "BudgetRepository",
     "CleanupReport",
+    "Database",
     "EscalationRow",
     "ItemRow",
     "KeyVault",
     "LoggedItem",
     "LoggedTier",
+    "ProviderKeyRepository",
     "ProviderKeyRow",
+    "RetentionRepository",
+    "RunRepository",
     "RunRow",
     "RunStore",
     "RunSummary",
@@ -56,10 +74,13 @@ __all__ = [
     "SqlLedger",
     "SqlStore",
     "TelemetryEventRow",
+    "TelemetryRepository",
     "TriggerOutcomeRow",
+    "TriggerRepository",
     "WorkspaceBudgetRow",
     "current_revision",
     "default_database_url",
+    "engine_of",
     "first_line",
     "head_revision",
     "redact",

@@ -33,6 +33,7 @@ from escalade.autonomy import (
     check_append,
 )
 from escalade.exceptions import CalibrationNotFoundError, DecisionError, StoreError
+from escalade.store._engine import Database, engine_of
 from escalade.store._models import (
     AuditEntryRow,
     AuditHeadRow,
@@ -115,13 +116,14 @@ def _calibration(row: Any) -> CalibrationRecord:
 class SqlAutonomyStore:
     """An :class:`~escalade.autonomy._history.AutonomyStore` in the store's database.
 
-    ``engine`` is usually ``SqlStore(url).engine`` (which has migrated the schema). ``key`` makes the
-    audit trail an HMAC chain (default: ``ESCALADE_AUDIT_KEY``).
+    ``engine`` is an engine or the store's :class:`~escalade.store.Database` (``SqlStore(url).autonomy()``
+    passes it), with the schema migrated. ``key`` makes the audit trail an HMAC chain (default:
+    ``ESCALADE_AUDIT_KEY``).
     """
 
-    def __init__(self, engine: Engine, *, key: bytes | None = None) -> None:
-        self.engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
+    def __init__(self, engine: Engine | Database, *, key: bytes | None = None) -> None:
+        self.engine = engine_of(engine)
+        self._sqlite = self.engine.dialect.name == "sqlite"
         self._key = key if key is not None else audit_key()
 
     # --- audit trail -------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from escalade.budget._ledger import (
     to_nano,
 )
 from escalade.exceptions import BudgetExceededError, StoreError
+from escalade.store._engine import Database, engine_of
 from escalade.store._models import BudgetHoldRow, BudgetLineRow
 from escalade.store._transactions import transaction
 
@@ -59,7 +60,8 @@ _RECLAIM_BATCH = 500
 class SqlLedger:
     """A :class:`~escalade.budget._ledger.BudgetLedger` in the store's database (see the module docstring).
 
-    ``engine`` is usually ``SqlStore(url).engine``; ``clock`` returns Unix time (injectable for tests).
+    ``engine`` is an engine or the store's :class:`~escalade.store.Database` (``SqlStore(url).ledger()``
+    passes it); ``clock`` returns Unix time (injectable for tests).
     A refused reservation first looks for expired holds to reclaim, at most once every
     ``reclaim_every_s`` seconds per ledger object, so a line at its cap does not pay that query on
     every refusal.
@@ -67,10 +69,12 @@ class SqlLedger:
 
     blocking = True
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time, reclaim_every_s: float = 1.0) -> None:
-        self.engine = engine
+    def __init__(
+        self, engine: Engine | Database, *, clock: Callable[[], float] = time.time, reclaim_every_s: float = 1.0
+    ) -> None:
+        self.engine = engine_of(engine)
         self._clock = clock
-        self._sqlite = engine.dialect.name == "sqlite"
+        self._sqlite = self.engine.dialect.name == "sqlite"
         self._reclaim_every = reclaim_every_s
         self._next_reclaim = -math.inf
 

@@ -1,0 +1,44 @@
+"""Trigger outcomes in the store's database: a :class:`~escalade.routing.TriggerHistory` shared by every process."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from escalade.routing._validation import TriggerOutcome, TriggerStats, stats_from_counts
+from escalade.store._engine import Database
+from escalade.store._models import TriggerOutcomeRow
+
+__all__ = ["TriggerRepository"]
+
+
+class TriggerRepository:
+    """Each trigger's recorded outcomes (the task as a hash only), counted in the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record_trigger_outcome(self, outcome: TriggerOutcome) -> None:
+        """Keep one trigger outcome (the task as a hash only)."""
+        self.db.insert(
+            TriggerOutcomeRow,
+            {
+                "recorded_at": outcome.recorded_at,
+                "trigger": outcome.trigger,
+                "category": outcome.category.value,
+                "confidence": outcome.confidence,
+                "escalated": outcome.escalated,
+                "needed": outcome.needed,
+                "task_hash": outcome.task_hash,
+            },
+        )
+
+    def trigger_stats(self) -> dict[str, TriggerStats]:
+        """True and false positives and negatives per trigger, counted in the database."""
+        query = select(
+            TriggerOutcomeRow.trigger, TriggerOutcomeRow.escalated, TriggerOutcomeRow.needed, func.count()
+        ).group_by(TriggerOutcomeRow.trigger, TriggerOutcomeRow.escalated, TriggerOutcomeRow.needed)
+        counts: dict[str, dict[tuple[bool, bool], int]] = {}
+        with self.db.session() as s:
+            for trigger, escalated, needed, count in s.execute(query):
+                counts.setdefault(trigger, {})[(bool(escalated), bool(needed))] = int(count)
+        return {name: stats_from_counts(name, per) for name, per in sorted(counts.items())}
