@@ -3,6 +3,8 @@
 The public API is re-exported here; see the README for the architecture.
 """
 
+import logging
+
 from escalade.autonomy import (
     AutomationProfile,
     AutonomyController,
@@ -113,6 +115,9 @@ from escalade.store import SqlLedger, SqlStore
 from escalade.testgen import ProgressiveTestGenWorkflow, Sandbox, SandboxLimits, TestGenResult
 
 __version__ = "0.1.0"
+
+# The application configures logging (the CLI does, with -v); the library only names its loggers.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ApprovalDeniedError",
