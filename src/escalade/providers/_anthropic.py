@@ -22,6 +22,7 @@ upper bound of the prompt's tokens (one per UTF-8 byte plus overhead); the usage
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -41,6 +42,9 @@ __all__ = ["AnthropicProvider"]
 
 _COUNTS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
 _TRANSIENT_TYPES = {"overloaded_error", "api_error", "timeout_error"}
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,15 +101,19 @@ class AnthropicProvider(Provider):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
+        logger.debug("anthropic request: model %s, stream %s", request.model, self.stream)
         try:
             answer = await (self._streamed(request) if self.stream else self._single(request))
         except anthropic.APIError as exc:
             raise self._typed(exc, request.model) from None
         except STREAM_BREAKS as exc:
             message = redact(f"anthropic {request.model}: the stream broke off: {exc!r}", [self._key])
+            logger.debug("anthropic %s: the stream broke off (%s)", request.model, type(exc).__name__)
             raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
         usage = self._usage(answer, request)
         bill = self.price_book.cost(usage, request.model)
+        elapsed = time.perf_counter() - started
+        logger.debug("anthropic %s answered in %.2f s: %s, bill $%s", request.model, elapsed, usage, bill.usd)
         if answer.stop_reason == "refusal":  # answered (and billed) with a refusal
             raise ContentPolicyError(
                 f"{request.model} refused the request",

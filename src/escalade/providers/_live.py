@@ -16,6 +16,7 @@ cheap answer can only be corroborated by a stronger tier.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Literal
@@ -27,6 +28,8 @@ from escalade.replay import BenchmarkDataset, ReplayPlan, select_rows, work_item
 from escalade.store import KeyVault
 
 __all__ = ["DEFAULT_MODELS", "LIVE_PROVIDERS", "LiveProviderName", "default_ladder", "live_provider", "plan_live"]
+
+logger = logging.getLogger(__name__)
 
 #: Providers ``escalade run`` can call.
 LiveProviderName = Literal["openai", "anthropic"]
@@ -76,6 +79,14 @@ def live_provider(
     if name not in LIVE_PROVIDERS:
         raise ConfigError(f"unknown provider {name!r}; live providers: {', '.join(LIVE_PROVIDERS)}", field="provider")
     key = vault.get(name, workspace=workspace)
+    logger.debug(
+        "live provider %s for workspace %r: key from %s, %s endpoint, stream %s",
+        name,
+        workspace,
+        key.source,
+        "custom" if base_url else "default",
+        stream,
+    )
     if name == "anthropic":
         from escalade.providers._anthropic import AnthropicProvider  # noqa: PLC0415  (imports the SDK)
 

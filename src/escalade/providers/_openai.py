@@ -32,6 +32,7 @@ ceiling can bound the paid attempts of a request.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -51,6 +52,9 @@ __all__ = ["OpenAICompatibleProvider"]
 
 _CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
 _RATE_LIMIT_CODES = {"rate_limit_exceeded", "rate_limit_error"}
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,15 +101,21 @@ class OpenAICompatibleProvider(Provider):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
+        logger.debug("%s request: model %s, stream %s", self.provider_id, request.model, self.stream)
         try:
             answer = await (self._streamed(request) if self.stream else self._single(request))
         except openai.APIError as exc:
             raise self._typed(exc, request.model) from None
         except STREAM_BREAKS as exc:
             message = redact(f"{self.provider_id} {request.model}: the stream broke off: {exc!r}", [self._key])
+            logger.debug("%s %s: the stream broke off (%s)", self.provider_id, request.model, type(exc).__name__)
             raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
         usage = self._usage(answer, request)
         bill = self.price_book.cost(usage, request.model)
+        elapsed = time.perf_counter() - started
+        logger.debug(
+            "%s %s answered in %.2f s: %s, bill $%s", self.provider_id, request.model, elapsed, usage, bill.usd
+        )
         if answer.finish_reason == "content_filter":  # generated, so billed
             raise ContentPolicyError(
                 f"{request.model} stopped on its content filter",

@@ -9,6 +9,7 @@ its warnings, never left ``running``.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -54,6 +55,8 @@ from escalade.store._models import (
 from escalade.store._urls import default_database_url, first_line, resolve_database_url
 
 __all__ = ["SqlStore", "default_database_url", "resolve_database_url"]
+
+logger = logging.getLogger(__name__)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -120,6 +123,7 @@ class SqlStore(RunListener):
     def _failed(self, exc: BaseException, *, run_id: str | None, item_id: str | None = None) -> DatabaseError:
         """The error for a failed write; a run's first one is kept, to mark the run failed when it finishes."""
         error = DatabaseError(first_line(exc), database=self.database, run_id=run_id, item_id=item_id)
+        logger.warning("%s", error)
         if run_id is not None:
             self._failures.setdefault(run_id, error)
         return error
@@ -228,6 +232,7 @@ class SqlStore(RunListener):
                     status="failed" if failure else result.status, finished_at=result.finished_at, warnings=warnings
                 )
             )
+        logger.info("run %s saved to %s: %s", run_id, self.database, "failed" if failure else result.status)
         if failure is not None:
             raise failure
 
@@ -244,6 +249,7 @@ class SqlStore(RunListener):
                 .where(RunRow.id == run_id, RunRow.status == "running")
                 .values(status="interrupted", finished_at=datetime.now(UTC))
             )
+        logger.info("run %s marked interrupted", run_id)
 
     # -- queries -------------------------------------------------------------------------------------
     def list_runs(self, *, limit: int | None = None) -> list[RunSummary]:
@@ -483,6 +489,15 @@ class SqlStore(RunListener):
                         request_line(run_id, ""), autoescape=True
                     )
                     s.execute(delete(BudgetLineRow).where(lines, BudgetLineRow.reserved == 0))
+        logger.info(
+            "cleanup before %s%s: %d run(s), %d attempt(s), %d telemetry event(s), %d budget hold(s)",
+            f"{cutoff:%Y-%m-%d %H:%M}",
+            " (dry run: nothing deleted)" if dry_run else "",
+            len(run_ids),
+            attempts,
+            events,
+            holds,
+        )
         return CleanupReport(
             cutoff=cutoff,
             dry_run=dry_run,
