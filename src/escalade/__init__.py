@@ -3,6 +3,7 @@
 The public API is re-exported here; see the README for the architecture.
 """
 
+import logging
 import typing
 
 from escalade.autonomy import (
@@ -116,6 +117,9 @@ from escalade.store import SqlLedger, SqlStore
 from escalade.testgen import ProgressiveTestGenWorkflow, Sandbox, SandboxLimits, TestGenResult
 
 __version__ = "0.1.0"
+
+# The application configures logging (the CLI does, with -v); the library only names its loggers.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ApprovalDeniedError",

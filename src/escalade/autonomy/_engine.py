@@ -25,6 +25,7 @@ False
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -32,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from escalade._logs import debug_content
 from escalade.autonomy._classify import Classification, DecisionClassifier
 from escalade.autonomy._controller import AutonomyController, ConfidenceFactor
 from escalade.autonomy._decisions import Decision, DecisionContext, DecisionType, Priority, parse_decision
@@ -52,6 +54,8 @@ from escalade.autonomy._thresholds import Labelled, Learning, RateControl, Thres
 from escalade.exceptions import ConfigError, DecisionError
 
 __all__ = ["EscalationEngine", "EscalationResult", "OutcomeResult"]
+
+logger = logging.getLogger(__name__)
 
 #: Low-stakes decisions below this importance may proceed within the profile's risk margin.
 LOW_STAKES_IMPORTANCE = 0.3
@@ -235,6 +239,7 @@ class EscalationEngine:
     def _judge(
         self, decision: Decision, decision_id: str, context: DecisionContext, profile: AutomationProfile
     ) -> EscalationResult:
+        debug_content(logger, "decision %s: %r", decision_id, decision.description)
         c = self.classifier.classify(decision)
         stats = self.store.type_stats(context.workspace, c.type.value)
         unusual = self._unusual(c, stats, self.store.decision_count(context.workspace))
@@ -275,6 +280,17 @@ class EscalationEngine:
                 )
         escalate = bool(reasons)
         priority = max([c.priority, *(h.priority for h in forced)])
+        logger.debug(
+            "decision %s (%s, profile %s): %s; confidence %.2f, threshold %.2f; rules %s; reasons: %s",
+            decision_id,
+            c.type.value,
+            profile.name,
+            "escalate" if escalate else "proceed, risk accepted" if risk_accepted else "proceed",
+            confidence,
+            threshold.value,
+            ", ".join(h.name for h in hits) or "none",
+            "; ".join(reasons) or "none",
+        )
         return EscalationResult(
             decision_id=decision_id,
             should_escalate=escalate,
@@ -348,6 +364,7 @@ class EscalationEngine:
             AuditDraft(at=when, kind="outcome", workspace=workspace, decision_id=decision_id, payload=payload),
         )
         verdict, offset = self.learning.learn(self.store, stored)
+        logger.debug("outcome of decision %s recorded: verdict %s, learned offset %s", decision_id, verdict, offset)
         return OutcomeResult(record=stored, verdict=verdict, learned_offset=offset)
 
     def calibrate(
@@ -378,6 +395,7 @@ class EscalationEngine:
                 at=self._clock(), kind="calibration", workspace=workspace, decision_id=None, payload=record.to_dict()
             ),
         )
+        logger.info("calibration %s of workspace %r stored (%d labelled decisions)", record.id, workspace, len(items))
         return record
 
     def calibrations(self, workspace: str = "default") -> list[CalibrationRecord]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -53,6 +54,8 @@ from escalade.exceptions import (
 from escalade.ladder import MAX_USD, EscalationConfig
 
 __all__ = ["ApprovalCallback", "ApprovalRequest", "BudgetGuard", "Reservation"]
+
+logger = logging.getLogger(__name__)
 
 _EPS = 1e-12
 #: Tries of a settle or release when the ledger's database fails (both are idempotent).
@@ -175,6 +178,7 @@ class BudgetGuard:
         """Set ``bound_usd`` aside, or raise if the call must not be made."""
         async with self._lock:
             if self._stopped:
+                logger.debug("refused item %r (%s): the run is stopping: %s", item_id, tier, self._stopped)
                 raise BudgetExceededError(self._stopped)
             if not (math.isfinite(bound_usd) and 0 <= bound_usd <= MAX_USD):
                 unknown = " (no price is known for the model: the budget fails closed)" if bound_usd == math.inf else ""
@@ -182,6 +186,7 @@ class BudgetGuard:
                     f"the cost estimate for item {item_id!r} ({tier}) is {bound_usd!r}{unknown}, not a finite amount "
                     "the ledger can hold: the budget cannot be guarded, so the run stops"
                 )
+                logger.debug("refused: %s", self._stopped)
                 raise BudgetExceededError(self._stopped)
             projected = self.spent_usd + self.reserved_usd + bound_usd
             self._warn_past_cap(projected, bound_usd, tier, item_id)
@@ -194,16 +199,28 @@ class BudgetGuard:
             hold = await self._io(reserve, undo=self._ledger.release)
         except BudgetExceededError as exc:
             self.reserved_usd = max(0.0, self.reserved_usd - bound_usd)
-            raise self._refused(exc, bound_usd, tier, item_id) from None
+            refused = self._refused(exc, bound_usd, tier, item_id)
+            logger.debug("refused: %s", refused)
+            raise refused from None
         except StoreError as exc:
             self.reserved_usd = max(0.0, self.reserved_usd - bound_usd)
             self._stopped = (
                 self._stopped or f"the budget ledger failed, so the run stops rather than spend unguarded: {exc}"
             )
+            logger.warning("%s", self._stopped)
             raise BudgetUnavailableError(self._stopped) from exc
         except BaseException:
             self.reserved_usd = max(0.0, self.reserved_usd - bound_usd)
             raise
+        logger.debug(
+            "reserved $%.6f for item %r (%s) on %s; run spent $%.6f, reserved $%.6f",
+            bound_usd,
+            item_id,
+            tier,
+            ", ".join(keys),
+            self.spent_usd,
+            self.reserved_usd,
+        )
         return Reservation(bound_usd, hold)
 
     def _warn_past_cap(self, projected: float, bound_usd: float, tier: str, item_id: str) -> None:
@@ -216,6 +233,7 @@ class BudgetGuard:
                 f"budget exceeded: spending up to ${bound_usd:.6f} on item {item_id!r} ({tier}) "
                 f"brings the run to ${projected:.6f}, above max_cost ${cap:.2f}"
             )
+            logger.warning("%s (warn mode: the run goes on)", self.warnings[-1])
 
     def _refused(self, exc: BudgetExceededError, bound_usd: float, tier: str, item_id: str) -> Exception:
         """The error for a refused reservation: an item-level stop, or a run-level one."""
@@ -249,6 +267,7 @@ class BudgetGuard:
                 f"spending above auto_approve_under ${limit:.2f} needs approval: pass an approval callback "
                 "(CLI: --yes or answer the prompt) or raise auto_approve_under"
             )
+            logger.debug("refused: %s", self._stopped)
             raise ApprovalDeniedError(self._stopped)
         request = ApprovalRequest(
             spent_usd=self.spent_usd,
@@ -261,6 +280,15 @@ class BudgetGuard:
             single_call=single,
         )
         approval = self._approval
+        logger.debug(
+            "asking approval for item %r (%s): up to $%.6f, run at $%.6f, auto_approve_under $%.2f%s",
+            item_id,
+            tier,
+            bound_usd,
+            projected,
+            limit,
+            " (this call alone is above it)" if single else "",
+        )
         try:
             if _is_async(approval):
                 verdict = approval(request)
@@ -270,10 +298,13 @@ class BudgetGuard:
                 verdict = await verdict
         except Exception as exc:  # an approval that fails is a refusal (fail closed)
             self._stopped = f"the approval callback failed ({type(exc).__name__}: {exc}); treated as not approved"
+            logger.warning("%s", self._stopped)
             raise ApprovalDeniedError(self._stopped) from exc
         if not verdict:
             self._stopped = f"spending above auto_approve_under ${limit:.2f} was not approved"
+            logger.debug("refused: %s", self._stopped)
             raise ApprovalDeniedError(self._stopped)
+        logger.debug("approved: item %r (%s) may spend up to $%.6f", item_id, tier, bound_usd)
         self._approved = True
 
     async def settle(self, reservation: Reservation, actual_usd: float | None, *, model: str | None = None) -> float:
@@ -294,9 +325,11 @@ class BudgetGuard:
                 f"the budget ledger could not record a ${counted:.6f} bill ({exc}); the run stops. The hold stays "
                 "on the ledger until it expires, so the spend is counted until then and lost after"
             )
+            logger.warning("%s", self._stopped)
             raise BudgetUnavailableError(self._stopped) from exc
         counted, unknown, late = settlement.counted_usd, settlement.unknown, settlement.late
         call = f"a {model} call" if model else "a call"
+        noted = len(self.warnings)
         if unknown:
             self.warnings.append(
                 f"cost of {call} is unknown ({actual_usd!r}); counted at its reserved bound ${bound:.6f}"
@@ -304,6 +337,9 @@ class BudgetGuard:
         if late:
             self.warnings.append(f"{call} finished after its hold expired; its ${counted:.6f} was still counted")
         self.spent_usd += counted
+        logger.debug(
+            "settled %s: $%.6f counted (reserved $%.6f); run spent $%.6f", call, counted, bound, self.spent_usd
+        )
         if settlement.over_hold:
             self.warnings.append(f"a call cost ${counted:.6f}, more than its reserved bound ${bound:.6f}")
             cap = self._config.max_cost
@@ -312,19 +348,26 @@ class BudgetGuard:
                     f"budget exceeded: a call cost more than its estimate and the run reached ${self.spent_usd:.6f}, "
                     f"above max_cost ${cap:.2f}"
                 )
+                logger.debug("refusing further calls: %s", self._stopped)
+        for warning in self.warnings[noted:]:
+            logger.warning("%s", warning)
         return counted
 
     async def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose call failed without a bill."""
         self.reserved_usd = max(0.0, self.reserved_usd - reservation.amount_usd)
-        with contextlib.suppress(StoreError):  # a release that fails only holds money until the hold expires
+        logger.debug("released $%.6f (the call failed without a bill)", reservation.amount_usd)
+        try:
             await self._write(partial(self._ledger.release, reservation.hold))
+        except StoreError as exc:  # a release that fails only holds money until the hold expires
+            logger.warning("the ledger could not release a $%.6f hold (%s); it expires", reservation.amount_usd, exc)
 
     async def _write(self, fn: Callable[[], _T]) -> _T:
         """A settle or release, retried briefly when the database fails (they are idempotent)."""
         try:  # the first try needs no retry machinery (nearly every write ends here)
             return await self._io(fn)
-        except StoreError:
+        except StoreError as exc:
+            logger.warning("budget ledger write failed (%s); retrying", exc)
             await asyncio.sleep(_LEDGER_RETRY_S)
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(StoreError),
@@ -339,6 +382,8 @@ class BudgetGuard:
 
     def halt(self, reason: str) -> None:
         """Refuse every further reservation (the run is stopping for ``reason``)."""
+        if self._stopped is None:
+            logger.debug("refusing further calls: %s", reason)
         self._stopped = self._stopped or reason
 
     @property

@@ -37,6 +37,7 @@ lines in SQLite or PostgreSQL with one conditional ``UPDATE`` per line.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -68,6 +69,8 @@ __all__ = [
     "settlement_amount",
     "to_nano",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Nano-dollars per dollar: the ledger's unit.
 NANO = 1_000_000_000
@@ -292,12 +295,14 @@ class MemoryLedger:
             if refused is not None and self._reclaim_locked():
                 refused = self._refused(lines, amount)
             if refused is not None:
+                logger.debug("refused: %s", refused)
                 raise refused
             for key in lines:
                 self._lines[key].reserved += amount
             hold = Hold(id=str(uuid.uuid4()), keys=lines, amount=amount, expires_at=self._clock() + ttl_s, owner=owner)
             self._holds[hold.id] = _HoldRecord(hold)
-            return hold
+        logger.debug("hold %s: $%.9f reserved on %s", hold.id, hold.amount_usd, ", ".join(lines))
+        return hold
 
     def _refused(self, lines: Iterable[str], amount: int) -> BudgetExceededError | None:
         for key in lines:
@@ -319,6 +324,7 @@ class MemoryLedger:
                 if not late:
                     line.reserved -= hold.amount
             record.status, record.actual = "settled", counted
+        logger.debug("hold %s settled: $%.9f counted%s", hold.id, from_nano(counted), " (late)" if late else "")
         return Settlement(
             counted_usd=from_nano(counted), applied=True, late=late, over_hold=counted > hold.amount, unknown=unknown
         )
@@ -331,7 +337,8 @@ class MemoryLedger:
             for key in hold.keys:
                 self._lines[key].reserved -= hold.amount
             record.status = "released"
-            return True
+        logger.debug("hold %s released", hold.id)
+        return True
 
     def reclaim_expired(self) -> int:
         with self._lock:
@@ -344,6 +351,8 @@ class MemoryLedger:
             for key in record.hold.keys:
                 self._lines[key].reserved -= record.hold.amount
             record.status = "expired"
+        if stale:
+            logger.info("reclaimed %d expired budget hold(s)", len(stale))
         return len(stale)
 
     def holds(self, *, status: HoldStatus | None = None) -> list[Hold]:

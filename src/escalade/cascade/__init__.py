@@ -29,6 +29,7 @@ from escalade.cascade._results import (
     run_status,
     savings_percent,
 )
+from escalade.cascade._runlog import log_attempt, log_item, log_run
 from escalade.cascade._teams import (
     ArchitectExecutorReviewer,
     PlannerExecutor,
@@ -75,6 +76,9 @@ __all__ = [
     "finish_item",
     "fit_tokens",
     "last_answered",
+    "log_attempt",
+    "log_item",
+    "log_run",
     "new_run_id",
     "percent",
     "price_versions",

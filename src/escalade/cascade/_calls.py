@@ -24,6 +24,7 @@ Every request a team sends goes through :class:`GuardedCaller`, which in order:
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,8 @@ from escalade.ladder import EscalationConfig
 from escalade.providers import Completion, CompletionRequest, CostEstimator, Provider, Usage
 
 __all__ = ["CallObserver", "ContextWindows", "GuardedCaller", "RequestCalls", "fit_tokens"]
+
+logger = logging.getLogger(__name__)
 
 #: Share of a reservation's lifetime a call may take: it ends before its hold can be reclaimed.
 _TTL_SHARE = 0.9
@@ -115,14 +118,17 @@ class GuardedCaller:
         except Exception as exc:
             if self.config.max_retries == 0 or not self._retryable(exc):
                 raise
-            self._note(exc)
-            await self.sleep(self._backoff(exc, retry=1))
+            wait = self._backoff(exc, retry=1)
+            self._note(exc, request.model, 1, wait)
+            await self.sleep(wait)
         retrying = AsyncRetrying(
             retry=retry_if_exception(self._retryable),
             stop=stop_after_attempt(self.config.max_retries),
             wait=lambda state: self._backoff(_error(state), retry=state.attempt_number + 1),
             sleep=self.sleep,
-            before_sleep=lambda state: self._note(_error(state)),
+            before_sleep=lambda state: self._note(
+                _error(state), request.model, state.attempt_number + 1, state.upcoming_sleep
+            ),
             reraise=True,
         )
         async for attempt in retrying:
@@ -136,6 +142,14 @@ class GuardedCaller:
             return
         needed = fit_tokens(request.prompt) + fit_tokens(request.system) + request.max_output_tokens
         if needed > window:
+            logger.debug(
+                "item %r: %s skipped before sending: about %d prompt tokens and %d output exceed its window of %d",
+                self.item_id,
+                request.model,
+                needed - request.max_output_tokens,
+                request.max_output_tokens,
+                window,
+            )
             raise ContextWindowError(
                 f"{request.model}: skipped before sending: the prompt (about {needed - request.max_output_tokens} "
                 f"tokens) and the output cap ({request.max_output_tokens}) exceed its context window of {window}",
@@ -145,12 +159,21 @@ class GuardedCaller:
     async def _send(self, request: CompletionRequest) -> Completion:
         limit = self.calls.limit
         if limit is not None and self.calls.sent >= limit:
+            logger.debug("item %r reached its ceiling of %d calls: no further call", self.item_id, limit)
             raise CallLimitError(
                 f"item {self.item_id!r} reached its ceiling of {limit} calls (max_calls_per_request); no further call"
             )
         bound = self.estimator.estimate(request).max_usd
         reservation = await self.guard.reserve(bound, tier=self.tier, item_id=self.item_id)
         self.calls.sent += 1
+        logger.debug(
+            "item %r: calling %s (%s, call %d, up to $%.6f)",
+            self.item_id,
+            request.model,
+            self.tier,
+            self.calls.sent,
+            bound,
+        )
         self._tell("before_call", request)
         try:
             completion = await self._complete(request)
@@ -182,6 +205,7 @@ class GuardedCaller:
     async def _count_failed(self, reservation: Reservation, request: CompletionRequest, billed: float | None) -> None:
         """Count a failed call the provider billed (``billed``) or may have billed (at its bound)."""
         counted = await self.guard.settle(reservation, billed, model=request.model)
+        logger.debug("item %r: the failed %s call is counted at $%.6f", self.item_id, request.model, counted)
         self.spent.append(Completion(text=None, model=request.model, usage=Usage(estimated=True), cost_usd=counted))
 
     def _tell(self, event: str, *args: object) -> None:
@@ -191,6 +215,7 @@ class GuardedCaller:
         try:
             getattr(self.observer, event)(*args)
         except Exception as exc:
+            logger.warning("call observer %s.%s failed: %r", type(self.observer).__name__, event, exc)
             self.guard.warnings.append(f"call observer {type(self.observer).__name__}.{event} failed: {exc!r}")
 
     async def _complete(self, request: CompletionRequest) -> Completion:
@@ -228,7 +253,17 @@ class GuardedCaller:
             return min(max(exc.retry_after_s, backoff), cfg.retry_max_wait_s)
         return backoff
 
-    def _note(self, exc: BaseException | None) -> None:
+    def _note(self, exc: BaseException | None, model: str, retry: int, wait_s: float) -> None:
+        logger.warning(
+            "item %r: %s failed (%s: %s); retry %d of %d in %.1f s",
+            self.item_id,
+            model,
+            type(exc).__name__,
+            exc,
+            retry,
+            self.config.max_retries,
+            wait_s,
+        )
         self.calls.retries += 1
         self.calls.retried_errors.append(f"{type(exc).__name__}: {exc}")
 

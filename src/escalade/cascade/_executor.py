@@ -25,6 +25,7 @@ work even if the process is interrupted.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 import uuid
@@ -33,12 +34,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
+from escalade._logs import debug_content
 from escalade.budget import ApprovalCallback, BudgetGuard, BudgetLedger, WorkspaceBudget
 from escalade.cascade._calls import CallObserver, ContextWindows, GuardedCaller, RequestCalls
 from escalade.cascade._events import RunListener
 from escalade.cascade._items import (
     ItemState,
     WorkItem,
+    attempt_failure,
     cut_short,
     finish_item,
     last_answered,
@@ -55,12 +58,12 @@ from escalade.cascade._results import (
     error_cause,
     run_status,
 )
+from escalade.cascade._runlog import log_attempt, log_item, log_run
 from escalade.cascade._teams import TeamContext, TeamStrategy, default_team
 from escalade.exceptions import (
     ConfigError,
     ContextWindowError,
     ListenerError,
-    ProviderError,
     RateLimitedError,
     RequestStoppedError,
     RunStoppedError,
@@ -81,6 +84,8 @@ from escalade.quality import (
 )
 
 __all__ = ["ModelOrder", "ProgressiveExecutor", "new_run_id"]
+
+logger = logging.getLogger(__name__)
 
 
 #: The order to try a tier's models in for an item (e.g. cheapest effective cost first, warm caches
@@ -184,6 +189,14 @@ class ProgressiveExecutor:
             workspace=self.workspace_budget,
             hold_ttl_s=self.hold_ttl_s,
         )
+        logger.info(
+            "run %s started: workflow %s, %d item(s), tiers %s, max_cost %s",
+            run_id,
+            self.workflow,
+            len(work),
+            ", ".join(self.config.tiers.names),
+            self.config.max_cost,
+        )
         self._emit("on_run_started", run_id, self.workflow, self.config, len(work))
         semaphore = asyncio.Semaphore(self.config.max_concurrency)
         results: dict[str, ItemResult] = {}
@@ -194,6 +207,7 @@ class ProgressiveExecutor:
                 if stop:
                     return
                 results[item.id] = await self._run_item(run_id, item, start_tier, guard, stop)
+                log_item(logger, results[item.id])
                 try:
                     self._emit("on_item_finished", run_id, results[item.id])
                 except ListenerError as exc:
@@ -213,12 +227,14 @@ class ProgressiveExecutor:
             warnings=tuple(guard.warnings),
             config=self.config,
         )
+        log_run(logger, result)
         try:
             self._emit("on_run_finished", result)
         except ListenerError as failure:
             stop.append(failure)
         if stop:
             first = stop[0]
+            logger.warning("run %s stopped: %s", run_id, first)
             raise type(first)(str(first), partial_result=result) from first
         return result
 
@@ -229,6 +245,7 @@ class ProgressiveExecutor:
         ladder = self.config.tiers
         tier: Tier | None = ladder[item.start_tier or start_tier or ladder[0].name]
         baseline = 0.0
+        debug_content(logger, "item %r prompt: %r", item.id, item.prompt)
         try:
             baseline = self.baseline(item)
             while tier is not None:
@@ -237,10 +254,13 @@ class ProgressiveExecutor:
                 nxt = ladder.next_after(tier) if self.config.enabled else None
                 held = None if passed else self._held_by_rate_limit(state, tier)
                 if passed or nxt is None or held:
+                    if held:
+                        logger.debug("item %r stays on tier %r: %s", item.id, tier.name, held)
                     state.tiers.append(replace(tier_result, escalation_reason=held or tier_result.escalation_reason))
                     return finish_item(state, "accepted" if passed else "unresolved", final, baseline, error=held)
                 reason = tier_result.escalation_reason or "quality below threshold"
                 state.tiers.append(replace(tier_result, escalated=True, escalation_reason=reason))
+                logger.debug("item %r escalates %s -> %s: %s", item.id, tier.name, nxt.name, reason)
                 self._emit("on_escalation", run_id, item.id, tier.name, nxt.name, reason)
                 tier = nxt
         except RequestStoppedError as exc:  # this item's budget or call ceiling is spent; the run goes on
@@ -250,6 +270,7 @@ class ProgressiveExecutor:
             guard.halt(f"run stopped: {exc}")  # items in flight make no further calls
             return cut_short(state, "stopped", str(exc), baseline)
         except Exception as exc:  # a failing item never stops the others; its spend is kept
+            logger.warning("item %r failed (the run goes on): %s: %s", item.id, type(exc).__name__, exc)
             return cut_short(state, "failed", f"{type(exc).__name__}: {exc}", baseline)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -284,6 +305,9 @@ class ProgressiveExecutor:
             cursor = models.index(model) + 1
             record = await self._attempt(run_id, state, tier, model, len(attempts) + 1, guard)
             if record.error is not None:
+                logger.warning(
+                    "item %r: %s failed (%s); the tier goes on without it", state.item.id, model, record.error
+                )
                 unavailable.add(model)
                 continue
             state.history.append(AnsweredAttempt(tier=tier.name, model=model, text=record.text))
@@ -334,6 +358,7 @@ class ProgressiveExecutor:
         await asyncio.sleep(0)
         record = await self._work(state, tier, model, number, guard)
         state.current.append(record)
+        log_attempt(logger, record)
         self._emit("on_attempt", run_id, record)
         if record.raised is not None:
             raise record.raised
@@ -368,8 +393,8 @@ class ProgressiveExecutor:
 
         try:
             outcome = await self.teams(tier).run(context)
-        except Exception as exc:  # every failure becomes the attempt's record (see _failure)
-            return record(**_failure(state, exc))
+        except Exception as exc:  # every failure becomes the attempt's record (see attempt_failure)
+            return record(**attempt_failure(state, exc))
         return record(text=outcome.final.text, **await self._judge(state, tier, number, outcome.final))
 
     def _caller(self, state: ItemState, tier: Tier, guard: BudgetGuard) -> GuardedCaller:
@@ -430,23 +455,6 @@ class ProgressiveExecutor:
                 getattr(listener, event)(*args)
             except Exception as exc:
                 raise ListenerError(f"{type(listener).__name__}.{event} failed: {exc}") from exc
-
-
-def _failure(state: ItemState, exc: Exception) -> dict[str, Any]:
-    """The record fields of an attempt whose team raised ``exc``; calls already paid for stay in the record.
-
-    A provider error fails the attempt (the item tries the next model); a stop of this item alone
-    ends the item; anything else (a budget stop, a bug) is re-raised to stop the run or the item.
-    """
-    failed: dict[str, Any] = {"text": None, "analysis": None, "cqs": None, "passed": False}
-    cause = error_cause(exc)
-    if isinstance(exc, ProviderError):
-        state.errors.append(exc)
-        return {**failed, "reason": f"provider error: {exc}", "error": str(exc), "error_cause": cause}
-    if isinstance(exc, RequestStoppedError):  # this item goes no further; the run goes on
-        return {**failed, "reason": "request stopped", "error": str(exc), "error_cause": cause, "raised": exc}
-    error = f"{type(exc).__name__}: {exc}"
-    return {**failed, "reason": "run stopped", "error": error, "error_cause": cause, "raised": exc}
 
 
 async def _all_or_cancel(workers: list[asyncio.Future[None]]) -> None:

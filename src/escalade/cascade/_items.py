@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from escalade.cascade._calls import RequestCalls
-from escalade.cascade._results import AttemptRecord, ItemResult, TierResult
+from escalade.cascade._results import AttemptRecord, ItemResult, TierResult, error_cause
 from escalade.exceptions import ConfigError, ProviderError, RequestStoppedError, UntrustedRunError
 from escalade.providers import Completion, Usage
 from escalade.quality import AnsweredAttempt, check_task_kind
@@ -21,6 +21,7 @@ from escalade.quality import AnsweredAttempt, check_task_kind
 __all__ = [
     "ItemState",
     "WorkItem",
+    "attempt_failure",
     "cut_short",
     "finish_item",
     "last_answered",
@@ -153,3 +154,20 @@ def total_usage(completions: list[Completion]) -> Usage:
     for c in completions:
         total = total + c.usage
     return total
+
+
+def attempt_failure(state: ItemState, exc: Exception) -> dict[str, Any]:
+    """The record fields of an attempt whose team raised ``exc``; calls already paid for stay in the record.
+
+    A provider error fails the attempt (the item tries the next model); a stop of this item alone
+    ends the item; anything else (a budget stop, a bug) is re-raised to stop the run or the item.
+    """
+    failed: dict[str, Any] = {"text": None, "analysis": None, "cqs": None, "passed": False}
+    cause = error_cause(exc)
+    if isinstance(exc, ProviderError):
+        state.errors.append(exc)
+        return {**failed, "reason": f"provider error: {exc}", "error": str(exc), "error_cause": cause}
+    if isinstance(exc, RequestStoppedError):  # this item goes no further; the run goes on
+        return {**failed, "reason": "request stopped", "error": str(exc), "error_cause": cause, "raised": exc}
+    error = f"{type(exc).__name__}: {exc}"
+    return {**failed, "reason": "run stopped", "error": error, "error_cause": cause, "raised": exc}

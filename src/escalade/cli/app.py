@@ -22,7 +22,9 @@ from escalade.cli.common import (
     unexpected,
 )
 from escalade.cli.keys import keys_app
+from escalade.cli.logs import configure_logging, log_level
 from escalade.cli.router import router_app
+from escalade.exceptions import ConfigError
 
 __all__ = ["app", "main"]
 
@@ -50,8 +52,23 @@ def _global_options(
         bool,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print escalade's version and exit."),
     ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="Log to stderr: -v info, -vv debug (each decision and why); or ESCALADE_LOG_LEVEL. "
+            "Prompts, answers and keys are never logged.",
+        ),
+    ] = 0,
 ) -> None:
     set_debug(debug)
+    try:
+        configure_logging(log_level(verbose))
+    except ConfigError as exc:
+        raise fail(str(exc), exit_code(exc)) from None
 
 
 app.command("run")(run.run_command)

@@ -12,7 +12,8 @@ code  name                  meaning
                             with it), an unexpected error
 2     ``EXIT_BAD_INPUT``    bad input: usage, a malformed dataset, config, rule file, router artifact
                             or answers file, an unknown run id, a ``--plot`` path that cannot be
-                            written, a missing or wrong ``ESCALADE_AUDIT_KEY``
+                            written, a missing or wrong ``ESCALADE_AUDIT_KEY``, an unknown
+                            ``ESCALADE_LOG_LEVEL``
 3     ``EXIT_ENVIRONMENT``  the environment failed: the database unreachable, full, read-only or not
                             a database, the store or budget ledger failing mid-run, a full disk or
                             another operating-system error, out of memory, no sandbox (or a broken one)

@@ -57,6 +57,8 @@ RESERVED_ENV_VARS = frozenset(
         "ESCALADE_CONFIG",
         "ESCALADE_DATA_DIR",
         "ESCALADE_DEBUG",  # tracebacks for CLI errors (escalade.cli.common)
+        "ESCALADE_LOG_LEVEL",  # the CLI's log level (escalade.cli.logs)
+        "ESCALADE_LOG_CONTENT",  # lets prompts and answers into debug records (escalade._logs)
         "ESCALADE_MASTER_KEY",  # encrypts stored provider keys (escalade.store._keys)
         "ESCALADE_AUDIT_KEY",  # signs the escalation audit trail (escalade.autonomy._audit)
         "ESCALADE_BENCHMARKS",  # where bench/ finds the shared datasets

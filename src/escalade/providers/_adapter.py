@@ -18,6 +18,7 @@ reading the answer (:meth:`~SdkAdapter._single`, or :meth:`~SdkAdapter._open_str
 from __future__ import annotations
 
 import abc
+import logging
 import time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
@@ -32,6 +33,8 @@ from escalade.providers._sdk_errors import STREAM_BREAKS, typed_error
 from escalade.providers._secrets import SecretKey, redact
 from escalade.providers.pricing import max_prompt_tokens
 from escalade.providers.pricing._genai import PriceBook, PriceBookEstimator
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ErrorSigns", "SdkAdapter", "SdkAnswer", "SdkSettings", "sdk_settings", "upper_bound_usage"]
 
@@ -140,14 +143,20 @@ class SdkAdapter(Provider, Generic[StreamT]):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
+        logger.debug("%s request: model %s, stream %s", self.provider_id, request.model, self.stream)
         try:
             answer = await (self._streamed(request) if self.stream else self._single(request))
         except self.sdk.APIError as exc:
             raise self._typed(exc, request.model) from None
         except STREAM_BREAKS as exc:
             message = redact(f"{self.provider_id} {request.model}: the stream broke off: {exc!r}", [self._key])
+            logger.debug("%s %s: the stream broke off (%s)", self.provider_id, request.model, type(exc).__name__)
             raise TransientProviderError(message, model=request.model, maybe_billed=True) from exc
         bill = self.price_book.cost(answer.usage, request.model)
+        elapsed = time.perf_counter() - started
+        logger.debug(
+            "%s %s answered in %.2f s: %s, bill $%s", self.provider_id, request.model, elapsed, answer.usage, bill.usd
+        )
         if answer.refusal is not None:  # generated, so billed
             raise ContentPolicyError(
                 answer.refusal, model=request.model, billed_usd=bill.usd, maybe_billed=bill.usd is None

@@ -20,6 +20,7 @@ has one current small model, so a lone cheap answer can only be corroborated by 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from escalade.exceptions import ConfigError
@@ -29,6 +30,8 @@ from escalade.providers._registry import ProviderOptions, provider_factory
 from escalade.providers._secrets import SecretKey
 
 __all__ = ["default_ladder", "live_provider"]
+
+logger = logging.getLogger(__name__)
 
 
 def default_ladder(provider: str, base: Ladder) -> Ladder:
@@ -47,4 +50,7 @@ def default_ladder(provider: str, base: Ladder) -> Ladder:
 
 def live_provider(name: str, key: SecretKey, options: ProviderOptions | None = None) -> Provider:
     """The adapter registered as ``name``, calling with ``key`` (the caller reads it from its key store)."""
-    return provider_factory(name).from_options(key, options or ProviderOptions())
+    options = options or ProviderOptions()
+    endpoint = "custom" if options.base_url else "default"
+    logger.debug("live provider %s: key from %s, %s endpoint, stream %s", name, key.source, endpoint, options.stream)
+    return provider_factory(name).from_options(key, options)

@@ -16,6 +16,7 @@ errors by these causes.
 from __future__ import annotations
 
 import json
+import logging
 from types import ModuleType
 from typing import Any
 
@@ -33,6 +34,8 @@ from escalade.exceptions import (
 )
 
 __all__ = ["STREAM_BREAKS", "error_type", "retry_after_seconds", "typed_error"]
+
+logger = logging.getLogger(__name__)
 
 _SERVER_ERROR = 500
 
@@ -91,9 +94,11 @@ def typed_error(
     maybe_billed = in_stream or isinstance(exc, sdk.APITimeoutError)
     if rate_limited or isinstance(exc, sdk.RateLimitError):
         headers = getattr(getattr(exc, "response", None), "headers", None)
-        return RateLimitedError(
+        error = RateLimitedError(
             message, model=model, retry_after_s=retry_after_seconds(headers), maybe_billed=maybe_billed
         )
+        _log_mapped(exc, error, model, in_stream)
+        return error
     kind: type[ProviderError] = ProviderError
     if isinstance(exc, sdk.AuthenticationError | sdk.PermissionDeniedError):
         kind = ProviderAuthError
@@ -107,4 +112,19 @@ def typed_error(
         kind = ProviderTimeoutError
     elif isinstance(exc, sdk.APIConnectionError):
         kind = ProviderConnectionError
-    return kind(message, model=model, maybe_billed=maybe_billed)
+    mapped = kind(message, model=model, maybe_billed=maybe_billed)
+    _log_mapped(exc, mapped, model, in_stream)
+    return mapped
+
+
+def _log_mapped(exc: Exception, error: ProviderError, model: str, in_stream: bool) -> None:
+    """The failed request at debug: model, HTTP status and both error types (no message: it may quote the request)."""
+    logger.debug(
+        "%s request failed%s: HTTP %s, %s mapped to %s%s",
+        model,
+        " inside the stream" if in_stream else "",
+        getattr(exc, "status_code", None) or "-",
+        type(exc).__name__,
+        type(error).__name__,
+        " (maybe billed)" if error.maybe_billed else "",
+    )

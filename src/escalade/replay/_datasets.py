@@ -16,6 +16,7 @@ completions a provider hands out.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,8 @@ from escalade.quality import check_task_kind
 from escalade.untrusted import MAX_ID_CHARS, parse_json, read_text, unstorable
 
 __all__ = ["FORMAT", "BenchmarkDataset", "BenchmarkRow", "RecordedOutcome", "RecordedSample", "load_dataset"]
+
+logger = logging.getLogger(__name__)
 
 #: The layout version this module reads.
 FORMAT = "escalade-benchmark/1"
@@ -95,6 +98,7 @@ class BenchmarkDataset:
         if split not in self._cache:
             file_name, expected = self.splits[split]
             self._cache[split] = _read_split(self.path / file_name, set(self.models), expected)
+            logger.debug("dataset %s: read %d row(s) of split %r", self.name, len(self._cache[split]), split)
         return self._cache[split]
 
     def default_split(self) -> str:
@@ -115,7 +119,7 @@ def load_dataset(path: str | Path) -> BenchmarkDataset:
     manifest = _read_manifest(folder / "manifest.json")
     if manifest.get("format") != FORMAT:
         raise DatasetError(f"expected {FORMAT!r}, got {manifest.get('format')!r}", path=where, field="format")
-    return BenchmarkDataset(
+    dataset = BenchmarkDataset(
         path=folder,
         name=_require(manifest, "name", str, where),
         description=str(manifest.get("description", "")),
@@ -124,6 +128,14 @@ def load_dataset(path: str | Path) -> BenchmarkDataset:
         splits=_splits(_require(manifest, "splits", dict, where), where),
         manifest=manifest,
     )
+    logger.info(
+        "dataset %s loaded from %s: %d model(s), splits %s",
+        dataset.name,
+        folder,
+        len(dataset.models),
+        ", ".join(dataset.splits),
+    )
+    return dataset
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

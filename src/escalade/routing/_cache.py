@@ -43,6 +43,7 @@ and by coroutines of one event loop; it lives in one process's memory and is not
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import secrets
 import threading
@@ -68,6 +69,8 @@ __all__ = [
     "RequestCost",
     "default_cache_policy",
 ]
+
+logger = logging.getLogger(__name__)
 
 _CHARS_PER_TOKEN = 4  # as estimate_tokens
 _WHOLE_PROMPT = b"\x00whole-prompt\x00"
@@ -387,6 +390,8 @@ class CacheAwareRouter:
             for model in dict.fromkeys(tier.models)
         ]
         costs.sort(key=lambda c: (c.effective_cost_usd is None, c.effective_cost_usd or 0.0))  # stable: ties keep order
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("cache-aware order for tier %r: %s", tier.name, "; ".join(c.reason for c in costs))
         return CacheRanking(tier=tier.name, costs=tuple(costs))
 
     def rank_models(

@@ -21,9 +21,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from escalade._logs import debug_content
 from escalade.exceptions import ConfigError
 from escalade.ladder import Ladder
 from escalade.routing._classifier import Classification, CognitiveClassifier, TierClassifier
@@ -33,6 +35,8 @@ from escalade.routing._triggers import Task, Trigger, TriggerCategory, TriggerDe
 from escalade.routing._validation import TriggerValidation, TriggerValidator
 
 __all__ = ["Router", "RoutingDecision"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Router:
         prefs = workspace or self.preferences
         if workspace is not None:
             workspace.check(self.ladder)
+        debug_content(logger, "route: task %r", task.description)
         triggers = self.detector.detect(task)
         analysis = self.analyzer.analyze(task, triggers) if self.analyzer is not None else None
         if override is not None:
@@ -95,6 +100,7 @@ class Router:
                 raise ConfigError(
                     f"no tier named {override!r}; tiers: {', '.join(self.ladder.names)}", field="override"
                 )
+            logger.debug("route: override %r replaces the routing (%d trigger(s) detected)", override, len(triggers))
             reason = (f"override: {override!r} requested",)
             return self._decision(prefs, override, 1.0, reason, triggers, None, analysis, overridden=True)
         index, confidence, reasons, classification = self._classify(task, prefs)
@@ -122,8 +128,11 @@ class Router:
             reasons.append(f"below {self.min_trigger_confidence:.2f}, not acted on: {names}")
         index, moved = prefs.clamp(self.ladder, index)
         if moved:
+            logger.debug("route: workspace bounds applied: %s", moved)
             reasons.append(moved)
         tier = self.ladder[index].name
+        if logger.isEnabledFor(logging.DEBUG):
+            _log_route(tier, confidence, reasons, confident, acting)
         decision = self._decision(prefs, tier, confidence, tuple(reasons), triggers, classification, analysis)
         return replace(decision, validations=validations)
 
@@ -172,3 +181,17 @@ class Router:
             analysis=analysis,
             overridden=overridden,
         )
+
+
+def _log_route(
+    tier: str, confidence: float, reasons: list[str], confident: list[Trigger], acting: list[Trigger]
+) -> None:
+    """The decision at debug: the start tier, the triggers that reached the bar (vetoed or not), every reason."""
+    fired = ", ".join(f"{t.name} {t.confidence:.2f}{'' if t in acting else ' (vetoed)'}" for t in confident)
+    logger.debug(
+        "route: start tier %r (confidence %.2f); triggers fired: %s; reasons: %s",
+        tier,
+        confidence,
+        fired or "none",
+        "; ".join(reasons),
+    )

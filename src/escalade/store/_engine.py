@@ -9,6 +9,7 @@ until the run finishes, so that it is then stored as ``failed``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,8 @@ from escalade.store._models import Base
 from escalade.store._urls import first_line, resolve_database_url
 
 __all__ = ["Database", "engine_of"]
+
+logger = logging.getLogger(__name__)
 
 
 class Database:
@@ -89,6 +92,7 @@ class Database:
     def failed(self, exc: BaseException, *, run_id: str | None, item_id: str | None = None) -> DatabaseError:
         """The error for a failed write; a run's first one is kept, to mark the run failed when it finishes."""
         error = DatabaseError(first_line(exc), database=self.database, run_id=run_id, item_id=item_id)
+        logger.warning("%s", error)
         if run_id is not None:
             self._failures.setdefault(run_id, error)
         return error

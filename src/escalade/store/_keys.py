@@ -15,6 +15,7 @@ names the provider and how to set a key.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ from escalade.providers import SecretKey, redact
 from escalade.store._sql import SqlStore
 
 __all__ = ["MASTER_KEY_ENV", "PROVIDER_ENV_VARS", "KeyVault", "SecretKey", "redact"]
+
+logger = logging.getLogger(__name__)
 
 MASTER_KEY_ENV = "ESCALADE_MASTER_KEY"
 
@@ -102,12 +105,14 @@ class KeyVault:
                 field=MASTER_KEY_ENV,
             )
         self.store.put_provider_key(workspace, provider, cipher.encrypt(key.encode()).decode())
+        logger.info("stored an encrypted key for %s in workspace %r", provider, workspace)
 
     def get(self, provider: str, *, workspace: str = "default") -> SecretKey:
         """The workspace's key for ``provider``, else the provider's environment variable."""
         self._check(provider, workspace)
         ciphertext = self.store.provider_key(workspace, provider)
         if ciphertext is not None:
+            logger.debug("key for %s in workspace %r: the stored one", provider, workspace)
             try:
                 return SecretKey(self._cipher().decrypt(ciphertext.encode()).decode())
             except InvalidToken as exc:
@@ -118,13 +123,18 @@ class KeyVault:
                 ) from exc
         env_var = PROVIDER_ENV_VARS.get(provider)
         if env_var and self.environ.get(env_var):
+            logger.debug("key for %s in workspace %r: none stored, %s used", provider, workspace, env_var)
             return SecretKey(self.environ[env_var], source=env_var)
         raise MissingKeyError(provider, workspace=workspace, env_var=env_var)
 
     def delete(self, provider: str, *, workspace: str = "default") -> bool:
         """Remove the stored key; whether there was one."""
         self._check(provider, workspace)
-        return self.store.delete_provider_key(workspace, provider)
+        deleted = self.store.delete_provider_key(workspace, provider)
+        logger.info(
+            "deleted the key for %s in workspace %r: %s", provider, workspace, "done" if deleted else "none stored"
+        )
+        return deleted
 
     def providers(self, *, workspace: str = "default") -> list[str]:
         """Providers with a stored key (names only)."""

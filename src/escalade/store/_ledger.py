@@ -23,6 +23,7 @@ once even when a late call and a reclaim race.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -51,6 +52,8 @@ from escalade.store._models import BudgetHoldRow, BudgetLineRow
 from escalade.store._transactions import transaction
 
 __all__ = ["SqlLedger"]
+
+logger = logging.getLogger(__name__)
 
 _LINES = cast(Table, BudgetLineRow.__table__)
 _HOLDS = cast(Table, BudgetHoldRow.__table__)
@@ -163,7 +166,10 @@ class SqlLedger:
                 if row is None:
                     raise StoreError(f"no budget line {key!r}: open it before reserving on it")
                 if not row.granted:  # the rollback takes the hold and every earlier line's amount back
-                    raise refusal(LineState(key=key, cap=row.cap, spent=row.spent, reserved=row.reserved), amount)
+                    refused = refusal(LineState(key=key, cap=row.cap, spent=row.spent, reserved=row.reserved), amount)
+                    logger.debug("refused: %s", refused)
+                    raise refused
+        logger.debug("hold %s: $%.9f reserved on %s", hold.id, hold.amount_usd, ", ".join(lines))
         return hold
 
     def _flip(self, conn: Connection, hold_id: str, old: HoldStatus, new: HoldStatus, actual: int | None) -> Any:
@@ -199,6 +205,7 @@ class SqlLedger:
             if row is None:
                 return Settlement(counted_usd=from_nano(counted), applied=False, unknown=unknown)
             self._apply(conn, row.lines, spent=counted, unreserve=0 if late else row.amount)
+        logger.debug("hold %s settled: $%.9f counted%s", hold.id, from_nano(counted), " (late)" if late else "")
         return Settlement(
             counted_usd=from_nano(counted), applied=True, late=late, over_hold=counted > row.amount, unknown=unknown
         )
@@ -209,6 +216,7 @@ class SqlLedger:
             if row is None:
                 return False
             self._apply(conn, row.lines, spent=0, unreserve=row.amount)
+        logger.debug("hold %s released", hold.id)
         return True
 
     def reclaim_expired(self) -> int:
@@ -230,6 +238,8 @@ class SqlLedger:
                         self._apply(conn, row.lines, spent=0, unreserve=row.amount)
                         reclaimed += 1
             if len(stale) < _RECLAIM_BATCH:
+                if reclaimed:
+                    logger.info("reclaimed %d expired budget hold(s)", reclaimed)
                 return reclaimed
 
     def holds(self, *, status: HoldStatus | None = None, limit: int | None = None) -> list[Hold]:
@@ -248,6 +258,7 @@ class SqlLedger:
         cutoff = self._clock() - older_than_s
         with self._transaction() as conn:
             result = conn.execute(delete(_HOLDS).where(_HOLDS.c.status != "held", _HOLDS.c.created_at < cutoff))
+        logger.info("purged %d finished budget hold(s) older than %g s", result.rowcount, older_than_s)
         return int(result.rowcount)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 __all__ = ["current_revision", "head_revision", "upgrade"]
+
+logger = logging.getLogger(__name__)
 
 _SCRIPTS = str(Path(__file__).with_name("migrations"))
 _LOCK_KEY = 0x65736361  # "esca": advisory lock id for schema migrations
@@ -38,13 +41,19 @@ def upgrade(engine: Engine, revision: str = "head", *, attempts: int = 5) -> Non
                 if engine.dialect.name == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
                 cfg.attributes["connection"] = connection
+                before = MigrationContext.configure(connection).get_current_revision()
                 command.upgrade(cfg, revision)
+                after = MigrationContext.configure(connection).get_current_revision()
+            if before != after:
+                logger.info("database schema migrated from %s to %s", before or "empty", after)
             return
-        except (OperationalError, ProgrammingError, IntegrityError):
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
             if revision == "head" and current_revision(engine) == head_revision():
+                logger.debug("another process migrated the database first")
                 return  # another process finished the same migration
             if attempt == attempts:
                 raise
+            logger.warning("migration attempt %d of %d failed (%s); retrying", attempt, attempts, type(exc).__name__)
             time.sleep(0.05 * attempt)
 
 

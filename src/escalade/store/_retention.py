@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -23,6 +24,8 @@ from escalade.store._models import (
 )
 
 __all__ = ["RetentionRepository"]
+
+logger = logging.getLogger(__name__)
 
 
 class RetentionRepository:
@@ -48,6 +51,15 @@ class RetentionRepository:
                 s.execute(delete(TelemetryEventRow).where(TelemetryEventRow.created_at < cutoff))
                 s.execute(delete(BudgetHoldRow).where(*finished_holds))
                 _delete_run_lines(s, run_ids)
+        logger.info(
+            "cleanup before %s%s: %d run(s), %d attempt(s), %d telemetry event(s), %d budget hold(s)",
+            f"{cutoff:%Y-%m-%d %H:%M}",
+            " (dry run: nothing deleted)" if dry_run else "",
+            len(run_ids),
+            attempts,
+            events,
+            holds,
+        )
         return CleanupReport(
             cutoff=cutoff,
             dry_run=dry_run,

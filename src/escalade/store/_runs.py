@@ -9,6 +9,7 @@ among its warnings, never left ``running``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ from escalade.store._engine import Database
 from escalade.store._models import AttemptRow, EscalationRow, ItemRow, RunRow
 
 __all__ = ["RunRepository"]
+
+logger = logging.getLogger(__name__)
 
 
 class RunRepository(RunListener):
@@ -105,6 +108,7 @@ class RunRepository(RunListener):
                     status="failed" if failure else result.status, finished_at=result.finished_at, warnings=warnings
                 )
             )
+        logger.info("run %s saved to %s: %s", run_id, self.db.database, "failed" if failure else result.status)
         if failure is not None:
             raise failure
 
@@ -144,6 +148,7 @@ class RunRepository(RunListener):
                 .where(RunRow.id == run_id, RunRow.status == "running")
                 .values(status="interrupted", finished_at=datetime.now(UTC))
             )
+        logger.info("run %s marked interrupted", run_id)
 
     # -- queries -------------------------------------------------------------------------------------
     def list_runs(self, *, limit: int | None = None) -> list[RunSummary]:

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import shutil
@@ -51,6 +52,8 @@ __all__ = [
     "probe",
     "symlinks",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: What every run must have, and the layers any one of which gives it.
 REQUIRED_ISOLATION: Mapping[str, tuple[str, ...]] = {
@@ -322,8 +325,16 @@ def probe(python: str, child: str) -> Isolation:
         if not missing(layers) and (found.view or not view):
             break
     if not tried:
+        logger.warning("sandbox probe: no way of starting the tests worked")
         return Isolation(prefix=(), layers=(), view=False, user=None, lost=("no way of starting the tests worked",))
-    return max(tried, key=lambda i: (-len(missing(i.layers)), len(i.layers)))
+    best = max(tried, key=lambda i: (-len(missing(i.layers)), len(i.layers)))
+    logger.debug(
+        "sandbox isolation chosen: %s; missing: %s; lost: %s",
+        ", ".join(best.layers) or "none",
+        ", ".join(missing(best.layers)) or "nothing",
+        "; ".join(best.lost) or "nothing",
+    )
+    return best
 
 
 def _probe_once(

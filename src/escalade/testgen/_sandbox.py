@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -70,6 +71,8 @@ from escalade.testgen._isolation import (
 from escalade.testgen._run import SandboxRun, read_result
 
 __all__ = ["REQUIRED_ISOLATION", "TEST_FILE", "Sandbox", "SandboxLimits", "SandboxRun"]
+
+logger = logging.getLogger(__name__)
 
 #: Name of the generated test file inside the sandbox folder.
 TEST_FILE = "test_escalade_generated.py"
@@ -131,6 +134,7 @@ class Sandbox:
         lacking = self.missing_isolation() if self.require_isolation else ()
         if lacking:
             lost = "; ".join(self._isolation().lost)
+            logger.warning("sandbox runs refused: this machine cannot give %s", ", ".join(lacking))
             raise SandboxError(
                 "generated tests cannot be isolated on this machine: "
                 + "; ".join(f"{need} (needs {' or '.join(REQUIRED_ISOLATION[need])})" for need in lacking)
@@ -230,10 +234,21 @@ class Sandbox:
                 _kill_run(process.pid)
                 await process.wait()
             lines = await channel.lines(grace_s=_GRACE_S)
-        return read_result(
-            lines, base, code=process.returncode, timed_out=timed_out, started=started, spec=spec,
-            required=self.require_isolation, isolation=isolation if self.isolate else None,
+        try:
+            run = read_result(
+                lines, base, code=process.returncode, timed_out=timed_out, started=started, spec=spec,
+                required=self.require_isolation, isolation=isolation if self.isolate else None,
+            )  # fmt: skip
+        except SandboxError:
+            logger.warning("the sandbox could not start a test run (exit code %s)", process.returncode)
+            raise
+        logger.debug(
+            "sandbox run: %d of %d test case(s) passed in %.1f s; layers: %s",
+            run.passed, len(run.tests), run.duration_s, ", ".join(run.isolation) or "none",
         )  # fmt: skip
+        if not run.trusted:
+            logger.warning("sandbox run not trusted: %s", "; ".join(run.problems))
+        return run
 
 
 class _Channel:
