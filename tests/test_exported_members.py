@@ -40,14 +40,15 @@ def test_root_all_is_sorted_and_complete() -> None:
 
 
 def test_root_names_are_their_subpackages_own() -> None:
-    """Each root name is the very object a subpackage exports: the root only re-exports."""
-    for name in escalade.__all__:
-        if name == "__version__":
-            continue
+    """Each root name is the very object a subpackage exports, and the root's lazy table names that subpackage."""
+    names = [name for name in escalade.__all__ if name != "__version__"]
+    assert sorted(escalade._HOMES) == sorted(names)
+    for name in names:
         value = getattr(escalade, name)
         home = importlib.import_module(".".join(value.__module__.split(".")[:2]))
         assert name in home.__all__, f"{name} is not exported by {home.__name__}"
         assert getattr(home, name) is value
+        assert escalade._HOMES[name] == home.__name__
 
 
 def test_root_has_no_other_name() -> None:
