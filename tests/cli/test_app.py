@@ -69,7 +69,7 @@ def test_entry_point_with_debug_prints_the_traceback(
     def boom(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr("escalade.cli.evaluate.load_dataset", boom)
+    monkeypatch.setattr("escalade.replay.load_dataset", boom)
     monkeypatch.setattr("escalade.cli.common._Flags.debug", False)  # restored after the test
     args = [part.format(dataset=make_dataset(), db=db_url) for part in command]
     monkeypatch.setattr("sys.argv", ["escalade", "--debug", *args])

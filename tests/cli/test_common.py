@@ -86,7 +86,7 @@ def test_unexpected_error_is_one_line(
     message: str,
 ) -> None:
     """An error from outside escalade's tree is one line naming its type, with a hint about --debug."""
-    monkeypatch.setattr("escalade.cli.evaluate.load_dataset", _explode(error))
+    monkeypatch.setattr("escalade.replay.load_dataset", _explode(error))
     got, out, err = invoke("eval", str(make_dataset()))
     assert got == code
     lines = err.strip().splitlines()
@@ -102,7 +102,7 @@ def test_debug_shows_the_traceback(
     make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str] | None
 ) -> None:
     """With --debug (or ESCALADE_DEBUG=1) an unexpected error propagates with its traceback."""
-    monkeypatch.setattr("escalade.cli.evaluate.load_dataset", _explode(ZeroDivisionError("boom")))
+    monkeypatch.setattr("escalade.replay.load_dataset", _explode(ZeroDivisionError("boom")))
     result = runner.invoke(app, [*args, "eval", str(make_dataset())], env=env)
     assert isinstance(result.exception, ZeroDivisionError)
     assert "error: unexpected" not in result.stderr
@@ -110,7 +110,7 @@ def test_debug_shows_the_traceback(
 
 def test_debug_flag_does_not_stick(make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch) -> None:
     """--debug applies to its own invocation only: the next one is back to one line."""
-    monkeypatch.setattr("escalade.cli.evaluate.load_dataset", _explode(ZeroDivisionError("boom")))
+    monkeypatch.setattr("escalade.replay.load_dataset", _explode(ZeroDivisionError("boom")))
     assert isinstance(runner.invoke(app, ["--debug", "eval", str(make_dataset())]).exception, ZeroDivisionError)
     code, _, err = invoke("eval", str(make_dataset()))
     assert code == EXIT_FAILED_RUN
@@ -119,7 +119,7 @@ def test_debug_flag_does_not_stick(make_dataset: MakeDataset, monkeypatch: pytes
 
 def test_interrupt_outside_a_run_exits_130(make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C in a command (here while eval loads its dataset) is one line and the interrupt's exit code."""
-    monkeypatch.setattr("escalade.cli.evaluate.load_dataset", _explode(KeyboardInterrupt()))
+    monkeypatch.setattr("escalade.replay.load_dataset", _explode(KeyboardInterrupt()))
     code, out, err = invoke("eval", str(make_dataset()))
     assert (code, err.strip()) == (exit_code(KeyboardInterrupt()), "error: interrupted")
     assert code == EXIT_INTERRUPTED

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from escalade.cascade import percent
 from escalade.cli.common import DbOption, JsonOption, handle_errors, open_store, out_console, print_json
-from escalade.reporting import CostAnalytics, RunGroupStats, generate_cost_analytics
+
+if TYPE_CHECKING:
+    from escalade.reporting import CostAnalytics, RunGroupStats
 
 __all__ = ["analytics_command"]
 
@@ -21,6 +23,8 @@ _HEADINGS = {
 
 
 def _section(heading: str, g: RunGroupStats) -> str:
+    from escalade.cascade import percent
+
     return (
         f"{heading}: {g.runs} run(s), {g.items_worked} items worked, {g.items_answered} answered\n"
         f"  cost ${g.total_cost:.4f} (answered items ${g.answered_cost:.4f})   "
@@ -32,6 +36,8 @@ def _section(heading: str, g: RunGroupStats) -> str:
 
 
 def _table(a: CostAnalytics) -> Table:
+    from escalade.cascade import percent
+
     table = Table("workflow", "kind", "runs", "avg cost $", "savings $", "avg savings", "success", "escalated")
     for name, s in a.workflow_stats.items():
         table.add_row(
@@ -50,6 +56,8 @@ def _table(a: CostAnalytics) -> Table:
 @handle_errors
 def analytics_command(json_out: JsonOption = False, db: DbOption = None) -> None:
     """Cost, savings, escalation and success rates over stored runs; offline and test-generation runs apart."""
+    from escalade.reporting import generate_cost_analytics
+
     a = generate_cost_analytics(open_store(db).list_runs())
     if json_out:
         print_json(json.dumps(a.to_dict()))

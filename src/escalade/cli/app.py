@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import traceback
-from importlib.metadata import version
 from typing import Annotated
 
 import typer
@@ -39,6 +38,8 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
+        from importlib.metadata import version
+
         out_console().print(f"escalade {version('escalade')}", markup=False)
         raise typer.Exit(EXIT_OK)
 

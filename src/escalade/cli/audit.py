@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from escalade.autonomy import AuditHead, audit_key, verify_trail
 from escalade.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED_RUN,
@@ -19,7 +18,9 @@ from escalade.cli.common import (
     out_console,
     print_json,
 )
-from escalade.store import SqlAutonomyStore
+
+if TYPE_CHECKING:
+    from escalade.autonomy import AuditHead
 
 __all__ = ["audit_app"]
 
@@ -29,6 +30,8 @@ audit_app = typer.Typer(
 
 
 def _anchor(value: str | None) -> AuditHead | None:
+    from escalade.autonomy import AuditHead
+
     if value is None:
         return None
     seq, _, digest = value.partition(":")
@@ -51,6 +54,9 @@ def verify_command(
     Exit 1 when something was edited, removed or moved (or, with a key, nothing is sealed with it);
     exit 2 when ESCALADE_AUDIT_KEY is missing or is not the key the entries are sealed with.
     """
+    from escalade.autonomy import audit_key, verify_trail
+    from escalade.store import SqlAutonomyStore
+
     expected = _anchor(anchor)
     with open_store(db) as store:
         report = verify_trail(SqlAutonomyStore(store.engine), key=audit_key(), anchor=expected)
@@ -74,6 +80,8 @@ def show_command(
     db: DbOption = None,
 ) -> None:
     """Print audit entries in order (one JSON object per line with --json)."""
+    from escalade.store import SqlAutonomyStore
+
     with open_store(db) as store:
         entries = SqlAutonomyStore(store.engine).audit_entries(after=after, limit=limit)
     for entry in entries:

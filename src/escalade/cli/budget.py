@@ -6,13 +6,15 @@ import json
 import math
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from escalade.budget import LineState, WorkspaceBudget
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.store import SqlStore
+
+if TYPE_CHECKING:
+    from escalade.budget import LineState, WorkspaceBudget
+    from escalade.store import SqlStore
 
 __all__ = ["budget_app"]
 
@@ -48,6 +50,8 @@ def set_command(
     db: DbOption = None,
 ) -> None:
     """Set a workspace's budget; options left out keep their stored value."""
+    from escalade.budget import WorkspaceBudget
+
     with open_store(db) as store:
         current = store.workspace_budget(workspace) or WorkspaceBudget(workspace=workspace)
         updated = WorkspaceBudget(
@@ -67,6 +71,8 @@ def set_command(
 @handle_errors
 def show_command(workspace: WorkspaceOption = "default", json_out: JsonOption = False, db: DbOption = None) -> None:
     """A workspace's budget, this month's spend and the reservations in flight (spend is counted without a budget)."""
+    from escalade.budget import WorkspaceBudget
+
     with open_store(db) as store:
         stored = store.workspace_budget(workspace)
         budget = stored or WorkspaceBudget(workspace=workspace)  # what a run of this workspace counts against

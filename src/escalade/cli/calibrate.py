@@ -11,8 +11,6 @@ import typer
 from rich.table import Table
 
 from escalade.cli.common import JsonOption, handle_errors, out_console, print_json
-from escalade.evaluation import CalibrationTarget, calibrate_rows, prepare_rows, split_rows
-from escalade.replay import load_dataset
 
 __all__ = ["calibrate_command"]
 
@@ -43,6 +41,9 @@ def calibrate_command(
     json_out: JsonOption = False,
 ) -> None:
     """Calibrate the threshold of a learned router or cascade on recorded outcomes, then check it on held-out rows."""
+    from escalade.evaluation import CalibrationTarget, calibrate_rows, prepare_rows, split_rows
+    from escalade.replay import load_dataset
+
     if quality is None and alpha is None and strong_share is None:
         quality = 0.95
     target = CalibrationTarget(quality=quality, alpha=alpha, strong_share=strong_share, delta=delta)

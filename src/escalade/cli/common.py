@@ -23,12 +23,11 @@ code  name                  meaning
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -42,9 +41,12 @@ from escalade.exceptions import (
     RunStoppedError,
     SandboxError,
 )
-from escalade.store import SqlStore
+
+if TYPE_CHECKING:
+    from escalade.store import SqlStore
 
 __all__ = [
+    "DEFAULT_PROFILE",
     "EXIT_BAD_INPUT",
     "EXIT_ENVIRONMENT",
     "EXIT_FAILED_RUN",
@@ -62,6 +64,10 @@ __all__ = [
     "set_debug",
     "unexpected",
 ]
+
+#: ``escalade.autonomy.DEFAULT_PROFILE``, the default of ``decide --profile``, named here too so that
+#: ``--help`` shows it without loading the autonomy engine (pydantic, SciPy); a test keeps the two equal.
+DEFAULT_PROFILE = "balanced"
 
 EXIT_OK = 0
 EXIT_FAILED_RUN = 1
@@ -102,6 +108,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 
 def exit_code(error: BaseException) -> int:
     """The exit code for ``error`` (see the module docstring); Ctrl-C, and SIGTERM's cancellation, are interrupts."""
+    import asyncio
+
     if isinstance(error, KeyboardInterrupt | asyncio.CancelledError):
         return EXIT_INTERRUPTED
     if isinstance(error, _ENVIRONMENT):
@@ -165,6 +173,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 def open_store(db: str | None) -> SqlStore:
     """The store at ``db`` (schema created or upgraded)."""
+    from escalade.store import SqlStore
+
     return SqlStore(db)
 
 

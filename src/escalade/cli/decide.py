@@ -17,25 +17,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.markup import escape
 
-from escalade.autonomy import (
-    DEFAULT_PROFILE,
-    CalibrationRecord,
-    EscalationEngine,
-    EscalationMetrics,
-    Labelled,
-    RateControl,
-    escalation_metrics,
-    load_profiles,
-    load_rules,
-    parse_outcome,
-)
-from escalade.autonomy._decisions import MAX_ID, DecisionContext, parse_decision
 from escalade.cli.common import (
+    DEFAULT_PROFILE,
     DbOption,
     JsonOption,
     err_console,
@@ -46,7 +34,10 @@ from escalade.cli.common import (
     print_json,
 )
 from escalade.exceptions import ConfigError, DecisionError, EscaladeError
-from escalade.store import SqlAutonomyStore, SqlStore
+
+if TYPE_CHECKING:
+    from escalade.autonomy import CalibrationRecord, DecisionContext, EscalationEngine, EscalationMetrics, Labelled
+    from escalade.store import SqlStore
 
 __all__ = ["decide_command", "outcome_command"]
 
@@ -88,6 +79,8 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 def _given_id(item: dict[str, Any] | str) -> str | int | None:
     """The line's id as it was given (a string or a short integer), to echo back; ``None`` otherwise."""
+    from escalade.autonomy._decisions import MAX_ID
+
     raw_id = item.get("id") if isinstance(item, dict) else None
     shown = isinstance(raw_id, str) or (
         isinstance(raw_id, int) and not isinstance(raw_id, bool) and abs(raw_id) < 10**MAX_ID
@@ -128,6 +121,9 @@ def _engine(
     rate_control: bool,
     audit_rate: float,
 ) -> tuple[SqlStore, EscalationEngine]:
+    from escalade.autonomy import EscalationEngine, RateControl, load_profiles, load_rules
+    from escalade.store import SqlAutonomyStore
+
     store = open_store(db)
     try:
         profiles = load_profiles(profiles_file)
@@ -149,6 +145,8 @@ def _engine(
 
 def _labelled(path: Path, engine: EscalationEngine, workspace: str) -> list[Labelled]:
     """Labelled decisions from a JSON-lines file: decision fields plus ``needs_person`` (or ``escalate``)."""
+    from escalade.autonomy import DecisionContext, Labelled, parse_decision
+
     found = []
     try:
         text = path.read_text(encoding="utf-8")
@@ -223,6 +221,8 @@ def decide_command(
     db: DbOption = None,
 ) -> None:
     """Read decisions as JSON lines on stdin; write one JSON answer per line (see docs/autonomy.md)."""
+    from escalade.autonomy import DecisionContext
+
     modes = {
         "--stats": stats,
         "--calibrate": calibrate,
@@ -257,6 +257,8 @@ def _check_options(rates: Mapping[str, float], modes: Mapping[str, bool]) -> Non
 
 def _show_stats(engine: EscalationEngine, workspace: str, target_rate: float, json_out: bool) -> None:
     """``--stats``: the workspace's escalation metrics, measured against ``target_rate``."""
+    from escalade.autonomy import escalation_metrics
+
     store = engine.store
     metrics = escalation_metrics(store.decisions(workspace), target_rate=target_rate, offsets=store.offsets(workspace))
     _print_metrics(metrics, json_out)
@@ -356,6 +358,8 @@ def outcome_command(
     db: DbOption = None,
 ) -> None:
     """Read outcomes as JSON lines on stdin (id plus success, response, response_time_s, should_have_escalated)."""
+    from escalade.autonomy import DecisionContext, parse_outcome
+
     DecisionContext(workspace=workspace)  # checks the name before anything is read
     store, engine = _engine(db, DEFAULT_PROFILE, None, None, 0.05, True, 0.0)
     with store:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
-from escalade.cli.running import progress_bar
-from escalade.evaluation import EvalReport, Policy, evaluate, plot_report, select_policies
-from escalade.replay import Outcomes, PremiumCost, load_dataset, premium_cost
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from escalade.evaluation import EvalReport, Policy
+    from escalade.replay import PremiumCost
 
 __all__ = ["eval_command"]
 
@@ -86,6 +88,10 @@ def eval_command(
     json_out: JsonOption = False,
 ) -> None:
     """Evaluate policies side by side on recorded outcomes: quality, cost, AIQ, APGR, CPT, savings."""
+    from escalade.cli.running import progress_bar
+    from escalade.evaluation import evaluate, plot_report, select_policies
+    from escalade.replay import Outcomes, load_dataset, premium_cost
+
     if not 0 < target_quality <= 1.5:
         raise fail(f"--target-quality must be in (0, 1.5], got {target_quality}")
     dataset = load_dataset(dataset_dir)

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.store import KeyVault
 
 __all__ = ["keys_app"]
 
@@ -26,6 +25,8 @@ def set_command(
     db: DbOption = None,
 ) -> None:
     """Store a key, read from a hidden prompt (or from standard input when piped), never from arguments."""
+    from escalade.store import KeyVault
+
     key = typer.prompt(f"API key for {provider}", hide_input=True) if sys.stdin.isatty() else sys.stdin.readline()
     key = key.strip()
     if not key:
@@ -55,6 +56,8 @@ def delete_command(
     db: DbOption = None,
 ) -> None:
     """Remove a stored key."""
+    from escalade.store import KeyVault
+
     with open_store(db) as store:
         removed = KeyVault(store).delete(provider, workspace=workspace)
     if not removed:

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
-from escalade.ladder import load_config
-from escalade.routing import (
-    ContextAnalyzer,
-    LearnedClassifier,
-    Router,
-    RoutingDecision,
-    Task,
-    TriggerDetector,
-    WorkspacePreferences,
-    load_trigger_patterns,
-)
-from escalade.routing.learned import load_router
+
+if TYPE_CHECKING:
+    from escalade.routing import RoutingDecision
 
 __all__ = ["route_command"]
 
@@ -71,6 +62,18 @@ def route_command(
     json_out: JsonOption = False,
 ) -> None:
     """Show the tier a task would start on, with its triggers, context analysis and reasons."""
+    from escalade.ladder import load_config
+    from escalade.routing import (
+        ContextAnalyzer,
+        LearnedClassifier,
+        Router,
+        Task,
+        TriggerDetector,
+        WorkspacePreferences,
+        load_trigger_patterns,
+    )
+    from escalade.routing.learned import load_router
+
     paths = file or []
     missing = [p for p in paths if not p.is_file()]
     if missing:

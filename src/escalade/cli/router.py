@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from escalade import __version__
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.evaluation import outcomes_from_logs, pick_cheap
-from escalade.replay import Outcomes, load_dataset
-from escalade.routing.learned import GainRouter, RouterArtifact, load_router, save_router
+
+if TYPE_CHECKING:
+    from escalade.replay import Outcomes
+    from escalade.routing.learned import RouterArtifact
 
 __all__ = ["router_app"]
 
@@ -55,6 +55,9 @@ def _training_rows(
     dataset_dir: Path | None, split: str | None, from_store: bool, db: str | None, workflow: str | None
 ) -> tuple[Outcomes, dict[str, Any]]:
     """Labelled rows from a dataset split or from the store's logged runs, with their provenance."""
+    from escalade.evaluation import outcomes_from_logs
+    from escalade.replay import Outcomes, load_dataset
+
     if (dataset_dir is None) == (not from_store):
         raise fail("give a DATASET_DIR or --from-store (one of them)")
     if dataset_dir is not None:
@@ -93,6 +96,11 @@ def fit_command(
     From a dataset it learns which model is right; from logged runs, whether the first tier passed
     and whether the top tier passed where items reached it.
     """
+    import numpy as np
+
+    from escalade.evaluation import pick_cheap
+    from escalade.routing.learned import GainRouter, RouterArtifact, save_router
+
     if not 0 <= strong_share <= 1:
         raise fail(f"--strong-share must be in [0, 1], got {strong_share}")
     outcomes, provenance = _training_rows(dataset_dir, split, from_store, db, workflow)
@@ -121,4 +129,6 @@ def show_command(
     json_out: JsonOption = False,
 ) -> None:
     """Show a saved router: models, cutoff, cost lines, and the terms that lean towards each model."""
+    from escalade.routing.learned import load_router
+
     _print(_summary(load_router(path), path), json_out, str(path))

@@ -2,56 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from escalade.budget import BudgetLedger, WorkspaceBudget
-from escalade.cascade import (
-    CallObserver,
-    ModelOrder,
-    ProgressiveExecutor,
-    ProgressiveWorkflowResult,
-    RunListener,
-    WorkItem,
-    new_run_id,
-)
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.cli.live import LiveOptions, check_live_options, live_resources
-from escalade.cli.running import (
-    ProgressListener,
-    RunSetup,
-    approver,
-    exit_for,
-    interrupted,
-    progress_bar,
-    until_terminated,
-)
 from escalade.exceptions import RunStoppedError
-from escalade.ladder import EscalationConfig, load_config
-from escalade.plugins import OFFLINE_SCORERS, ScorerSetup, available, make_scorer
-from escalade.providers import Provider
-from escalade.quality import Scorer
-from escalade.replay import (
-    OFFLINE_WORKFLOW,
-    BenchmarkDataset,
-    ReplayPlan,
-    ReplayProvider,
-    accuracy_metrics,
-    load_dataset,
-    plan_live,
-    plan_replay,
-    premium_baseline,
-    reference_metrics,
-)
-from escalade.reporting import ProgressiveTelemetry
-from escalade.store import SqlStore
+
+if TYPE_CHECKING:
+    from escalade.budget import BudgetLedger, WorkspaceBudget
+    from escalade.cascade import CallObserver, ModelOrder, ProgressiveWorkflowResult, RunListener, WorkItem
+    from escalade.cli.live import LiveOptions
+    from escalade.ladder import EscalationConfig
+    from escalade.providers import Provider
+    from escalade.quality import Scorer
+    from escalade.replay import BenchmarkDataset, ReplayPlan
+    from escalade.store import SqlStore
 
 __all__ = ["run_command"]
 
@@ -78,6 +49,9 @@ def _replay_setup(
     dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, scorer: str
 ) -> _Setup:
     """Recorded answers: no key, no real spend, so no shared ledger either."""
+    from escalade.plugins import OFFLINE_SCORERS, ScorerSetup, available, make_scorer
+    from escalade.replay import OFFLINE_WORKFLOW, ReplayProvider, accuracy_metrics, plan_replay, premium_baseline
+
     plan = plan_replay(dataset, split, cfg, limit=limit, offline_scorer=scorer in available(OFFLINE_SCORERS))
     built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=plan.rows)
     baseline = premium_baseline(plan)
@@ -102,6 +76,10 @@ def _live_setup(
     store: SqlStore,
 ) -> _Setup:
     """Real calls with the workspace's key; spend is reserved on the store's ledger, month line included."""
+    from escalade.cli.live import live_resources
+    from escalade.plugins import ScorerSetup, make_scorer
+    from escalade.replay import plan_live, reference_metrics
+
     plan = plan_live(dataset, split, cfg, live.provider, limit=limit)
     built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind))  # offline scorers refuse: no grades
     used = live_resources(store, live, expected_output_tokens=plan.config.max_output_tokens // 4)
@@ -166,6 +144,10 @@ def run_command(
     db: DbOption = None,
 ) -> None:
     """Run the tier ladder over a dataset (recorded outcomes or live calls) and report cost, savings and accuracy."""
+    from escalade.cli.live import check_live_options
+    from escalade.ladder import load_config
+    from escalade.replay import load_dataset
+
     if concurrency is not None and concurrency < 1:
         raise fail(f"--concurrency must be at least 1, got {concurrency}")
     live = check_live_options(
@@ -202,6 +184,20 @@ def _execute(
     json_out: bool,
 ) -> None:
     """Run the executor with the store, telemetry and a progress bar; report; exit 1 if stopped or nothing answered."""
+    import asyncio
+
+    from escalade.cascade import ProgressiveExecutor, new_run_id
+    from escalade.cli.running import (
+        ProgressListener,
+        RunSetup,
+        approver,
+        exit_for,
+        interrupted,
+        progress_bar,
+        until_terminated,
+    )
+    from escalade.reporting import ProgressiveTelemetry
+
     plan = setup.plan
     info = {"dataset": dataset_name, "split": split, "scorer": scorer_name, "offline_scorer": setup.offline_scorer}
     progress = progress_bar(json_out=json_out)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from escalade.cascade import percent, render_report
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 
 __all__ = ["cleanup_command", "list_command", "show_command"]
@@ -21,6 +20,8 @@ def list_command(
     db: DbOption = None,
 ) -> None:
     """List stored runs, newest first."""
+    from escalade.cascade import percent
+
     runs = open_store(db).list_runs(limit=limit)
     if json_out:
         print_json(json.dumps([r.to_dict() for r in runs]))
@@ -52,6 +53,8 @@ def show_command(
     db: DbOption = None,
 ) -> None:
     """Show one stored run."""
+    from escalade.cascade import render_report
+
     summary = open_store(db).get_run(run_id)
     if json_out:
         print_json(json.dumps(summary.to_dict()))

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 
-from escalade.cascade import RunListener, new_run_id
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
-from escalade.cli.live import check_live_options, live_resources
-from escalade.cli.running import (
-    ProgressListener,
-    RunSetup,
-    approver,
-    exit_for,
-    interrupted,
-    progress_bar,
-    until_terminated,
-)
 from escalade.exceptions import RunStoppedError
-from escalade.ladder import load_config
-from escalade.providers import default_ladder
-from escalade.reporting import ProgressiveTelemetry
-from escalade.store import SqlStore
-from escalade.testgen import (
-    ProgressiveTestGenWorkflow,
-    RecordedAnswers,
-    Sandbox,
-    SandboxLimits,
-    TestGenResult,
-    check_out_dir,
-    find_targets,
-    sandbox_notes,
-)
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from escalade.cascade import RunListener
+    from escalade.store import SqlStore
+    from escalade.testgen import ProgressiveTestGenWorkflow
 
 __all__ = ["generate_tests_command"]
 
@@ -67,6 +47,21 @@ def generate_tests_command(
     db: DbOption = None,
 ) -> None:
     """Generate tests per function and class, run them in a sandbox, climb only where their CQS is low."""
+    from escalade.cli.live import check_live_options, live_resources
+    from escalade.cli.running import ProgressListener, RunSetup, approver, progress_bar
+    from escalade.ladder import load_config
+    from escalade.providers import default_ladder
+    from escalade.reporting import ProgressiveTelemetry
+    from escalade.testgen import (
+        ProgressiveTestGenWorkflow,
+        RecordedAnswers,
+        Sandbox,
+        SandboxLimits,
+        check_out_dir,
+        find_targets,
+        sandbox_notes,
+    )
+
     if (answers is None) == (provider is None):
         raise fail("give either --answers FILE (recorded answers) or --provider openai|anthropic")
     if concurrency is not None and concurrency < 1:
@@ -120,6 +115,12 @@ def _run(
     json_out: bool,
 ) -> None:
     """Execute, store the figures, print the report; exit 1 when the run was stopped or answered nothing."""
+    import asyncio
+
+    from escalade.cascade import new_run_id
+    from escalade.cli.running import exit_for, interrupted, until_terminated
+    from escalade.testgen import TestGenResult
+
     run_id = new_run_id(workflow.workflow_name)
     stopped: RunStoppedError | None = None
     try:
