@@ -23,7 +23,6 @@ from escalade import (
     EscalationEngine,
     FailureAnalysis,
     Ladder,
-    Outcome,
     ProgressiveTelemetry,
     ProgressiveWorkflow,
     ScriptedProvider,
@@ -33,7 +32,13 @@ from escalade import (
     WorkItem,
     generate_cost_analytics,
 )
-from escalade.autonomy import DecisionContext, DecisionType, MemoryAutonomyStore, parse_decision
+from escalade.autonomy import (
+    DecisionContext,
+    DecisionType,
+    MemoryAutonomyStore,
+    Outcome,
+    parse_decision,
+)
 from escalade.cascade import TeamContext, TeamOutcome
 from escalade.cascade import _results as results
 from escalade.cli import app
