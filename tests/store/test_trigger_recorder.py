@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from escalade.cascade import ProgressiveExecutor, ProgressiveWorkflowResult, WorkItem
+from escalade.cascade import ItemResult, ProgressiveExecutor, ProgressiveWorkflowResult, TierResult, WorkItem
 from escalade.ladder import EscalationConfig
 from escalade.replay import OfflineOracleScorer, ReplayPlan, ReplayProvider, load_dataset, plan_replay
 from escalade.routing import (
@@ -124,3 +124,22 @@ def test_routed_item_without_known_outcome_records_nothing(make_dataset: MakeDat
     recorder.track(login.id, TriggerFiring.from_decision(router, task, decision))
     _run(plan, recorder, (dataclasses.replace(login, start_tier=decision.tier),))
     assert history.outcomes == []
+
+
+def test_recorder_without_a_run_start_uses_its_tiers() -> None:
+    """Items of a run whose start the recorder did not see count with the ladder it was given, else not at all."""
+    item = ItemResult(
+        item_id="q",
+        status="accepted",
+        prompt="Fix the JWT token refresh",
+        tiers=(TierResult(tier="cheap", attempts=(), escalated=True, escalation_reason="low"),),
+    )
+    blind = InMemoryTriggerHistory()
+    TriggerOutcomeRecorder(blind, detector=TriggerDetector(), known=lambda i, t: False).on_item_finished("r", item)
+    assert blind.outcomes == []
+    history = InMemoryTriggerHistory()
+    recorder = TriggerOutcomeRecorder(
+        history, detector=TriggerDetector(), known=lambda i, t: False, tiers=("cheap", "premium")
+    )
+    recorder.on_item_finished("r", item)
+    assert [(o.trigger, o.escalated, o.needed) for o in history.outcomes] == [("authentication", False, True)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from escalade.cascade import ItemResult, ProgressiveWorkflowResult, RunListener
@@ -50,6 +51,7 @@ class TriggerOutcomeRecorder(RunListener):
         detector: TriggerDetector | None = None,
         min_confidence: float = 0.7,
         known: KnownOutcome | None = None,
+        tiers: Sequence[str] = (),
     ) -> None:
         if not 0 <= min_confidence <= 1:
             raise ConfigError("min_confidence must be in [0, 1]", field="min_confidence")
@@ -61,6 +63,8 @@ class TriggerOutcomeRecorder(RunListener):
         self.min_confidence = min_confidence
         #: Known outcomes of tiers (grades, reviewers), preferred to the run's own verdict.
         self.known = known
+        #: The ladder's tier names for items of runs whose start this recorder did not see.
+        self.tiers = tuple(tiers)
         #: Outcomes kept so far, and those skipped as already recorded.
         self.recorded = 0
         self.duplicates = 0
@@ -79,8 +83,8 @@ class TriggerOutcomeRecorder(RunListener):
     def on_item_finished(self, run_id: str, item: ItemResult) -> None:
         with self._lock:
             firing = self._firings.pop(item.item_id, None)
-        tiers = self._tiers.get(run_id)
-        if tiers is None:
+        tiers = self._tiers.get(run_id, self.tiers)
+        if not tiers:
             return
         firing = firing or self._unrouted(item)
         if firing is None:
