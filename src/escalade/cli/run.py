@@ -197,6 +197,8 @@ def _execute(
         until_terminated,
     )
     from escalade.reporting import ProgressiveTelemetry
+    from escalade.routing import TriggerDetector
+    from escalade.store import TriggerOutcomeRecorder
 
     plan = setup.plan
     info = {"dataset": dataset_name, "split": split, "scorer": scorer_name, "offline_scorer": setup.offline_scorer}
@@ -207,6 +209,8 @@ def _execute(
         ProgressiveTelemetry(store, workflow_name=setup.workflow),
         ProgressListener(progress, len(plan.items)),
     ]
+    if not setup.offline_scorer:  # trigger outcomes from the run's own verdicts, never from recorded grades
+        listeners.append(TriggerOutcomeRecorder(store, detector=TriggerDetector()))
     executor = ProgressiveExecutor(
         plan.config,
         setup.provider,

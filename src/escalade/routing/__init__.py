@@ -19,6 +19,14 @@ from escalade.routing._classifier import Classification, CognitiveClassifier, Le
 from escalade.routing._context import Assessment, ContextAnalysis, ContextAnalyzer, Level
 from escalade.routing._preferences import WorkspacePreferences
 from escalade.routing._router import Router, RoutingDecision
+from escalade.routing._trigger_outcomes import (
+    NO_TRIGGER,
+    KeyedTriggerHistory,
+    KnownOutcome,
+    TriggerFiring,
+    tier_verdict,
+    trigger_outcomes,
+)
 from escalade.routing._triggers import (
     DEFAULT_PATTERNS,
     SOURCE_WEIGHTS,
@@ -42,6 +50,7 @@ from escalade.routing._validation import (
 
 __all__ = [
     "DEFAULT_PATTERNS",
+    "NO_TRIGGER",
     "SOURCE_WEIGHTS",
     "Assessment",
     "CacheAwareRouter",
@@ -55,6 +64,8 @@ __all__ = [
     "ContextAnalysis",
     "ContextAnalyzer",
     "InMemoryTriggerHistory",
+    "KeyedTriggerHistory",
+    "KnownOutcome",
     "LearnedClassifier",
     "Level",
     "PrefixMemory",
@@ -66,6 +77,7 @@ __all__ = [
     "Trigger",
     "TriggerCategory",
     "TriggerDetector",
+    "TriggerFiring",
     "TriggerHistory",
     "TriggerOutcome",
     "TriggerPattern",
@@ -77,4 +89,6 @@ __all__ = [
     "default_escalation_cost",
     "load_trigger_patterns",
     "task_hash",
+    "tier_verdict",
+    "trigger_outcomes",
 ]

@@ -143,6 +143,13 @@ class InMemoryTriggerHistory:
     def record_trigger_outcome(self, outcome: TriggerOutcome) -> None:
         self.outcomes.append(outcome)
 
+    def record_trigger_outcome_once(self, outcome: TriggerOutcome) -> bool:
+        """Keep ``outcome`` unless this trigger already has one for the same task; whether it was kept."""
+        if any(o.trigger == outcome.trigger and o.task_hash == outcome.task_hash for o in self.outcomes):
+            return False
+        self.outcomes.append(outcome)
+        return True
+
     def trigger_stats(self) -> dict[str, TriggerStats]:
         counts: dict[str, dict[tuple[bool, bool], int]] = {}
         for o in self.outcomes:

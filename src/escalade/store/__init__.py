@@ -38,6 +38,7 @@ from escalade.store._runs import RunRepository
 from escalade.store._sql import SqlStore
 from escalade.store._telemetry import TelemetryRepository
 from escalade.store._transactions import transaction
+from escalade.store._trigger_recorder import TriggerOutcomeRecorder
 from escalade.store._triggers import TriggerRepository
 from escalade.store._urls import default_database_url, first_line, resolve_database_url
 
@@ -75,6 +76,7 @@ __all__ = [
     "SqlStore",
     "TelemetryEventRow",
     "TelemetryRepository",
+    "TriggerOutcomeRecorder",
     "TriggerOutcomeRow",
     "TriggerRepository",
     "WorkspaceBudgetRow",

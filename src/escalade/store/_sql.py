@@ -153,6 +153,10 @@ class SqlStore(RunListener):
         """Keep one trigger outcome (the task as a hash only)."""
         self.triggers.record_trigger_outcome(outcome)
 
+    def record_trigger_outcome_once(self, outcome: TriggerOutcome) -> bool:
+        """Keep ``outcome`` unless this trigger already has one for the same task; whether it was kept."""
+        return self.triggers.record_trigger_outcome_once(outcome)
+
     def trigger_stats(self) -> dict[str, TriggerStats]:
         """True and false positives and negatives per trigger, counted in the database."""
         return self.triggers.trigger_stats()

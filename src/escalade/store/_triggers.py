@@ -32,6 +32,21 @@ class TriggerRepository:
             },
         )
 
+    def record_trigger_outcome_once(self, outcome: TriggerOutcome) -> bool:
+        """Keep ``outcome`` unless this trigger already has one for the same task; whether it was kept.
+
+        One observation per trigger and task, the first one standing: a run stored again, resumed
+        or replayed never counts the same evidence twice.
+        """
+        seen = select(TriggerOutcomeRow.id).where(
+            TriggerOutcomeRow.trigger == outcome.trigger, TriggerOutcomeRow.task_hash == outcome.task_hash
+        )
+        with self.db.session() as s:
+            if s.scalars(seen.limit(1)).first() is not None:
+                return False
+        self.record_trigger_outcome(outcome)
+        return True
+
     def trigger_stats(self) -> dict[str, TriggerStats]:
         """True and false positives and negatives per trigger, counted in the database."""
         query = select(
