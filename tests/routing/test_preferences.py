@@ -6,6 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escalade.exceptions import ConfigError
 from escalade.ladder import Ladder
@@ -128,3 +130,23 @@ def test_check_against_the_ladder() -> None:
         with pytest.raises(ConfigError) as caught:
             prefs.check(ladder)
         assert caught.value.field == field
+
+
+_MODEL = st.sampled_from(["a/1", "a/2", "b/1", "b/2", "c/1", "d/9"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    offered=st.lists(_MODEL, unique=True),
+    preferred=st.lists(_MODEL, unique=True, min_size=1, max_size=4),
+    providers=st.lists(st.sampled_from(["a", "b", "c", "x"]), unique=True, max_size=3),
+)
+def test_order_models_is_a_permutation_led_by_the_preferred(
+    offered: list[str], preferred: list[str], providers: list[str]
+) -> None:
+    """Whatever the preferences, the result is the offered models reordered, the offered preferred ones first."""
+    prefs = WorkspacePreferences(preferred_models={"t": tuple(preferred)}, preferred_providers=tuple(providers))
+    ordered = prefs.order_models(offered, tier="t")
+    assert sorted(ordered) == sorted(offered)
+    lead = [m for m in preferred if m in offered]
+    assert list(ordered[: len(lead)]) == lead
