@@ -74,13 +74,12 @@ def test_set_show_list_and_partial_updates(db_url: str) -> None:
     assert listed == {
         "workspaces": [
             {"workspace": "acme", "preferences_set": True, "budget_set": False},
-            {"workspace": "beta", "preferences_set": True, "budget_set": True},
+            {"workspace": "beta", "preferences_set": False, "budget_set": True},
         ]
     }
-    assert invoke("workspace", "list", "--db", db_url)[1].splitlines() == [
-        "acme  preferences",
-        "beta  preferences, budget",
-    ]
+    assert invoke("workspace", "list", "--db", db_url)[1].splitlines() == ["acme  preferences", "beta  budget"]
+    assert invoke("workspace", "set", "gamma", "--db", db_url)[0] == 0  # no option: the defaults, stored
+    assert _show(db_url, "gamma")["preferences_set"] is True
 
 
 def test_unknown_workspace_shows_the_defaults_and_list_starts_empty(db_url: str) -> None:

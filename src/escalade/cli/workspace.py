@@ -112,7 +112,9 @@ def set_command(
         prefs = _updated(current, given, cleared)
         _check(prefs, ladder, given, config)
         budget = _updated_budget(store, name, per_request_usd, monthly_usd, cleared)
-        store.set_workspace_preferences(name, prefs)
+        caps_only = not any(v is not None for v in given.values()) and not cleared - set(caps) and budget is not None
+        if not caps_only:  # caps alone leave the preferences as they are (stored or not)
+            store.set_workspace_preferences(name, prefs)
         if budget is not None:
             store.put_workspace_budget(budget)
             _month_state(store, budget, sync_cap=True)
