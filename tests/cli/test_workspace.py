@@ -156,6 +156,8 @@ def test_config_ladder_checks_tiers_and_models(db_url: str, tmp_path: Path) -> N
     assert "the stored min_tier 'small' does not fit the default ladder" in err
     assert "--clear min-tier" in err
     assert _show(db_url)["preferences"]["min_tier"] == "small"
+    assert invoke("workspace", "set", "acme", "--monthly-usd", "4", "--db", db_url)[0] == 0  # caps alone: unchecked
+    assert _show(db_url)["budget"]["monthly_limit_usd"] == 4.0
 
 
 @pytest.mark.parametrize(

@@ -107,13 +107,15 @@ def set_command(
         if given.get(field) is not None or caps.get(field) is not None:
             raise fail(f"{_OPTIONS[field]} and --clear {field.replace('_', '-')} both given: pick one")
     ladder = _ladder(config)
+    caps_given = any(v is not None for v in caps.values()) or bool(cleared & set(caps))
+    caps_only = caps_given and not any(v is not None for v in given.values()) and not cleared - set(caps)
     with open_store(db) as store:
-        current = store.workspace_preferences(name)
-        prefs = _updated(current, given, cleared)
-        _check(prefs, ladder, given, config)
+        prefs = None
+        if not caps_only:  # caps alone leave the preferences as they are (stored or not), unchecked
+            prefs = _updated(store.workspace_preferences(name), given, cleared)
+            _check(prefs, ladder, given, config)
         budget = _updated_budget(store, name, per_request_usd, monthly_usd, cleared)
-        caps_only = not any(v is not None for v in given.values()) and not cleared - set(caps) and budget is not None
-        if not caps_only:  # caps alone leave the preferences as they are (stored or not)
+        if prefs is not None:
             store.set_workspace_preferences(name, prefs)
         if budget is not None:
             store.put_workspace_budget(budget)
