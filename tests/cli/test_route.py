@@ -75,3 +75,22 @@ def test_route_errors(args: list[str], pattern: str) -> None:
     result = runner.invoke(app, ["route", "x", *args])
     assert result.exit_code == 2
     assert pattern in result.stderr
+
+
+def test_route_with_a_stored_workspace(db_url: str) -> None:
+    """--workspace routes with the stored preferences (default tier ahead of the classifier); options replace fields."""
+    assert runner.invoke(app, ["workspace", "set", "acme", "--default-tier", "capable", "--db", db_url]).exit_code == 0
+    stored = json.loads(
+        runner.invoke(app, ["route", "Fix a typo", "--workspace", "acme", "--db", db_url, "--json"]).stdout
+    )
+    assert stored["tier"] == "capable"
+    assert stored["reasons"][0] == "workspace default tier 'capable' (ahead of classification)"
+    args = ["route", "Fix a typo", "--workspace", "acme", "--default-tier", "cheap", "--db", db_url, "--json"]
+    assert json.loads(runner.invoke(app, args).stdout)["tier"] == "cheap"
+    other = json.loads(runner.invoke(app, ["route", "Fix a typo", "--workspace", "b", "--db", db_url, "--json"]).stdout)
+    assert other["tier"] == "cheap"  # workspace b has nothing stored: the defaults
+    forced = runner.invoke(app, ["route", "Fix a typo", "--default-tier", "premium", "--override", "cheap", "--json"])
+    assert json.loads(forced.stdout)["tier"] == "cheap"
+    bad = runner.invoke(app, ["route", "x", "--workspace", "a\x00b", "--db", db_url])
+    assert bad.exit_code == 2
+    assert "field 'workspace'" in bad.stderr

@@ -1,4 +1,4 @@
-"""The router: seed scenarios, precedence of override, bounds and classification, preferences."""
+"""The router: seed scenarios, seed 002's precedence (override > default > classification, then bounds)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from escalade.exceptions import ConfigError
 from escalade.ladder import Ladder, Tier
-from escalade.routing import Router, Task, TriggerCategory, WorkspacePreferences
+from escalade.routing import Classification, Router, Task, TriggerCategory, WorkspacePreferences
 
 
 @pytest.fixture
@@ -55,12 +55,85 @@ def test_seed_scenarios(ladder: Ladder, task: Task, tier: str, trigger: str | No
 
 
 def test_override_beats_bounds_and_triggers(ladder: Ladder) -> None:
-    """A per-request override names the tier even outside the workspace's bounds."""
+    """A per-request override names the tier even outside the workspace's bounds (seed 002)."""
     prefs = WorkspacePreferences(max_tier="capable")
     decision = Router(ladder, preferences=prefs).route(Task("Fix a typo"), override="premium")
     assert decision.tier == "premium"
     assert decision.overridden
     assert decision.confidence == 1.0
+
+
+class _Fixed:
+    """A classifier that always proposes ``rank``."""
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+        self.calls = 0
+
+    def classify(self, description: str, *, tiers: int) -> Classification:
+        self.calls += 1
+        return Classification(rank=self.rank, confidence=0.9, reasons=(f"fixed {self.rank}",))
+
+
+# (classified rank, default tier, override, min, max) -> start tier. Seed 002: override > default > classification,
+# the bounds clamping the default or the classification but never the override.
+PRECEDENCE = [
+    # classification alone, within, under and over the bounds
+    (0, None, None, None, None, "cheap"),
+    (2, None, None, None, None, "premium"),
+    (0, None, None, "capable", None, "capable"),
+    (2, None, None, None, "capable", "capable"),
+    (1, None, None, "cheap", "premium", "capable"),
+    # the default tier wins over the classification, both ways, and stays within its bounds
+    (2, "cheap", None, None, None, "cheap"),
+    (0, "premium", None, None, None, "premium"),
+    (0, "capable", None, "capable", None, "capable"),
+    (2, "capable", None, None, "capable", "capable"),
+    (2, "capable", None, "cheap", "premium", "capable"),
+    # the override wins over both, and the bounds do not apply to it
+    (0, "capable", "premium", None, None, "premium"),
+    (2, "capable", "cheap", None, None, "cheap"),
+    (0, None, "premium", None, "capable", "premium"),
+    (2, None, "cheap", "capable", None, "cheap"),
+    (1, "capable", "premium", "capable", "capable", "premium"),
+    (1, "capable", "cheap", "capable", "capable", "cheap"),
+]
+
+
+@pytest.mark.parametrize(("rank", "default", "override", "low", "high", "tier"), PRECEDENCE)
+def test_precedence_override_default_classification_then_bounds(
+    ladder: Ladder, rank: int, default: str | None, override: str | None, low: str | None, high: str | None, tier: str
+) -> None:
+    """Every combination of override, default tier and classification with min/max bounds starts as seed 002 says."""
+    classifier = _Fixed(rank)
+    prefs = WorkspacePreferences(min_tier=low, max_tier=high, default_tier=default)
+    router = Router(ladder, classifier=classifier, preferences=prefs, analyzer=None)
+    decision = router.route(Task("Say hello"), override=override)
+    assert decision.tier == tier
+    assert decision.overridden is (override is not None)
+    assert classifier.calls == (1 if default is None and override is None else 0)
+    if default is not None and override is None:
+        assert decision.classification is None
+        assert decision.reasons[0] == f"workspace default tier {default!r} (ahead of classification)"
+
+
+def test_default_tier_beats_the_classifier(ladder: Ladder) -> None:
+    """With the stock classifier present, a workspace default tier is still the start (it used to be ignored)."""
+    decision = Router(ladder).route(Task("Fix a typo in the README"), WorkspacePreferences(default_tier="capable"))
+    assert decision.tier == "capable"
+    assert decision.classification is None
+
+
+def test_triggers_raise_a_default_tier_only_with_auto_escalation(ladder: Ladder) -> None:
+    """A confident trigger raises a default tier when auto-escalation is on; with it off the default holds."""
+    task = Task("Add JWT login")
+    raised = Router(ladder).route(task, WorkspacePreferences(default_tier="cheap"))
+    assert raised.tier == "premium"
+    held = Router(ladder).route(task, WorkspacePreferences(default_tier="cheap", auto_escalation=False))
+    assert held.tier == "cheap"
+    assert "auto-escalation is off" in held.reasons[-1]
+    capped = Router(ladder).route(task, WorkspacePreferences(default_tier="cheap", max_tier="capable"))
+    assert capped.tier == "capable"
 
 
 def test_bounds_beat_classification_and_triggers(ladder: Ladder) -> None:
@@ -100,6 +173,7 @@ def test_default_tier_without_classifier_and_category_tiers(ladder: Ladder) -> N
     assert router.route(Task("Say hello")).tier == "capable"
     assert router.route(Task("Handle refunds in checkout")).tier == "capable"
     assert router.route(Task("Swap bcrypt for argon2")).tier == "premium"
+    assert Router(ladder, classifier=None).route(Task("Say hello")).tier == "cheap"
 
 
 def test_preferred_providers_order_models(ladder: Ladder) -> None:
@@ -109,11 +183,24 @@ def test_preferred_providers_order_models(ladder: Ladder) -> None:
     assert decision.models == ("openai/gpt-4o-mini", "local/llama")
 
 
+def test_preferred_models_come_first_on_their_tier(ladder: Ladder) -> None:
+    """A tier's preferred models lead, then preferred providers'; a model not on the tier is never added."""
+    prefs = WorkspacePreferences(
+        preferred_models={"capable": ("openai/gpt-4o", "other/not-on-tier")}, preferred_providers=("anthropic",)
+    )
+    decision = Router(ladder).route(Task("Fix a typo"), prefs, override="capable")
+    assert decision.models == ("openai/gpt-4o", "anthropic/claude-sonnet")
+    assert prefs.models_for(ladder, "cheap") == ("local/llama", "openai/gpt-4o-mini")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"preferences": WorkspacePreferences(min_tier="gold")}, "no tier named 'gold'"),
         ({"preferences": WorkspacePreferences(min_tier="premium", max_tier="cheap")}, "above max_tier"),
+        ({"preferences": WorkspacePreferences(default_tier="cheap", min_tier="capable")}, "below min_tier"),
+        ({"preferences": WorkspacePreferences(default_tier="premium", max_tier="capable")}, "above max_tier"),
+        ({"preferences": WorkspacePreferences(preferred_models={"gold": ("a/b",)})}, "'preferred_models'.*'gold'"),
         ({"trigger_tiers": {TriggerCategory.SECURITY: "gold"}}, "not on the ladder"),
         ({"min_trigger_confidence": 1.5}, "min_trigger_confidence"),
     ],

@@ -23,6 +23,7 @@ from escalade.cli.common import (
 from escalade.cli.keys import keys_app
 from escalade.cli.logs import configure_logging, log_level
 from escalade.cli.router import router_app
+from escalade.cli.workspace import workspace_app
 from escalade.exceptions import ConfigError
 
 __all__ = ["app", "main"]
@@ -87,6 +88,7 @@ app.add_typer(router_app, name="router")
 app.add_typer(keys_app, name="keys")
 app.add_typer(budget_app, name="budget")
 app.add_typer(audit_app, name="audit")
+app.add_typer(workspace_app, name="workspace")
 
 
 def main() -> None:

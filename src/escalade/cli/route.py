@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from escalade.cli.common import JsonOption, fail, handle_errors, out_console, print_json
+from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
 
 if TYPE_CHECKING:
-    from escalade.routing import RoutingDecision
+    from escalade.routing import RoutingDecision, WorkspacePreferences
 
 __all__ = ["route_command"]
 
@@ -53,13 +53,20 @@ def route_command(
     router: Annotated[
         Path | None, typer.Option(help="A router artifact to classify with (escalade router fit).")
     ] = None,
+    workspace: Annotated[
+        str | None, typer.Option(help="Route with this workspace's stored preferences (escalade workspace set).")
+    ] = None,
     min_tier: Annotated[str | None, typer.Option(help="Workspace lower bound.")] = None,
     max_tier: Annotated[str | None, typer.Option(help="Workspace upper bound.")] = None,
+    default_tier: Annotated[
+        str | None, typer.Option(help="Workspace default tier (ahead of the classifier; an override still wins).")
+    ] = None,
     override: Annotated[str | None, typer.Option(help="Start on this tier regardless of everything else.")] = None,
     no_auto_escalation: Annotated[
         bool, typer.Option("--no-auto-escalation", help="Report triggers and risk without acting on them.")
     ] = False,
     json_out: JsonOption = False,
+    db: DbOption = None,
 ) -> None:
     """Show the tier a task would start on, with its triggers, context analysis and reasons."""
     from escalade.ladder import load_config
@@ -69,7 +76,6 @@ def route_command(
         Router,
         Task,
         TriggerDetector,
-        WorkspacePreferences,
         load_trigger_patterns,
     )
     from escalade.routing.learned import load_router
@@ -86,7 +92,7 @@ def route_command(
     if router is not None:
         artifact = load_router(router)
         chosen = Router(ladder, detector=detector, classifier=LearnedClassifier(artifact.router, artifact.cutoff))
-    prefs = WorkspacePreferences(min_tier=min_tier, max_tier=max_tier, auto_escalation=not no_auto_escalation)
+    prefs = _preferences(workspace, db, min_tier, max_tier, default_tier, no_auto_escalation)
     decision = chosen.route(task, prefs, override=override)
     data = _decision_dict(decision)
     if json_out:
@@ -101,3 +107,27 @@ def route_command(
         for name in ("complexity", "business_impact", "risk"):
             table.add_row(name, str(data["analysis"][name]["level"]))
     out_console().print(table)
+
+
+def _preferences(
+    workspace: str | None,
+    db: str | None,
+    min_tier: str | None,
+    max_tier: str | None,
+    default_tier: str | None,
+    no_auto_escalation: bool,
+) -> WorkspacePreferences:
+    """The stored preferences of ``workspace`` (none: the defaults), with the options given replacing their fields."""
+    import dataclasses
+
+    from escalade.routing import WorkspacePreferences
+
+    prefs = WorkspacePreferences()
+    if workspace is not None:
+        with open_store(db) as store:
+            prefs = store.workspace_preferences(workspace)
+    given = {"min_tier": min_tier, "max_tier": max_tier, "default_tier": default_tier}
+    changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if no_auto_escalation:
+        changes["auto_escalation"] = False
+    return dataclasses.replace(prefs, **changes) if changes else prefs

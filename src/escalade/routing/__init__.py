@@ -17,7 +17,7 @@ from escalade.routing._cache import (
 )
 from escalade.routing._classifier import Classification, CognitiveClassifier, LearnedClassifier, TierClassifier
 from escalade.routing._context import Assessment, ContextAnalysis, ContextAnalyzer, Level
-from escalade.routing._preferences import WorkspacePreferences
+from escalade.routing._preferences import QualityPolicy, WorkspacePreferences
 from escalade.routing._router import Router, RoutingDecision
 from escalade.routing._trigger_outcomes import (
     NO_TRIGGER,
@@ -69,6 +69,7 @@ __all__ = [
     "LearnedClassifier",
     "Level",
     "PrefixMemory",
+    "QualityPolicy",
     "RequestCost",
     "Router",
     "RoutingDecision",

@@ -1,15 +1,15 @@
 """Routing: the tier a task starts on, with the reasons.
 
-:class:`Router` combines the pieces of this package in the documented order of precedence (see
-:mod:`escalade.routing._preferences`):
+:class:`Router` follows seed 002's precedence (written out in :mod:`escalade.routing._preferences`):
 
-1. a classifier proposes a tier (or the workspace's ``default_tier`` stands);
-2. triggers whose confidence reaches ``min_trigger_confidence`` raise the start to their category's
+1. a per-request **override** names the tier and replaces everything, the bounds included;
+2. otherwise the workspace's ``default_tier`` is the start when it has one (the classifier is not
+   consulted); otherwise a classifier proposes a tier (the first tier when there is none);
+3. triggers whose confidence reaches ``min_trigger_confidence`` raise the start to their category's
    tier (the top tier unless configured), and context analysis of the task's Python files raises it
    for high risk (the middle tier) or critical risk (the top tier), when the workspace allows
    auto-escalation;
-3. the workspace bounds clamp the result;
-4. a per-request override replaces everything.
+4. the workspace bounds ``min_tier``/``max_tier`` clamp the result of 2–3.
 
 >>> from escalade.routing._triggers import Task
 >>> router = Router(Ladder.default())
@@ -44,7 +44,7 @@ class RoutingDecision:
     """Where a task starts, and why."""
 
     tier: str
-    #: The tier's models, those of preferred providers first.
+    #: The tier's models, the workspace's preferred models first, then those of preferred providers.
     models: tuple[str, ...]
     #: How sure the router is of the start tier, in [0, 1].
     confidence: float
@@ -152,9 +152,18 @@ class Router:
         return target, max(confidence, 0.7), [*reasons, reason]
 
     def _classify(self, task: Task, prefs: WorkspacePreferences) -> tuple[int, float, list[str], Classification | None]:
+        """The start before triggers and bounds: the workspace's default tier, else the classification."""
+        if prefs.default_tier is not None:
+            start = prefs.default_tier
+            return (
+                self.ladder.index_of(start),
+                0.5,
+                [f"workspace default tier {start!r} (ahead of classification)"],
+                None,
+            )
         if self.classifier is None:
-            start = prefs.default_tier or self.ladder[0].name
-            return self.ladder.index_of(start), 0.5, [f"default tier {start!r}"], None
+            start = self.ladder[0].name
+            return 0, 0.5, [f"no classifier: first tier {start!r}"], None
         classification = self.classifier.classify(task.description, tiers=len(self.ladder))
         reasons = [f"classified {self.ladder[classification.rank].name!r}: {'; '.join(classification.reasons)}"]
         return classification.rank, classification.confidence, reasons, classification
@@ -173,7 +182,7 @@ class Router:
     ) -> RoutingDecision:
         return RoutingDecision(
             tier=tier,
-            models=prefs.order_models(self.ladder[tier].models),
+            models=prefs.models_for(self.ladder, tier),
             confidence=round(confidence, 4),
             reasons=reasons,
             triggers=triggers,

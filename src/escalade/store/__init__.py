@@ -2,8 +2,8 @@
 
 Every repository works in one :class:`Database` (engine, sessions, migration on open);
 :class:`SqlStore` opens it and is a thin facade over the repositories, which it exposes as
-``store.runs``, ``store.triggers``, ``store.telemetry``, ``store.budgets``, ``store.provider_keys``
-and ``store.retention``.
+``store.runs``, ``store.triggers``, ``store.telemetry``, ``store.budgets``, ``store.provider_keys``,
+``store.retention`` and ``store.preferences`` (workspace preferences).
 """
 
 from escalade.store._autonomy import SqlAutonomyStore
@@ -31,6 +31,7 @@ from escalade.store._models import (
     TelemetryEventRow,
     TriggerOutcomeRow,
     WorkspaceBudgetRow,
+    WorkspacePreferencesRow,
 )
 from escalade.store._provider_keys import ProviderKeyRepository
 from escalade.store._retention import RetentionRepository
@@ -41,9 +42,11 @@ from escalade.store._transactions import transaction
 from escalade.store._trigger_recorder import TriggerOutcomeRecorder
 from escalade.store._triggers import TriggerRepository
 from escalade.store._urls import default_database_url, first_line, resolve_database_url
+from escalade.store._workspaces import MAX_WORKSPACE_CHARS, WorkspaceRepository, check_workspace_name
 
 __all__ = [
     "MASTER_KEY_ENV",
+    "MAX_WORKSPACE_CHARS",
     "PROVIDER_ENV_VARS",
     "AttemptRow",
     "AuditEntryRow",
@@ -80,6 +83,9 @@ __all__ = [
     "TriggerOutcomeRow",
     "TriggerRepository",
     "WorkspaceBudgetRow",
+    "WorkspacePreferencesRow",
+    "WorkspaceRepository",
+    "check_workspace_name",
     "current_revision",
     "default_database_url",
     "engine_of",

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from escalade.budget import WorkspaceBudget
 from escalade.store._engine import Database
 from escalade.store._ledger import SqlLedger
@@ -48,3 +50,8 @@ class BudgetRepository:
                 per_request_limit_usd=row.per_request_limit_usd,
                 timezone=row.timezone,
             )
+
+    def workspaces(self) -> list[str]:
+        """Workspaces with a standing budget, sorted."""
+        with self.db.session() as s:
+            return sorted(s.scalars(select(WorkspaceBudgetRow.workspace)))

@@ -37,6 +37,7 @@ __all__ = [
     "TelemetryEventRow",
     "TriggerOutcomeRow",
     "WorkspaceBudgetRow",
+    "WorkspacePreferencesRow",
 ]
 
 
@@ -217,6 +218,28 @@ class WorkspaceBudgetRow(Base):
     monthly_limit_usd: Mapped[float | None] = mapped_column(Float)
     per_request_limit_usd: Mapped[float | None] = mapped_column(Float)
     timezone: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WorkspacePreferencesRow(Base):
+    """A workspace's routing preferences (:class:`~escalade.routing.WorkspacePreferences`); budgets stay on
+    ``workspace_budgets`` and the ledger."""
+
+    __tablename__ = "workspace_preferences"
+
+    workspace: Mapped[str] = mapped_column(String(100), primary_key=True)
+    min_tier: Mapped[str | None] = mapped_column(String(100))
+    max_tier: Mapped[str | None] = mapped_column(String(100))
+    default_tier: Mapped[str | None] = mapped_column(String(100))
+    #: Provider names, in preference order.
+    preferred_providers: Mapped[list[str]] = mapped_column(JSON)
+    #: Tier name to model names, each list in preference order.
+    preferred_models: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    auto_escalation: Mapped[bool] = mapped_column(Boolean)
+    #: The quality policy's scorer (``NULL``: no policy).
+    quality_scorer: Mapped[str | None] = mapped_column(String(100))
+    #: The quality policy's CQS bar (``NULL``: the tiers' thresholds).
+    quality_threshold: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

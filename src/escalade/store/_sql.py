@@ -3,7 +3,8 @@
 SQLite file by default, any SQLAlchemy URL otherwise (see :class:`~escalade.store._engine.Database`).
 Each concept has its repository, reachable as an attribute: ``store.runs`` (runs, attempts, items;
 the :class:`~escalade.cascade.RunListener`), ``store.triggers``, ``store.telemetry``,
-``store.budgets``, ``store.provider_keys`` and ``store.retention``. :class:`SqlStore` keeps every
+``store.budgets``, ``store.provider_keys``, ``store.retention`` and ``store.preferences`` (workspace
+preferences). :class:`SqlStore` keeps every
 method of theirs under its old name and hands each call on, so it is a ``RunListener`` and a
 :class:`~escalade.store.RunStore` as before.
 """
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from escalade.budget import WorkspaceBudget
 from escalade.cascade import AttemptRecord, ItemResult, ProgressiveWorkflowResult, RunListener
-from escalade.ladder import EscalationConfig
-from escalade.routing import TriggerOutcome, TriggerStats
+from escalade.ladder import EscalationConfig, Ladder
+from escalade.routing import TriggerOutcome, TriggerStats, WorkspacePreferences
 from escalade.store._autonomy import SqlAutonomyStore
 from escalade.store._base import CleanupReport, LoggedItem, RunSummary
 from escalade.store._budgets import BudgetRepository
@@ -34,6 +35,7 @@ from escalade.store._runs import RunRepository
 from escalade.store._telemetry import TelemetryRepository
 from escalade.store._triggers import TriggerRepository
 from escalade.store._urls import default_database_url, resolve_database_url
+from escalade.store._workspaces import WorkspaceRepository
 
 __all__ = ["SqlStore", "default_database_url", "resolve_database_url"]
 
@@ -54,6 +56,7 @@ class SqlStore(RunListener):
         self.budgets = BudgetRepository(self.db)
         self.provider_keys = ProviderKeyRepository(self.db)
         self.retention = RetentionRepository(self.db)
+        self.preferences = WorkspaceRepository(self.db)
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -147,6 +150,31 @@ class SqlStore(RunListener):
     def workspace_budget(self, workspace: str) -> WorkspaceBudget | None:
         """A workspace's standing budget, or ``None`` when it has none."""
         return self.budgets.workspace_budget(workspace)
+
+    # -- workspaces ----------------------------------------------------------------------------------
+    def workspace_preferences(self, workspace: str) -> WorkspacePreferences:
+        """The workspace's routing preferences; the defaults (``WorkspacePreferences()``) when none are stored."""
+        return self.preferences.get(workspace)
+
+    def stored_workspace_preferences(self, workspace: str) -> WorkspacePreferences | None:
+        """The workspace's stored preferences, or ``None`` when it has none."""
+        return self.preferences.stored(workspace)
+
+    def set_workspace_preferences(
+        self, workspace: str, preferences: WorkspacePreferences, *, ladder: Ladder | None = None
+    ) -> None:
+        """Insert or replace the workspace's preferences, checked against ``ladder`` first when given."""
+        if ladder is not None:
+            preferences.check(ladder)
+        self.preferences.set(workspace, preferences)
+
+    def delete_workspace_preferences(self, workspace: str) -> bool:
+        """Forget the workspace's preferences (its budget stays); whether there were any."""
+        return self.preferences.delete(workspace)
+
+    def workspaces(self) -> list[str]:
+        """Workspaces with stored preferences or a standing budget, sorted."""
+        return sorted(set(self.preferences.names()) | set(self.budgets.workspaces()))
 
     # -- trigger history (a TriggerHistory) ----------------------------------------------------------
     def record_trigger_outcome(self, outcome: TriggerOutcome) -> None:
