@@ -85,3 +85,17 @@ def test_scorer_options_reach_the_plugin(make_dataset: object, tmp_path: Path) -
     code, _, err = invoke("run", str(folder), "--scorer", "self-consistency", "--scorer-option", "k")
     assert code == 2
     assert "KEY=VALUE" in err
+
+
+def test_verifier_fit_then_show(shared_benchmarks: Path, tmp_path: Path) -> None:
+    """`escalade verifier fit` saves an escalade-verifier/1 artifact with its out-of-fold operating point."""
+    path = tmp_path / "v.json"
+    dataset = str(shared_benchmarks / "routerbench-arc")
+    code, _, err = invoke("verifier", "fit", dataset, "--out", str(path), "--target-quality", "0.9", "--json")
+    assert code == 0, err
+    code, out, err = invoke("verifier", "show", str(path), "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["metadata"]["split"] == "train"
+    assert shown["metadata"]["target_quality"] == 0.9
+    assert 0.0 <= shown["threshold"] <= 1.0

@@ -36,7 +36,13 @@ from escalade.evaluation._policies import (
     SingleModelPolicy,
     ViewProvider,
 )
-from escalade.evaluation._runtime import PolicyProvenance, RuntimePolicy, fit_runtime_policy, runtime_policy
+from escalade.evaluation._runtime import (
+    PolicyProvenance,
+    RuntimePolicy,
+    fit_operating_verifier,
+    fit_runtime_policy,
+    runtime_policy,
+)
 
 if TYPE_CHECKING:
     from escalade.evaluation._plot import plot_report, series_styles
@@ -79,6 +85,7 @@ __all__ = [
     "decision_stream",
     "efficient_chain",
     "evaluate",
+    "fit_operating_verifier",
     "fit_runtime_policy",
     "fold_plan",
     "nondecreasing_hull",

@@ -40,7 +40,7 @@ from escalade.routing.learned import (
     fit_verifier,
 )
 
-__all__ = ["PolicyProvenance", "RuntimePolicy", "fit_runtime_policy", "runtime_policy"]
+__all__ = ["PolicyProvenance", "RuntimePolicy", "fit_operating_verifier", "fit_runtime_policy", "runtime_policy"]
 
 #: Tier names of a run-time policy's two-tier ladder.
 CHEAP_TIER, PREMIUM_TIER = "cheap", "premium"
@@ -196,7 +196,15 @@ def _outcome(train: Outcomes, model: str) -> tuple[NDArray[np.float64], NDArray[
 
 
 def _choose(
-    train: Outcomes, cheap: str, premium: str, *, target: float, certify: bool, delta: float, seed: int
+    train: Outcomes,
+    cheap: str,
+    premium: str,
+    *,
+    target: float,
+    certify: bool,
+    delta: float,
+    seed: int,
+    kinds: tuple[str, ...] = ("premium", "verifier", "router"),
 ) -> _Choice:
     """The cheapest operating point whose out-of-fold quality is ≥ ``target`` × premium's."""
     p, priority = _oof(train, cheap, premium, seed)
@@ -231,7 +239,8 @@ def _choose(
                 "router", float(cut), quality / (premium_q or 1.0), float(np.where(strong, c_p, c_c).sum()) / premium_c
             )
         )
-    meeting = [c for c in choices if c.quality_ratio >= target - 1e-12]
+    choices = [c for c in choices if c.kind in kinds]
+    meeting = [c for c in choices if c.quality_ratio >= target - 1e-12] or [max(choices, key=lambda c: c.quality_ratio)]
     return min(meeting, key=lambda c: (c.cost_share, -c.quality_ratio))
 
 
@@ -390,3 +399,31 @@ def runtime_policy(
         cutoff=router[1] if router is not None else None,
         provenance=provenance,
     )
+
+
+def fit_operating_verifier(
+    train: Outcomes,
+    *,
+    cheap: str | None = None,
+    target_quality: float = 0.95,
+    certify: bool = False,
+    delta: float = 0.05,
+    seed: int = 0,
+) -> tuple[CompiledVerifier, float, dict[str, float | bool | None]]:
+    """A verifier of ``cheap``'s answers fitted on ``train``, its threshold, and what it did out of fold.
+
+    The threshold is the lowest whose out-of-fold quality on ``train`` is at least ``target_quality``
+    × the premium model's (certified with ``certify``); ``escalade verifier fit`` saves the three.
+    """
+    model = cheap or pick_cheap(train)
+    choice = _choose(
+        train, model, train.premium, target=target_quality, certify=certify, delta=delta, seed=seed, kinds=("verifier",)
+    )
+    facts: dict[str, float | bool | None] = {
+        "target_quality": target_quality,
+        "oof_quality_ratio": round(choice.quality_ratio, 6),
+        "oof_cost_share": round(choice.cost_share, 6),
+        "certified": choice.certified,
+        "delta": delta if certify else None,
+    }
+    return fit_verifier(train, model, seed=seed), choice.point, facts
