@@ -41,7 +41,10 @@ def _only(fake: EntryPoint, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_scorer_lists_what_exists() -> None:
     """An unknown name lists run-time and offline scorers."""
-    with pytest.raises(ConfigError, match=r"unknown scorer 'nope'; available: consensus, oracle \(offline\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown scorer 'nope'; available: consensus, self-consistency, verifier, oracle \(offline\)",
+    ):
         make_scorer("nope", ScorerSetup())
 
 

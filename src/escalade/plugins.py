@@ -18,13 +18,14 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from escalade.exceptions import ConfigError
-from escalade.quality import ConsensusScorer, Scorer
+from escalade.quality import ConsensusScorer, Scorer, SelfConsistencyScorer
 from escalade.replay import BenchmarkRow, OfflineOracleScorer
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "load_plugin",
     "make_scorer",
     "oracle_scorer",
+    "self_consistency_scorer",
+    "verifier_scorer",
 ]
 
 #: Entry-point group of run-time scorer factories: ``(ScorerSetup) -> Scorer``.
@@ -51,6 +54,25 @@ class ScorerSetup:
 
     #: Kind of task the items are (``multiple-choice``, ``code``, ...).
     task_kind: str = "short-answer"
+    #: The scorer's options as text, e.g. ``{"k": "5"}`` (``escalade run --scorer-option k=5``).
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def option(self, name: str, default: str | None = None) -> str:
+        """Option ``name``; a missing option without a default is a :class:`ConfigError`."""
+        value = self.options.get(name, default)
+        if value is None:
+            raise ConfigError(f"this scorer needs the option {name}=...", field=f"scorer option {name}")
+        return value
+
+    def number(self, name: str, default: float, kind: Callable[[str], float] = float) -> float:
+        """Option ``name`` read as a number."""
+        text = self.options.get(name)
+        if text is None:
+            return default
+        try:
+            return kind(text)
+        except ValueError:
+            raise ConfigError(f"must be a number, got {text[:40]!r}", field=f"scorer option {name}") from None
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,29 @@ def make_scorer(name: str, setup: ScorerSetup, *, rows: Sequence[BenchmarkRow] =
 def consensus_scorer(setup: ScorerSetup) -> Scorer:
     """Built-in ``consensus``: the run-time default."""
     return ConsensusScorer()
+
+
+def self_consistency_scorer(setup: ScorerSetup) -> Scorer:
+    """Built-in ``self-consistency``: agreement of ``k`` samples of one model (options ``k``, ``min_agreement``)."""
+    unknown = sorted(set(setup.options) - {"k", "min_agreement"})
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; it takes k and min_agreement", field="scorer")
+    k = int(setup.number("k", 5, int))
+    return SelfConsistencyScorer(k=k, min_agreement=setup.number("min_agreement", 0.6))
+
+
+def verifier_scorer(setup: ScorerSetup) -> Scorer:
+    """Built-in ``verifier``: a learned verifier artifact (option ``artifact=FILE``, optional ``threshold``)."""
+    from escalade.routing.learned import VerifierScorer, load_verifier  # noqa: PLC0415  (scikit-learn: loaded on use)
+
+    unknown = sorted(set(setup.options) - {"artifact", "threshold"})
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; it takes artifact and threshold", field="scorer")
+    artifact = load_verifier(Path(setup.option("artifact")))
+    threshold = setup.number("threshold", artifact.threshold)
+    if not 0.0 <= threshold <= 1.0:
+        raise ConfigError(f"must be between 0 and 1, got {threshold}", field="scorer option threshold")
+    return VerifierScorer(artifact.verifier, threshold)
 
 
 def oracle_scorer(setup: ScorerSetup, rows: Sequence[BenchmarkRow]) -> Scorer:

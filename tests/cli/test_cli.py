@@ -153,7 +153,7 @@ def test_limit_and_split(make_dataset: MakeDataset, db_url: str) -> None:
         (["run", "{ds}", "--split", "train"], "no split 'train'"),
         (["run", "{ds}", "--config", "{badcfg}"], r"c\.toml, field 'max_cost'"),
         (["run", "{ds}", "--config", "{missing}.toml"], "config file not found"),
-        (["run", "{ds}", "--scorer", "magic"], "unknown scorer 'magic'; available: consensus, oracle"),
+        (["run", "{ds}", "--scorer", "magic"], "unknown scorer 'magic'; available: consensus, self-consistency"),
         (["run", "{ds}", "--limit", "0"], "field 'limit'"),
         (["run", "{ds}", "--config", "{unknown_model}"], r"tiers\.cheap\.models.*not in dataset"),
         (["run", "{ds}", "--config", "{partial}"], r"tier\(s\) premium name no models"),

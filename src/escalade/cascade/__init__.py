@@ -33,6 +33,7 @@ from escalade.cascade._runlog import log_attempt, log_item, log_run
 from escalade.cascade._teams import (
     ArchitectExecutorReviewer,
     PlannerExecutor,
+    SampledAgent,
     SingleAgent,
     TeamContext,
     TeamOutcome,
@@ -61,6 +62,7 @@ __all__ = [
     "ResultStore",
     "RunFigures",
     "RunListener",
+    "SampledAgent",
     "SingleAgent",
     "TeamContext",
     "TeamOutcome",

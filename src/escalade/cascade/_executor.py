@@ -395,7 +395,7 @@ class ProgressiveExecutor:
             outcome = await self.teams(tier).run(context)
         except Exception as exc:  # every failure becomes the attempt's record (see attempt_failure)
             return record(**attempt_failure(state, exc))
-        return record(text=outcome.final.text, **await self._judge(state, tier, number, outcome.final))
+        return record(text=outcome.final.text, **await self._judge(state, tier, number, outcome.final, outcome.samples))
 
     def _caller(self, state: ItemState, tier: Tier, guard: BudgetGuard) -> GuardedCaller:
         """The guarded caller of one attempt: context windows, the call ceiling, the budget, retries."""
@@ -412,7 +412,9 @@ class ProgressiveExecutor:
             sleep=self.sleep,
         )
 
-    async def _judge(self, state: ItemState, tier: Tier, number: int, answer: Completion) -> dict[str, Any]:
+    async def _judge(
+        self, state: ItemState, tier: Tier, number: int, answer: Completion, samples: tuple[Completion, ...] = ()
+    ) -> dict[str, Any]:
         """The attempt's score and verdict; an answer that cannot be trusted is no answer (a failed attempt)."""
         item = state.item
         context = ScoringContext(
@@ -424,6 +426,7 @@ class ProgressiveExecutor:
             completion=answer,
             history=tuple(state.history),
             metadata=dict(item.metadata),
+            samples=samples,
         )
         try:
             analysis = await score_now(self.scorer, context)

@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from escalade.exceptions import ConfigError
+from escalade.exceptions import ConfigError, MissingOutcomeError
 from escalade.providers import Completion, CompletionRequest
 
 __all__ = [
     "ArchitectExecutorReviewer",
     "PlannerExecutor",
+    "SampledAgent",
     "SingleAgent",
     "TeamContext",
     "TeamOutcome",
@@ -61,6 +62,8 @@ class TeamOutcome:
     final: Completion
     #: All completions, in call order (the final one included).
     calls: tuple[Completion, ...]
+    #: Further answers to the same task by the same model (self-consistency), for the scorer.
+    samples: tuple[Completion, ...] = ()
 
 
 @runtime_checkable
@@ -83,6 +86,30 @@ class SingleAgent:
     async def run(self, context: TeamContext) -> TeamOutcome:
         answer = await context.call(context.request("agent", context.prompt))
         return TeamOutcome(final=answer, calls=(answer,))
+
+
+class SampledAgent:
+    """One agent answers ``k`` times (self-consistency); the first answer is the one kept.
+
+    Every sample is a call through ``context.call``, so the budget reserves and bills each one and
+    the attempt's cost includes them all. A replay that recorded fewer samples ends the sampling early
+    (the scorer says how many it could compare).
+    """
+
+    def __init__(self, k: int) -> None:
+        if k < 1:
+            raise ConfigError(f"must be at least 1, got {k}", field="samples")
+        self.size = k
+
+    async def run(self, context: TeamContext) -> TeamOutcome:
+        first = await context.call(context.request("agent", context.prompt))
+        calls = [first]
+        for _ in range(self.size - 1):
+            try:
+                calls.append(await context.call(context.request("sample", context.prompt)))
+            except MissingOutcomeError:  # a replay has no further recorded sample
+                break
+        return TeamOutcome(final=first, calls=tuple(calls), samples=tuple(calls[1:]))
 
 
 class PlannerExecutor:

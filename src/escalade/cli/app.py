@@ -23,6 +23,7 @@ from escalade.cli.common import (
 from escalade.cli.keys import keys_app
 from escalade.cli.logs import configure_logging, log_level
 from escalade.cli.router import router_app
+from escalade.cli.verifier import verifier_app
 from escalade.cli.workspace import workspace_app
 from escalade.exceptions import ConfigError
 
@@ -85,6 +86,7 @@ app.command("testgen")(testgen.generate_tests_command)
 app.command("decide")(decide.decide_command)
 app.command("outcome")(decide.outcome_command)
 app.add_typer(router_app, name="router")
+app.add_typer(verifier_app, name="verifier")
 app.add_typer(keys_app, name="keys")
 app.add_typer(budget_app, name="budget")
 app.add_typer(audit_app, name="audit")

@@ -16,9 +16,17 @@ from escalade.exceptions import RunStoppedError
 
 if TYPE_CHECKING:
     from escalade.budget import BudgetLedger, WorkspaceBudget
-    from escalade.cascade import CallObserver, ModelOrder, ProgressiveWorkflowResult, RunListener, WorkItem
+    from escalade.cascade import (
+        CallObserver,
+        ModelOrder,
+        ProgressiveWorkflowResult,
+        RunListener,
+        TeamStrategy,
+        WorkItem,
+    )
     from escalade.cli.live import LiveOptions
-    from escalade.ladder import EscalationConfig
+    from escalade.evaluation import RuntimePolicy
+    from escalade.ladder import EscalationConfig, Tier
     from escalade.providers import Provider
     from escalade.quality import Scorer
     from escalade.replay import BenchmarkDataset, ReplayPlan
@@ -42,23 +50,142 @@ class _Setup:
     workspace_budget: WorkspaceBudget | None = None
     model_order: ModelOrder | None = None
     call_observer: CallObserver | None = None
+    #: The team of each tier (``None``: the built-in teams); self-consistency samples on the cheap tiers.
+    teams: Callable[[Tier], TeamStrategy] | None = None
+    #: The name the run's scorer is reported under, when it is not the --scorer option (a learned policy).
+    scorer_name: str | None = None
     metrics: Callable[[ProgressiveWorkflowResult], dict[str, object]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class _PolicyOptions:
+    """The learned-policy flags of ``escalade run``."""
+
+    router: Path | None = None
+    verifier: Path | None = None
+    fit_on: str | None = None
+    cross_fit: int | None = None
+    target_quality: float = 0.95
+    certify: bool = False
+    delta: float = 0.05
+
+    @property
+    def wanted(self) -> bool:
+        return any(x is not None for x in (self.router, self.verifier, self.fit_on, self.cross_fit)) or self.certify
+
+
+def _policy(dataset: BenchmarkDataset, split: str, options: _PolicyOptions, limit: int | None) -> RuntimePolicy:
+    """The run-time policy the flags ask for: read from artifacts, or fitted on rows the run does not decide."""
+    from escalade.evaluation import fit_runtime_policy, runtime_policy
+
+    files = options.router is not None or options.verifier is not None
+    fits = options.fit_on is not None or options.cross_fit is not None
+    if files and fits:
+        raise fail("give --router/--verifier files or --fit-on/--cross-fit, not both")
+    if options.fit_on is not None and options.cross_fit is not None:
+        raise fail("give --fit-on SPLIT or --cross-fit K, not both")
+    if options.fit_on == split:
+        raise fail(
+            f"--fit-on {split} would fit the policy on the rows it decides (--split {split}); "
+            "fit on another split, or use --cross-fit K"
+        )
+    if not files and not fits:
+        raise fail("--target-quality/--certify need a policy to fit: add --fit-on SPLIT or --cross-fit K")
+    if fits:
+        return fit_runtime_policy(
+            dataset,
+            split,
+            fit_on=options.fit_on,
+            cross_fit=options.cross_fit,
+            target_quality=options.target_quality,
+            certify=options.certify,
+            delta=options.delta,
+            limit=limit,
+        )
+    from escalade.routing.learned import load_router, load_verifier
+
+    router = load_router(options.router) if options.router is not None else None
+    verifier = load_verifier(options.verifier) if options.verifier is not None else None
+    return runtime_policy(
+        dataset,
+        split,
+        router=(router.router, router.cutoff, str(options.router)) if router is not None else None,
+        verifier=(verifier.verifier, verifier.threshold, str(options.verifier)) if verifier is not None else None,
+    )
+
+
+def _learned_setup(
+    dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, options: _PolicyOptions
+) -> _Setup:
+    """Recorded answers decided by a learned policy: per-item start tiers, the verifier on the cheap answer."""
+    from escalade.replay import ReplayProvider, accuracy_metrics, plan_replay, premium_baseline
+
+    policy = _policy(dataset, split, options, limit)
+    plan = policy.apply(plan_replay(dataset, split, policy.config(cfg), limit=limit))
+    baseline = premium_baseline(plan)
+    provenance = policy.provenance
+    return _Setup(
+        plan=plan,
+        provider=ReplayProvider(plan.rows),
+        scorer=policy.scorer,
+        scorer_name=f"learned {provenance.kind}",
+        workflow="replay",
+        offline_scorer=False,
+        baseline=lambda item: baseline[item.id],
+        metrics=lambda result: {
+            **accuracy_metrics(plan, result),
+            "policy": provenance.kind,
+            "policy_source": provenance.source,
+            "policy_fit_split": provenance.fit_split,
+            "policy_folds": provenance.folds,
+            "policy_fit_rows": provenance.fit_rows,
+            "policy_operating_points": ", ".join(f"{p:.4g}" for p in provenance.operating_points),
+            "target_quality": provenance.target_quality,
+        },
+    )
+
+
+def _parse_options(pairs: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise fail(f"--scorer-option takes KEY=VALUE, got {pair!r}")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _sampling_teams(scorer: Scorer, cfg: EscalationConfig) -> Callable[[Tier], TeamStrategy] | None:
+    """Teams that sample each answer ``k`` times below the top tier, for a scorer that needs samples."""
+    from escalade.cascade import SampledAgent, default_team
+
+    k = getattr(scorer, "samples", 1)
+    if not isinstance(k, int) or k <= 1:
+        return None
+    top = cfg.tiers.top.name
+    return lambda tier: default_team(tier.team_size) if tier.name == top else SampledAgent(k)
+
+
 def _replay_setup(
-    dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, scorer: str
+    dataset: BenchmarkDataset,
+    split: str,
+    cfg: EscalationConfig,
+    limit: int | None,
+    scorer: str,
+    scorer_options: dict[str, str],
 ) -> _Setup:
     """Recorded answers: no key, no real spend, so no shared ledger either."""
     from escalade.plugins import OFFLINE_SCORERS, ScorerSetup, available, make_scorer
     from escalade.replay import OFFLINE_WORKFLOW, ReplayProvider, accuracy_metrics, plan_replay, premium_baseline
 
     plan = plan_replay(dataset, split, cfg, limit=limit, offline_scorer=scorer in available(OFFLINE_SCORERS))
-    built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=plan.rows)
+    built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind, options=scorer_options), rows=plan.rows)
     baseline = premium_baseline(plan)
     return _Setup(
         plan=plan,
         provider=ReplayProvider(plan.rows),
         scorer=built.scorer,
+        teams=_sampling_teams(built.scorer, plan.config),
         workflow=OFFLINE_WORKFLOW if built.offline else "replay",
         offline_scorer=built.offline,
         baseline=lambda item: baseline[item.id],
@@ -72,6 +199,7 @@ def _live_setup(
     cfg: EscalationConfig,
     limit: int | None,
     scorer: str,
+    scorer_options: dict[str, str],
     live: LiveOptions,
     store: SqlStore,
 ) -> _Setup:
@@ -81,12 +209,14 @@ def _live_setup(
     from escalade.replay import plan_live, reference_metrics
 
     plan = plan_live(dataset, split, cfg, live.provider, limit=limit)
-    built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind))  # offline scorers refuse: no grades
+    setup = ScorerSetup(task_kind=dataset.task_kind, options=scorer_options)
+    built = make_scorer(scorer, setup)  # offline scorers refuse: no grades
     used = live_resources(store, live, expected_output_tokens=plan.config.max_output_tokens // 4)
     return _Setup(
         plan=plan,
         provider=used.provider,
         scorer=built.scorer,
+        teams=_sampling_teams(built.scorer, plan.config),
         workflow="live",
         offline_scorer=False,
         ledger=used.ledger,
@@ -106,9 +236,53 @@ def run_command(
     scorer: Annotated[
         str,
         typer.Option(
-            help="Scorer plugin: consensus (run-time signals), oracle (offline: reads grades), or one you installed."
+            help="Scorer plugin: consensus (run-time signals), self-consistency (k samples of one model agree), "
+            "verifier (a learned verifier artifact), oracle (offline: reads grades), or one you installed."
         ),
     ] = "consensus",
+    scorer_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scorer-option",
+            help="KEY=VALUE option of the scorer, repeatable: self-consistency k=5 min_agreement=0.6; "
+            "verifier artifact=FILE threshold=P.",
+        ),
+    ] = None,
+    router: Annotated[
+        Path | None,
+        typer.Option("--router", help="Route each item's start tier with a saved escalade-router/1 artifact."),
+    ] = None,
+    verifier: Annotated[
+        Path | None,
+        typer.Option("--verifier", help="Judge the cheap answer with a saved escalade-verifier/1 artifact."),
+    ] = None,
+    fit_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fit-on",
+            help="Fit the router and verifier on this split (never the one run) and pick the policy there.",
+        ),
+    ] = None,
+    cross_fit: Annotated[
+        int | None,
+        typer.Option(
+            "--cross-fit",
+            help="Fit with K-fold cross-fitting over the run's split: each row decided by policies fitted without it.",
+        ),
+    ] = None,
+    target_quality: Annotated[
+        float,
+        typer.Option(
+            "--target-quality",
+            help="With --fit-on/--cross-fit: the cheapest operating point whose out-of-fold quality on the fitting "
+            "rows is at least this share of the premium model's.",
+        ),
+    ] = 0.95,
+    certify: Annotated[
+        bool,
+        typer.Option("--certify", help="Certify the verifier's threshold on the fitting rows (Clopper-Pearson)."),
+    ] = False,
+    delta: Annotated[float, typer.Option("--delta", help="With --certify: the certificate's failure level.")] = 0.05,
     provider: Annotated[
         str,
         typer.Option(
@@ -165,12 +339,29 @@ def run_command(
     if concurrency is not None:
         cfg = cfg.replace(max_concurrency=concurrency)
     split = split or dataset.default_split()
+    options = _PolicyOptions(
+        router=router,
+        verifier=verifier,
+        fit_on=fit_on,
+        cross_fit=cross_fit,
+        target_quality=target_quality,
+        certify=certify,
+        delta=delta,
+    )
+    scorer_options = _parse_options(scorer_option or [])
+    if options.wanted and (live is not None or scorer != "consensus" or scorer_options):
+        raise fail(
+            "--router/--verifier/--fit-on/--cross-fit replay recorded outcomes with their own scorer: "
+            "drop --provider and --scorer"
+        )
     store = open_store(db)
-    if live is None:
-        setup = _replay_setup(dataset, split, cfg, limit, scorer)
+    if options.wanted:
+        setup = _learned_setup(dataset, split, cfg, limit, options)
+    elif live is None:
+        setup = _replay_setup(dataset, split, cfg, limit, scorer, scorer_options)
     else:
-        setup = _live_setup(dataset, split, cfg, limit, scorer, live, store)
-    _execute(setup, scorer, store, dataset.name, split, yes=yes, json_out=json_out)
+        setup = _live_setup(dataset, split, cfg, limit, scorer, scorer_options, live, store)
+    _execute(setup, setup.scorer_name or scorer, store, dataset.name, split, yes=yes, json_out=json_out)
 
 
 def _execute(
@@ -223,6 +414,7 @@ def _execute(
         workspace_budget=setup.workspace_budget,
         model_order=setup.model_order,
         call_observer=setup.call_observer,
+        teams=setup.teams,
     )
     run_id = new_run_id(setup.workflow)
     stopped: RunStoppedError | None = None

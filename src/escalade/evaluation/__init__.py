@@ -36,6 +36,13 @@ from escalade.evaluation._policies import (
     SingleModelPolicy,
     ViewProvider,
 )
+from escalade.evaluation._runtime import (
+    PolicyProvenance,
+    RuntimePolicy,
+    fit_operating_verifier,
+    fit_runtime_policy,
+    runtime_policy,
+)
 
 if TYPE_CHECKING:
     from escalade.evaluation._plot import plot_report, series_styles
@@ -58,9 +65,11 @@ __all__ = [
     "Fold",
     "OraclePolicy",
     "Policy",
+    "PolicyProvenance",
     "PolicyReport",
     "PreRouterPolicy",
     "RandomMixPolicy",
+    "RuntimePolicy",
     "ScoredRows",
     "SingleModelPolicy",
     "SyntheticDecision",
@@ -76,6 +85,8 @@ __all__ = [
     "decision_stream",
     "efficient_chain",
     "evaluate",
+    "fit_operating_verifier",
+    "fit_runtime_policy",
     "fold_plan",
     "nondecreasing_hull",
     "outcomes_from_logs",
@@ -83,6 +94,7 @@ __all__ = [
     "pick_cheap",
     "plot_report",
     "prepare_rows",
+    "runtime_policy",
     "savings_at_target",
     "score_rows",
     "score_with",

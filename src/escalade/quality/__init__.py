@@ -29,6 +29,7 @@ from escalade.quality._scorers import (
     ScoreResult,
     ScorerLike,
     ScoringContext,
+    SelfConsistencyScorer,
     as_scorer,
     score_now,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "ScorerBase",
     "ScorerLike",
     "ScoringContext",
+    "SelfConsistencyScorer",
     "all_of",
     "any_of",
     "as_scorer",

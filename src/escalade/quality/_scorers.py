@@ -6,7 +6,8 @@ analysis instead; the cascade awaits it. Scorers combine with ``&`` (both measur
 merged). They see only what a real
 system sees at run time: the task and the answers already paid for (:class:`ScoringContext`).
 
-The default :class:`ConsensusScorer` checks the answer's format (and code syntax) and whether
+:class:`SelfConsistencyScorer` judges a lone answer by the agreement of ``k`` samples of the same
+model. The default :class:`ConsensusScorer` checks the answer's format (and code syntax) and whether
 independent models that were already paid for gave the same answer (FrugalGPT-style consistency).
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeAlias, runtime_checkable
 
+from escalade.exceptions import ConfigError
 from escalade.providers import Completion
 from escalade.quality._analysis import CQS_WEIGHTS, FailureAnalysis
 from escalade.quality._answers import COMPARABLE_KINDS, inspect_answer
@@ -31,6 +33,7 @@ __all__ = [
     "ScorerBase",
     "ScorerLike",
     "ScoringContext",
+    "SelfConsistencyScorer",
     "as_scorer",
     "score_now",
 ]
@@ -68,6 +71,8 @@ class ScoringContext:
     history: Sequence[AnsweredAttempt] = field(default_factory=tuple)
     #: Free-form item metadata.
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Further answers of the same model sampled in this attempt (self-consistency), paid for like any call.
+    samples: Sequence[Completion] = field(default_factory=tuple)
 
 
 #: What a scorer gives: the analysis, or an awaitable of it (for scorers that run something).
@@ -218,3 +223,65 @@ class ConsensusScorer(ScorerBase):
 
     def __repr__(self) -> str:
         return "ConsensusScorer()"
+
+
+class SelfConsistencyScorer(ScorerBase):
+    """Run-time scorer: agreement of ``k`` sampled answers of one model (self-consistency).
+
+    The attempt's team asks the same model ``k`` times (:attr:`samples` tells the cascade how many;
+    every call is a guarded, billed call, so the extra samples' cost is in the attempt's cost). The
+    scorer reads the answer and the other samples (:attr:`ScoringContext.samples`), normalises each
+    to its extracted answer, and measures the share of the samples that give the same answer.
+
+    Signals: ``consistent`` [1.0] is 1 when that share reaches ``min_agreement`` and at least two
+    samples were compared, else 0; ``agreement`` [0] is the share itself, for the record. An answer
+    with no readable final answer is never consistent. For task kinds whose answers cannot be
+    compared as text (code), only the format counts.
+
+    >>> SelfConsistencyScorer(k=5, min_agreement=0.6)
+    SelfConsistencyScorer(k=5, min_agreement=0.6)
+    """
+
+    weights: ClassVar[Mapping[str, float]] = MappingProxyType({"consistent": 1.0, "agreement": 0.0})
+
+    def __init__(self, *, k: int = 5, min_agreement: float = 0.6) -> None:
+        if k < 2:
+            raise ConfigError(f"self-consistency needs at least 2 samples, got k={k}", field="k")
+        if not 0.0 < min_agreement <= 1.0:
+            raise ConfigError(f"must be in (0, 1], got {min_agreement}", field="min_agreement")
+        self.k = k
+        self.min_agreement = min_agreement
+
+    @property
+    def samples(self) -> int:
+        """Answers of the same model each attempt needs (the first one included)."""
+        return self.k
+
+    def score(self, context: ScoringContext) -> FailureAnalysis:
+        kind = context.task_kind
+        mine = inspect_answer(context.completion.text, kind)
+        if kind not in COMPARABLE_KINDS:
+            note = "answers of this kind cannot be compared: format only"
+            return FailureAnalysis(
+                syntax_errors=mine.syntax_errors,
+                signals={"answer_format": float(mine.answer is not None)},
+                weights={"answer_format": 1.0},
+                notes=(note,),
+            )
+        others = [inspect_answer(c.text, kind).answer for c in context.samples if c.model == context.completion.model]
+        total = len(others) + 1
+        agreeing = 1 + sum(1 for a in others if mine.answer is not None and a == mine.answer)
+        share = agreeing / total if mine.answer is not None else 0.0
+        consistent = mine.answer is not None and total >= 2 and share >= self.min_agreement
+        note = f"self-consistency: {agreeing if mine.answer is not None else 0} of {total} samples agree"
+        if total < self.k:
+            note += f" (only {total} of the {self.k} asked for could be sampled)"
+        return FailureAnalysis(
+            syntax_errors=mine.syntax_errors,
+            signals={"consistent": float(consistent), "agreement": share},
+            weights=dict(self.weights),
+            notes=(note,),
+        )
+
+    def __repr__(self) -> str:
+        return f"SelfConsistencyScorer(k={self.k}, min_agreement={self.min_agreement})"
