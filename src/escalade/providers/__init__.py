@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 from escalade.providers._base import Completion, CompletionRequest, CostEstimate, CostEstimator, Provider, Usage
 from escalade.providers._fake import FunctionProvider, ScriptedProvider, ScriptStep
 from escalade.providers._live import default_ladder, live_provider
-from escalade.providers._messages import Message, Role, Tool, ToolCall
+from escalade.providers._messages import Message, RequestOptions, Role, Tool, ToolCall
 from escalade.providers._registry import (
     PROVIDERS,
     ProviderFactory,
@@ -76,6 +76,7 @@ __all__ = [
     "Provider",
     "ProviderFactory",
     "ProviderOptions",
+    "RequestOptions",
     "Role",
     "ScriptStep",
     "ScriptedProvider",

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from escalade.exceptions import ConfigError
 
-__all__ = ["Message", "Role", "Tool", "ToolCall"]
+__all__ = ["Message", "RequestOptions", "Role", "Tool", "ToolCall"]
 
 #: Who speaks a message.
 Role = Literal["system", "user", "assistant", "tool"]
@@ -93,3 +93,35 @@ class Tool:
     def text(self) -> str:
         """The definition as the model reads it (for token estimates)."""
         return json.dumps({"name": self.name, "description": self.description, "parameters": dict(self.parameters)})
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestOptions:
+    """What a request carries beyond its prompt, kept by a work item for every call it makes.
+
+    Each field means what the :class:`~escalade.providers._base.CompletionRequest` field of the
+    same name means; ``max_output_tokens`` replaces the configuration's cap when set.
+    """
+
+    #: The conversation before the prompt.
+    messages: tuple[Message, ...] = ()
+    #: Tools the model may call.
+    tools: tuple[Tool, ...] = ()
+    #: ``auto``, ``none``, ``required`` or a tool's name.
+    tool_choice: str | None = None
+    #: The answer's format, in OpenAI's form.
+    response_format: Mapping[str, Any] | None = None
+    #: Sampling temperature.
+    temperature: float | None = None
+    #: Sequences that end the answer.
+    stop: tuple[str, ...] = ()
+    #: Cap on generated tokens (``None``: the configuration's ``max_output_tokens``).
+    max_output_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("messages", "tools", "stop"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.max_output_tokens is not None and self.max_output_tokens < 1:
+            raise ConfigError(f"must be at least 1, got {self.max_output_tokens}", field="max_output_tokens")
+        if self.temperature is not None and not 0 <= self.temperature <= 2:
+            raise ConfigError(f"must be in [0, 2], got {self.temperature}", field="temperature")
