@@ -217,7 +217,10 @@ class ProgressiveExecutor:
                     stop.append(exc)
                     guard.halt(f"run stopped: {exc}")
 
-        await _all_or_cancel([asyncio.ensure_future(worker(item)) for item in work])
+        if len(work) == 1:  # one request (the one-call API): no task to spawn, the same worker
+            await worker(work[0])
+        else:
+            await _all_or_cancel([asyncio.ensure_future(worker(item)) for item in work])
         final = [results.get(w.id) or ItemResult(item_id=w.id, status="not_run", prompt=w.prompt) for w in work]
         result = ProgressiveWorkflowResult(
             run_id=run_id,

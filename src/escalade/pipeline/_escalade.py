@@ -73,14 +73,15 @@ def _ladder(config: EscalationConfig, provider: Provider) -> EscalationConfig:
     return config.replace(tiers=tiers)
 
 
-def _close(runner: asyncio.Runner) -> None:
-    """Close ``runner``'s loop; from inside another running loop (a finalizer can run there), without draining it."""
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Close ``loop``; from inside another running loop (a finalizer can run there), without draining it first."""
+    if loop.is_closed():
+        return
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        runner.close()
-    else:
-        runner.get_loop().close()
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 class Escalade:
@@ -146,7 +147,7 @@ class Escalade:
             call_observer=self.cache_router,
             sleep=sleep,
         )
-        self._runner: asyncio.Runner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: weakref.finalize[Any, Any] | None = None
 
     def _router(self, router: Router | TierClassifier | None, ladder: Ladder) -> Router:
@@ -220,8 +221,9 @@ class Escalade:
             stop=tuple(stop),
             max_output_tokens=max_tokens,
         )
+        unique = uuid.uuid4().hex
         item = WorkItem(
-            id=request_id or uuid.uuid4().hex[:12],
+            id=request_id or unique[:12],
             prompt=prompt,
             task_kind=self.task_kind,
             start_tier=decision.tier,
@@ -229,7 +231,7 @@ class Escalade:
             options=options,
             metadata=dict(metadata or {}),
         )
-        run_id = f"{WORKFLOW}-{item.id}-{uuid.uuid4().hex[:6]}"
+        run_id = f"{WORKFLOW}-{item.id}-{unique[12:18]}"
         try:
             run = await self.executor.run([item], run_id=run_id)
         except BudgetExceededError as exc:
@@ -264,6 +266,8 @@ class Escalade:
         """Blocking form of :meth:`agenerate` (same arguments); not callable from a running event loop.
 
         Requests share one event loop, kept until :meth:`close`, so a provider's connections are reused.
+        (It is driven with ``run_until_complete``, not :class:`asyncio.Runner`, whose per-call SIGINT
+        handler alone costs about a millisecond.)
         """
         try:
             asyncio.get_running_loop()
@@ -271,16 +275,16 @@ class Escalade:
             pass
         else:
             raise ConfigError("generate() blocks; inside an event loop, use `await escalade.agenerate(...)`")
-        if self._runner is None:
-            self._runner = asyncio.Runner()
-            self._closer = weakref.finalize(self, _close, self._runner)  # closed with this object at the latest
-        return self._runner.run(self.agenerate(prompt_or_messages, **kwargs))
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._closer = weakref.finalize(self, _close, self._loop)  # closed with this object at the latest
+        return self._loop.run_until_complete(self.agenerate(prompt_or_messages, **kwargs))
 
     def close(self) -> None:
         """Close the event loop :meth:`generate` keeps (a later call opens a new one)."""
         if self._closer is not None:
             self._closer()
-        self._runner = self._closer = None
+        self._loop = self._closer = None
 
     def __enter__(self) -> Escalade:
         return self
