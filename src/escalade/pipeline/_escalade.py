@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from escalade.budget import BudgetLedger, MemoryLedger, WorkspaceBudget, request_line, run_line
+from escalade.budget import ApprovalCallback, BudgetLedger, MemoryLedger, WorkspaceBudget, request_line, run_line
 from escalade.cascade import ProgressiveExecutor, RunListener, SingleAgent, TeamStrategy, WorkItem
 from escalade.exceptions import BudgetExceededError, ConfigError
 from escalade.ladder import EscalationConfig, Ladder, Tier
@@ -91,7 +91,8 @@ class Escalade:
     :class:`~escalade.routing.LearnedClassifier`, say) that a default router then uses. Everything
     not given has a default: a ledger in memory kept across this object's requests, no budget caps,
     the cascade's consensus scorer, a team of one agent on every tier (a conversation is sent as
-    it is, never split between agents).
+    it is, never split between agents). The configuration's ``max_cost`` caps each request, and a
+    request whose worst case passes ``auto_approve_under`` asks ``approval`` (none: refused).
     """
 
     def __init__(
@@ -108,6 +109,7 @@ class Escalade:
         preferences: WorkspacePreferences | None = None,
         cache_router: CacheAwareRouter | None = None,
         estimator: CostEstimator | None = None,
+        approval: ApprovalCallback | None = None,
         listeners: Iterable[RunListener] = (),
         teams: Callable[[Tier], TeamStrategy] | None = None,
         task_kind: str = "short-answer",
@@ -138,6 +140,7 @@ class Escalade:
             provider,
             scorer=scorer,
             estimator=estimator,
+            approval=approval,
             listeners=listening,
             teams=teams or (lambda tier: one),
             workflow=WORKFLOW,
