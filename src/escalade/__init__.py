@@ -12,6 +12,9 @@ The root names what most users need; everything else is public in its subpackage
   the fakes :class:`FunctionProvider`, :class:`ScriptedProvider` (``escalade.providers``).
 - Quality: :class:`FailureAnalysis`, :class:`Scorer`, :class:`ScoringContext`,
   :class:`ConsensusScorer` (``escalade.quality``).
+- One request: :class:`Escalade` (``generate``/``agenerate``) and its :class:`GenerateResult`
+  (``escalade.pipeline``); conversations are :class:`Message` and :class:`Tool` values
+  (``escalade.providers``).
 - Routing: :class:`Router`, :class:`Task` (``escalade.routing``).
 - Budgets: :class:`BudgetLedger`, :class:`MemoryLedger`, :class:`WorkspaceBudget`
   (``escalade.budget``).
@@ -49,7 +52,18 @@ if _typing.TYPE_CHECKING:
     from escalade.exceptions import BudgetExceededError, ConfigError, EscaladeError, ProviderError, StoreError
     from escalade.exceptions import EscalationError as EscalationError
     from escalade.ladder import EscalationConfig, Ladder, Tier, load_config
-    from escalade.providers import Completion, CompletionRequest, FunctionProvider, Provider, ScriptedProvider, Usage
+    from escalade.pipeline import Escalade, GenerateResult
+    from escalade.providers import (
+        Completion,
+        CompletionRequest,
+        FunctionProvider,
+        Message,
+        Provider,
+        ScriptedProvider,
+        Tool,
+        ToolCall,
+        Usage,
+    )
     from escalade.quality import ConsensusScorer, FailureAnalysis, Scorer, ScoringContext
     from escalade.replay import load_dataset
     from escalade.reporting import ProgressiveTelemetry, generate_cost_analytics
@@ -71,14 +85,17 @@ __all__ = [
     "ConfigError",
     "ConsensusScorer",
     "Decision",
+    "Escalade",
     "EscaladeError",
     "EscalationConfig",
     "EscalationEngine",
     "FailureAnalysis",
     "FunctionProvider",
+    "GenerateResult",
     "ItemResult",
     "Ladder",
     "MemoryLedger",
+    "Message",
     "ProgressiveExecutor",
     "ProgressiveTelemetry",
     "ProgressiveTestGenWorkflow",
@@ -95,6 +112,8 @@ __all__ = [
     "StoreError",
     "Task",
     "Tier",
+    "Tool",
+    "ToolCall",
     "Usage",
     "WorkItem",
     "WorkspaceBudget",
@@ -127,9 +146,14 @@ _HOMES = {
     "Ladder": "escalade.ladder",
     "Tier": "escalade.ladder",
     "load_config": "escalade.ladder",
+    "Escalade": "escalade.pipeline",
+    "GenerateResult": "escalade.pipeline",
     "Completion": "escalade.providers",
     "CompletionRequest": "escalade.providers",
     "FunctionProvider": "escalade.providers",
+    "Message": "escalade.providers",
+    "Tool": "escalade.providers",
+    "ToolCall": "escalade.providers",
     "Provider": "escalade.providers",
     "ScriptedProvider": "escalade.providers",
     "Usage": "escalade.providers",

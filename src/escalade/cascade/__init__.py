@@ -1,6 +1,7 @@
 """The cascade: work items climb the ladder; the executor, its calls, teams, workflows and results."""
 
 from escalade.cascade._calls import CallObserver, ContextWindows, GuardedCaller, RequestCalls, fit_tokens
+from escalade.cascade._climb import capped, held_by_rate_limit, next_tier
 from escalade.cascade._events import RunListener
 from escalade.cascade._executor import ModelOrder, ProgressiveExecutor, new_run_id
 from escalade.cascade._items import (
@@ -70,6 +71,7 @@ __all__ = [
     "TierResult",
     "TierSummary",
     "WorkItem",
+    "capped",
     "cause_counts",
     "count_causes",
     "cut_short",
@@ -77,11 +79,13 @@ __all__ = [
     "error_cause",
     "finish_item",
     "fit_tokens",
+    "held_by_rate_limit",
     "last_answered",
     "log_attempt",
     "log_item",
     "log_run",
     "new_run_id",
+    "next_tier",
     "percent",
     "price_versions",
     "render_report",

@@ -140,7 +140,7 @@ class GuardedCaller:
         window = self.context_windows(request.model) if self.context_windows is not None else None
         if window is None:
             return
-        needed = fit_tokens(request.prompt) + fit_tokens(request.system) + request.max_output_tokens
+        needed = sum(fit_tokens(text) for text in request.texts()) + request.max_output_tokens
         if needed > window:
             logger.debug(
                 "item %r: %s skipped before sending: about %d prompt tokens and %d output exceed its window of %d",

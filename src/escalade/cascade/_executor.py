@@ -37,6 +37,7 @@ from typing import Any, TypeAlias
 from escalade._logs import debug_content
 from escalade.budget import ApprovalCallback, BudgetGuard, BudgetLedger, WorkspaceBudget
 from escalade.cascade._calls import CallObserver, ContextWindows, GuardedCaller, RequestCalls
+from escalade.cascade._climb import capped, held_by_rate_limit, next_tier
 from escalade.cascade._events import RunListener
 from escalade.cascade._items import (
     ItemState,
@@ -62,9 +63,7 @@ from escalade.cascade._runlog import log_attempt, log_item, log_run
 from escalade.cascade._teams import TeamContext, TeamStrategy, default_team
 from escalade.exceptions import (
     ConfigError,
-    ContextWindowError,
     ListenerError,
-    RateLimitedError,
     RequestStoppedError,
     RunStoppedError,
     UntrustedRunError,
@@ -175,10 +174,14 @@ class ProgressiveExecutor:
         ids = [w.id for w in work]
         if len(set(ids)) != len(ids):
             raise ConfigError("work item ids must be unique within a run", field="id")
-        for name in {w.start_tier or start_tier for w in work} - {None}:
-            if str(name) not in self.config.tiers.names:
-                tiers = ", ".join(self.config.tiers.names)
-                raise ConfigError(f"no tier named {name!r}; tiers: {tiers}", field="start_tier")
+        for field, names in (
+            ("start_tier", {w.start_tier or start_tier for w in work}),
+            ("max_tier", {w.max_tier for w in work}),
+        ):
+            for name in names - {None}:
+                if str(name) not in self.config.tiers.names:
+                    tiers = ", ".join(self.config.tiers.names)
+                    raise ConfigError(f"no tier named {name!r}; tiers: {tiers}", field=field)
         run_id = run_id or new_run_id(self.workflow)
         started = datetime.now(UTC)
         guard = BudgetGuard(
@@ -214,7 +217,10 @@ class ProgressiveExecutor:
                     stop.append(exc)
                     guard.halt(f"run stopped: {exc}")
 
-        await _all_or_cancel([asyncio.ensure_future(worker(item)) for item in work])
+        if len(work) == 1:  # one request (the one-call API): no task to spawn, the same worker
+            await worker(work[0])
+        else:
+            await _all_or_cancel([asyncio.ensure_future(worker(item)) for item in work])
         final = [results.get(w.id) or ItemResult(item_id=w.id, status="not_run", prompt=w.prompt) for w in work]
         result = ProgressiveWorkflowResult(
             run_id=run_id,
@@ -251,12 +257,15 @@ class ProgressiveExecutor:
             while tier is not None:
                 state.errors = []
                 tier_result, passed, final = await self._run_tier(run_id, state, tier, guard)
-                nxt = ladder.next_after(tier) if self.config.enabled else None
-                held = None if passed else self._held_by_rate_limit(state, tier)
+                nxt = next_tier(self.config, item, tier)
+                held = None if passed else held_by_rate_limit(self.config, state, tier)
                 if passed or nxt is None or held:
                     if held:
                         logger.debug("item %r stays on tier %r: %s", item.id, tier.name, held)
-                    state.tiers.append(replace(tier_result, escalation_reason=held or tier_result.escalation_reason))
+                    why = held or tier_result.escalation_reason
+                    if not passed and not held and capped(self.config, item, tier):
+                        why = f"{why or 'not accepted'}; the item may not climb above tier {item.max_tier!r}"
+                    state.tiers.append(replace(tier_result, escalation_reason=why))
                     return finish_item(state, "accepted" if passed else "unresolved", final, baseline, error=held)
                 reason = tier_result.escalation_reason or "quality below threshold"
                 state.tiers.append(replace(tier_result, escalated=True, escalation_reason=reason))
@@ -273,18 +282,6 @@ class ProgressiveExecutor:
             logger.warning("item %r failed (the run goes on): %s: %s", item.id, type(exc).__name__, exc)
             return cut_short(state, "failed", f"{type(exc).__name__}: {exc}", baseline)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _held_by_rate_limit(self, state: ItemState, tier: Tier) -> str | None:
-        """Why the item stays put instead of climbing: its tier answered nothing, only for rate limits."""
-        if self.config.escalate_on_rate_limit or any(a.error is None for a in state.current):
-            return None
-        errors = [e for e in state.errors if not isinstance(e, ContextWindowError)]
-        if not errors or not all(isinstance(e, RateLimitedError) for e in errors):
-            return None
-        return (
-            f"every model of tier {tier.name!r} was rate limited and escalate_on_rate_limit is off, "
-            "so the item did not climb"
-        )
 
     async def _run_tier(
         self, run_id: str, state: ItemState, tier: Tier, guard: BudgetGuard
@@ -371,7 +368,12 @@ class ProgressiveExecutor:
         clock = time.perf_counter()
         call = self._caller(state, tier, guard)
         context = TeamContext(
-            item_id=item.id, prompt=item.prompt, model=model, max_output_tokens=self.config.max_output_tokens, call=call
+            item_id=item.id,
+            prompt=item.prompt,
+            model=model,
+            max_output_tokens=item.options.max_output_tokens or self.config.max_output_tokens,
+            call=call,
+            options=item.options,
         )
 
         def record(**fields: Any) -> AttemptRecord:
@@ -395,7 +397,9 @@ class ProgressiveExecutor:
             outcome = await self.teams(tier).run(context)
         except Exception as exc:  # every failure becomes the attempt's record (see attempt_failure)
             return record(**attempt_failure(state, exc))
-        return record(text=outcome.final.text, **await self._judge(state, tier, number, outcome.final, outcome.samples))
+        final = outcome.final
+        judged = await self._judge(state, tier, number, final, outcome.samples)
+        return record(text=final.text, tool_calls=final.tool_calls, finish_reason=final.finish_reason, **judged)
 
     def _caller(self, state: ItemState, tier: Tier, guard: BudgetGuard) -> GuardedCaller:
         """The guarded caller of one attempt: context windows, the call ceiling, the budget, retries."""

@@ -15,7 +15,7 @@ from typing import Any
 from escalade.cascade._calls import RequestCalls
 from escalade.cascade._results import AttemptRecord, ItemResult, TierResult, error_cause
 from escalade.exceptions import ConfigError, ProviderError, RequestStoppedError, UntrustedRunError
-from escalade.providers import Completion, Usage
+from escalade.providers import Completion, RequestOptions, Usage
 from escalade.quality import AnsweredAttempt, check_task_kind
 
 __all__ = [
@@ -46,6 +46,10 @@ class WorkItem:
     start_tier: str | None = None
     #: Free-form data for scorers and listeners.
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: Highest tier the item may climb to (``None``: the top); it still falls back between that tier's models.
+    max_tier: str | None = None
+    #: The conversation, tools and options sent with every call (``prompt`` is the last user turn).
+    options: RequestOptions = field(default_factory=RequestOptions)
 
     def __post_init__(self) -> None:
         if problem := check_task_kind(self.task_kind):  # a typo would silently judge answers by format only
@@ -113,6 +117,8 @@ def finish_item(
         final_model=final.model,
         final_answer=final.text,
         final_cqs=final.cqs,
+        final_tool_calls=final.tool_calls,
+        final_finish_reason=final.finish_reason,
         error=error,
         premium_baseline_usd=baseline,
         prompt=state.item.prompt,

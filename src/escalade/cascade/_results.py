@@ -32,7 +32,7 @@ from escalade.exceptions import (
     TransientProviderError,
     UntrustedRunError,
 )
-from escalade.providers import Usage
+from escalade.providers import ToolCall, Usage
 from escalade.quality import FailureAnalysis
 
 if TYPE_CHECKING:
@@ -141,6 +141,10 @@ class AttemptRecord:
     price_data_version: str | None = None
     #: The exception that ended this attempt and must propagate (a run stop, a bug); not stored.
     raised: BaseException | None = field(default=None, repr=False, compare=False)
+    #: Tools the final answer asked to call.
+    tool_calls: tuple[ToolCall, ...] = ()
+    #: Why the final answer's model stopped, in the provider's words.
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,6 +202,10 @@ class ItemResult:
     premium_baseline_usd: float = 0.0
     #: The item's prompt, kept with the run so that routers can learn from logged outcomes.
     prompt: str | None = None
+    #: Tools the final answer asked to call.
+    final_tool_calls: tuple[ToolCall, ...] = ()
+    #: Why the final answer's model stopped.
+    final_finish_reason: str | None = None
 
     @property
     def cost_usd(self) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from escalade.exceptions import ConfigError, MissingOutcomeError
-from escalade.providers import Completion, CompletionRequest
+from escalade.providers import Completion, CompletionRequest, RequestOptions
 
 __all__ = [
     "ArchitectExecutorReviewer",
@@ -41,9 +41,12 @@ class TeamContext:
     max_output_tokens: int
     #: Sends one request through the budget guard to the provider.
     call: Callable[[CompletionRequest], Awaitable[Completion]] = field(repr=False)
+    #: The item's conversation, tools and options, sent with every request.
+    options: RequestOptions = field(default_factory=RequestOptions)
 
     def request(self, role: str, prompt: str, system: str | None = None) -> CompletionRequest:
-        """A request for ``role`` on this context's item and model."""
+        """A request for ``role`` on this context's item and model, with the item's options."""
+        options = self.options
         return CompletionRequest(
             item_id=self.item_id,
             model=self.model,
@@ -51,6 +54,12 @@ class TeamContext:
             system=system,
             role=role,
             max_output_tokens=self.max_output_tokens,
+            messages=options.messages,
+            tools=options.tools,
+            tool_choice=options.tool_choice,
+            response_format=options.response_format,
+            temperature=options.temperature,
+            stop=options.stop,
         )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from escalade.cli import analytics, calibrate, decide, evaluate, route, run, runs, testgen
+from escalade.cli import analytics, ask, calibrate, decide, evaluate, route, run, runs, testgen
 from escalade.cli.audit import audit_app
 from escalade.cli.budget import budget_app
 from escalade.cli.common import (
@@ -75,6 +75,7 @@ def _global_options(
 
 
 app.command("run")(run.run_command)
+app.command("ask")(ask.ask_command)
 app.command("list")(runs.list_command)
 app.command("show")(runs.show_command)
 app.command("cleanup")(runs.cleanup_command)

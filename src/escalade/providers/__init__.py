@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from escalade.providers._base import Completion, CompletionRequest, CostEstimate, CostEstimator, Provider, Usage
 from escalade.providers._fake import FunctionProvider, ScriptedProvider, ScriptStep
 from escalade.providers._live import default_ladder, live_provider
+from escalade.providers._messages import Message, RequestOptions, Role, Tool, ToolCall
 from escalade.providers._registry import (
     PROVIDERS,
     ProviderFactory,
@@ -65,6 +66,7 @@ __all__ = [
     "CostEstimator",
     "ErrorSigns",
     "FunctionProvider",
+    "Message",
     "ModelPrice",
     "OpenAICompatibleProvider",
     "PriceBook",
@@ -74,6 +76,8 @@ __all__ = [
     "Provider",
     "ProviderFactory",
     "ProviderOptions",
+    "RequestOptions",
+    "Role",
     "ScriptStep",
     "ScriptedProvider",
     "SdkAdapter",
@@ -81,6 +85,8 @@ __all__ = [
     "SdkSettings",
     "SecretKey",
     "TokenPrices",
+    "Tool",
+    "ToolCall",
     "Usage",
     "available_providers",
     "default_ladder",

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Generic, Literal, TypedDict, TypeVar
 
 from escalade.exceptions import ContentPolicyError, ProviderError, TransientProviderError
 from escalade.providers._base import Completion, CompletionRequest, CostEstimate, Provider, Usage
+from escalade.providers._messages import ToolCall
 from escalade.providers._registry import ProviderOptions
 from escalade.providers._sdk_errors import STREAM_BREAKS, typed_error
 from escalade.providers._secrets import SecretKey, redact
@@ -51,6 +52,10 @@ class SdkAnswer:
     usage: Usage
     #: Why the answer counts as a refusal (content filter, ``refusal`` stop), or ``None``.
     refusal: str | None = None
+    #: Tools the model asked to call.
+    tool_calls: tuple[ToolCall, ...] = ()
+    #: Why the model stopped, in the provider's words.
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,6 +173,8 @@ class SdkAdapter(Provider, Generic[StreamT]):
             cost_usd=bill.usd,
             latency_s=time.perf_counter() - started,
             price_data_version=bill.price_data_version,
+            tool_calls=answer.tool_calls,
+            finish_reason=answer.finish_reason,
         )
 
     async def _streamed(self, request: CompletionRequest) -> SdkAnswer:

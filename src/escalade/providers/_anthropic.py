@@ -22,6 +22,7 @@ upper bound of the prompt's tokens (one per UTF-8 byte plus overhead); the usage
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, ClassVar, Literal
@@ -32,6 +33,8 @@ from anthropic.types import Message, RawMessageStreamEvent
 
 from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, sdk_settings, upper_bound_usage
 from escalade.providers._base import CompletionRequest, Usage
+from escalade.providers._messages import Message as Turn
+from escalade.providers._messages import ToolCall
 from escalade.providers._registry import ProviderOptions
 from escalade.providers._sdk_errors import error_type
 from escalade.providers._secrets import SecretKey
@@ -91,7 +94,12 @@ class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
     async def _single(self, request: CompletionRequest) -> SdkAnswer:
         message: Message = await self._client.messages.create(**self._params(request))
         text = "".join(block.text for block in message.content if block.type == "text")
-        return _answer(request, text, _counts(message.usage), message.stop_reason)
+        calls = tuple(
+            ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
+            for block in message.content
+            if block.type == "tool_use"
+        )
+        return _answer(request, text, _counts(message.usage), message.stop_reason, calls)
 
     async def _open_stream(self, request: CompletionRequest) -> AsyncStream[RawMessageStreamEvent]:
         stream: AsyncStream[RawMessageStreamEvent] = await self._client.messages.create(
@@ -103,14 +111,21 @@ class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
         self, stream: AsyncStream[RawMessageStreamEvent], request: CompletionRequest
     ) -> SdkAnswer | None:
         parts: list[str] = []
+        calls: dict[int, dict[str, str]] = {}  # tool_use blocks by index: id, name, input JSON so far
         counts: dict[str, int] = {}
         stop: str | None = None
         finished = False
         async for event in stream:
             if event.type == "message_start":
                 counts.update(_counts(getattr(event.message, "usage", None)))
+            elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+                block = event.content_block
+                calls[event.index] = {"id": block.id, "name": block.name, "arguments": ""}
             elif event.type == "content_block_delta" and event.delta.type == "text_delta":
                 parts.append(event.delta.text)
+            elif event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                calls.setdefault(event.index, {"id": "", "name": "", "arguments": ""})
+                calls[event.index]["arguments"] += event.delta.partial_json
             elif event.type == "message_delta":
                 stop = event.delta.stop_reason or stop
                 counts.update(_counts(event.usage))
@@ -118,20 +133,45 @@ class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
                 finished = True
         if not finished:
             return None
-        return _answer(request, "".join(parts), counts, stop)
+        tool_calls = tuple(
+            ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] or "{}") for _, c in sorted(calls.items())
+        )
+        return _answer(request, "".join(parts), counts, stop, tool_calls)
 
     def _params(self, request: CompletionRequest) -> dict[str, Any]:
-        """Arguments of ``messages.create`` (untyped there, so the call sites annotate what it returns)."""
-        content: str | list[dict[str, Any]] = request.prompt
-        if self.cache_prompts:
-            content = [{"type": "text", "text": request.prompt, "cache_control": {"type": "ephemeral"}}]
-        params: dict[str, Any] = {
-            "model": request.model,
-            "max_tokens": request.max_output_tokens,
-            "messages": [{"role": "user", "content": content}],
-        }
-        if request.system:
-            params["system"] = request.system
+        """Arguments of ``messages.create`` (untyped there, so the call sites annotate what it returns).
+
+        System turns go to ``system``; the other turns alternate user/assistant, tool results being
+        ``tool_result`` blocks of a user turn and tool calls ``tool_use`` blocks of an assistant turn.
+        Anthropic has no ``response_format``: a JSON format is asked for in the system text.
+        """
+        turns = request.conversation()
+        system = [t.content for t in turns if t.role == "system" and t.content]
+        if (fmt := _format_instruction(request.response_format)) is not None:
+            system.append(fmt)
+        messages = _turns([t for t in turns if t.role != "system"])
+        if self.cache_prompts and messages and messages[-1]["role"] == "user":
+            messages[-1]["content"][-1]["cache_control"] = {"type": "ephemeral"}
+        for message in messages:  # a turn of plain text goes as a string, as before conversations
+            if len(blocks := message["content"]) == 1 and blocks[0].keys() == {"type", "text"}:
+                message["content"] = blocks[0]["text"]
+        params: dict[str, Any] = {"model": request.model, "max_tokens": request.max_output_tokens, "messages": messages}
+        if system:
+            params["system"] = "\n\n".join(system)
+        if request.tools:
+            params["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+                for t in request.tools
+            ]
+        if request.tool_choice is not None:
+            params["tool_choice"] = _TOOL_CHOICES.get(request.tool_choice) or {
+                "type": "tool",
+                "name": request.tool_choice,
+            }
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.stop:
+            params["stop_sequences"] = list(request.stop)
         return params
 
     def _signs(self, exc: anthropic.APIError, *, in_stream: bool) -> ErrorSigns:
@@ -146,10 +186,56 @@ class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
         )
 
 
-def _answer(request: CompletionRequest, text: str, counts: dict[str, int], stop: str | None) -> SdkAnswer:
+_TOOL_CHOICES = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
+
+
+def _format_instruction(response_format: Mapping[str, Any] | None) -> str | None:
+    """The system text that asks for ``response_format`` (OpenAI's form), which Anthropic has no field for."""
+    if response_format is None or response_format.get("type") == "text":
+        return None
+    schema = response_format.get("json_schema")
+    if isinstance(schema, Mapping) and "schema" in schema:
+        return f"Answer with one JSON value only, matching this JSON schema: {json.dumps(schema['schema'])}"
+    return "Answer with one JSON value only."
+
+
+def _turns(turns: list[Turn]) -> list[dict[str, Any]]:
+    """Non-system turns as Anthropic messages: content blocks, consecutive turns of one side merged."""
+    messages: list[dict[str, Any]] = []
+    for turn in turns:
+        role = "assistant" if turn.role == "assistant" else "user"
+        blocks: list[dict[str, Any]] = []
+        if turn.role == "tool":
+            blocks.append({"type": "tool_result", "tool_use_id": turn.tool_call_id, "content": turn.content or ""})
+        elif turn.content:
+            blocks.append({"type": "text", "text": turn.content})
+        blocks.extend(
+            {"type": "tool_use", "id": c.id, "name": c.name, "input": c.parsed_arguments()} for c in turn.tool_calls
+        )
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"].extend(blocks)
+        else:
+            messages.append({"role": role, "content": blocks})
+    return messages
+
+
+def _answer(
+    request: CompletionRequest,
+    text: str,
+    counts: dict[str, int],
+    stop: str | None,
+    tool_calls: tuple[ToolCall, ...] = (),
+) -> SdkAnswer:
     """The answer with its usage; a ``refusal`` stop is answered (and billed) with a refusal."""
     refusal = f"{request.model} refused the request" if stop == "refusal" else None
-    return SdkAnswer(text=text, usage=_usage(counts, text, request), refusal=refusal)
+    billed_text = "".join([text, *(c.arguments for c in tool_calls)])
+    return SdkAnswer(
+        text=text,
+        usage=_usage(counts, billed_text, request),
+        refusal=refusal,
+        tool_calls=tool_calls,
+        finish_reason=stop,
+    )
 
 
 def _usage(counts: dict[str, int], text: str, request: CompletionRequest) -> Usage:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from escalade.providers._messages import Message, Tool, ToolCall
+
 __all__ = ["Completion", "CompletionRequest", "CostEstimate", "CostEstimator", "Provider", "Usage"]
 
 
@@ -48,14 +50,24 @@ class Usage:
 
 @dataclass(frozen=True, kw_only=True)
 class CompletionRequest:
-    """What one agent asks one model."""
+    """What one agent asks one model: a prompt, or a conversation with tools.
+
+    The model reads :meth:`conversation`: ``system`` (if any), then ``messages``, then ``prompt`` as a
+    last user turn (when not empty). Adapters carry ``tools``, ``tool_choice``, ``response_format``,
+    ``temperature`` and ``stop`` to the wire unchanged.
+
+    >>> request = CompletionRequest(item_id="1", model="m", prompt="And 3 x 3?", system="Be brief.",
+    ...     messages=(Message(role="user", content="2 x 2?"), Message(role="assistant", content="4")))
+    >>> [m.role for m in request.conversation()]
+    ['system', 'user', 'assistant', 'user']
+    """
 
     #: Id of the work item the request serves (replay looks the recorded answer up by it).
     item_id: str
     #: Model to ask.
     model: str
-    #: The user-facing prompt.
-    prompt: str
+    #: The user-facing prompt: the last user turn (empty when ``messages`` already end the conversation).
+    prompt: str = ""
     #: Optional system instructions (team roles put their brief here).
     system: str | None = None
     #: Team role of the asking agent (``agent``, ``planner``, ``executor``, ``architect``, ``reviewer``).
@@ -64,6 +76,34 @@ class CompletionRequest:
     max_output_tokens: int = 1024
     #: Free-form extras for providers (never logged by escalade).
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: The conversation before ``prompt`` (system, user, assistant and tool turns).
+    messages: tuple[Message, ...] = ()
+    #: Tools the model may call.
+    tools: tuple[Tool, ...] = ()
+    #: ``auto``, ``none``, ``required`` or the name of one tool to call (``None``: the provider's default).
+    tool_choice: str | None = None
+    #: The answer's format, in OpenAI's form: ``{"type": "json_object"}`` or ``{"type": "json_schema", ...}``.
+    response_format: Mapping[str, Any] | None = None
+    #: Sampling temperature (``None``: the provider's default).
+    temperature: float | None = None
+    #: Sequences that end the answer.
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "messages", tuple(self.messages))
+        object.__setattr__(self, "tools", tuple(self.tools))
+        object.__setattr__(self, "stop", tuple(self.stop))
+
+    def conversation(self) -> tuple[Message, ...]:
+        """Every turn the model reads, in order: ``system``, ``messages``, then ``prompt`` as a user turn."""
+        head = (Message(role="system", content=self.system),) if self.system else ()
+        tail = (Message(role="user", content=self.prompt),) if self.prompt else ()
+        return head + self.messages + tail
+
+    def texts(self) -> tuple[str, ...]:
+        """Every text the request sends (turns, tool calls, tool definitions), for token estimates."""
+        turns = tuple(text for message in self.conversation() for text in message.texts())
+        return turns + tuple(tool.text() for tool in self.tools)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +124,10 @@ class Completion:
     latency_s: float = 0.0
     #: Which price data the cost was computed from (e.g. ``genai-prices 0.2.3, data ...``), if any.
     price_data_version: str | None = None
+    #: Tools the model asked to call (the answer then often has no text).
+    tool_calls: tuple[ToolCall, ...] = ()
+    #: Why the model stopped, as the provider says it (``stop``, ``length``, ``tool_calls``, ``end_turn``...).
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

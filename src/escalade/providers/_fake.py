@@ -96,7 +96,7 @@ def _as_completion(result: Completion | str, request: CompletionRequest, cost: f
     if isinstance(result, Completion):
         return result
     usage = Usage(
-        input_tokens=estimate_tokens(request.prompt) + estimate_tokens(request.system),
+        input_tokens=sum(estimate_tokens(text) for text in request.texts()),
         output_tokens=estimate_tokens(result),
         estimated=True,
     )

@@ -34,15 +34,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import ModuleType
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import openai
 from openai import AsyncStream
 from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionChunk
 
 from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, sdk_settings, upper_bound_usage
 from escalade.providers._base import CompletionRequest, Usage
+from escalade.providers._messages import Message, ToolCall
 from escalade.providers._registry import ProviderOptions
 from escalade.providers._sdk_errors import error_type
 from escalade.providers._secrets import SecretKey
@@ -88,27 +89,28 @@ class OpenAICompatibleProvider(SdkAdapter[AsyncStream[ChatCompletionChunk]]):
         return cls(key, **sdk_settings(options))
 
     async def _single(self, request: CompletionRequest) -> SdkAnswer:
-        response = await self._client.chat.completions.create(
-            model=request.model, messages=self._messages(request), max_tokens=request.max_output_tokens
-        )
+        response = await self._client.chat.completions.create(**_params(request))
         choice = response.choices[0] if response.choices else None
         if choice is None:
             return self._answer(request, None, response.usage, None)
-        return self._answer(request, choice.message.content, response.usage, choice.finish_reason)
+        calls = tuple(
+            ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments or "{}")
+            for call in choice.message.tool_calls or ()
+            if call.type == "function"
+        )
+        return self._answer(request, choice.message.content, response.usage, choice.finish_reason, calls)
 
     async def _open_stream(self, request: CompletionRequest) -> AsyncStream[ChatCompletionChunk]:
-        return await self._client.chat.completions.create(
-            model=request.model,
-            messages=self._messages(request),
-            max_tokens=request.max_output_tokens,
-            stream=True,
-            stream_options={"include_usage": True},
+        stream: AsyncStream[ChatCompletionChunk] = await self._client.chat.completions.create(
+            **_params(request), stream=True, stream_options={"include_usage": True}
         )
+        return stream
 
     async def _read_stream(
         self, stream: AsyncStream[ChatCompletionChunk], request: CompletionRequest
     ) -> SdkAnswer | None:
         parts: list[str] = []
+        calls: dict[int, dict[str, str]] = {}  # by the delta's index: id, name, arguments so far
         usage: CompletionUsage | None = None
         finish: str | None = None
         async for chunk in stream:
@@ -116,27 +118,37 @@ class OpenAICompatibleProvider(SdkAdapter[AsyncStream[ChatCompletionChunk]]):
             for choice in chunk.choices[:1]:
                 if choice.delta is not None and choice.delta.content:
                     parts.append(choice.delta.content)
+                for delta in (choice.delta.tool_calls if choice.delta is not None else None) or ():
+                    call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+                    call["id"] = delta.id or call["id"]
+                    if delta.function is not None:
+                        call["name"] += delta.function.name or ""
+                        call["arguments"] += delta.function.arguments or ""
                 finish = choice.finish_reason or finish
             if finish == "content_filter":
                 break
         if finish is None:
             return None
-        return self._answer(request, "".join(parts), usage, finish)
-
-    @staticmethod
-    def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:
-        messages: list[ChatCompletionMessageParam] = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.append({"role": "user", "content": request.prompt})
-        return messages
+        tool_calls = tuple(ToolCall(**calls[index]) for index in sorted(calls))
+        return self._answer(request, "".join(parts) if parts or not tool_calls else None, usage, finish, tool_calls)
 
     @staticmethod
     def _answer(
-        request: CompletionRequest, text: str | None, raw: CompletionUsage | None, finish: str | None
+        request: CompletionRequest,
+        text: str | None,
+        raw: CompletionUsage | None,
+        finish: str | None,
+        tool_calls: tuple[ToolCall, ...] = (),
     ) -> SdkAnswer:
         refusal = f"{request.model} stopped on its content filter" if finish == "content_filter" else None
-        return SdkAnswer(text=text, usage=_usage(raw, text, request), refusal=refusal)
+        billed_text = "".join([text or "", *(c.arguments for c in tool_calls)])
+        return SdkAnswer(
+            text=text,
+            usage=_usage(raw, billed_text, request),
+            refusal=refusal,
+            tool_calls=tool_calls,
+            finish_reason=finish,
+        )
 
     def _signs(self, exc: openai.APIError, *, in_stream: bool) -> ErrorSigns:
         code = getattr(exc, "code", None)
@@ -147,6 +159,49 @@ class OpenAICompatibleProvider(SdkAdapter[AsyncStream[ChatCompletionChunk]]):
             rate_limited=in_stream and (code in _RATE_LIMIT_CODES or error_type(exc.body) in _RATE_LIMIT_CODES),
             transient=in_stream,
         )
+
+
+def _params(request: CompletionRequest) -> dict[str, Any]:
+    """Arguments of ``chat.completions.create``: the conversation and every option the request sets."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "messages": [_message(m) for m in request.conversation()],
+        "max_tokens": request.max_output_tokens,
+    }
+    if request.tools:
+        params["tools"] = [
+            {
+                "type": "function",
+                "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)},
+            }
+            for t in request.tools
+        ]
+    if request.tool_choice is not None:
+        choice = request.tool_choice
+        named = choice not in ("auto", "none", "required")
+        params["tool_choice"] = {"type": "function", "function": {"name": choice}} if named else choice
+    if request.response_format is not None:
+        params["response_format"] = dict(request.response_format)
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    if request.stop:
+        params["stop"] = list(request.stop)
+    return params
+
+
+def _message(message: Message) -> dict[str, Any]:
+    """One turn in OpenAI's chat format."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content or ""}
+    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        wire["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    elif message.content is None:
+        wire["content"] = ""
+    return wire
 
 
 def _usage(raw: CompletionUsage | None, text: str | None, request: CompletionRequest) -> Usage:

@@ -411,7 +411,7 @@ class CacheAwareRouter:
 
 
 def _as_sent(request: CompletionRequest) -> str:
-    return f"{request.system}\n\n{request.prompt}" if request.system else request.prompt
+    return "\n\n".join(request.texts())
 
 
 def _check_output(tokens: int) -> None:

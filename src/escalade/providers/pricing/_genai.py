@@ -235,7 +235,7 @@ class PriceBookEstimator:
             bound = math.inf if self.unknown_costs == "fail" else 0.0
             return CostEstimate(expected_usd=bound, max_usd=bound)
         worst = max(bill.usd or 0.0 for bill in bills)
-        prompt = estimate_tokens(request.prompt) + estimate_tokens(request.system)
+        prompt = sum(estimate_tokens(text) for text in request.texts())
         expected_output = math.ceil(request.max_output_tokens * self.expected_output_share)
         expected = self.book.cost(Usage(input_tokens=prompt, output_tokens=expected_output), request.model)
         return CostEstimate(expected_usd=min(expected.usd or 0.0, worst), max_usd=worst)

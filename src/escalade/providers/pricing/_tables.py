@@ -38,8 +38,9 @@ def max_prompt_tokens(request: CompletionRequest) -> int:
     >>> max_prompt_tokens(CompletionRequest(item_id="1", model="m", prompt="héllo"))  # 6 bytes, 1 message + reply
     38
     """
-    messages = [text for text in (request.system, request.prompt) if text]
-    return sum(len(text.encode("utf-8")) for text in messages) + MESSAGE_OVERHEAD_TOKENS * (len(messages) + 1)
+    texts = request.texts()
+    turns = max(len(request.conversation()), 1) if texts else 0
+    return sum(len(text.encode("utf-8")) for text in texts) + MESSAGE_OVERHEAD_TOKENS * (turns + 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +75,7 @@ class PriceTableEstimator:
         price = self._prices.get(request.model)
         if price is None:
             raise ConfigError(f"no price known for model {request.model!r}", field="models")
-        prompt_tokens = estimate_tokens(request.prompt) + estimate_tokens(request.system)
+        prompt_tokens = sum(estimate_tokens(text) for text in request.texts())
         expected_out = math.ceil(request.max_output_tokens * self._share)
         return CostEstimate(
             expected_usd=price.cost(prompt_tokens, expected_out),
