@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from escalade.store import SqlStore
 from tests.cli.helpers import invoke
 from tests.conftest import MakeDataset
@@ -91,3 +93,59 @@ def test_ask_with_a_router_artifact(make_dataset: MakeDataset, tmp_path: Path) -
     code, _, err = invoke("ask", "--replay", str(make_dataset()), "--row", "q1", "--router", str(bad))
     assert code != 0
     assert "router.json" in err
+
+
+def test_ask_with_a_policy_fitted_on_another_split(shared_benchmarks: Path, db_url: str) -> None:
+    """--fit-on train decides one test row as `escalade run` would, and the trace says where the policy came from."""
+    code, out, err = invoke(
+        "ask", "--replay", str(shared_benchmarks / "routerbench-arc"), "--row", "arc-challenge.test.1",
+        "--fit-on", "train", "--json", "--db", db_url,
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["tier_started"] in ("cheap", "premium")
+    (reason,) = [r for r in data["routing"]["reasons"] if "learned policy" in r]
+    assert "fitted on split 'train'" in reason
+    assert "never on the rows it decides" in reason
+
+
+def test_ask_with_a_router_artifact_decides_the_start(shared_benchmarks: Path, db_url: str, tmp_path: Path) -> None:
+    """A fitted escalade-router/1 file routes the replayed row through the learned policy's two tiers."""
+    artifact = tmp_path / "router.json"
+    code, _, err = invoke("router", "fit", str(shared_benchmarks / "routerbench-arc"), "--out", str(artifact))
+    assert code == 0, err
+    code, out, err = invoke(
+        "ask", "--replay", str(shared_benchmarks / "routerbench-arc"), "--row", "arc-challenge.test.1",
+        "--router", str(artifact), "--json", "--db", db_url,
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert any("learned policy" in r and str(artifact) in r for r in data["routing"]["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fit-on", "test"], "would fit the policy on the rows it decides"),
+        (["--fit-on", "train", "--scorer", "consensus"], "--scorer and a learned policy"),
+        (["--fit-on", "train", "--cross-fit", "3"], "not both"),
+    ],
+)
+def test_bad_policy_options_are_one_line_errors(shared_benchmarks: Path, args: list[str], message: str) -> None:
+    code, _, err = invoke(
+        "ask", "--replay", str(shared_benchmarks / "routerbench-arc"), "--row", "arc-challenge.test.1", *args
+    )
+    assert code == 2
+    assert message in err
+
+
+def test_fitting_needs_a_replay() -> None:
+    code, _, err = invoke("ask", "hi", "--provider", "openai", "--fit-on", "train")
+    assert code == 2
+    assert "--fit-on/--cross-fit fit on a recorded dataset" in err
+
+
+def test_scorer_and_verifier_are_one_judge(tmp_path: Path) -> None:
+    code, _, err = invoke("ask", "hi", "--provider", "openai", "--verifier", str(tmp_path / "v.json"), "--scorer", "x")
+    assert code == 2
+    assert "--scorer and --verifier both judge" in err

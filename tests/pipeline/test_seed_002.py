@@ -62,9 +62,10 @@ def test_select_tier_user_override() -> None:
 
 
 def test_select_tier_default_preference() -> None:
-    """A workspace default tier wins over classification (seed 002's order), within the bounds."""
+    """A workspace default tier wins over classification (seed 002's order); one outside the bounds is refused."""
     assert _service(WorkspacePreferences(default_tier="capable")).select_tier(TYPO) == "capable"
-    assert _service(WorkspacePreferences(default_tier="capable", min_tier="premium")).select_tier(TYPO) == "premium"
+    with pytest.raises(ConfigError, match="default_tier 'capable' is below min_tier 'premium'"):
+        _service(WorkspacePreferences(default_tier="capable", min_tier="premium"))
 
 
 def test_select_tier_unknown_override_is_a_clear_error() -> None:

@@ -14,12 +14,24 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.policy import (
+    CertifyOption,
+    CrossFitOption,
+    DeltaOption,
+    FitOnOption,
+    PolicyOptions,
+    RouterOption,
+    TargetQualityOption,
+    VerifierOption,
+    learned_policy,
+)
 
 if TYPE_CHECKING:
     from escalade.ladder import EscalationConfig
     from escalade.pipeline import Escalade, GenerateResult
+    from escalade.quality import ScorerLike
     from escalade.replay import BenchmarkDataset, BenchmarkRow
-    from escalade.routing import TierClassifier
+    from escalade.routing import Classification, TierClassifier
     from escalade.store import SqlStore
 
 __all__ = ["ask_command"]
@@ -44,10 +56,32 @@ def _classifier(router: Path | None) -> TierClassifier | None:
     return LearnedClassifier(artifact.router, artifact.cutoff)
 
 
+class _PolicyStart:
+    """The start a learned policy gave the row, as the router's classification (with where it came from)."""
+
+    def __init__(self, rank: int, reason: str) -> None:
+        self.rank, self.reason = rank, reason
+
+    def classify(self, description: str, *, tiers: int) -> Classification:
+        from escalade.routing import Classification
+
+        return Classification(rank=min(self.rank, tiers - 1), confidence=1.0, reasons=(self.reason,))
+
+
 def _replay(
-    dataset_dir: Path, row_id: str, cfg: EscalationConfig, scorer: str, store: SqlStore, workspace: str, **common: Any
+    dataset_dir: Path,
+    row_id: str,
+    cfg: EscalationConfig,
+    scorer: str | None,
+    store: SqlStore,
+    workspace: str,
+    policy_options: PolicyOptions,
 ) -> tuple[Escalade, BenchmarkRow]:
-    """An Escalade over one recorded row: no key, no real spend (its own ledger in memory)."""
+    """An Escalade over one recorded row: no key, no real spend (its own ledger in memory).
+
+    With learned-policy options, the policy decides the row (its start tier and its judge), fitted on
+    rows other than the decided ones exactly as ``escalade run`` fits it.
+    """
     from escalade.budget import MemoryLedger
     from escalade.pipeline import Escalade
     from escalade.plugins import ScorerSetup, make_scorer
@@ -55,17 +89,30 @@ def _replay(
 
     dataset = load_dataset(dataset_dir)
     split, row = _find_row(dataset, row_id)
-    plan = plan_replay(dataset, split, cfg, limit=None)
-    built = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=[row])
+    router: TierClassifier | None = None
+    judge: ScorerLike | None = None
+    if policy_options.wanted:
+        if scorer is not None:
+            raise fail("--scorer and a learned policy (--router/--verifier/--fit-on/--cross-fit) both judge; give one")
+        policy = learned_policy(dataset, split, policy_options, None)
+        plan = plan_replay(dataset, split, policy.config(cfg), limit=None)
+        item = next(i for i in plan.items if i.id == row.key)
+        start = policy.start_tier(item)
+        router = _PolicyStart(plan.config.tiers.index_of(start), f"learned policy: {policy.provenance.describe()}")
+        judge = policy.scorer
+    else:
+        plan = plan_replay(dataset, split, cfg, limit=None)
+        if scorer is not None:
+            judge = make_scorer(scorer, ScorerSetup(task_kind=dataset.task_kind), rows=[row]).scorer
     escalade = Escalade(
         store,
         workspace,
         plan.config,
         provider=ReplayProvider([row]),
-        scorer=built.scorer,
+        scorer=judge,
+        router=router,
         ledger=MemoryLedger(),
         task_kind=dataset.task_kind,
-        **common,
     )
     return escalade, row
 
@@ -103,12 +150,20 @@ def ask_command(
     system: Annotated[str | None, typer.Option(help="System instructions.")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Cap on the answer's tokens.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file with the ladder.")] = None,
-    router: Annotated[
-        Path | None, typer.Option("--router", help="A router artifact to route with (escalade router fit).")
-    ] = None,
+    router: RouterOption = None,
+    verifier: VerifierOption = None,
+    fit_on: FitOnOption = None,
+    cross_fit: CrossFitOption = None,
+    target_quality: TargetQualityOption = 0.95,
+    certify: CertifyOption = False,
+    delta: DeltaOption = 0.05,
     scorer: Annotated[
-        str, typer.Option(help="Scorer plugin: consensus, or oracle with --replay (reads the row's grades).")
-    ] = "consensus",
+        str | None,
+        typer.Option(
+            help="Scorer plugin: consensus, self-consistency, oracle with --replay (reads the row's grades); "
+            "default: the workspace's quality policy, else consensus."
+        ),
+    ] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="The provider's API at another address.")] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Stream the live answer.")] = False,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds a live call may take.")] = None,
@@ -132,16 +187,30 @@ def ask_command(
     paths = file or []
     if missing := [p for p in paths if not p.is_file()]:
         raise fail(f"file not found: {missing[0]}")
+    policy = PolicyOptions(
+        router=router,
+        verifier=verifier,
+        fit_on=fit_on,
+        cross_fit=cross_fit,
+        target_quality=target_quality,
+        certify=certify,
+        delta=delta,
+    )
+    if replay is None and (fit_on is not None or cross_fit is not None):
+        raise fail("--fit-on/--cross-fit fit on a recorded dataset: they go with --replay DATASET --row ID")
+    if verifier is not None and scorer is not None:
+        raise fail("--scorer and --verifier both judge the answer; give one")
     cfg = load_config(config)
     store = open_store(db)
-    common: dict[str, Any] = {"router": _classifier(router)}
     name = workspace or "default"
     if replay is not None and row is not None:
-        escalade, recorded = _replay(replay, row, cfg, scorer, store, name, **common)
+        escalade, recorded = _replay(replay, row, cfg, scorer, store, name, policy)
         prompt = prompt or recorded.prompt
         request_id: str | None = recorded.key
     else:
-        escalade = _live(str(provider), cfg, scorer, store, name, base_url, stream, timeout, unknown_prices, common)
+        common: dict[str, Any] = {"router": _classifier(router)}
+        common["scorer"] = _live_judge(scorer, verifier)
+        escalade = _live(str(provider), cfg, store, name, base_url, stream, timeout, unknown_prices, common)
         request_id = None
     if not prompt:
         raise fail("the prompt is empty")
@@ -163,7 +232,6 @@ def ask_command(
 def _live(
     provider: str,
     cfg: EscalationConfig,
-    scorer: str,
     store: SqlStore,
     workspace: str,
     base_url: str | None,
@@ -175,7 +243,6 @@ def _live(
     """An Escalade over the live provider, with the workspace's key, ledger, budget and a cache-aware router."""
     from escalade.cli.live import check_live_options, live_resources
     from escalade.pipeline import Escalade
-    from escalade.plugins import ScorerSetup, make_scorer
 
     live = check_live_options(
         provider,
@@ -195,12 +262,20 @@ def _live(
         workspace,
         cfg,
         provider=used.provider,
-        scorer=make_scorer(scorer, ScorerSetup()).scorer,
         ledger=used.ledger,
         workspace_budget=used.workspace_budget,
         cache_router=used.router,
         **common,
     )
+
+
+def _live_judge(scorer: str | None, verifier: Path | None) -> ScorerLike | None:
+    """The live request's judge: a scorer plugin, the verifier artifact, or (``None``) the workspace's policy."""
+    from escalade.plugins import ScorerSetup, make_scorer
+
+    if verifier is not None:
+        return make_scorer("verifier", ScorerSetup(options={"artifact": str(verifier)})).scorer
+    return make_scorer(scorer, ScorerSetup()).scorer if scorer is not None else None
 
 
 def _report(result: GenerateResult, json_out: bool) -> None:

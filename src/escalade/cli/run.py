@@ -12,6 +12,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from escalade.cli.common import DbOption, JsonOption, fail, handle_errors, open_store, out_console, print_json
+from escalade.cli.policy import (
+    CertifyOption,
+    CrossFitOption,
+    DeltaOption,
+    FitOnOption,
+    PolicyOptions,
+    RouterOption,
+    TargetQualityOption,
+    VerifierOption,
+    learned_policy,
+)
 from escalade.exceptions import RunStoppedError
 
 if TYPE_CHECKING:
@@ -25,7 +36,6 @@ if TYPE_CHECKING:
         WorkItem,
     )
     from escalade.cli.live import LiveOptions
-    from escalade.evaluation import RuntimePolicy
     from escalade.ladder import EscalationConfig, Tier
     from escalade.providers import Provider
     from escalade.quality import Scorer
@@ -57,70 +67,13 @@ class _Setup:
     metrics: Callable[[ProgressiveWorkflowResult], dict[str, object]]
 
 
-@dataclass(frozen=True, kw_only=True)
-class _PolicyOptions:
-    """The learned-policy flags of ``escalade run``."""
-
-    router: Path | None = None
-    verifier: Path | None = None
-    fit_on: str | None = None
-    cross_fit: int | None = None
-    target_quality: float = 0.95
-    certify: bool = False
-    delta: float = 0.05
-
-    @property
-    def wanted(self) -> bool:
-        return any(x is not None for x in (self.router, self.verifier, self.fit_on, self.cross_fit)) or self.certify
-
-
-def _policy(dataset: BenchmarkDataset, split: str, options: _PolicyOptions, limit: int | None) -> RuntimePolicy:
-    """The run-time policy the flags ask for: read from artifacts, or fitted on rows the run does not decide."""
-    from escalade.evaluation import fit_runtime_policy, runtime_policy
-
-    files = options.router is not None or options.verifier is not None
-    fits = options.fit_on is not None or options.cross_fit is not None
-    if files and fits:
-        raise fail("give --router/--verifier files or --fit-on/--cross-fit, not both")
-    if options.fit_on is not None and options.cross_fit is not None:
-        raise fail("give --fit-on SPLIT or --cross-fit K, not both")
-    if options.fit_on == split:
-        raise fail(
-            f"--fit-on {split} would fit the policy on the rows it decides (--split {split}); "
-            "fit on another split, or use --cross-fit K"
-        )
-    if not files and not fits:
-        raise fail("--target-quality/--certify need a policy to fit: add --fit-on SPLIT or --cross-fit K")
-    if fits:
-        return fit_runtime_policy(
-            dataset,
-            split,
-            fit_on=options.fit_on,
-            cross_fit=options.cross_fit,
-            target_quality=options.target_quality,
-            certify=options.certify,
-            delta=options.delta,
-            limit=limit,
-        )
-    from escalade.routing.learned import load_router, load_verifier
-
-    router = load_router(options.router) if options.router is not None else None
-    verifier = load_verifier(options.verifier) if options.verifier is not None else None
-    return runtime_policy(
-        dataset,
-        split,
-        router=(router.router, router.cutoff, str(options.router)) if router is not None else None,
-        verifier=(verifier.verifier, verifier.threshold, str(options.verifier)) if verifier is not None else None,
-    )
-
-
 def _learned_setup(
-    dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, options: _PolicyOptions
+    dataset: BenchmarkDataset, split: str, cfg: EscalationConfig, limit: int | None, options: PolicyOptions
 ) -> _Setup:
     """Recorded answers decided by a learned policy: per-item start tiers, the verifier on the cheap answer."""
     from escalade.replay import ReplayProvider, accuracy_metrics, plan_replay, premium_baseline
 
-    policy = _policy(dataset, split, options, limit)
+    policy = learned_policy(dataset, split, options, limit)
     plan = policy.apply(plan_replay(dataset, split, policy.config(cfg), limit=limit))
     baseline = premium_baseline(plan)
     provenance = policy.provenance
@@ -248,41 +201,13 @@ def run_command(
             "verifier artifact=FILE threshold=P.",
         ),
     ] = None,
-    router: Annotated[
-        Path | None,
-        typer.Option("--router", help="Route each item's start tier with a saved escalade-router/1 artifact."),
-    ] = None,
-    verifier: Annotated[
-        Path | None,
-        typer.Option("--verifier", help="Judge the cheap answer with a saved escalade-verifier/1 artifact."),
-    ] = None,
-    fit_on: Annotated[
-        str | None,
-        typer.Option(
-            "--fit-on",
-            help="Fit the router and verifier on this split (never the one run) and pick the policy there.",
-        ),
-    ] = None,
-    cross_fit: Annotated[
-        int | None,
-        typer.Option(
-            "--cross-fit",
-            help="Fit with K-fold cross-fitting over the run's split: each row decided by policies fitted without it.",
-        ),
-    ] = None,
-    target_quality: Annotated[
-        float,
-        typer.Option(
-            "--target-quality",
-            help="With --fit-on/--cross-fit: the cheapest operating point whose out-of-fold quality on the fitting "
-            "rows is at least this share of the premium model's.",
-        ),
-    ] = 0.95,
-    certify: Annotated[
-        bool,
-        typer.Option("--certify", help="Certify the verifier's threshold on the fitting rows (Clopper-Pearson)."),
-    ] = False,
-    delta: Annotated[float, typer.Option("--delta", help="With --certify: the certificate's failure level.")] = 0.05,
+    router: RouterOption = None,
+    verifier: VerifierOption = None,
+    fit_on: FitOnOption = None,
+    cross_fit: CrossFitOption = None,
+    target_quality: TargetQualityOption = 0.95,
+    certify: CertifyOption = False,
+    delta: DeltaOption = 0.05,
     provider: Annotated[
         str,
         typer.Option(
@@ -339,7 +264,7 @@ def run_command(
     if concurrency is not None:
         cfg = cfg.replace(max_concurrency=concurrency)
     split = split or dataset.default_split()
-    options = _PolicyOptions(
+    options = PolicyOptions(
         router=router,
         verifier=verifier,
         fit_on=fit_on,

@@ -5,12 +5,16 @@ Flow of :meth:`Escalade.agenerate` (and its blocking form :meth:`Escalade.genera
 1. **preferences**: the workspace's (given, or read from the store once the store keeps them);
 2. **route**: :class:`~escalade.routing.Router` picks the start tier (triggers, context analysis of
    ``files``, the classifier or a learned router, the workspace's bounds); ``tier=`` overrides it.
-   As seed 002 orders it, a workspace ``default_tier`` wins over classification;
+   As seed 002 orders it, a workspace ``default_tier`` wins over classification (the router's rule);
 3. **one cascade run of one item**, through the same :class:`~escalade.cascade.ProgressiveExecutor`
    loop as batch runs: budget reservation on the workspace's ledger before each call, the cheapest
    model of the tier once warm prompt caches count, the call, quality signals, then accept or climb
    (low quality, errors, rate limits, context window), settle the bill;
-4. **store**: with a store, the run is saved like any other run.
+4. **store**: with a store, the run is saved like any other run, and the triggers' outcomes are
+   recorded from it (:class:`~escalade.store.TriggerOutcomeRecorder`, the rule of ``docs/routing.md``).
+
+The workspace's ``quality_policy`` picks the scorer (and the CQS every tier must reach) when no
+``scorer`` is given.
 
 With ``auto_escalation`` off the request never climbs above its start tier (it still falls back to
 the tier's other models on errors); the workspace's ``max_tier`` caps climbing too. A budget that
@@ -44,9 +48,20 @@ from escalade.exceptions import BudgetExceededError, ConfigError
 from escalade.ladder import EscalationConfig, Ladder, Tier
 from escalade.pipeline._request import PromptOrMessages, files_message, read_files, split_prompt
 from escalade.pipeline._result import GenerateResult, result_of
+from escalade.plugins import SCORERS, ScorerSetup, available, make_scorer
 from escalade.providers import CostEstimator, Provider, RequestOptions, Tool
 from escalade.quality import ScorerLike
-from escalade.routing import CacheAwareRouter, Router, RoutingDecision, Task, TierClassifier, WorkspacePreferences
+from escalade.routing import (
+    CacheAwareRouter,
+    QualityPolicy,
+    Router,
+    RoutingDecision,
+    Task,
+    TierClassifier,
+    TriggerFiring,
+    WorkspacePreferences,
+)
+from escalade.store import TriggerOutcomeRecorder
 
 __all__ = ["Escalade", "stored_preferences"]
 
@@ -71,6 +86,22 @@ def _ladder(config: EscalationConfig, provider: Provider) -> EscalationConfig:
         return config
     tiers = Ladder(t if t.models else replace(t, models=defaults.get(t.name, ())) for t in config.tiers)
     return config.replace(tiers=tiers)
+
+
+def _judged_by(config: EscalationConfig, policy: QualityPolicy | None) -> EscalationConfig:
+    """``config`` with every tier's CQS bar set to the quality policy's, when it names one."""
+    if policy is None or policy.threshold is None:
+        return config
+    bar = policy.threshold
+    return config.replace(tiers=Ladder(replace(t, threshold=bar) for t in config.tiers))
+
+
+def _policy_scorer(policy: QualityPolicy | None, task_kind: str) -> ScorerLike | None:
+    """The scorer the workspace's quality policy names (``None``: the cascade's default)."""
+    if policy is None:
+        return None
+    policy.check_scorer(available(SCORERS))
+    return make_scorer(policy.scorer, ScorerSetup(task_kind=task_kind)).scorer
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:
@@ -117,12 +148,15 @@ class Escalade:
     ) -> None:
         self.store = store
         self.workspace = workspace
-        self.config = _ladder(config or EscalationConfig(), provider)
+        #: The workspace's routing bounds, auto-escalation switch and quality policy.
+        self.preferences = preferences or stored_preferences(store, workspace) or WorkspacePreferences()
+        policy = self.preferences.quality_policy
+        self.config = _judged_by(_ladder(config or EscalationConfig(), provider), policy)
         self.provider = provider
         ladder = self.config.tiers
-        #: The workspace's routing bounds and auto-escalation switch.
-        self.preferences = preferences or stored_preferences(store, workspace) or WorkspacePreferences()
         self.preferences.check(ladder)
+        if scorer is None:
+            scorer = _policy_scorer(policy, task_kind)
         self.router = self._router(router, ladder)
         self.ledger = ledger or (store.ledger() if store is not None else MemoryLedger())
         if workspace_budget is None and store is not None:
@@ -134,7 +168,11 @@ class Escalade:
         self.cache_router = cache_router or CacheAwareRouter(book=book, expected_output_tokens=256)
         self.task_kind = task_kind
         one = SingleAgent()
-        listening = [store, *listeners] if store is not None else list(listeners)
+        self.triggers: TriggerOutcomeRecorder | None = None
+        listening: list[RunListener] = list(listeners)
+        if store is not None:
+            self.triggers = TriggerOutcomeRecorder(store, tiers=ladder.names)
+            listening = [store, self.triggers, *listening]
         self.executor = ProgressiveExecutor(
             self.config,
             provider,
@@ -154,18 +192,14 @@ class Escalade:
         self._closer: weakref.finalize[Any, Any] | None = None
 
     def _router(self, router: Router | TierClassifier | None, ladder: Ladder) -> Router:
-        """The router to use; with a workspace ``default_tier`` it starts there instead of classifying (seed 002)."""
+        """The router to use, with the workspace's preferences (a ``default_tier`` wins over its classifier)."""
         if router is None:
-            built = Router(ladder, preferences=self.preferences)
-        elif isinstance(router, Router):
+            return Router(ladder, preferences=self.preferences)
+        if isinstance(router, Router):
             if router.ladder != ladder:
                 raise ConfigError("the router's ladder is not the configuration's ladder", field="router")
-            built = replace(router, preferences=self.preferences)
-        else:
-            built = Router(ladder, classifier=router, preferences=self.preferences)
-        if self.preferences.default_tier is not None:
-            built = replace(built, classifier=None)
-        return built
+            return replace(router, preferences=self.preferences)
+        return Router(ladder, classifier=router, preferences=self.preferences)
 
     def _model_order(self, tier: Tier, item: WorkItem) -> Sequence[str]:
         texts = [m.content or "" for m in item.options.messages]
@@ -176,8 +210,7 @@ class Escalade:
         self, prompt: str, *, task_type: str | None = None, tier: str | None = None, files: Mapping[str, str] = {}
     ) -> RoutingDecision:
         """Where a request would start, and why (no call is made)."""
-        task = Task(prompt, task_type=task_type, files=tuple(files), file_contents=files)
-        return self.router.route(task, self.preferences, override=tier)
+        return self.router.route(_task(prompt, task_type, files), self.preferences, override=tier)
 
     def ceiling(self, decision: RoutingDecision) -> str | None:
         """The highest tier the request may climb to: its start with auto-escalation off, else ``max_tier``."""
@@ -214,7 +247,8 @@ class Escalade:
         prompt, history = split_prompt(prompt_or_messages)
         contents = read_files(files) if files else {}
         routed = prompt or "\n\n".join(m.content or "" for m in history if m.role == "user")
-        decision = self.route(routed, task_type=task_type, tier=tier, files=contents)
+        task = _task(routed, task_type, contents)
+        decision = self.router.route(task, self.preferences, override=tier)
         options = RequestOptions(
             messages=(*history, files_message(contents)) if contents else history,
             tools=tuple(tools),
@@ -235,6 +269,8 @@ class Escalade:
             metadata=dict(metadata or {}),
         )
         run_id = f"{WORKFLOW}-{item.id}-{unique[12:18]}"
+        if self.triggers is not None:
+            self.triggers.track(item.id, TriggerFiring.from_decision(self.router, task, decision, self.preferences))
         try:
             run = await self.executor.run([item], run_id=run_id)
         except BudgetExceededError as exc:
@@ -294,3 +330,7 @@ class Escalade:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _task(prompt: str, task_type: str | None, files: Mapping[str, str]) -> Task:
+    return Task(prompt, task_type=task_type, files=tuple(files), file_contents=files)

@@ -132,7 +132,10 @@ class TriggerFiring:
                 triggers=fired,
                 acted=frozenset(),
             )
-        base = replace(router, detector=_NoTriggers(), validator=None).route(task, workspace).tier
+        if fired:
+            base = replace(router, detector=_NoTriggers(), validator=None).route(task, workspace).tier
+        else:  # nothing fired: routing again without triggers would give the same tier
+            base = decision.tier
         acted = {v.trigger.name for v in decision.validations if v.escalate} if prefs.auto_escalation else set()
         return cls(
             task_hash=task_hash(task), base_tier=base, start_tier=decision.tier, triggers=fired, acted=frozenset(acted)

@@ -1,0 +1,78 @@
+"""The one-call API with a store: the workspace's stored preferences and quality policy apply, and
+each request's trigger outcomes are recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from escalade.exceptions import ConfigError
+from escalade.ladder import EscalationConfig, Ladder, Tier
+from escalade.pipeline import Escalade
+from escalade.providers import ScriptedProvider
+from escalade.routing import NO_TRIGGER, QualityPolicy, WorkspacePreferences
+from escalade.store import SqlStore
+
+
+def _config(threshold: float) -> EscalationConfig:
+    tiers = Ladder(
+        [
+            Tier(name="cheap", rank=0, models=("c1",), threshold=threshold, min_attempts=1, team_size=1),
+            Tier(name="capable", rank=1, models=("m1",), threshold=threshold, min_attempts=1, team_size=1),
+            Tier(name="premium", rank=2, models=("p1",), threshold=0.0, min_attempts=1, team_size=1),
+        ]
+    )
+    return EscalationConfig(tiers=tiers, max_cost=None, auto_approve_under=None)
+
+
+def _provider() -> ScriptedProvider:
+    return ScriptedProvider({"c1": ["4"] * 5, "m1": ["4"] * 5, "p1": ["4"] * 5})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    with SqlStore(f"sqlite:///{tmp_path / 'escalade.db'}") as opened:
+        yield opened
+
+
+def test_stored_preferences_of_the_workspace_apply(store: SqlStore) -> None:
+    """Workspace a's stored default tier starts a's requests there; workspace b keeps the classification."""
+    store.set_workspace_preferences("a", WorkspacePreferences(default_tier="capable"))
+    with Escalade(store, "a", _config(0.0), provider=_provider()) as ai:
+        assert ai.generate("Fix a typo in the README").tier_started == "capable"
+    with Escalade(store, "b", _config(0.0), provider=_provider()) as other:
+        assert other.generate("Fix a typo in the README").tier_started == "cheap"
+
+
+def test_the_stored_quality_policy_sets_the_bar(store: SqlStore) -> None:
+    """A lone cheap answer (consensus CQS 50) climbs past a bar of 75, and stays under the policy's bar of 40."""
+    with Escalade(store, "strict", _config(75.0), provider=_provider()) as strict:
+        assert strict.generate("What is 2 + 2?").tier_ended != "cheap"
+    lenient_policy = QualityPolicy(scorer="consensus", threshold=40.0)
+    store.set_workspace_preferences("lenient", WorkspacePreferences(quality_policy=lenient_policy))
+    with Escalade(store, "lenient", _config(75.0), provider=_provider()) as lenient:
+        result = lenient.generate("What is 2 + 2?")
+    assert (result.tier_started, result.tier_ended) == ("cheap", "cheap")
+
+
+def test_an_unknown_policy_scorer_is_a_clear_error(store: SqlStore) -> None:
+    with pytest.raises(ConfigError, match="unknown scorer 'magic'"):
+        Escalade(
+            store,
+            "w",
+            _config(0.0),
+            provider=_provider(),
+            preferences=WorkspacePreferences(quality_policy=QualityPolicy(scorer="magic")),
+        )
+
+
+def test_each_request_records_its_trigger_outcomes(store: SqlStore) -> None:
+    """A request no trigger raised that had to climb is a miss of the trigger set, recorded once."""
+    with Escalade(store, "w", _config(75.0), provider=_provider()) as ai:
+        result = ai.generate("What is 2 + 2?")
+        assert result.tier_ended != "cheap"
+    stats = store.trigger_stats()
+    assert NO_TRIGGER in stats
+    assert stats[NO_TRIGGER].false_negatives == 1
