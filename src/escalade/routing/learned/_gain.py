@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -195,7 +195,16 @@ def _coefficients(probability: Probability, width: int) -> tuple[NDArray[np.floa
 
 
 #: Settings of the word analyzer that the compiled router tokenises with (scikit-learn's defaults).
-_ANALYZER_KEYS = ("ngram_range", "token_pattern", "lowercase")
+ANALYZER_KEYS = ("ngram_range", "token_pattern", "lowercase")
+
+
+def text_analyzer(settings: Mapping[str, Any]) -> tuple[dict[str, Any], Callable[[str], list[str]]]:
+    """The analyzer settings a compiled artifact keeps, and scikit-learn's tokenizer built from them."""
+    kept = {key: settings[key] for key in ANALYZER_KEYS}
+    vectorizer = TfidfVectorizer(
+        ngram_range=tuple(kept["ngram_range"]), token_pattern=kept["token_pattern"], lowercase=kept["lowercase"]
+    )
+    return kept, vectorizer.build_analyzer()
 
 
 class CompiledGainRouter:
@@ -219,13 +228,7 @@ class CompiledGainRouter:
         beta: float,
     ) -> None:
         self.cheap, self.premium = cheap, premium
-        self.analyzer = {key: analyzer[key] for key in _ANALYZER_KEYS}
-        vectorizer = TfidfVectorizer(
-            ngram_range=tuple(analyzer["ngram_range"]),
-            token_pattern=analyzer["token_pattern"],
-            lowercase=analyzer["lowercase"],
-        )
-        self._analyze: Callable[[str], list[str]] = vectorizer.build_analyzer()
+        self.analyzer, self._analyze = text_analyzer(analyzer)
         #: ``term -> (idf, premium weight, cheap weight)``.
         self.terms = terms
         self.strong_intercept, self.weak_intercept = strong_intercept, weak_intercept
@@ -249,7 +252,7 @@ class CompiledGainRouter:
         return cls(
             cheap=router.cheap,
             premium=router.premium,
-            analyzer={key: settings[key] for key in _ANALYZER_KEYS},
+            analyzer={key: settings[key] for key in ANALYZER_KEYS},
             terms={term: (float(idf[i]), float(strong_w[i]), float(weak_w[i])) for term, i in vocabulary.items()},
             strong_intercept=strong_b,
             weak_intercept=weak_b,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,24 +26,18 @@ from escalade.quality import FailureAnalysis, ScorerBase, ScoringContext, inspec
 from escalade.replay import Outcomes
 from escalade.routing.learned._classifiers import Probability, TextEncoder
 from escalade.routing.learned._features import ANSWER_FEATURES, answer_features, feature_matrix
+from escalade.routing.learned._gain import ANALYZER_KEYS, text_analyzer
 
 __all__ = ["CompiledVerifier", "TextTerms", "VerifierScorer", "fit_verifier"]
 
 #: Settings of a word analyzer a verifier tokenises with (scikit-learn's names).
-_ANALYZER_KEYS = ("ngram_range", "token_pattern", "lowercase")
 
 
 class TextTerms:
     """One TF-IDF vocabulary as plain numbers: ``term -> (idf, weight)``, sublinear tf, l2-normalised."""
 
     def __init__(self, analyzer: Mapping[str, Any], terms: dict[str, tuple[float, float]]) -> None:
-        self.analyzer = {key: analyzer[key] for key in _ANALYZER_KEYS}
-        vectorizer = TfidfVectorizer(
-            ngram_range=tuple(analyzer["ngram_range"]),
-            token_pattern=analyzer["token_pattern"],
-            lowercase=analyzer["lowercase"],
-        )
-        self._analyze: Callable[[str], list[str]] = vectorizer.build_analyzer()
+        self.analyzer, self._analyze = text_analyzer(analyzer)
         #: ``term -> (idf, weight)``.
         self.terms = terms
 
@@ -52,11 +46,11 @@ class TextTerms:
         """The vocabulary of a fitted vectorizer with the classifier's weights over its columns."""
         if vectorizer is None:
             settings = TfidfVectorizer().get_params()
-            return cls({key: settings[key] for key in _ANALYZER_KEYS}, {})
+            return cls({key: settings[key] for key in ANALYZER_KEYS}, {})
         settings = vectorizer.get_params()
         idf = vectorizer.idf_
         terms = {term: (float(idf[i]), float(weights[i])) for term, i in vectorizer.vocabulary_.items()}
-        return cls({key: settings[key] for key in _ANALYZER_KEYS}, terms)
+        return cls({key: settings[key] for key in ANALYZER_KEYS}, terms)
 
     def score(self, text: str) -> float:
         """The weighted, normalised TF-IDF sum of ``text``."""
