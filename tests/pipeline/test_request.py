@@ -9,7 +9,7 @@ import pytest
 
 from escalade.exceptions import ConfigError
 from escalade.ladder import EscalationConfig, Ladder, Tier
-from escalade.pipeline import Escalade, as_messages, split_prompt
+from escalade.pipeline import MAX_REQUEST_FILE_BYTES, Escalade, as_messages, split_prompt
 from escalade.providers import FunctionProvider, Message, ScriptedProvider, ToolCall
 from escalade.routing import Router
 
@@ -35,7 +35,17 @@ def test_a_conversation_splits_into_history_and_prompt() -> None:
 
 @pytest.mark.parametrize(
     ("request_", "message"),
-    [("  ", "the prompt is empty"), ([], "the conversation is empty"), ([{"content": "x"}], "message 1 must be")],
+    [
+        ("  ", "the prompt is empty"),
+        ([], "the conversation is empty"),
+        ([{"content": "x"}], "message 1 must be"),
+        ([{"role": "robot", "content": "x"}], "message 1: message role must be one of"),
+        (
+            [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [{"id": "c"}]}],
+            "message 2: a tool call",
+        ),
+        ([{"role": "assistant", "tool_calls": [5]}], "message 1: a tool call needs id"),
+    ],
 )
 def test_bad_requests_are_clear_errors(request_: object, message: str) -> None:
     """An empty prompt, an empty conversation or a turn without a role are ConfigErrors saying which."""
@@ -62,8 +72,17 @@ def test_files_are_shown_to_the_model_and_a_missing_one_is_named(tmp_path: Path)
     assert sent.messages[-1].content is not None
     assert "remember the milk" in sent.messages[-1].content
     assert str(note) in sent.messages[-1].content
-    with pytest.raises(ConfigError, match="cannot read file"):
+    with pytest.raises(ConfigError, match="file not found") as missing:
         ai.generate("x", files=[tmp_path / "missing.txt"])
+    assert missing.value.source == str(tmp_path / "missing.txt")
+    huge = tmp_path / "huge.txt"
+    huge.write_bytes(b"x" * (MAX_REQUEST_FILE_BYTES + 1))
+    with pytest.raises(ConfigError, match="over the limit"):
+        ai.generate("x", files=[huge])
+    binary = tmp_path / "image.bin"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ConfigError, match="UTF-8"):
+        ai.generate("x", files=[binary])
     ai.close()
 
 

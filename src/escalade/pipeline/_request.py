@@ -8,8 +8,12 @@ from typing import Any
 
 from escalade.exceptions import ConfigError
 from escalade.providers import Message, ToolCall
+from escalade.untrusted import read_text
 
-__all__ = ["PromptOrMessages", "as_messages", "files_message", "read_files", "split_prompt"]
+__all__ = ["MAX_REQUEST_FILE_BYTES", "PromptOrMessages", "as_messages", "files_message", "read_files", "split_prompt"]
+
+#: Largest file a request shows the model (each file is read whole into the prompt).
+MAX_REQUEST_FILE_BYTES = 1 << 20
 
 #: A plain prompt, or a conversation of :class:`Message` objects or OpenAI-style dicts.
 PromptOrMessages = str | Sequence[Message | Mapping[str, Any]]
@@ -24,18 +28,28 @@ def as_messages(conversation: Sequence[Message | Mapping[str, Any]]) -> tuple[Me
             continue
         if not isinstance(turn, Mapping) or "role" not in turn:
             raise ConfigError(f"message {number} must be a Message or a dict with a 'role'", field="messages")
+        messages.append(_message(turn, number))
+    if not messages:
+        raise ConfigError("the conversation is empty: give a prompt or at least one message", field="messages")
+    return tuple(messages)
+
+
+def _message(turn: Mapping[str, Any], number: int) -> Message:
+    """One OpenAI-style dict as a message; a malformed one is a :class:`ConfigError` naming the turn."""
+    try:
         calls = tuple(
             ToolCall(id=c["id"], name=c["function"]["name"], arguments=c["function"].get("arguments") or "{}")
             for c in turn.get("tool_calls") or ()
         )
-        messages.append(
-            Message(
-                role=turn["role"], content=turn.get("content"), tool_calls=calls, tool_call_id=turn.get("tool_call_id")
-            )
+        return Message(
+            role=turn["role"], content=turn.get("content"), tool_calls=calls, tool_call_id=turn.get("tool_call_id")
         )
-    if not messages:
-        raise ConfigError("the conversation is empty: give a prompt or at least one message", field="messages")
-    return tuple(messages)
+    except ConfigError as exc:
+        raise ConfigError(f"message {number}: {exc.message}", field=exc.field or "messages") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        message = f"message {number}: a tool call needs id, function.name and function.arguments ({detail})"
+        raise ConfigError(message, field="messages") from exc
 
 
 def split_prompt(request: PromptOrMessages) -> tuple[str, tuple[Message, ...]]:
@@ -52,14 +66,14 @@ def split_prompt(request: PromptOrMessages) -> tuple[str, tuple[Message, ...]]:
 
 
 def read_files(files: Sequence[str | Path]) -> dict[str, str]:
-    """The contents of ``files`` by path (``ConfigError`` naming a file that cannot be read)."""
+    """The contents of ``files`` by path, each a UTF-8 file of at most :data:`MAX_REQUEST_FILE_BYTES`.
+
+    A file that cannot be read, is not UTF-8 or is too large is a :class:`ConfigError` naming it.
+    """
     contents: dict[str, str] = {}
     for name in files:
         path = Path(name)
-        try:
-            contents[str(path)] = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read file {str(path)!r}: {exc}", field="files") from exc
+        contents[str(path)] = read_text(path, what="file", error=ConfigError, limit=MAX_REQUEST_FILE_BYTES)
     return contents
 
 
