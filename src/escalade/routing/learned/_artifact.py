@@ -203,16 +203,16 @@ def _bounded(value: Any) -> bool:
     return abs(value) <= MAX_MAGNITUDE  # False for NaN; exact for integers of any size
 
 
-def _read(path: Path) -> Any:
-    """The artifact's JSON, read only from a regular file of at most ``MAX_ARTIFACT_BYTES``."""
-    text = read_text(path, what="router artifact", error=ConfigError, limit=MAX_ARTIFACT_BYTES)
+def read_artifact(path: Path, what: str) -> Any:
+    """The JSON of a ``what`` (``router artifact``...): a regular file of at most ``MAX_ARTIFACT_BYTES``."""
+    text = read_text(path, what=what, error=ConfigError, limit=MAX_ARTIFACT_BYTES)
     where = str(path)
-    return parse_json(text, lambda message, line: ConfigError(f"not a JSON router artifact: {message}", source=where))
+    return parse_json(text, lambda message, line: ConfigError(f"not a JSON {what}: {message}", source=where))
 
 
 def load_router(path: Path) -> RouterArtifact:
     """Read an ``escalade-router/1`` artifact, every field checked and bounded (see the module docstring)."""
-    reader = _Reader(_read(path), path)
+    reader = _Reader(read_artifact(path, "router artifact"), path)
     found = reader.get("format", str)
     if found != FORMAT:
         raise reader.error(f"format {found[:40]!r} is not supported; this escalade reads {FORMAT!r}", "format")

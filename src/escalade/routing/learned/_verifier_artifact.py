@@ -21,10 +21,9 @@ from typing import Any
 
 from escalade.exceptions import ConfigError
 from escalade.quality import TASK_KINDS
-from escalade.routing.learned._artifact import MAX_ARTIFACT_BYTES, MAX_MAGNITUDE, MAX_TERMS, _bounded, _Reader
+from escalade.routing.learned._artifact import MAX_MAGNITUDE, MAX_TERMS, _bounded, _Reader, read_artifact
 from escalade.routing.learned._features import ANSWER_FEATURES
 from escalade.routing.learned._verifier import CompiledVerifier, TextTerms
-from escalade.untrusted import parse_json, read_text
 
 __all__ = ["VERIFIER_FORMAT", "VerifierArtifact", "load_verifier", "save_verifier"]
 
@@ -107,15 +106,9 @@ class _VerifierReader(_Reader):
         return kind
 
 
-def _read(path: Path) -> Any:
-    text = read_text(path, what="verifier artifact", error=ConfigError, limit=MAX_ARTIFACT_BYTES)
-    where = str(path)
-    return parse_json(text, lambda message, line: ConfigError(f"not a JSON verifier artifact: {message}", source=where))
-
-
 def load_verifier(path: Path) -> VerifierArtifact:
     """Read an ``escalade-verifier/1`` artifact, every field checked and bounded (see the module docstring)."""
-    reader = _VerifierReader(_read(path), path)
+    reader = _VerifierReader(read_artifact(path, "verifier artifact"), path)
     found = reader.get("format", str)
     if found != VERIFIER_FORMAT:
         message = f"format {found[:40]!r} is not supported; this escalade reads {VERIFIER_FORMAT!r}"
