@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from escalade.cli import analytics, ask, calibrate, decide, evaluate, route, run, runs, testgen
+from escalade.cli import analytics, ask, calibrate, decide, evaluate, route, run, runs, serve, testgen
+from escalade.cli.api_keys import api_key_app
 from escalade.cli.audit import audit_app
 from escalade.cli.budget import budget_app
 from escalade.cli.common import (
@@ -86,12 +87,14 @@ app.command("route")(route.route_command)
 app.command("testgen")(testgen.generate_tests_command)
 app.command("decide")(decide.decide_command)
 app.command("outcome")(decide.outcome_command)
+app.command("serve")(serve.serve_command)
 app.add_typer(router_app, name="router")
 app.add_typer(verifier_app, name="verifier")
 app.add_typer(keys_app, name="keys")
 app.add_typer(budget_app, name="budget")
 app.add_typer(audit_app, name="audit")
 app.add_typer(workspace_app, name="workspace")
+app.add_typer(api_key_app, name="api-key")
 
 
 def main() -> None:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from escalade.budget import BudgetLedger, WorkspaceBudget
 from escalade.cli.common import fail
-from escalade.providers import Provider, ProviderOptions, available_providers, live_provider
-from escalade.routing import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
-from escalade.store import KeyVault, SqlStore
+from escalade.providers import ProviderOptions, available_providers
 
-__all__ = ["LiveOptions", "LiveResources", "check_live_options", "live_provider_names", "live_resources"]
+if TYPE_CHECKING:
+    from escalade.pipeline import LiveResources
+    from escalade.store import SqlStore
+
+__all__ = ["LiveOptions", "check_live_options", "live_provider_names", "live_resources"]
 
 #: How messages list the built-in providers; providers from plugins follow, by name.
 _LISTED_FIRST = ("openai", "anthropic")
@@ -30,16 +30,6 @@ class LiveOptions:
     cache_prompts: bool
     timeout_s: float
     unknown_prices: Literal["fail", "allow"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class LiveResources:
-    """What a live run uses: the provider with the key, the shared ledger and budget, the cache-aware order."""
-
-    provider: Provider
-    ledger: BudgetLedger
-    workspace_budget: WorkspaceBudget
-    router: CacheAwareRouter
 
 
 def check_live_options(
@@ -93,6 +83,8 @@ def live_provider_names() -> list[str]:
 
 def live_resources(store: SqlStore, live: LiveOptions, *, expected_output_tokens: int) -> LiveResources:
     """The provider with the workspace's key, the store's ledger and the workspace's budget, a cache-aware router."""
+    from escalade.pipeline import workspace_resources
+
     options = ProviderOptions(
         base_url=live.base_url,
         stream=live.stream,
@@ -100,22 +92,10 @@ def live_resources(store: SqlStore, live: LiveOptions, *, expected_output_tokens
         timeout_s=live.timeout_s,
         unknown_costs=live.unknown_prices,
     )
-    key = KeyVault(store).get(live.provider, workspace=live.workspace)
-    provider = live_provider(live.provider, key, options)
-    router = CacheAwareRouter(
-        PrefixMemory(policy=lambda model: _cache_policy(model, live)), expected_output_tokens=expected_output_tokens
+    return workspace_resources(
+        store,
+        live.provider,
+        workspace=live.workspace,
+        options=options,
+        expected_output_tokens=expected_output_tokens,
     )
-    return LiveResources(
-        provider=provider,
-        ledger=store.ledger(),
-        workspace_budget=store.workspace_budget(live.workspace) or WorkspaceBudget(workspace=live.workspace),
-        router=router,
-    )
-
-
-def _cache_policy(model: str, live: LiveOptions) -> CachePolicy:
-    """The built-in policy, except that Claude prompts are written to the cache only with --cache-prompts."""
-    policy = default_cache_policy(model)
-    if "claude" in model.lower() and not live.cache_prompts:
-        return dataclasses.replace(policy, writes=False)
-    return policy

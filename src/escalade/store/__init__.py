@@ -3,9 +3,10 @@
 Every repository works in one :class:`Database` (engine, sessions, migration on open);
 :class:`SqlStore` opens it and is a thin facade over the repositories, which it exposes as
 ``store.runs``, ``store.triggers``, ``store.telemetry``, ``store.budgets``, ``store.provider_keys``,
-``store.retention`` and ``store.preferences`` (workspace preferences).
+``store.retention``, ``store.preferences`` (workspace preferences) and ``store.api_keys`` (the service's keys).
 """
 
+from escalade.store._api_keys import API_KEY_PREFIX, ApiKey, ApiKeyRepository, NewApiKey
 from escalade.store._autonomy import SqlAutonomyStore
 from escalade.store._base import CleanupReport, LoggedItem, LoggedTier, RunStore, RunSummary
 from escalade.store._budgets import BudgetRepository
@@ -14,6 +15,7 @@ from escalade.store._keys import MASTER_KEY_ENV, PROVIDER_ENV_VARS, KeyVault, Se
 from escalade.store._ledger import SqlLedger
 from escalade.store._migrate import current_revision, head_revision, upgrade
 from escalade.store._models import (
+    ApiKeyRow,
     AttemptRow,
     AuditEntryRow,
     AuditHeadRow,
@@ -30,8 +32,10 @@ from escalade.store._models import (
     RunRow,
     TelemetryEventRow,
     TriggerOutcomeRow,
+    WorkflowRow,
     WorkspaceBudgetRow,
     WorkspacePreferencesRow,
+    WorkspaceRow,
 )
 from escalade.store._provider_keys import ProviderKeyRepository
 from escalade.store._retention import RetentionRepository
@@ -45,9 +49,13 @@ from escalade.store._urls import default_database_url, first_line, resolve_datab
 from escalade.store._workspaces import MAX_WORKSPACE_CHARS, WorkspaceRepository, check_workspace_name
 
 __all__ = [
+    "API_KEY_PREFIX",
     "MASTER_KEY_ENV",
     "MAX_WORKSPACE_CHARS",
     "PROVIDER_ENV_VARS",
+    "ApiKey",
+    "ApiKeyRepository",
+    "ApiKeyRow",
     "AttemptRow",
     "AuditEntryRow",
     "AuditHeadRow",
@@ -66,6 +74,7 @@ __all__ = [
     "KeyVault",
     "LoggedItem",
     "LoggedTier",
+    "NewApiKey",
     "ProviderKeyRepository",
     "ProviderKeyRow",
     "RetentionRepository",
@@ -82,9 +91,11 @@ __all__ = [
     "TriggerOutcomeRecorder",
     "TriggerOutcomeRow",
     "TriggerRepository",
+    "WorkflowRow",
     "WorkspaceBudgetRow",
     "WorkspacePreferencesRow",
     "WorkspaceRepository",
+    "WorkspaceRow",
     "check_workspace_name",
     "current_revision",
     "default_database_url",

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ApiKeyRow",
     "AttemptRow",
     "AuditEntryRow",
     "AuditHeadRow",
@@ -36,8 +37,10 @@ __all__ = [
     "RunRow",
     "TelemetryEventRow",
     "TriggerOutcomeRow",
+    "WorkflowRow",
     "WorkspaceBudgetRow",
     "WorkspacePreferencesRow",
+    "WorkspaceRow",
 ]
 
 
@@ -336,3 +339,57 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class WorkspaceRow(Base):
+    """A workspace created by an administrator (``escalade serve``); others exist once anything names them."""
+
+    __tablename__ = "workspaces"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    """An API key of ``escalade serve``: the SHA-256 of its secret only, never the key itself."""
+
+    __tablename__ = "api_keys"
+
+    #: The key's public id (its first part, shown in listings and logs).
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(100), index=True)
+    #: A label for people (``ci``, ``alice``); not secret.
+    name: Mapped[str | None] = mapped_column(String(100))
+    #: Hex SHA-256 of the secret part.
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WorkflowRow(Base):
+    """A submitted escalation workflow (``POST /v1/escalation/submit``): its request, state and result."""
+
+    __tablename__ = "workflows"
+    __table_args__ = (
+        Index("ix_workflows_state_lease", "state", "lease_until"),
+        Index("ix_workflows_workspace_created", "workspace", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(100))
+    #: ``queued``, ``running``, ``completed``, ``failed`` or ``cancelled``.
+    state: Mapped[str] = mapped_column(String(20))
+    request: Mapped[dict[str, object]] = mapped_column(JSON)
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    #: Set by a cancel while it runs; the process running it stops at its next check.
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: How many times a process started it (a replica that died mid-run leaves it to be started again).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: The process running it, and until when its claim holds unless renewed.
+    owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

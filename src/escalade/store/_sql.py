@@ -3,8 +3,8 @@
 SQLite file by default, any SQLAlchemy URL otherwise (see :class:`~escalade.store._engine.Database`).
 Each concept has its repository, reachable as an attribute: ``store.runs`` (runs, attempts, items;
 the :class:`~escalade.cascade.RunListener`), ``store.triggers``, ``store.telemetry``,
-``store.budgets``, ``store.provider_keys``, ``store.retention`` and ``store.preferences`` (workspace
-preferences). :class:`SqlStore` keeps every
+``store.budgets``, ``store.provider_keys``, ``store.retention``, ``store.preferences`` (workspace
+preferences) and ``store.api_keys`` (the service's keys). :class:`SqlStore` keeps every
 method of theirs under its old name and hands each call on, so it is a ``RunListener`` and a
 :class:`~escalade.store.RunStore` as before.
 """
@@ -23,6 +23,7 @@ from escalade.budget import WorkspaceBudget
 from escalade.cascade import AttemptRecord, ItemResult, ProgressiveWorkflowResult, RunListener
 from escalade.ladder import EscalationConfig, Ladder
 from escalade.routing import TriggerOutcome, TriggerStats, WorkspacePreferences
+from escalade.store._api_keys import ApiKeyRepository
 from escalade.store._autonomy import SqlAutonomyStore
 from escalade.store._base import CleanupReport, LoggedItem, RunSummary
 from escalade.store._budgets import BudgetRepository
@@ -57,6 +58,8 @@ class SqlStore(RunListener):
         self.provider_keys = ProviderKeyRepository(self.db)
         self.retention = RetentionRepository(self.db)
         self.preferences = WorkspaceRepository(self.db)
+        #: The service's API keys (hashes only) and the workspaces an administrator created.
+        self.api_keys = ApiKeyRepository(self.db)
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -173,8 +176,9 @@ class SqlStore(RunListener):
         return self.preferences.delete(workspace)
 
     def workspaces(self) -> list[str]:
-        """Workspaces with stored preferences or a standing budget, sorted."""
-        return sorted(set(self.preferences.names()) | set(self.budgets.workspaces()))
+        """Workspaces with stored preferences, a standing budget or created by an administrator, sorted."""
+        names = set(self.preferences.names()) | set(self.budgets.workspaces()) | set(self.api_keys.workspace_names())
+        return sorted(names)
 
     # -- trigger history (a TriggerHistory) ----------------------------------------------------------
     def record_trigger_outcome(self, outcome: TriggerOutcome) -> None:

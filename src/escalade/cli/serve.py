@@ -1,0 +1,88 @@
+"""``escalade serve``: the HTTP service on uvicorn (see ``docs/service.md``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from escalade.cli.common import DbOption, fail, handle_errors
+
+__all__ = ["serve_command"]
+
+
+@handle_errors
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Processes of this server (uvicorn workers).")] = 1,
+    provider: Annotated[
+        str, typer.Option(help="Default upstream: openai, anthropic, or replay (with --dataset; no key).")
+    ] = "openai",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="The upstream's API at another address (any OpenAI-compatible).")
+    ] = None,
+    dataset: Annotated[
+        Path | None, typer.Option(help="With --provider replay: the recorded dataset that answers.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file with the ladder.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one upstream call may take.")] = 60.0,
+    unknown_prices: Annotated[
+        str, typer.Option("--unknown-prices", help="fail (default) or allow models with no known price.")
+    ] = "fail",
+    max_body_bytes: Annotated[
+        int, typer.Option("--max-body-bytes", help="Largest request body accepted, in bytes.")
+    ] = 1 << 20,
+    files_root: Annotated[
+        Path | None,
+        typer.Option("--files-root", help="Folder /v1/escalation/analyze may read files from (default: none)."),
+    ] = None,
+    jobs: Annotated[
+        str, typer.Option(help="auto: PostgreSQL's job queue on PostgreSQL, in-process on SQLite; or inprocess.")
+    ] = "auto",
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's and escalade's log level.")] = "info",
+    db: DbOption = None,
+) -> None:
+    """Serve the escalation API, the OpenAI-compatible endpoint and the decision engine over HTTP."""
+    import uvicorn
+
+    from escalade.service import ServiceSettings, create_app
+    from escalade.service._logging import log_config
+
+    if not 0 < port < 65536:
+        raise fail(f"--port must be in 1..65535, got {port}")
+    if workers < 1:
+        raise fail(f"--workers must be at least 1, got {workers}")
+    if config is not None and not config.is_file():
+        raise fail(f"config file not found: {config}")
+    if files_root is not None and not files_root.is_dir():
+        raise fail(f"--files-root is not a folder: {files_root}")
+    settings = ServiceSettings(
+        database_url=db,
+        provider=provider,
+        base_url=base_url,
+        dataset=dataset,
+        config=config,
+        timeout_s=timeout,
+        unknown_prices=unknown_prices,  # type: ignore[arg-type]  # checked by ServiceSettings
+        max_body_bytes=max_body_bytes,
+        files_root=files_root.resolve() if files_root else None,
+        jobs=jobs,  # type: ignore[arg-type]  # the same
+    )
+    ServiceSettings.admin_key()  # a bad ESCALADE_ADMIN_KEY is refused before the port is taken
+    logging_config = log_config(log_level)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=logging_config, access_log=False)
+        return
+    os.environ.update(settings.to_env())
+    uvicorn.run(
+        "escalade.service:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=logging_config,
+        access_log=False,
+    )

@@ -1,0 +1,138 @@
+"""One ASGI middleware around every request: its id, the body-size limit, the access log and the metrics.
+
+- **request id**: a client's ``X-Request-ID`` (up to 64 of ``A-Z a-z 0-9 . _ -``) or a new one, echoed
+  in the response header and in every error body;
+- **body limit**: a ``Content-Length`` over the limit is refused before the body is read, and a body
+  streamed without one is cut off (413) as soon as it passes the limit;
+- **access log**: one JSON line per request on the ``escalade.service.access`` logger: method,
+  route template, status, duration, request id, workspace key id; never a body, a query or a key;
+- **metrics**: requests and latency per route template.
+
+Written as plain ASGI rather than Starlette's ``BaseHTTPMiddleware``, which costs a task per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from escalade.service._errors import ApiError, error_body
+from escalade.service._metrics import ServiceMetrics
+
+__all__ = ["REQUEST_ID_HEADER", "ServiceMiddleware"]
+
+REQUEST_ID_HEADER = "x-request-id"
+_GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+access_log = logging.getLogger("escalade.service.access")
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def _route_of(scope: Scope) -> str:
+    """The matched route's template (``/v1/escalation/status/{workflow_id}``), or ``unmatched``."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+class ServiceMiddleware:
+    """See the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = dict(scope.get("headers") or ())
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        limit = self.max_body_bytes
+
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await self._refuse(send, request_id, limit)
+            self._log(scope, 413, started, request_id)
+            return
+
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLargeError
+            return message
+
+        started_response = False
+
+        async def tagged_send(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                started_response = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tagged_send)
+        except _BodyTooLargeError:
+            if not started_response:
+                await self._refuse(send, request_id, limit)
+            status = 413
+        finally:
+            self._log(scope, status, started, request_id)
+
+    async def _refuse(self, send: Send, request_id: str, limit: int) -> None:
+        error = ApiError(
+            413, f"the request body is over the limit of {limit} bytes", type="request_too_large", param="body"
+        )
+        body = json.dumps(error_body(error, request_id)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _log(self, scope: Scope, status: int, started: float, request_id: str) -> None:
+        seconds = time.perf_counter() - started
+        route = _route_of(scope)
+        method = str(scope.get("method", ""))
+        self.metrics.observe_request(route, method, status, seconds)
+        if access_log.isEnabledFor(logging.INFO):
+            state: dict[str, Any] = scope.get("state") or {}
+            line = {
+                "event": "request",
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "key_id": state.get("key_id"),
+                "workspace": state.get("workspace"),
+            }
+            access_log.info("%s", json.dumps(line))

@@ -1,0 +1,116 @@
+"""How ``escalade serve`` runs: its database, default upstream, limits and the administrator's key.
+
+Settings come from ``escalade serve``'s options, or, in each process uvicorn starts with
+``--workers N``, from the ``ESCALADE_SERVE_*`` environment variables that the command sets
+(:meth:`ServiceSettings.to_env` and :meth:`ServiceSettings.from_env` are inverse).
+
+>>> s = ServiceSettings(provider="openai", base_url="http://127.0.0.1:9/v1")
+>>> ServiceSettings.from_env(s.to_env()) == s
+True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Literal
+
+from escalade.exceptions import ConfigError
+from escalade.providers import SecretKey
+
+__all__ = ["ADMIN_KEY_ENV", "DEFAULT_MAX_BODY_BYTES", "ServiceSettings"]
+
+#: The environment variable holding the administrator's key (creates workspaces and keys, reads /metrics).
+ADMIN_KEY_ENV = "ESCALADE_ADMIN_KEY"
+#: Largest request body accepted by default (1 MiB); ``--max-body-bytes`` changes it.
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+#: Shortest administrator key accepted.
+MIN_ADMIN_KEY_CHARS = 16
+_ENV_PREFIX = "ESCALADE_SERVE_"
+_UPSTREAMS = ("openai", "anthropic", "replay")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """Everything one ``escalade serve`` process needs to know (see the module docstring)."""
+
+    #: SQLAlchemy URL or SQLite path (``None``: ``ESCALADE_DATABASE_URL``, else the default SQLite file).
+    database_url: str | None = None
+    #: The default upstream: ``openai``, ``anthropic`` or ``replay`` (recorded answers of ``dataset``).
+    provider: str = "openai"
+    #: The upstream's API at another address (an OpenAI-compatible server, a local fake).
+    base_url: str | None = None
+    #: With ``provider="replay"``: the recorded dataset answering requests.
+    dataset: Path | None = None
+    #: The ladder's TOML file (``None``: the built-in ladder with the provider's models).
+    config: Path | None = None
+    #: Seconds one upstream call may take.
+    timeout_s: float = 60.0
+    #: ``fail``: a model with no known price is never called; ``allow``: it is, billed $0.
+    unknown_prices: Literal["fail", "allow"] = "fail"
+    #: Largest request body, in bytes.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: Folder that ``/v1/escalation/analyze`` may read files from (``None``: inline contents only).
+    files_root: Path | None = None
+    #: ``auto``: the PostgreSQL job queue on PostgreSQL, in-process on SQLite; or ``inprocess``.
+    jobs: Literal["auto", "inprocess"] = "auto"
+    #: Process id prefix recorded as the owner of the workflows it runs.
+    replica: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.provider not in _UPSTREAMS:
+            raise ConfigError(f"must be one of {', '.join(_UPSTREAMS)}, got {self.provider!r}", field="provider")
+        if self.provider == "replay" and self.dataset is None:
+            raise ConfigError("the replay upstream needs a recorded dataset (--dataset)", field="dataset")
+        if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ConfigError(f"must be a number of seconds > 0, got {self.timeout_s}", field="timeout_s")
+        if self.unknown_prices not in ("fail", "allow"):
+            raise ConfigError(f"must be fail or allow, got {self.unknown_prices!r}", field="unknown_prices")
+        if self.max_body_bytes < 1024:
+            raise ConfigError(f"must be at least 1024 bytes, got {self.max_body_bytes}", field="max_body_bytes")
+        if self.jobs not in ("auto", "inprocess"):
+            raise ConfigError(f"must be auto or inprocess, got {self.jobs!r}", field="jobs")
+
+    @staticmethod
+    def admin_key(env: Mapping[str, str] | None = None) -> SecretKey | None:
+        """The administrator's key from ``ESCALADE_ADMIN_KEY`` (``None``: no administrator over HTTP)."""
+        value = (os.environ if env is None else env).get(ADMIN_KEY_ENV, "").strip()
+        if not value:
+            return None
+        if len(value) < MIN_ADMIN_KEY_CHARS:
+            raise ConfigError(f"must be at least {MIN_ADMIN_KEY_CHARS} characters", field=ADMIN_KEY_ENV)
+        return SecretKey(value, source=ADMIN_KEY_ENV)
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as ``ESCALADE_SERVE_*`` variables (unset fields left out)."""
+        found: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                found[_ENV_PREFIX + f.name.upper()] = str(value)
+        return found
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
+        """Settings from ``ESCALADE_SERVE_*`` variables; a bad value is a :class:`ConfigError` naming it."""
+        source = os.environ if env is None else env
+        given: dict[str, object] = {}
+        for f in fields(cls):
+            raw = source.get(_ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            try:
+                if f.name in ("timeout_s",):
+                    given[f.name] = float(raw)
+                elif f.name in ("max_body_bytes",):
+                    given[f.name] = int(raw)
+                elif f.name in ("dataset", "config", "files_root"):
+                    given[f.name] = Path(raw)
+                else:
+                    given[f.name] = raw
+            except ValueError:
+                raise ConfigError(f"not a number: {raw[:40]!r}", field=_ENV_PREFIX + f.name.upper()) from None
+        return cls(**given)  # type: ignore[arg-type]  # each value's type is checked in __post_init__

@@ -1,0 +1,164 @@
+"""API keys of ``escalade serve`` and the workspaces an administrator creates: hashes only, never a key.
+
+A key reads ``esk_<id>_<secret>``: ``id`` (12 hex digits) is public and names the key in listings
+and logs; ``secret`` (32 random bytes, URL-safe base64) is shown once, when the key is made, and
+only its SHA-256 is stored. A random 256-bit secret needs no slow password hash: nobody can guess
+it, and a hash leaked from the database does not give it back.
+
+>>> from escalade.store import Database
+>>> keys = ApiKeyRepository(Database("sqlite://"))
+>>> made = keys.create("acme", name="ci")
+>>> made.key.startswith("esk_" + made.id + "_")
+True
+>>> keys.verify(made.key).workspace
+'acme'
+>>> keys.revoke(made.id, workspace="acme")
+True
+>>> keys.verify(made.key) is None
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from escalade.exceptions import ConfigError, StoreError
+from escalade.store._engine import Database
+from escalade.store._models import ApiKeyRow, WorkspaceRow
+from escalade.store._workspaces import check_workspace_name
+from escalade.untrusted import unstorable
+
+__all__ = ["API_KEY_PREFIX", "ApiKey", "ApiKeyRepository", "NewApiKey"]
+
+#: What every key starts with, so that a key pasted in the wrong place can be recognised (and scanned for).
+API_KEY_PREFIX = "esk_"
+_KEY = re.compile(r"esk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+#: Longest label of a key.
+MAX_KEY_NAME_CHARS = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiKey:
+    """A stored key as listings show it: its id, workspace and label, never its secret."""
+
+    id: str
+    workspace: str
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Not revoked."""
+        return self.revoked_at is None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready, for ``api-key list --json`` and the admin API."""
+        return {
+            "id": self.id,
+            "workspace": self.workspace,
+            "name": self.name,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewApiKey(ApiKey):
+    """A key just made: ``key`` is the whole key, shown this once."""
+
+    key: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def _key_of(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=row.id, workspace=row.workspace, name=row.name, created_at=row.created_at, revoked_at=row.revoked_at
+    )
+
+
+class ApiKeyRepository:
+    """Workspaces made by an administrator, and their API keys (created, verified, listed, revoked)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- workspaces ------------------------------------------------------------------------------------
+    def create_workspace(self, name: str) -> bool:
+        """Register ``name``; whether it is new (an existing workspace is left as it is)."""
+        check_workspace_name(name)
+        with self.db.session() as s:
+            if s.get(WorkspaceRow, name) is not None:
+                return False
+            s.add(WorkspaceRow(name=name, created_at=datetime.now(UTC)))
+        return True
+
+    def workspace_names(self) -> list[str]:
+        """Registered workspaces, sorted."""
+        with self.db.session() as s:
+            return sorted(s.scalars(select(WorkspaceRow.name)))
+
+    # -- keys ------------------------------------------------------------------------------------------
+    def create(self, workspace: str, *, name: str | None = None) -> NewApiKey:
+        """A new key of ``workspace`` (registered if it was not); the returned ``key`` is never stored."""
+        check_workspace_name(workspace)
+        if name is not None and (problem := unstorable(name, max_chars=MAX_KEY_NAME_CHARS)) is not None:
+            raise ConfigError(f"key name {name[:40]!r} {problem}", field="name")
+        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        self.create_workspace(workspace)
+        with self.db.session() as s:
+            s.add(ApiKeyRow(id=key_id, workspace=workspace, name=name, secret_hash=_hash(secret), created_at=now))
+        return NewApiKey(
+            id=key_id,
+            workspace=workspace,
+            name=name,
+            created_at=now,
+            revoked_at=None,
+            key=f"{API_KEY_PREFIX}{key_id}_{secret}",
+        )
+
+    def verify(self, key: str) -> ApiKey | None:
+        """The active key ``key`` is, or ``None`` (malformed, unknown, revoked or a wrong secret)."""
+        found = _KEY.fullmatch(key) if isinstance(key, str) else None
+        if found is None:
+            return None
+        key_id, secret = found.groups()
+        with self.db.session() as s:
+            row = s.get(ApiKeyRow, key_id)
+            if row is None or row.revoked_at is not None:
+                return None
+            if not hmac.compare_digest(row.secret_hash, _hash(secret)):
+                return None
+            return _key_of(row)
+
+    def list(self, workspace: str | None = None, *, include_revoked: bool = False) -> list[ApiKey]:
+        """Keys (of ``workspace``, or of all), oldest first; revoked ones only with ``include_revoked``."""
+        query = select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id)
+        if workspace is not None:
+            query = query.where(ApiKeyRow.workspace == check_workspace_name(workspace))
+        if not include_revoked:
+            query = query.where(ApiKeyRow.revoked_at.is_(None))
+        with self.db.session() as s:
+            return [_key_of(row) for row in s.scalars(query)]
+
+    def revoke(self, key_id: str, *, workspace: str | None = None) -> bool:
+        """Revoke the key (of ``workspace`` when given); whether an active key was revoked."""
+        if not isinstance(key_id, str) or not re.fullmatch(r"[0-9a-f]{12}", key_id):
+            raise StoreError(f"not an API key id: {str(key_id)[:40]!r} (12 hex digits, as api-key list shows)")
+        query = update(ApiKeyRow).where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
+        if workspace is not None:
+            query = query.where(ApiKeyRow.workspace == workspace)
+        with self.db.session() as s:
+            done = s.execute(query.values(revoked_at=datetime.now(UTC)))
+            return bool(done.rowcount)  # type: ignore[attr-defined]

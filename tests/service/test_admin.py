@@ -1,0 +1,62 @@
+"""The administrator's routes: workspaces and keys, and who may call them."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.service.conftest import ADMIN_KEY, MakeClient, store_of, workspace_key
+
+
+def test_admin_creates_a_workspace_and_a_key_shown_once(client: TestClient, admin_headers: dict[str, str]) -> None:
+    made = client.post("/v1/admin/workspaces", json={"name": "acme"}, headers=admin_headers)
+    assert made.status_code == 201 and made.json() == {"name": "acme", "created": True}
+    again = client.post("/v1/admin/workspaces", json={"name": "acme"}, headers=admin_headers)
+    assert again.json() == {"name": "acme", "created": False}
+    key = client.post("/v1/admin/workspaces/acme/keys", json={"name": "ci"}, headers=admin_headers).json()
+    assert key["key"].startswith("esk_" + key["id"] + "_") and key["workspace"] == "acme"
+    listed = client.get("/v1/admin/workspaces/acme/keys", headers=admin_headers).json()
+    assert [k["id"] for k in listed["keys"]] == [key["id"]]
+    assert "key" not in listed["keys"][0]
+    assert key["key"] not in str(store_of(client).api_keys.list())  # only a hash is kept
+    assert "acme" in client.get("/v1/admin/workspaces", headers=admin_headers).json()["workspaces"]
+
+
+def test_a_revoked_key_stops_working(client: TestClient, admin_headers: dict[str, str]) -> None:
+    key = client.post("/v1/admin/workspaces/acme/keys", headers=admin_headers).json()
+    assert store_of(client).api_keys.verify(key["key"]) is not None
+    gone = client.delete(f"/v1/admin/keys/{key['id']}", headers=admin_headers)
+    assert gone.status_code == 200 and gone.json() == {"id": key["id"], "revoked": True}
+    assert store_of(client).api_keys.verify(key["key"]) is None
+    twice = client.delete(f"/v1/admin/keys/{key['id']}", headers=admin_headers)
+    assert twice.status_code == 404 and twice.json()["error"]["param"] == "key_id"
+
+
+def test_admin_routes_refuse_other_callers(client: TestClient) -> None:
+    none = client.post("/v1/admin/workspaces", json={"name": "x"})
+    assert none.status_code == 401 and none.json()["error"]["code"] == "missing_api_key"
+    workspace = client.post("/v1/admin/workspaces", json={"name": "x"}, headers=workspace_key(client, "acme"))
+    assert workspace.status_code == 403 and workspace.json()["error"]["type"] == "permission_error"
+    wrong = client.get("/v1/admin/workspaces", headers={"Authorization": "Bearer " + "z" * 30})
+    assert wrong.status_code == 403
+    scheme = client.get("/v1/admin/workspaces", headers={"Authorization": ADMIN_KEY})
+    assert scheme.status_code == 401 and "Bearer" in scheme.json()["error"]["message"]
+
+
+def test_without_an_admin_key_set_nobody_is_admin(make_client: MakeClient, monkeypatch: object) -> None:
+    import os
+
+    os.environ.pop("ESCALADE_ADMIN_KEY", None)
+    client = make_client()
+    refused = client.get("/v1/admin/workspaces", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert refused.status_code == 403 and "ESCALADE_ADMIN_KEY" in refused.json()["error"]["message"]
+
+
+def test_bad_admin_bodies_name_the_field(client: TestClient, admin_headers: dict[str, str]) -> None:
+    extra = client.post("/v1/admin/workspaces", json={"name": "a", "color": "red"}, headers=admin_headers)
+    assert extra.status_code == 400 and extra.json()["error"]["param"] == "color"
+    empty = client.post("/v1/admin/workspaces", json={"name": ""}, headers=admin_headers)
+    assert empty.status_code == 400 and empty.json()["error"]["param"] == "name"
+    control = client.post("/v1/admin/workspaces", json={"name": "a\u0001b"}, headers=admin_headers)
+    assert control.status_code == 400 and control.json()["error"]["param"] == "workspace"
+    bad_id = client.delete("/v1/admin/keys/not-hex", headers=admin_headers)
+    assert bad_id.status_code == 400 and bad_id.json()["error"]["param"] == "key_id"
