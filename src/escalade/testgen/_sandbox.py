@@ -21,7 +21,7 @@ machine allows it (:attr:`SandboxRun.isolation` says which were, as the child it
 - **an audit hook** in the child that refuses the same things where Python sees them, and reports
   each refusal, so the test that tried fails and the run is not trusted;
 - **a clean environment**: no variable of the parent (no API key), Python in isolated mode, no
-  bytecode written, never the user's pytest configuration.
+  bytecode written, never the user's pytest configuration nor any installed pytest plugin.
 
 By default a run must have every requirement of :data:`REQUIRED_ISOLATION` (at least one layer that
 keeps it from the user's files, and the kernel filter): a machine that cannot give them makes
@@ -207,6 +207,7 @@ class Sandbox:
         work = spec["work"]
         env = {"PATH": os.defpath, "HOME": work, "TMPDIR": str(Path(work) / "tmp"), "LANG": "C.UTF-8"}
         env |= {"LOGNAME": "sandbox", "USER": "sandbox"}  # so nothing looks the user up through the C library
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no installed pytest plugin loads (some open sockets on import)
         started = time.perf_counter()
         with (base / "output.txt").open("wb") as output:
             try:
