@@ -1,0 +1,65 @@
+"""The one-call pipeline for each request of a workspace: its upstream with its key, its budget and preferences.
+
+An :class:`~escalade.pipeline.Escalade` is built per request, so that the workspace's preferences,
+quality policy and budget caps are read from the database each time (a change made on any replica
+applies to the next request everywhere). What is costly to build is kept per process: the ladder,
+the upstream client of each (workspace, key) pair (a rotated key makes a new one), and each
+workspace's cache-aware model order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from escalade.ladder import EscalationConfig, load_config
+from escalade.pipeline import Escalade, workspace_resources
+from escalade.providers import Provider, ProviderOptions
+from escalade.routing import CacheAwareRouter
+from escalade.service._settings import ServiceSettings
+from escalade.store import KeyVault, SqlStore
+
+__all__ = ["Pipelines"]
+
+
+class Pipelines:
+    """Builds each request's :class:`Escalade` (see the module docstring)."""
+
+    def __init__(self, store: SqlStore, settings: ServiceSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.config: EscalationConfig = load_config(settings.config)
+        self.ledger = store.ledger()
+        self.options = ProviderOptions(
+            base_url=settings.base_url, timeout_s=settings.timeout_s, unknown_costs=settings.unknown_prices
+        )
+        self._upstreams: dict[tuple[str, str], tuple[Provider, CacheAwareRouter]] = {}
+        self._lock = threading.Lock()
+
+    def upstream(self, workspace: str) -> tuple[Provider, CacheAwareRouter]:
+        """The workspace's upstream with its current key, and its cache-aware model order."""
+        name = self.settings.provider
+        key = KeyVault(self.store).get(name, workspace=workspace)
+        fingerprint = hashlib.sha256(key.value.encode()).hexdigest()
+        with self._lock:
+            found = self._upstreams.get((workspace, fingerprint))
+        if found is not None:
+            return found
+        made = workspace_resources(
+            self.store,
+            name,
+            workspace=workspace,
+            options=self.options,
+            expected_output_tokens=self.config.max_output_tokens // 4,
+            ledger=self.ledger,
+        )
+        with self._lock:
+            for stale in [k for k in self._upstreams if k[0] == workspace]:
+                del self._upstreams[stale]
+            self._upstreams[(workspace, fingerprint)] = (made.provider, made.router)
+        return made.provider, made.router
+
+    def escalade(self, workspace: str) -> Escalade:
+        """A pipeline for one request of ``workspace``, on its upstream, ledger, budget and preferences."""
+        provider, router = self.upstream(workspace)
+        return Escalade(self.store, workspace, self.config, provider=provider, ledger=self.ledger, cache_router=router)
