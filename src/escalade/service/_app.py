@@ -24,19 +24,22 @@ from escalade.service import admin, health, metrics_route
 from escalade.service._errors import ApiError, error_body, from_escalade_error, from_validation_errors
 from escalade.service._metrics import ServiceMetrics
 from escalade.service._middleware import ServiceMiddleware
+from escalade.service._pipelines import Pipelines
 from escalade.service._settings import ServiceSettings
 from escalade.service._spend import month_spend
 from escalade.service._state import ServiceState, replica_name
 from escalade.store import SqlStore
 
-__all__ = ["FEATURES", "Feature", "create_app", "create_app_from_env"]
+__all__ = ["Feature", "create_app", "create_app_from_env"]
 
 logger = logging.getLogger(__name__)
 
 #: A feature's start (given the state, it returns its stop, or ``None``), run in the app's lifespan.
 Feature = Callable[[ServiceState], Awaitable[Callable[[], Awaitable[None]] | None]]
-#: The features started with every app, in order (each feature module appends its own).
-FEATURES: list[Feature] = []
+#: The features started with every app, in order (the workflow runner, say).
+_FEATURES: tuple[Feature, ...] = ()
+#: The routers of every app.
+_ROUTERS = (health.router, admin.router, metrics_route.router)
 
 
 def _request_id(request: Request) -> str | None:
@@ -123,7 +126,9 @@ def create_app(settings: ServiceSettings | None = None, *, store: SqlStore | Non
         opened: SqlStore = (
             store if store is not None else await anyio.to_thread.run_sync(SqlStore, settings.database_url)
         )
+        pipelines = await anyio.to_thread.run_sync(Pipelines, opened, settings)
         state = ServiceState(
+            pipelines=pipelines,
             settings=settings,
             store=opened,
             admin_key=admin_key,
@@ -133,7 +138,7 @@ def create_app(settings: ServiceSettings | None = None, *, store: SqlStore | Non
         app.state.service = holder["state"] = state
         stops: list[Callable[[], Awaitable[None]]] = []
         try:
-            for feature in FEATURES:
+            for feature in _FEATURES:
                 stop = await feature(state)
                 if stop is not None:
                     stops.append(stop)
@@ -152,7 +157,7 @@ def create_app(settings: ServiceSettings | None = None, *, store: SqlStore | Non
         lifespan=lifespan,
     )
     _install_errors(app)
-    for feature_router in (health.router, admin.router, metrics_route.router):
+    for feature_router in _ROUTERS:
         app.include_router(feature_router)
     _error_schemas(app)
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from escalade.providers import SecretKey
 from escalade.service._metrics import ServiceMetrics
+from escalade.service._pipelines import Pipelines
 from escalade.service._settings import ServiceSettings
 from escalade.store import SqlStore
 
@@ -37,6 +38,8 @@ class ServiceState:
     admin_key: SecretKey | None
     metrics: ServiceMetrics
     replica: str
+    #: Builds each request's one-call pipeline on its workspace's upstream, budget and preferences.
+    pipelines: Pipelines
     #: Each feature's process-wide objects by name (the workflow runner, the chat pipelines...).
     parts: dict[str, Any] = field(default_factory=dict)
 
