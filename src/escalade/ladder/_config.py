@@ -63,8 +63,12 @@ RESERVED_ENV_VARS = frozenset(
         "ESCALADE_AUDIT_KEY",  # signs the escalation audit trail (escalade.autonomy._audit)
         "ESCALADE_BENCHMARKS",  # where bench/ finds the shared datasets
         "ESCALADE_TEST_POSTGRES_URL",  # the PostgreSQL server the store tests use
+        "ESCALADE_ADMIN_KEY",  # the administrator's key of escalade serve (escalade.service._settings)
     }
 )
+
+#: Prefix of the variables ``escalade serve`` hands its worker processes (escalade.service._settings).
+SERVE_ENV_PREFIX = "ESCALADE_SERVE_"
 
 #: Settings that may be switched off with the value ``none`` (in TOML or the environment).
 NULLABLE_FIELDS = frozenset({"max_cost", "auto_approve_under", "max_calls_per_request"})
@@ -349,7 +353,7 @@ def _read_env(env: Mapping[str, str], tier_names: list[str]) -> tuple[dict[str, 
     tiers: dict[str, dict[str, Any]] = {}
     origin: dict[str, str] = {}
     for var in sorted(env):
-        if not var.startswith(ENV_PREFIX) or var in RESERVED_ENV_VARS:
+        if not var.startswith(ENV_PREFIX) or var in RESERVED_ENV_VARS or var.startswith(SERVE_ENV_PREFIX):
             continue
         value = env[var].strip()
         where = f"environment variable {var}"
