@@ -160,7 +160,8 @@ def create_app(settings: ServiceSettings | None = None, *, store: SqlStore | Non
     for feature_router in _ROUTERS:
         app.include_router(feature_router)
     _error_schemas(app)
-    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    paths = frozenset(p for route in app.routes if "{" not in (p := getattr(route, "path", "{")))
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics, paths=paths)
     return app
 
 

@@ -36,18 +36,29 @@ class _BodyTooLargeError(Exception):
     pass
 
 
-def _route_of(scope: Scope) -> str:
-    """The matched route's template (``/v1/escalation/status/{workflow_id}``), or ``unmatched``."""
+def _route_of(scope: Scope, static: frozenset[str]) -> str:
+    """The matched route's template (``/v1/escalation/status/{workflow_id}``), or ``unmatched``.
+
+    Routes Starlette matches without naming them in the scope (``/openapi.json``, ``/docs``) are
+    named by their path when it is one of the app's own (``static``), never by a path a client chose.
+    """
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    if isinstance(path, str):
+        return path
+    raw = scope.get("path")
+    return raw if raw in static else "unmatched"
 
 
 class ServiceMiddleware:
     """See the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: ServiceMetrics) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, metrics: ServiceMetrics, paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
+        #: The app's own paths without parameters, so that they can name themselves in logs and metrics.
+        self.paths = paths
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
 
@@ -120,7 +131,7 @@ class ServiceMiddleware:
 
     def _log(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         seconds = time.perf_counter() - started
-        route = _route_of(scope)
+        route = _route_of(scope, self.paths)
         method = str(scope.get("method", ""))
         self.metrics.observe_request(route, method, status, seconds)
         if access_log.isEnabledFor(logging.INFO):
