@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -77,12 +78,15 @@ def serve_command(
         uvicorn.run(create_app(settings), host=host, port=port, log_config=logging_config, access_log=False)
         return
     os.environ.update(settings.to_env())
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each worker's counters, summed at scrape
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="escalade-metrics-")
     uvicorn.run(
         "escalade.service:create_app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        timeout_worker_healthcheck=30,  # a worker imports the whole pipeline before it answers its first ping
         log_config=logging_config,
         access_log=False,
     )
