@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from escalade.quality import ArithmeticCheck, check_arithmetic
+from tests.denial import HOSTILE_CHARS, assert_linear
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,10 @@ def test_claims_are_recomputed(text: str | None, expected: ArithmeticCheck) -> N
 def test_unsafe_or_unreadable_claims_are_skipped(text: str) -> None:
     """Anything beyond numbers, four operations and parentheses is skipped, never evaluated."""
     assert check_arithmetic(text).wrong == 0
+
+
+def test_hostile_answers_are_checked_in_linear_time() -> None:
+    """Long runs of spaces, digits or both once made the claim pattern quadratic."""
+    n = HOSTILE_CHARS
+    assert_linear(check_arithmetic, " " * n, "1" * n, "1 " * (n // 2), "1+" * (n // 2), "= 1 " * (n // 4))
+    assert check_arithmetic("1" * n + " 2 + 2 = 5") == ArithmeticCheck(checked=0, wrong=0)  # past the checked start

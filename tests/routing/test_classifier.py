@@ -6,6 +6,7 @@ import pytest
 
 from escalade.routing import CognitiveClassifier, LearnedClassifier
 from escalade.routing.learned import CompiledGainRouter
+from tests.denial import HOSTILE_CHARS, assert_linear
 
 
 @pytest.mark.parametrize(
@@ -56,3 +57,10 @@ def test_learned_classifier_uses_the_cutoff(priority: float, rank: int) -> None:
     result = LearnedClassifier(_FixedPriority(priority), cutoff=1.0).classify("q", tiers=3)
     assert result.rank == rank
     assert "cutoff" in result.reasons[0]
+
+
+def test_hostile_prompts_are_classified_in_linear_time() -> None:
+    """``^\\s*`` across newlines once made the requirement pattern quadratic."""
+    classifier = CognitiveClassifier()
+    n = HOSTILE_CHARS
+    assert_linear(lambda text: classifier.classify(text, tiers=3), "\n" * n + "x", " \n" * (n // 2), "1." * (n // 2))

@@ -107,3 +107,10 @@ def test_router_escalates_on_context_risk() -> None:
     assert decision.analysis.complexity.basis["max_cyclomatic_complexity"] == 46
     assert decision.tier == "capable"  # complexity 4 points: high risk, the middle tier
     assert "high risk from context analysis" in decision.reasons[-1]
+
+
+def test_source_nested_past_the_parser_is_unparseable_not_an_error() -> None:
+    """``1+1+...`` and ``----1`` overflow the parser (RecursionError, MemoryError): the file is reported, not raised."""
+    contents = {"deep.py": "x = " + "1+" * 100_000 + "1", "neg.py": "x = " + "-" * 200_000 + "1"}
+    analysis = ContextAnalyzer().analyze(Task(description="x", files=tuple(contents), file_contents=contents))
+    assert {path for path, _ in analysis.unparseable} == set(contents)

@@ -162,7 +162,9 @@ _SCALE = {
     "bn": 1_000_000_000,
     "billion": 1_000_000_000,
 }
-_NUMBER = r"(\d[\d,_]*(?:\.\d+)?)\s*(k|m|mm|mil|b|bn|thousand|million|billion)?"
+# A number starts where a digit run starts, and its run is bounded and possessive: an unbounded ``\d[\d,_]*``
+# before optional parts, tried at every digit, is quadratic on a long run of digits.
+_NUMBER = r"(?<![\d,_.])(\d[\d,_]{0,30}+(?:\.\d{1,12})?)\s*(k|m|mm|mil|b|bn|thousand|million|billion)?"
 _RECORDS = re.compile(
     _NUMBER + r"\+?\s+(?:[a-z-]+\s+){0,2}?"
     r"(rows?|records?|users?|accounts?|customers?|entries|entry|documents?|docs|orders?|items?|profiles?|"
@@ -171,16 +173,16 @@ _RECORDS = re.compile(
     r"contacts?|leads?|jobs?|rows? of data)\b"
 )
 _MONEY = re.compile(r"(?:\$|usd\s?|us\$)\s?" + _NUMBER + r"|" + _NUMBER + r"\s*(?:usd|dollars|bucks)\b")
-_PERCENT = r"(\d+(?:\.\d+)?)\s?(?:%|percent)"
+_PERCENT = r"(?<![\d.])(\d{1,6}+(?:\.\d{1,6})?)\s?(?:%|percent)"
 _SLOWER = re.compile(
     # "30% slower", "a 40% latency increase", "30% increase in response time"
-    _PERCENT + r"\s+(?:slower|more latency|higher latency|(?:p\d+ )?latency (?:increase|regression)|"
+    _PERCENT + r"\s+(?:slower|more latency|higher latency|(?:p\d{1,3} )?latency (?:increase|regression)|"
     r"(?:performance |throughput )?(?:degradation|regression|drop|hit)|less throughput|lower throughput|"
-    r"(?:increase|rise) in (?:p\d+ )?(?:latency|response times?)|(?:drop|fall|decrease) in throughput)"
+    r"(?:increase|rise) in (?:p\d{1,3} )?(?:latency|response times?)|(?:drop|fall|decrease) in throughput)"
     # "increases p99 latency by 40%", "throughput drops by 50%"
     r"|(?:latency|response times?)\s+(?:increases?|goes up|rises?|grows?)\s+by\s+"
     + _PERCENT
-    + r"|(?:increases?|raises?)\s+(?:the\s+)?(?:p\d+\s+)?(?:latency|response times?)\s+by\s+"
+    + r"|(?:increases?|raises?)\s+(?:the\s+)?(?:p\d{1,3}\s+)?(?:latency|response times?)\s+by\s+"
     + _PERCENT
     + r"|throughput\s+(?:drops?|falls?|decreases?|goes down)\s+by\s+"
     + _PERCENT

@@ -44,6 +44,13 @@ def serve_command(
         str, typer.Option(help="auto: PostgreSQL's job queue on PostgreSQL, in-process on SQLite; or inprocess.")
     ] = "auto",
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's and escalade's log level.")] = "info",
+    limit_concurrency: Annotated[
+        int,
+        typer.Option("--limit-concurrency", help="Connections and tasks per process beyond which requests get 503."),
+    ] = 1000,
+    keep_alive: Annotated[
+        float, typer.Option("--keep-alive", help="Seconds an idle keep-alive connection stays open.")
+    ] = 5.0,
     db: DbOption = None,
 ) -> None:
     """Serve the escalation API, the OpenAI-compatible endpoint and the decision engine over HTTP."""
@@ -56,6 +63,10 @@ def serve_command(
         raise fail(f"--port must be in 1..65535, got {port}")
     if workers < 1:
         raise fail(f"--workers must be at least 1, got {workers}")
+    if limit_concurrency < 1:
+        raise fail(f"--limit-concurrency must be at least 1, got {limit_concurrency}")
+    if not 0 < keep_alive <= 3600:
+        raise fail(f"--keep-alive must be in (0, 3600] seconds, got {keep_alive}")
     if config is not None and not config.is_file():
         raise fail(f"config file not found: {config}")
     if files_root is not None and not files_root.is_dir():
@@ -74,19 +85,24 @@ def serve_command(
     )
     ServiceSettings.admin_key()  # a bad ESCALADE_ADMIN_KEY is refused before the port is taken
     logging_config = log_config(log_level)
+    common = {
+        "host": host,
+        "port": port,
+        "log_config": logging_config,
+        "access_log": False,  # escalade's middleware writes the access log, as JSON
+        "limit_concurrency": limit_concurrency,
+        "timeout_keep_alive": max(1, round(keep_alive)),
+    }
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=logging_config, access_log=False)
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]  # uvicorn.run's keywords, typed there
         return
-    os.environ.update(settings.to_env())
+    ServiceSettings.hand_over(settings, os.environ)
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each worker's counters, summed at scrape
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="escalade-metrics-")
     uvicorn.run(
         "escalade.service:create_app_from_env",
         factory=True,
-        host=host,
-        port=port,
         workers=workers,
         timeout_worker_healthcheck=30,  # a worker imports the whole pipeline before it answers its first ping
-        log_config=logging_config,
-        access_log=False,
+        **common,  # type: ignore[arg-type]  # the same
     )

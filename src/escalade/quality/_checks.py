@@ -22,8 +22,18 @@ from dataclasses import dataclass
 
 __all__ = ["ArithmeticCheck", "check_arithmetic"]
 
-# a run of numbers, operators and parentheses, then "=", then a number
-_CLAIM = re.compile(r"((?:[-+*/x×÷()\s]|\$?\d[\d,]*(?:\.\d+)?%?)+?)\s*=\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)")
+# A run of numbers, operators and parentheses, then "=", then a number. Linear on any text: a claim starts
+# where its run of arithmetic starts, and a number where its digits start; every repetition is bounded
+# (digit runs possessive); whitespace runs are collapsed first, and only MAX_CHECKED_CHARS are read.
+# (Unbounded, long runs of spaces or digits made it quadratic.)
+_CLAIM = re.compile(
+    r"(?<![-+*/x×÷() \d,.$%])"
+    r"((?:[-+*/x×÷() ]|\$?(?<![\d,.])\d[\d,]{0,30}+(?:\.\d{1,12})?%?){1,200}?)"
+    r" ?= ?\$? ?(-?\d[\d,]{0,30}+(?:\.\d{1,12})?)"
+)
+_SPACES = re.compile(r"\s+")
+#: Characters of an answer the arithmetic check reads (claims further on are not checked).
+MAX_CHECKED_CHARS = 20_000
 _HAS_OPERATION = re.compile(r"\d\s*[-+*/]\s*[\d(]")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)%")
 _OPERATORS: dict[type[ast.operator], Callable[[float, float], float]] = {
@@ -74,7 +84,7 @@ def check_arithmetic(text: str | None) -> ArithmeticCheck:
     unit of its last digit (``33.33`` may stand for 33.333..., ``3760`` may not stand for 3744).
     """
     checked = wrong = 0
-    for expression, stated in _CLAIM.findall(text or ""):
+    for expression, stated in _CLAIM.findall(_SPACES.sub(" ", (text or "")[:MAX_CHECKED_CHARS])):
         value = _value(expression)
         if value is None:
             continue

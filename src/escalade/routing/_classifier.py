@@ -62,7 +62,10 @@ _ROUTINE = re.compile(
     r"summari[sz]e|bump|version string|readme|changelog|capitali[sz]e|whitespace|indent\w*)\b",
     re.IGNORECASE,
 )
-_REQUIREMENT = re.compile(r"(?:^\s*(?:[-*•]|\d+[.)])\s+)|(?:;\s)|\b(?:and then|also|additionally|must)\b", re.M)
+# ``[ \t]`` rather than ``\s`` at a line's start: ``^\s*`` would run across every following newline (quadratic).
+_REQUIREMENT = re.compile(
+    r"(?:^[ \t]*(?:[-*•]|\d{1,3}[.)])[ \t]+)|(?:;\s)|\b(?:and then|also|additionally|must)\b", re.M
+)
 _FENCED = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _CODE = re.compile(r"```|\bdef |\bclass |=>|\{\s*$|;\s*$", re.MULTILINE)
 

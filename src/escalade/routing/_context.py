@@ -107,6 +107,8 @@ class ContextAnalyzer:
                 files.append(analyze_file(path, source))
             except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in the source
                 unparseable.append((path, f"does not parse: {exc}"))
+            except (RecursionError, MemoryError):  # nested past the parser's limits (``1+1+...``, ``----1``)
+                unparseable.append((path, "does not parse: nested too deeply"))
         coupling = self._internal_coupling(files)
         complexity = self._complexity(task, files)
         business = self._business(list(triggers))

@@ -39,6 +39,7 @@ from escalade.exceptions import (
     DatabaseError,
     EscaladeError,
     ListenerError,
+    ProviderAuthError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitedError,
@@ -150,6 +151,9 @@ def from_escalade_error(exc: EscaladeError) -> ApiError:
     if isinstance(exc, RateLimitedError) and exc.retry_after_s:
         headers = {"Retry-After": str(max(1, round(exc.retry_after_s)))}
         return ApiError(429, message, type=kind, code="upstream_rate_limited", headers=headers)
+    if isinstance(exc, ProviderAuthError):  # the upstream's words may quote (parts of) the operator's key
+        logger.warning("upstream refused the key: %s", message)
+        return ApiError(502, "the upstream refused this workspace's key", type=kind, code="upstream_auth")
     if kind:
         return ApiError(status, message, type=kind, code=type(exc).__name__)
     field = getattr(exc, "field", None)

@@ -32,8 +32,8 @@ _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 access_log = logging.getLogger("escalade.service.access")
 
 
-class _BodyTooLargeError(Exception):
-    pass
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, f"the request body is over the limit of {limit} bytes", type="request_too_large", param="body")
 
 
 def _route_of(scope: Scope, static: frozenset[str]) -> str:
@@ -88,7 +88,7 @@ class ServiceMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLargeError
+                    raise _too_large(limit)  # the app's error handler answers it, or below when it cannot
             return message
 
         started_response = False
@@ -103,7 +103,9 @@ class ServiceMiddleware:
 
         try:
             await self.app(scope, counted_receive, tagged_send)
-        except _BodyTooLargeError:
+        except ApiError as exc:
+            if exc.status != 413:
+                raise
             if not started_response:
                 await self._refuse(send, request_id, limit)
             status = 413
@@ -111,10 +113,7 @@ class ServiceMiddleware:
             self._log(scope, status, started, request_id)
 
     async def _refuse(self, send: Send, request_id: str, limit: int) -> None:
-        error = ApiError(
-            413, f"the request body is over the limit of {limit} bytes", type="request_too_large", param="body"
-        )
-        body = json.dumps(error_body(error, request_id)).encode()
+        body = json.dumps(error_body(_too_large(limit), request_id)).encode()
         await send(
             {
                 "type": "http.response.start",

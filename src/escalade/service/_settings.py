@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
@@ -31,6 +31,10 @@ DEFAULT_MAX_BODY_BYTES = 1 << 20
 MIN_ADMIN_KEY_CHARS = 16
 _ENV_PREFIX = "ESCALADE_SERVE_"
 _UPSTREAMS = ("openai", "anthropic", "replay")
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,13 +89,16 @@ class ServiceSettings:
         return SecretKey(value, source=ADMIN_KEY_ENV)
 
     def to_env(self) -> dict[str, str]:
-        """The settings as ``ESCALADE_SERVE_*`` variables (unset fields left out)."""
-        found: dict[str, str] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                found[_ENV_PREFIX + f.name.upper()] = str(value)
-        return found
+        """The settings as ``ESCALADE_SERVE_*`` variables, every field (an unset one as the empty string)."""
+        return {_ENV_PREFIX + f.name.upper(): _text(getattr(self, f.name)) for f in fields(self)}
+
+    @staticmethod
+    def hand_over(settings: ServiceSettings, env: MutableMapping[str, str]) -> None:
+        """Put ``settings`` in ``env`` for worker processes, replacing every ``ESCALADE_SERVE_*`` already there
+        (a stale one would otherwise override what the command was given)."""
+        for name in [n for n in env if n.startswith(_ENV_PREFIX)]:
+            del env[name]
+        env.update(settings.to_env())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -100,7 +107,7 @@ class ServiceSettings:
         given: dict[str, object] = {}
         for f in fields(cls):
             raw = source.get(_ENV_PREFIX + f.name.upper())
-            if raw is None:
+            if not raw:  # unset, or handed over as unset
                 continue
             try:
                 if f.name in ("timeout_s",):

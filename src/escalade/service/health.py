@@ -6,6 +6,7 @@ migrations, so a load balancer sends no traffic to a replica that cannot serve i
 
 from __future__ import annotations
 
+import logging
 import time
 from importlib.metadata import version
 
@@ -20,6 +21,7 @@ from escalade.store import current_revision, first_line, head_revision
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/escalation", tags=["health"])
+logger = logging.getLogger(__name__)
 
 
 class Health(BaseModel):
@@ -34,9 +36,26 @@ class Health(BaseModel):
     checked_in_ms: float
 
 
+#: Seconds a readiness answer is reused: a flood of unauthenticated checks costs one database round trip
+#: per interval, not one each.
+READINESS_TTL_S = 2.0
+
+
 @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Not ready"}})
 def health(request: Request) -> JSONResponse:
-    """Ready when the database answers and its schema is at the code's migration head."""
+    """Ready when the database answers and its schema is at the code's migration head (checked at most
+    every :data:`READINESS_TTL_S` seconds)."""
+    state = state_of(request)
+    cached = state.parts.get("health")
+    if cached is not None and time.monotonic() - cached[0] < READINESS_TTL_S:
+        body, status = cached[1], cached[2]
+        return JSONResponse(body, status_code=status)
+    body, status = _check(request)
+    state.parts["health"] = (time.monotonic(), body, status)
+    return JSONResponse(body, status_code=status)
+
+
+def _check(request: Request) -> tuple[dict[str, object], int]:
     state = state_of(request)
     started = time.perf_counter()
     head = head_revision()
@@ -47,12 +66,13 @@ def health(request: Request) -> JSONResponse:
         revision = current_revision(state.store.engine)
         database = "ok"
     except Exception as exc:  # whatever the driver raises, health reports it and stays up
-        database = f"unreachable: {first_line(exc)[:200]}"
+        logger.warning("health: the database is unreachable: %s", first_line(exc)[:200])
+        database = "unreachable"
     migrations = "current" if revision == head else ("unknown" if revision is None else "behind")
     ready = database == "ok" and migrations == "current"
     body = Health(
         status="ok" if ready else "unavailable",
-        database=database if database == "ok" else "unreachable",
+        database=database,
         migrations=migrations,
         revision=revision,
         head=head,
@@ -60,7 +80,7 @@ def health(request: Request) -> JSONResponse:
         version=version("escalade"),
         checked_in_ms=round((time.perf_counter() - started) * 1000, 3),
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    return body.model_dump(), 200 if ready else 503
 
 
 class Live(BaseModel):
