@@ -33,6 +33,7 @@ catch the base and the CLI can turn any of them into one clear line::
     │   │   └── ApprovalDeniedError  spending above the approval limit was refused
     │   ├── ListenerError            a listener (the store, telemetry) failed, so results could be lost
     │   └── SandboxError             generated tests could not be run at all (the sandbox, not the tests, failed)
+    ├── ServiceRequestError          escalade serve refuses an HTTP request (carries its status and error fields)
     └── StoreError                   the store was asked for something it cannot do or does not hold
         ├── RunNotFoundError         no stored run has the given id
         ├── CalibrationNotFoundError no stored calibration has the given id in the workspace
@@ -46,6 +47,7 @@ same class, so ``except EscalationError`` still catches every error); reading it
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ __all__ = [
     "RunNotFoundError",
     "RunStoppedError",
     "SandboxError",
+    "ServiceRequestError",
     "StoreError",
     "TargetFileError",
     "TransientProviderError",
@@ -332,6 +335,35 @@ class BudgetUnavailableError(BudgetError):
 
 class ApprovalDeniedError(BudgetError):
     """Spending above ``auto_approve_under`` was not approved; the run was stopped."""
+
+
+class ServiceRequestError(EscaladeError):
+    """``escalade serve`` answers a request with ``status`` and an error body (``type``, ``param``...).
+
+    Raised by the service's routes and middleware; its fields are those of OpenAI's error body.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str,
+        param: str | None = None,
+        code: str | None = None,
+        line: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        #: The request field at fault, when one is.
+        self.param = param
+        self.code = code
+        #: For a budget refusal: the ledger line that refused.
+        self.line = line
+        self.headers = dict(headers or {})
 
 
 class StoreError(EscaladeError):

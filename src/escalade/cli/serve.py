@@ -43,6 +43,13 @@ def serve_command(
     jobs: Annotated[
         str, typer.Option(help="auto: PostgreSQL's job queue on PostgreSQL, in-process on SQLite; or inprocess.")
     ] = "auto",
+    env_keys: Annotated[
+        bool,
+        typer.Option(
+            "--env-keys",
+            help="Let workspaces with no stored upstream key use this server's OPENAI_API_KEY/ANTHROPIC_API_KEY.",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's and escalade's log level.")] = "info",
     limit_concurrency: Annotated[
         int,
@@ -82,6 +89,7 @@ def serve_command(
         max_body_bytes=max_body_bytes,
         files_root=files_root.resolve() if files_root else None,
         jobs=jobs,  # type: ignore[arg-type]  # the same
+        env_keys=env_keys,
     )
     ServiceSettings.admin_key()  # a bad ESCALADE_ADMIN_KEY is refused before the port is taken
     logging_config = log_config(log_level)

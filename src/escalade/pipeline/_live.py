@@ -8,7 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from escalade.budget import BudgetLedger, WorkspaceBudget
-from escalade.providers import Provider, ProviderOptions, live_provider
+from escalade.providers import Provider, ProviderOptions, SecretKey, live_provider
 from escalade.routing import CacheAwareRouter, CachePolicy, PrefixMemory, default_cache_policy
 from escalade.store import KeyVault, SqlStore
 
@@ -33,12 +33,14 @@ def workspace_resources(
     options: ProviderOptions,
     expected_output_tokens: int,
     ledger: BudgetLedger | None = None,
+    key: SecretKey | None = None,
 ) -> LiveResources:
-    """The provider with ``workspace``'s key, the store's ledger (or ``ledger``) and the workspace's budget.
+    """The provider with ``workspace``'s key (or ``key``), the store's ledger (or ``ledger``) and the
+    workspace's budget.
 
     Claude prompts are written to the prompt cache only when ``options.cache_prompts`` is on.
     """
-    key = KeyVault(store).get(provider, workspace=workspace)
+    key = key or KeyVault(store).get(provider, workspace=workspace)
     live = live_provider(provider, key, options)
     writes = options.cache_prompts
 

@@ -44,6 +44,7 @@ from escalade.exceptions import (
     ProviderTimeoutError,
     RateLimitedError,
     RunNotFoundError,
+    ServiceRequestError,
 )
 
 __all__ = [
@@ -97,29 +98,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class ApiError(Exception):
-    """An error the service answers with ``status`` and an :class:`ErrorBody`."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type: str,
-        param: str | None = None,
-        code: str | None = None,
-        line: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = ErrorBody(message=message, type=type, param=param, code=code, line=line)
-        self.headers = dict(headers or {})
+#: The service's refusals are :class:`~escalade.exceptions.ServiceRequestError` (one exception tree); the
+#: name used throughout the service.
+ApiError = ServiceRequestError
 
 
 def error_body(error: ApiError, request_id: str | None) -> dict[str, Any]:
     """The JSON body of ``error``."""
-    return ErrorResponse(error=error.body, request_id=request_id).model_dump(exclude_none=True)
+    body = ErrorBody(message=error.message, type=error.type, param=error.param, code=error.code, line=error.line)
+    return ErrorResponse(error=body, request_id=request_id).model_dump(exclude_none=True)
 
 
 def not_found(what: str, name: str, *, param: str | None = None) -> ApiError:

@@ -13,15 +13,17 @@ With the replay upstream (:mod:`escalade.service._replay_upstream`) there is no 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 
+from escalade.exceptions import MissingKeyError
 from escalade.ladder import EscalationConfig, load_config
 from escalade.pipeline import Escalade, workspace_resources
 from escalade.providers import Provider, ProviderOptions
 from escalade.routing import CacheAwareRouter
 from escalade.service._replay_upstream import ReplayUpstream
 from escalade.service._settings import ServiceSettings
-from escalade.store import KeyVault, SqlStore
+from escalade.store import MASTER_KEY_ENV, KeyVault, SqlStore
 
 __all__ = ["Pipelines"]
 
@@ -48,7 +50,12 @@ class Pipelines:
     def upstream(self, workspace: str) -> tuple[Provider, CacheAwareRouter]:
         """The workspace's upstream with its current key, and its cache-aware model order."""
         name = self.settings.provider
-        key = KeyVault(self.store).get(name, workspace=workspace)
+        try:
+            key = self.vault().get(name, workspace=workspace)
+        except MissingKeyError:  # no environment variable to offer unless env_keys is on
+            if self.settings.env_keys:
+                raise
+            raise MissingKeyError(name, workspace=workspace, env_var=None) from None
         fingerprint = hashlib.sha256(key.value.encode()).hexdigest()
         with self._lock:
             found = self._upstreams.get((workspace, fingerprint))
@@ -61,12 +68,19 @@ class Pipelines:
             options=self.options,
             expected_output_tokens=self.config.max_output_tokens // 4,
             ledger=self.ledger,
+            key=key,
         )
         with self._lock:
             for stale in [k for k in self._upstreams if k[0] == workspace]:
                 del self._upstreams[stale]
             self._upstreams[(workspace, fingerprint)] = (made.provider, made.router)
         return made.provider, made.router
+
+    def vault(self) -> KeyVault:
+        """The workspaces' stored upstream keys; the server's own environment (``OPENAI_API_KEY``...) counts
+        only with ``env_keys`` on, so that a workspace without a key never spends on the operator's."""
+        environ = os.environ if self.settings.env_keys else {MASTER_KEY_ENV: os.environ.get(MASTER_KEY_ENV, "")}
+        return KeyVault(self.store, environ=environ)
 
     def escalade(self, workspace: str) -> Escalade:
         """A pipeline for one request of ``workspace``, on its upstream, ledger, budget and preferences."""

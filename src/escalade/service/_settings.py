@@ -61,6 +61,8 @@ class ServiceSettings:
     files_root: Path | None = None
     #: ``auto``: the PostgreSQL job queue on PostgreSQL, in-process on SQLite; or ``inprocess``.
     jobs: Literal["auto", "inprocess"] = "auto"
+    #: Whether a workspace with no stored upstream key may use the server's own (``OPENAI_API_KEY``...).
+    env_keys: bool = False
     #: Process id prefix recorded as the owner of the workflows it runs.
     replica: str | None = None
 
@@ -116,6 +118,8 @@ class ServiceSettings:
                     given[f.name] = int(raw)
                 elif f.name in ("dataset", "config", "files_root"):
                     given[f.name] = Path(raw)
+                elif f.name == "env_keys":
+                    given[f.name] = raw == "True"
                 else:
                     given[f.name] = raw
             except ValueError:
