@@ -17,9 +17,11 @@
 from escalade.autonomy._answers import (
     Unreadable,
     answer_items,
+    answer_one,
     decision_answer,
     error_line,
     given_id,
+    input_schemas,
     outcome_answer,
 )
 from escalade.autonomy._audit import (
@@ -231,6 +233,7 @@ __all__ = [
     "Verdict",
     "Words",
     "answer_items",
+    "answer_one",
     "area_keys",
     "audit_key",
     "canonical_json",
@@ -243,6 +246,7 @@ __all__ = [
     "escalation_metrics",
     "given_id",
     "impact_level",
+    "input_schemas",
     "key_id",
     "labelled_from",
     "load_profiles",

@@ -22,12 +22,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from escalade.autonomy._decisions import MAX_ID, DecisionContext
+from escalade.autonomy._decisions import MAX_ID, Decision, DecisionContext
 from escalade.autonomy._engine import EscalationEngine
-from escalade.autonomy._history import parse_outcome
+from escalade.autonomy._history import _OutcomeInput, parse_outcome
 from escalade.exceptions import DecisionError
 
-__all__ = ["Unreadable", "answer_items", "decision_answer", "error_line", "given_id", "outcome_answer"]
+__all__ = [
+    "Unreadable",
+    "answer_items",
+    "answer_one",
+    "input_schemas", "decision_answer", "error_line", "given_id", "outcome_answer"]
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,16 @@ def answer_items(
             yield error_line(position, None, item.message)
             continue
         try:
-            line = answer(item)
+            yield answer_one(item, answer)
         except DecisionError as exc:
             yield error_line(position, item, str(exc))
-            continue
-        given = given_id(item)
-        yield {**line, "id": given} if given is not None else line
+
+
+def answer_one(item: object, answer: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """``answer(item)`` with the item's id as it was given; a malformed item raises :class:`DecisionError`."""
+    line = answer(item)
+    given = given_id(item)
+    return {**line, "id": given} if given is not None else line
 
 
 def decision_answer(
@@ -104,3 +112,24 @@ def outcome_answer(engine: EscalationEngine, item: object, *, workspace: str, pi
         "label": done.record.label(),
         "learned_offset": done.learned_offset,
     }
+
+
+def _inlined(schema: Any, defs: Mapping[str, Any]) -> Any:
+    """``schema`` with every ``{"$ref": "#/$defs/X"}`` replaced by ``X`` itself (the models are not recursive)."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(v, defs) for v in schema]
+    return schema
+
+
+def input_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas of a ``decision`` and an ``outcome`` item, self-contained (for an API's documentation)."""
+    found = {}
+    for name, model in (("decision", Decision), ("outcome", _OutcomeInput)):
+        schema = model.model_json_schema()
+        found[name] = _inlined(schema, schema.get("$defs", {}))
+    return found
