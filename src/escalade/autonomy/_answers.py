@@ -31,7 +31,12 @@ __all__ = [
     "Unreadable",
     "answer_items",
     "answer_one",
-    "input_schemas", "decision_answer", "error_line", "given_id", "outcome_answer"]
+    "decision_answer",
+    "error_line",
+    "given_id",
+    "input_schemas",
+    "outcome_answer",
+]
 
 
 @dataclass(frozen=True)
