@@ -6,6 +6,8 @@ without a change here; a route that asks for no key at all, and is not a health 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,8 +17,8 @@ from tests.service.routes import DOCS, PUBLIC, Endpoint, endpoints, other_routes
 GUARDED = [e for e in endpoints() if e.template not in PUBLIC]
 
 
-def _call(client: TestClient, endpoint: Endpoint, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
-    body = {} if endpoint.method in ("POST", "PUT", "PATCH") else None
+def _call(client: TestClient, endpoint: Endpoint, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    body: dict[str, Any] | None = {} if endpoint.method in ("POST", "PUT", "PATCH") else None
     response = client.request(endpoint.method, endpoint.path, json=body, headers=headers)
     return response.status_code, response.json()
 
