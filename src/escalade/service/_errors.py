@@ -18,6 +18,7 @@ upstream rate limit                     429    ``rate_limit_error``
 upstream refused or failed              502    ``upstream_error``
 upstream timed out                      504    ``upstream_timeout``
 database or ledger unreachable          503    ``unavailable``
+the server's audit key is wrong         500    ``server_error``
 anything else                           500    ``server_error``
 ======================================  =====  =========================
 """
@@ -32,6 +33,7 @@ from pydantic import BaseModel
 
 from escalade.exceptions import (
     ApprovalDeniedError,
+    AuditKeyError,
     BudgetExceededError,
     BudgetUnavailableError,
     ContentPolicyError,
@@ -135,6 +137,7 @@ _STATUS: tuple[tuple[type[EscaladeError] | tuple[type[EscaladeError], ...], int,
     (ProviderTimeoutError, 504, "upstream_timeout"),
     (ProviderError, 502, "upstream_error"),
     (RunNotFoundError, 404, "not_found_error"),
+    (AuditKeyError, 500, "server_error"),
 )
 
 
@@ -145,8 +148,11 @@ def from_escalade_error(exc: EscaladeError) -> ApiError:
     if kind == "unavailable":  # the database's name and the driver's words stay in the server's log
         logger.warning("database unavailable: %s", message)
         return ApiError(503, "the database is unavailable; retry later", type=kind)
-    if kind == "budget_exceeded":
-        return ApiError(402, message, type=kind, code=kind, line=getattr(exc, "line", None))
+    if kind == "budget_exceeded":  # the refusing line's key (the exception holds its whole state)
+        return ApiError(402, message, type=kind, code=kind, line=getattr(getattr(exc, "line", None), "key", None))
+    if isinstance(exc, AuditKeyError):  # the operator's to fix, not the caller's: the log says how
+        logger.error("audit trail refused the write: %s", message)
+        return ApiError(500, "the server cannot seal its audit trail; the request id names it in the logs", type=kind)
     if isinstance(exc, RateLimitedError) and exc.retry_after_s:
         headers = {"Retry-After": str(max(1, round(exc.retry_after_s)))}
         return ApiError(429, message, type=kind, code="upstream_rate_limited", headers=headers)
