@@ -47,7 +47,7 @@ def test_a_bad_option_is_refused(args: tuple[str, ...], message: str, tmp_path: 
 
 
 def test_a_short_admin_key_is_refused_before_the_port_is_taken(tmp_path: Path) -> None:
-    code, out, err = invoke("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", env={ADMIN_KEY_ENV: "short"})
+    code, _, err = invoke("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", env={ADMIN_KEY_ENV: "short"})
     assert code != 0
     assert ADMIN_KEY_ENV in err
     assert "short" not in err.replace(ADMIN_KEY_ENV, "")
