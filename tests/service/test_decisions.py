@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from escalade.service._decision_models import MAX_BATCH
 from escalade.store import SqlAutonomyStore
 from tests.cli.helpers import invoke
-from tests.service.conftest import store_of, workspace_key
+from tests.service.conftest import MakeClient, store_of, workspace_key
 
 DEPLOY = {"id": "d1", "description": "Deploy v2.3 to production", "environment": "production"}
 TYPO = {"id": 7, "description": "Fix a typo in the README"}
@@ -46,7 +47,7 @@ def test_one_decision_is_answered_like_the_cli_line(client: TestClient, key_a: d
     assert sorted(_history(client, "team-a")) == ["7", "d1"]
 
 
-def test_the_http_answer_equals_the_cli_answer(client: TestClient, key_a: dict[str, str], tmp_path: Any) -> None:
+def test_the_http_answer_equals_the_cli_answer(client: TestClient, key_a: dict[str, str], tmp_path: Path) -> None:
     """The same decision in a fresh workspace gets the same line from ``escalade decide`` and the service."""
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = invoke("decide", "--workspace", "w", "--db", db, stdin=json.dumps(DEPLOY) + "\n")
@@ -183,3 +184,20 @@ def test_decisions_are_counted_in_the_metrics(
     assert 'escalade_decisions_total{recommendation="escalate"} 1.0' in text
     assert 'escalade_decisions_total{recommendation="proceed"} 1.0' in text
     assert "README" not in text
+
+
+def test_the_audit_trail_is_sealed_with_the_servers_audit_key(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``ESCALADE_AUDIT_KEY`` seals what the service writes, as for the CLI: ``escalade audit verify`` checks it."""
+    audit_key = "audit-key-for-tests-0123456789"
+    monkeypatch.setenv("ESCALADE_AUDIT_KEY", audit_key)
+    db = f"sqlite:///{tmp_path / 'audited.db'}"
+    client = make_client(database_url=db)
+    headers = workspace_key(client, "acme")
+    assert client.post("/v1/decisions", json=DEPLOY, headers=headers).status_code == 200
+    assert client.post("/v1/outcomes", json={"id": "d1", "success": True}, headers=headers).status_code == 200
+    code, out, err = invoke("audit", "verify", "--db", db, env={"ESCALADE_AUDIT_KEY": audit_key})
+    assert code == 0, out + err
+    wrong, _, _ = invoke("audit", "verify", "--db", db, env={"ESCALADE_AUDIT_KEY": "another-key-entirely-0123"})
+    assert wrong != 0
