@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -21,18 +22,26 @@ class _StoreOn:
     engine: Engine
 
 
-def _with_engine(client: TestClient, engine: Engine) -> TestClient:
-    client.app.state.service.store = _StoreOn(engine)  # type: ignore[attr-defined]
-    return client
+def _health_on(client: TestClient, engine: Engine) -> tuple[int, dict[str, Any]]:
+    """Health's status and body while the app's store is on ``engine`` (then the real store is back)."""
+    state = client.app.state.service  # type: ignore[attr-defined]
+    real, state.store = state.store, _StoreOn(engine)
+    try:
+        response = client.get(HEALTH)
+    finally:
+        state.store = real
+    return response.status_code, response.json()
+
+
+def _health(client: TestClient) -> tuple[int, dict[str, Any]]:
+    response = client.get(HEALTH)
+    return response.status_code, response.json()
 
 
 def test_ready_when_the_database_answers_at_head(client: TestClient) -> None:
-    response = client.get(HEALTH)
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "ok"
-    assert body["database"] == "ok"
-    assert body["migrations"] == "current"
+    status, body = _health(client)
+    assert status == 200
+    assert (body["status"], body["database"], body["migrations"]) == ("ok", "ok", "current")
     assert body["revision"] == body["head"] == head_revision()
     assert body["replica"]
     assert body["checked_in_ms"] >= 0
@@ -44,19 +53,13 @@ def test_live_checks_nothing_else(client: TestClient) -> None:
 
 def test_503_when_the_database_is_unreachable(client: TestClient) -> None:
     """A dead database: 503, with the driver's words and the URL kept out of the body."""
-    real = store_of(client)
     dead = create_engine("postgresql+psycopg://escalade:hunter2@127.0.0.1:1/gone", connect_args={"connect_timeout": 2})
-    try:
-        response = _with_engine(client, dead).get(HEALTH)
-    finally:
-        client.app.state.service.store = real  # type: ignore[attr-defined]
-        dead.dispose()
-    assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "unavailable"
-    assert body["database"] == "unreachable"
-    assert "hunter2" not in response.text
-    assert "127.0.0.1" not in response.text
+    status, body = _health_on(client, dead)
+    dead.dispose()
+    assert status == 503
+    assert (body["status"], body["database"]) == ("unavailable", "unreachable")
+    assert "hunter2" not in str(body)
+    assert "127.0.0.1" not in str(body)
 
 
 def test_503_when_the_schema_is_behind(client: TestClient) -> None:
@@ -64,21 +67,13 @@ def test_503_when_the_schema_is_behind(client: TestClient) -> None:
     engine = store_of(client).engine
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0009_workspace_preferences'"))
-    response = client.get(HEALTH)
-    assert response.status_code == 503
-    body = response.json()
-    assert body["migrations"] == "behind"
-    assert body["revision"] == "0009_workspace_preferences"
-    assert body["database"] == "ok"
+    status, body = _health(client)
+    assert status == 503
+    assert (body["database"], body["migrations"], body["revision"]) == ("ok", "behind", "0009_workspace_preferences")
 
 
 def test_503_when_the_database_is_empty(client: TestClient) -> None:
     """A database with no schema at all (never migrated): migrations unknown, not ready."""
-    empty = create_engine("sqlite://")
-    real = store_of(client)
-    try:
-        response = _with_engine(client, empty).get(HEALTH)
-    finally:
-        client.app.state.service.store = real  # type: ignore[attr-defined]
-    assert response.status_code == 503
-    assert response.json()["migrations"] == "unknown"
+    status, body = _health_on(client, create_engine("sqlite://"))
+    assert status == 503
+    assert body["migrations"] == "unknown"
