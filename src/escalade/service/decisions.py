@@ -77,7 +77,7 @@ def _batch(body: dict[str, Any], key: str) -> list[object] | None:
         return None
     for name in body:
         if name != key:
-            raise ApiError(400, f"unknown field {name!r}", type="invalid_request_error", param=name)
+            raise ApiError(400, f"unknown field {name[:80]!r}", type="invalid_request_error", param=name[:80])
     items = body[key]
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise ApiError(400, f"must be a list of 1 to {MAX_BATCH} items", type="invalid_request_error", param=key)
