@@ -7,12 +7,23 @@
 - :mod:`~escalade.autonomy._controller`: confidence from trusted factors (seed 003);
 - :mod:`~escalade.autonomy._thresholds`: certified floors, the target-rate controller, learning;
 - :mod:`~escalade.autonomy._engine`: all of it combined, stored and audited;
+- :mod:`~escalade.autonomy._answers`: its JSON answers, the same for the CLI and the service;
 - :mod:`~escalade.autonomy._audit`: the hash-chained audit trail;
 - :mod:`~escalade.autonomy._trail`: the tables checked against the audit trail;
 - :mod:`~escalade.autonomy._memory`: the store in one process's memory;
 - :mod:`~escalade.autonomy._metrics`: escalation, override and error rates, and the trend.
 """
 
+from escalade.autonomy._answers import (
+    Unreadable,
+    answer_items,
+    answer_one,
+    decision_answer,
+    error_line,
+    given_id,
+    input_schemas,
+    outcome_answer,
+)
 from escalade.autonomy._audit import (
     AUDIT_KEY_ENV,
     GENESIS,
@@ -218,8 +229,11 @@ __all__ = [
     "StoredRow",
     "Threshold",
     "TypeStats",
+    "Unreadable",
     "Verdict",
     "Words",
+    "answer_items",
+    "answer_one",
     "area_keys",
     "audit_key",
     "canonical_json",
@@ -227,14 +241,19 @@ __all__ = [
     "chain_hash",
     "check_append",
     "count_of_records",
+    "decision_answer",
+    "error_line",
     "escalation_metrics",
+    "given_id",
     "impact_level",
+    "input_schemas",
     "key_id",
     "labelled_from",
     "load_profiles",
     "load_rules",
     "make_entry",
     "money_of",
+    "outcome_answer",
     "parse_condition",
     "parse_decision",
     "parse_outcome",

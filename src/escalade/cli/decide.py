@@ -58,57 +58,41 @@ ProfilesOption = Annotated[
 ]
 
 
-def _lines(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """``(line number, parsed object or error message)`` for each non-blank line."""
+def _lines(stream: TextIO) -> Iterator[tuple[int, object]]:
+    """``(line number, parsed object or why it is not one)`` for each non-blank line."""
+    from escalade.autonomy import Unreadable
+
     for number, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            yield number, f"not valid JSON: {exc.msg} (column {exc.colno})"
+            yield number, Unreadable(f"not valid JSON: {exc.msg} (column {exc.colno})")
             continue
         except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
-            yield number, f"not readable JSON: {exc or type(exc).__name__}"
+            yield number, Unreadable(f"not readable JSON: {exc or type(exc).__name__}")
             continue
         yield (
             number,
-            value if isinstance(value, dict) else f"a line must hold a JSON object, got {type(value).__name__}",
+            value
+            if isinstance(value, dict)
+            else Unreadable(f"a line must hold a JSON object, got {type(value).__name__}"),
         )
 
 
-def _given_id(item: dict[str, Any] | str) -> str | int | None:
-    """The line's id as it was given (a string or a short integer), to echo back; ``None`` otherwise."""
-    from escalade.autonomy._decisions import MAX_ID
+def _answer_each(stream: TextIO, answer: Callable[[Any], dict[str, Any]]) -> tuple[int, int]:
+    """Answer every line, printing each answer as it comes; returns (answered, failed)."""
+    from escalade.autonomy import answer_items
 
-    raw_id = item.get("id") if isinstance(item, dict) else None
-    shown = isinstance(raw_id, str) or (
-        isinstance(raw_id, int) and not isinstance(raw_id, bool) and abs(raw_id) < 10**MAX_ID
-    )
-    return raw_id if shown else None
-
-
-def _error_line(number: int, item: dict[str, Any] | str, message: str) -> dict[str, Any]:
-    return {"id": _given_id(item), "line": number, "error": message}
-
-
-def _answer_each(stream: TextIO, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> tuple[int, int]:
-    """Answer every line; returns (answered, failed)."""
     answered = failed = 0
-    for number, item in _lines(stream):
-        if isinstance(item, str):
-            print_json(json.dumps(_error_line(number, item, item)))
-            failed += 1
-            continue
-        try:
-            line = answer(item)
-            given = _given_id(item)
-            print_json(json.dumps({**line, "id": given} if given is not None else line))
-            answered += 1
-        except DecisionError as exc:
-            print_json(json.dumps(_error_line(number, item, str(exc))))
-            failed += 1
+    for line in answer_items(_lines(stream), answer):
+        print_json(json.dumps(line))
         sys.stdout.flush()
+        if "error" in line:
+            failed += 1
+        else:
+            answered += 1
     return answered, failed
 
 
@@ -294,11 +278,9 @@ def _remove_calibration(engine: EscalationEngine, calibration_id: str, workspace
 def _decide_lines(engine: EscalationEngine, context: DecisionContext, details: bool) -> None:
     """The default mode: one answer line per decision line on stdin (``details``: everything)."""
 
-    def answer(item: dict[str, Any]) -> dict[str, Any]:
-        result = engine.evaluate(item, context)
-        return result.to_dict() if details else result.to_line()
+    from escalade.autonomy import decision_answer
 
-    _, failed = _answer_each(sys.stdin, answer)
+    _, failed = _answer_each(sys.stdin, lambda item: decision_answer(engine, item, context, details=details))
     if failed:
         err_console().print(f"{failed} line(s) could not be decided (see their error lines)", markup=False)
 
@@ -358,23 +340,12 @@ def outcome_command(
     db: DbOption = None,
 ) -> None:
     """Read outcomes as JSON lines on stdin (id plus success, response, response_time_s, should_have_escalated)."""
-    from escalade.autonomy import DecisionContext, parse_outcome
+    from escalade.autonomy import DecisionContext, outcome_answer
 
     DecisionContext(workspace=workspace)  # checks the name before anything is read
     store, engine = _engine(db, DEFAULT_PROFILE, None, None, 0.05, True, 0.0)
     with store:
-
-        def answer(item: dict[str, Any]) -> dict[str, Any]:
-            decision_id, item_workspace, outcome = parse_outcome(item)
-            done = engine.record_outcome(decision_id, outcome, workspace=item_workspace or workspace)
-            return {
-                "id": decision_id,
-                "verdict": done.verdict,
-                "label": done.record.label(),
-                "learned_offset": done.learned_offset,
-            }
-
-        _answer_each(sys.stdin, answer)
+        _answer_each(sys.stdin, lambda item: outcome_answer(engine, item, workspace=workspace))
 
 
 def _print_metrics(m: EscalationMetrics, json_out: bool) -> None:

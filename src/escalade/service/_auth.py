@@ -68,7 +68,10 @@ def require_key(request: Request) -> Principal:
 
 
 def require_admin(request: Request) -> None:
-    """Pass for the administrator's key; 401 without a key, 403 for any other key, 403 when none is set."""
+    """Pass for the administrator's key; 401 without a key or with one that is nobody's, 403 for a workspace's.
+
+    With no administrator's key set on the server, every key is refused with 403.
+    """
     admin = state_of(request).admin_key
     key = _presented(request)
     if key is None:
@@ -76,5 +79,7 @@ def require_admin(request: Request) -> None:
     if admin is None:
         raise ApiError(403, "no administrator key is set on this server (ESCALADE_ADMIN_KEY)", type="permission_error")
     if not hmac.compare_digest(key.encode(), admin.value.encode()):
+        if state_of(request).store.api_keys.verify(key) is None:
+            raise ApiError(401, "the API key is not valid (unknown or revoked)", type="authentication_error")
         raise ApiError(403, "this needs the administrator's key", type="permission_error")
     request.scope.setdefault("state", {})["key_id"] = "admin"

@@ -18,6 +18,7 @@ upstream rate limit                     429    ``rate_limit_error``
 upstream refused or failed              502    ``upstream_error``
 upstream timed out                      504    ``upstream_timeout``
 database or ledger unreachable          503    ``unavailable``
+the server's audit key is wrong         500    ``server_error``
 anything else                           500    ``server_error``
 ======================================  =====  =========================
 """
@@ -32,6 +33,7 @@ from pydantic import BaseModel
 
 from escalade.exceptions import (
     ApprovalDeniedError,
+    AuditKeyError,
     BudgetExceededError,
     BudgetUnavailableError,
     ContentPolicyError,
@@ -117,7 +119,6 @@ def not_found(what: str, name: str, *, param: str | None = None) -> ApiError:
 #: Status and type per error class, the first match wins (budget and rate-limit errors carry more: below).
 _STATUS: tuple[tuple[type[EscaladeError] | tuple[type[EscaladeError], ...], int, str], ...] = (
     ((BudgetExceededError, ApprovalDeniedError), 402, "budget_exceeded"),
-    ((DatabaseError, BudgetUnavailableError, ListenerError), 503, "unavailable"),
     (RateLimitedError, 429, "rate_limit_error"),
     ((ContextWindowError, ContentPolicyError), 400, "invalid_request_error"),
     (ProviderTimeoutError, 504, "upstream_timeout"),
@@ -126,22 +127,33 @@ _STATUS: tuple[tuple[type[EscaladeError] | tuple[type[EscaladeError], ...], int,
 )
 
 
+#: Errors whose words stay in the server's log (they name the database, quote the upstream, or are the
+#: operator's to fix): class, status, type, and what the client reads instead.
+_HIDDEN: tuple[tuple[type[EscaladeError] | tuple[type[EscaladeError], ...], int, str, str], ...] = (
+    (
+        (DatabaseError, BudgetUnavailableError, ListenerError),
+        503,
+        "unavailable",
+        "the database is unavailable; retry later",
+    ),
+    (AuditKeyError, 500, "server_error", "the server cannot seal its audit trail; the request id names it in the logs"),
+    (ProviderAuthError, 502, "upstream_error", "the upstream refused this workspace's key"),
+)
+
+
 def from_escalade_error(exc: EscaladeError) -> ApiError:
     """The status and body for an error escalade raised on purpose (see the module's table)."""
-    status, kind = next(((code, name) for cls, code, name in _STATUS if isinstance(exc, cls)), (400, ""))
     message = str(exc)
-    if kind == "unavailable":  # the database's name and the driver's words stay in the server's log
-        logger.warning("database unavailable: %s", message)
-        return ApiError(503, "the database is unavailable; retry later", type=kind)
-    if kind == "budget_exceeded":
-        line = getattr(exc, "line", None)  # the refusing line's state (a LineState), or its key
-        return ApiError(402, message, type=kind, code=kind, line=getattr(line, "key", line))
+    for cls, code, name, shown in _HIDDEN:
+        if isinstance(exc, cls):
+            logger.warning("%s (%s): %s", name, type(exc).__name__, message)
+            return ApiError(code, shown, type=name)
+    status, kind = next(((code, name) for cls, code, name in _STATUS if isinstance(exc, cls)), (400, ""))
+    if kind == "budget_exceeded":  # the refusing line's key (the exception holds its whole state)
+        return ApiError(402, message, type=kind, code=kind, line=getattr(getattr(exc, "line", None), "key", None))
     if isinstance(exc, RateLimitedError) and exc.retry_after_s:
         headers = {"Retry-After": str(max(1, round(exc.retry_after_s)))}
         return ApiError(429, message, type=kind, code="upstream_rate_limited", headers=headers)
-    if isinstance(exc, ProviderAuthError):  # the upstream's words may quote (parts of) the operator's key
-        logger.warning("upstream refused the key: %s", message)
-        return ApiError(502, "the upstream refused this workspace's key", type=kind, code="upstream_auth")
     if kind:
         return ApiError(status, message, type=kind, code=type(exc).__name__)
     field = getattr(exc, "field", None)

@@ -81,20 +81,26 @@ class ServiceMiddleware:
             return
 
         received = 0
+        started_response = refused = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            # The 413 is sent here, as the limit is passed: the app may catch the error raised below
+            # (FastAPI turns any failure to read a body into a 400), and what it sends then is dropped.
+            nonlocal received, refused, status
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _too_large(limit)  # the app's error handler answers it, or below when it cannot
+                    if not started_response and not refused:
+                        await self._refuse(send, request_id, limit)
+                    refused, status = True, 413
+                    raise _too_large(limit)
             return message
-
-        started_response = False
 
         async def tagged_send(message: Message) -> None:
             nonlocal status, started_response
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 started_response = True
@@ -106,8 +112,6 @@ class ServiceMiddleware:
         except ApiError as exc:
             if exc.status != 413:
                 raise
-            if not started_response:
-                await self._refuse(send, request_id, limit)
             status = 413
         finally:
             self._log(scope, status, started, request_id)
