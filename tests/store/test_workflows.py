@@ -171,3 +171,20 @@ def test_the_store_exposes_its_workflows(store: SqlStore) -> None:
     """``store.workflows`` is the repository, on the store's database."""
     made = store.workflows.submit("acme", {"x": 1})
     assert store.workflows.get(made.id, workspace="acme") == made
+
+
+def test_release_gives_it_back_uncounted(repo: WorkflowRepository) -> None:
+    """A workflow its owner gives back is queued again with the start uncounted; a cancelled one ends cancelled."""
+    made = repo.submit("acme", {})
+    repo.claim(made.id, owner="r1", lease_s=10)
+    assert not repo.release(made.id, owner="r2")
+    assert repo.release(made.id, owner="r1")
+    found = repo.get(made.id, workspace="acme")
+    assert found is not None
+    assert (found.state, found.attempts, found.owner) == ("queued", 0, None)
+    repo.claim(made.id, owner="r1", lease_s=10)
+    repo.cancel(made.id, workspace="acme")
+    assert repo.release(made.id, owner="r1")
+    found = repo.get(made.id, workspace="acme")
+    assert found is not None
+    assert found.state == "cancelled"

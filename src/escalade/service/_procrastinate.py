@@ -33,6 +33,9 @@ TASK_NAME = "escalade.run_workflow"
 QUEUE = "escalade_workflows"
 #: Workflows one process runs at once on procrastinate's worker.
 CONCURRENCY = 8
+#: Seconds without a heartbeat after which a worker's jobs are taken back (procrastinate's default).
+#: The workflow itself is handed out again sooner, once its lease expires: this only tidies the job.
+STALLED_AFTER_S = 30.0
 #: Key of the advisory lock under which procrastinate's schema is applied (any fixed 64-bit number).
 _SCHEMA_LOCK = 0x65736361_6C616465
 
@@ -80,7 +83,7 @@ class ProcrastinateQueue:
             concurrency=CONCURRENCY,
             install_signal_handlers=False,
             update_heartbeat_interval=heartbeat,
-            stalled_worker_timeout=self.lease_s,
+            stalled_worker_timeout=max(STALLED_AFTER_S, 3 * self.lease_s),
             shutdown_graceful_timeout=1.0,
             fetch_job_polling_interval=max(0.5, self.lease_s / 3),
         )
@@ -93,7 +96,8 @@ class ProcrastinateQueue:
     async def recover(self) -> None:
         """Put back the jobs of workers that stopped sending heartbeats (their replica died)."""
         manager = self.app.job_manager
-        stalled = await manager.get_stalled_jobs(task_name=TASK_NAME, seconds_since_heartbeat=self.lease_s)
+        silent_s = max(STALLED_AFTER_S, 3 * self.lease_s)
+        stalled = await manager.get_stalled_jobs(task_name=TASK_NAME, seconds_since_heartbeat=silent_s)
         for job in stalled:
             try:
                 await manager.retry_job(job)

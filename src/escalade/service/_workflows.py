@@ -14,6 +14,7 @@ whichever process picked the job up. Its state lives only in the database
 4. **finish**: ``completed`` with the result, ``failed`` with a message that names no prompt and no
    key, or ``cancelled``.
 
+A process that shuts down gives its running workflows back (``queued``, the start not counted).
 A process killed mid-run leaves the workflow ``running`` under a lease that nobody renews: the
 :meth:`WorkflowRunner.sweep` of any replica then hands it out again, fails it after too many
 starts, and reclaims the budget holds that expired with it.
@@ -77,6 +78,10 @@ class WorkflowRunner:
         work = asyncio.create_task(self._work(claimed))
         try:
             cancelled = await self._keep_lease(workflow_id, work)
+        except asyncio.CancelledError:  # the process shuts down: the workflow waits for the next one
+            self.workflows.release(workflow_id, owner=self.state.replica)
+            logger.info("workflow %s given back unfinished (this process stops)", workflow_id)
+            raise
         except _LostLeaseError:
             logger.warning("workflow %s: another process took it over; this run is abandoned", workflow_id)
             return None

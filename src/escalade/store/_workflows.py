@@ -9,6 +9,7 @@ that two processes (two replicas, or a resumed run racing a late one) never both
 - :meth:`WorkflowRepository.renew`: the owner extends its lease while it runs, and learns whether
   a cancel was asked for;
 - :meth:`WorkflowRepository.finish`: only the owner, only while it runs;
+- :meth:`WorkflowRepository.release`: the owner gives it back unfinished (its process shuts down);
 - :meth:`WorkflowRepository.cancel`: ``queued`` → ``cancelled`` at once; ``running`` → cancel
   requested (the owner stops at its next renewal and marks it cancelled);
 - :meth:`WorkflowRepository.expire`: a workflow whose owner stopped ``max_attempts`` times fails
@@ -34,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, and_, false, func, or_, select, true, update
+from sqlalchemy import Table, and_, case, false, func, or_, select, true, update
 
 from escalade.exceptions import StoreError
 from escalade.store._engine import Database
@@ -216,6 +217,28 @@ class WorkflowRepository:
             )
         )
         with self._write("finish a workflow") as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def release(self, workflow_id: str, *, owner: str) -> bool:
+        """Give back a running workflow ``owner`` stops without finishing (its process shuts down).
+
+        It is ``queued`` again, the start not counted (``cancelled`` if a cancel was asked for);
+        whether it was ``owner``'s to give back.
+        """
+        now = self.clock()
+        stmt = (
+            update(_T)
+            .where(_T.c.id == workflow_id, _T.c.owner == owner, _T.c.state == "running")
+            .values(
+                state=case((_T.c.cancel_requested == true(), "cancelled"), else_="queued"),
+                owner=None,
+                lease_until=None,
+                attempts=_T.c.attempts - 1,
+                finished_at=case((_T.c.cancel_requested == true(), now), else_=None),
+                updated_at=now,
+            )
+        )
+        with self._write("release a workflow") as conn:
             return bool(conn.execute(stmt).rowcount)
 
     def cancel(self, workflow_id: str, *, workspace: str) -> tuple[Workflow, bool] | None:
