@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from escalade.store import BudgetHoldRow, BudgetLineRow, WorkflowRow
 from tests.service.conftest import ADMIN_KEY
-from tests.service.upstream import FAKE_OPENAI_KEY, Upstream, fake_openai
+from tests.service.upstream import FAKE_OPENAI_KEY, SlowUpstream, slow_openai
 from tests.store.conftest import fresh_postgres
 
 pytestmark = pytest.mark.slow
@@ -79,13 +79,13 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture
-def upstream() -> Iterator[Upstream]:
-    with fake_openai(delay_s=2.0) as running:
+def upstream() -> Iterator[SlowUpstream]:
+    with slow_openai(delay_s=2.0) as running:
         yield running
 
 
 @pytest.fixture
-def replicas(database: str, upstream: Upstream, tmp_path: Path) -> Iterator[list[Replica]]:
+def replicas(database: str, upstream: SlowUpstream, tmp_path: Path) -> Iterator[list[Replica]]:
     """``REPLICAS`` servers started together on the database (procrastinate's schema applied once, by one)."""
     env = os.environ | {"ESCALADE_ADMIN_KEY": ADMIN_KEY, "OPENAI_API_KEY": FAKE_OPENAI_KEY}
     started: list[Replica] = []
@@ -146,7 +146,9 @@ def _finished(replica: Replica, workflow_id: str, headers: dict[str, str]) -> di
     return status if status["state"] in {"completed", "failed", "cancelled"} else None
 
 
-def test_replicas_share_cancel_and_survive_sigkill(replicas: list[Replica], database: str, upstream: Upstream) -> None:
+def test_replicas_share_cancel_and_survive_sigkill(
+    replicas: list[Replica], database: str, upstream: SlowUpstream
+) -> None:
     """Submitted on one, read and cancelled on another; a SIGKILLed owner's workflow completes elsewhere."""
     first, second, third = replicas
     headers = _key(first)

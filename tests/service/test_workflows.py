@@ -15,14 +15,14 @@ from fastapi.testclient import TestClient
 from escalade.store import SqlStore, WorkflowRepository
 from tests.service.conftest import MakeClient, workspace_key
 from tests.service.test_escalation import SECURE, submit, wait_for
-from tests.service.upstream import FAKE_OPENAI_KEY, Upstream, fake_openai
+from tests.service.upstream import FAKE_OPENAI_KEY, SlowUpstream, slow_openai
 from tests.store.conftest import fresh_postgres
 
 
 @pytest.fixture
-def upstream(monkeypatch: pytest.MonkeyPatch) -> Iterator[Upstream]:
+def upstream(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowUpstream]:
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_OPENAI_KEY)
-    with fake_openai() as running:
+    with slow_openai() as running:
         yield running
 
 
@@ -42,7 +42,7 @@ def _left_by_dead_owners(url: str, *, starts: int, queued: int = 0) -> list[str]
 
 
 def test_a_restarted_server_resumes_what_a_dead_process_left(
-    make_client: MakeClient, tmp_path: Path, upstream: Upstream
+    make_client: MakeClient, tmp_path: Path, upstream: SlowUpstream
 ) -> None:
     """A workflow left running by a dead owner (expired lease) and a queued one both complete after a start."""
     url = f"sqlite:///{tmp_path / 'service.db'}"
@@ -55,7 +55,7 @@ def test_a_restarted_server_resumes_what_a_dead_process_left(
 
 
 def test_a_workflow_whose_processes_keep_dying_fails_visibly(
-    make_client: MakeClient, tmp_path: Path, upstream: Upstream
+    make_client: MakeClient, tmp_path: Path, upstream: SlowUpstream
 ) -> None:
     """Started as many times as allowed, each time by a process that died: it fails, saying so."""
     url = f"sqlite:///{tmp_path / 'service.db'}"
@@ -66,7 +66,9 @@ def test_a_workflow_whose_processes_keep_dying_fails_visibly(
     assert "stopped 3 times" in status["error"]
 
 
-def test_the_sweep_reclaims_expired_budget_holds(make_client: MakeClient, tmp_path: Path, upstream: Upstream) -> None:
+def test_the_sweep_reclaims_expired_budget_holds(
+    make_client: MakeClient, tmp_path: Path, upstream: SlowUpstream
+) -> None:
     """A hold a killed process left is given back by the sweep, with no refusal needed to trigger it."""
     url = f"sqlite:///{tmp_path / 'service.db'}"
     with SqlStore(url) as store:
@@ -93,7 +95,7 @@ def postgres_url() -> Iterator[str]:
 
 
 def test_procrastinate_runs_workflows_on_postgresql(
-    postgres_url: str, make_client: MakeClient, upstream: Upstream
+    postgres_url: str, make_client: MakeClient, upstream: SlowUpstream
 ) -> None:
     """On PostgreSQL the workflow is a procrastinate job; its schema is applied once, by the first start."""
     client = make_client(database_url=postgres_url, base_url=upstream.url, workflow_lease_s=2.0)
@@ -106,7 +108,7 @@ def test_procrastinate_runs_workflows_on_postgresql(
     assert wait_for(client, second, headers, "completed", "failed")["result"] == "good answer"
 
 
-def test_inprocess_jobs_on_postgresql(postgres_url: str, make_client: MakeClient, upstream: Upstream) -> None:
+def test_inprocess_jobs_on_postgresql(postgres_url: str, make_client: MakeClient, upstream: SlowUpstream) -> None:
     """``jobs="inprocess"`` runs them as tasks of the process even on PostgreSQL."""
     client = make_client(database_url=postgres_url, base_url=upstream.url, jobs="inprocess")
     headers = workspace_key(client, "acme")
@@ -114,7 +116,7 @@ def test_inprocess_jobs_on_postgresql(postgres_url: str, make_client: MakeClient
     assert wait_for(client, submit(client, headers), headers, "completed")["tier"] == "premium"
 
 
-def test_a_client_may_run_many_workflows_at_once(make_client: MakeClient, upstream: Upstream) -> None:
+def test_a_client_may_run_many_workflows_at_once(make_client: MakeClient, upstream: SlowUpstream) -> None:
     """Ten workflows submitted together all complete, each once."""
     client: TestClient = make_client(base_url=upstream.url)
     headers = workspace_key(client, "acme")
