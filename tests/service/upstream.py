@@ -9,6 +9,8 @@ tool result, answers with that result.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -131,3 +133,37 @@ def upstream(wire: Wire = "openai", script: dict[str, list[Reply]] | None = None
 
     with serve(handler) as (url, seen):
         yield Upstream(url if wire == "openai" else url.removesuffix("/v1"), seen)
+
+
+#: The key the service's upstream is given by the workflow tests (the fakes never check it).
+FAKE_OPENAI_KEY = "sk-fake-upstream-0123456789abcdef"
+
+
+@dataclass
+class SlowUpstream:
+    """A fake OpenAI upstream whose replies wait: its base URL, the requests received, and the gate."""
+
+    url: str
+    seen: list[dict[str, Any]]
+    #: Replies wait until it is set (set from the start unless the fake was made ``gated``).
+    gate: threading.Event = field(default_factory=threading.Event)
+
+
+@contextmanager
+def slow_openai(*, delay_s: float = 0.0, gated: bool = False, text: str = "good answer") -> Iterator[SlowUpstream]:
+    """An OpenAI upstream answering every model with ``text``, ``delay_s`` after each request and after the gate
+    opens (so that a workflow is mid-generation while a test cancels it or kills its replica)."""
+    gate = threading.Event()
+    if not gated:
+        gate.set()
+
+    def handler(path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], Body]:
+        time.sleep(delay_s)
+        gate.wait(timeout=60)
+        return 200, {}, _openai(str(body.get("model")), text, False)
+
+    with serve(handler) as (url, seen):
+        try:
+            yield SlowUpstream(url=url, seen=seen, gate=gate)
+        finally:
+            gate.set()

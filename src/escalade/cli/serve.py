@@ -50,6 +50,13 @@ def serve_command(
             help="Let workspaces with no stored upstream key use this server's OPENAI_API_KEY/ANTHROPIC_API_KEY.",
         ),
     ] = False,
+    workflow_lease: Annotated[
+        float,
+        typer.Option("--workflow-lease", help="Seconds a replica's claim on a running workflow holds unless renewed."),
+    ] = 30.0,
+    workflow_attempts: Annotated[
+        int, typer.Option("--workflow-attempts", help="Starts a workflow gets before it fails (its replica died).")
+    ] = 3,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's and escalade's log level.")] = "info",
     limit_concurrency: Annotated[
         int,
@@ -90,6 +97,8 @@ def serve_command(
         files_root=files_root.resolve() if files_root else None,
         jobs=jobs,  # type: ignore[arg-type]  # the same
         env_keys=env_keys,
+        workflow_lease_s=workflow_lease,
+        workflow_max_attempts=workflow_attempts,
     )
     ServiceSettings.admin_key()  # a bad ESCALADE_ADMIN_KEY is refused before the port is taken
     logging_config = log_config(log_level)

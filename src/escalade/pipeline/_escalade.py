@@ -228,7 +228,7 @@ class Escalade:
         *,
         task_type: str | None = None,
         tier: str | None = None,
-        files: Sequence[str | Path] = (),
+        files: Sequence[str | Path] | Mapping[str, str] = (),
         tools: Sequence[Tool] = (),
         tool_choice: str | None = None,
         response_format: Mapping[str, Any] | None = None,
@@ -244,14 +244,14 @@ class Escalade:
         """Answer one request: route, reserve, call, judge, climb if needed, settle, store.
 
         ``tier`` overrides the routing; ``climb=False`` keeps the request on its start tier (it still
-        falls back to the tier's other models); ``files`` are read, analysed for routing, and shown to
-        the model before the prompt; ``request_id`` names the request (a replay looks its row up by it).
-        An option the provider cannot honour (``seed`` on Anthropic) is a :class:`ConfigError` naming it,
-        raised before anything is spent.
+        falls back to the tier's other models); ``files`` (paths to read, or contents by path) are
+        analysed for routing and shown to the model before the prompt; ``request_id`` names the
+        request (a replay looks its row up by it). An option the provider cannot honour (``seed``
+        on Anthropic) is a :class:`ConfigError` naming it, raised before anything is spent.
         """
         started = time.perf_counter()
         prompt, history = split_prompt(prompt_or_messages)
-        contents = read_files(files) if files else {}
+        contents = dict(files) if isinstance(files, Mapping) else read_files(files) if files else {}
         routed = prompt or "\n\n".join(m.content or "" for m in history if m.role == "user")
         task = _task(routed, task_type, contents)
         decision = self.router.route(task, self.preferences, override=tier)

@@ -20,8 +20,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from escalade.exceptions import EscaladeError
-from escalade.service import admin, admin_settings, chat, decisions, health, metrics_route
+from escalade.service import admin, admin_settings, chat, decisions, escalation, health, metrics_route
 from escalade.service._errors import ApiError, error_body, from_escalade_error, from_validation_errors
+from escalade.service._jobs import start_workflows
 from escalade.service._metrics import ServiceMetrics
 from escalade.service._middleware import ServiceMiddleware
 from escalade.service._pipelines import Pipelines
@@ -37,9 +38,17 @@ logger = logging.getLogger(__name__)
 #: A feature's start (given the state, it returns its stop, or ``None``), run in the app's lifespan.
 Feature = Callable[[ServiceState], Awaitable[Callable[[], Awaitable[None]] | None]]
 #: The features started with every app, in order (the workflow runner, say).
-_FEATURES: tuple[Feature, ...] = ()
+_FEATURES: tuple[Feature, ...] = (start_workflows,)
 #: The routers of every app.
-_ROUTERS = (health.router, admin.router, admin_settings.router, metrics_route.router, chat.router, decisions.router)
+_ROUTERS = (
+    health.router,
+    admin.router,
+    admin_settings.router,
+    escalation.router,
+    metrics_route.router,
+    chat.router,
+    decisions.router,
+)
 
 
 def _request_id(request: Request) -> str | None:

@@ -65,6 +65,11 @@ class ServiceSettings:
     env_keys: bool = False
     #: Process id prefix recorded as the owner of the workflows it runs.
     replica: str | None = None
+    #: Seconds a process's claim on a running workflow holds unless renewed (renewed every third of it):
+    #: how soon another replica resumes a workflow whose process died.
+    workflow_lease_s: float = 30.0
+    #: Starts a workflow gets before it fails visibly (each start after the first: its process died).
+    workflow_max_attempts: int = 3
 
     def __post_init__(self) -> None:
         if self.provider not in _UPSTREAMS:
@@ -79,6 +84,10 @@ class ServiceSettings:
             raise ConfigError(f"must be at least 1024 bytes, got {self.max_body_bytes}", field="max_body_bytes")
         if self.jobs not in ("auto", "inprocess"):
             raise ConfigError(f"must be auto or inprocess, got {self.jobs!r}", field="jobs")
+        if not (math.isfinite(self.workflow_lease_s) and self.workflow_lease_s >= 1):
+            raise ConfigError(f"must be at least 1 second, got {self.workflow_lease_s}", field="workflow_lease_s")
+        if self.workflow_max_attempts < 1:
+            raise ConfigError(f"must be at least 1, got {self.workflow_max_attempts}", field="workflow_max_attempts")
 
     @staticmethod
     def admin_key(env: Mapping[str, str] | None = None) -> SecretKey | None:
@@ -112,9 +121,9 @@ class ServiceSettings:
             if not raw:  # unset, or handed over as unset
                 continue
             try:
-                if f.name in ("timeout_s",):
+                if f.name in ("timeout_s", "workflow_lease_s"):
                     given[f.name] = float(raw)
-                elif f.name in ("max_body_bytes",):
+                elif f.name in ("max_body_bytes", "workflow_max_attempts"):
                     given[f.name] = int(raw)
                 elif f.name in ("dataset", "config", "files_root"):
                     given[f.name] = Path(raw)

@@ -3,7 +3,8 @@
 Every repository works in one :class:`Database` (engine, sessions, migration on open);
 :class:`SqlStore` opens it and is a thin facade over the repositories, which it exposes as
 ``store.runs``, ``store.triggers``, ``store.telemetry``, ``store.budgets``, ``store.provider_keys``,
-``store.retention``, ``store.preferences`` (workspace preferences) and ``store.api_keys`` (the service's keys).
+``store.retention``, ``store.preferences`` (workspace preferences), ``store.api_keys`` (the service's keys) and
+``store.workflows`` (submitted workflows).
 """
 
 from escalade.store._api_keys import API_KEY_PREFIX, ApiKey, ApiKeyRepository, NewApiKey
@@ -46,10 +47,12 @@ from escalade.store._transactions import transaction
 from escalade.store._trigger_recorder import TriggerOutcomeRecorder
 from escalade.store._triggers import TriggerRepository
 from escalade.store._urls import default_database_url, first_line, resolve_database_url
+from escalade.store._workflows import FINISHED_STATES, Workflow, WorkflowRepository, WorkflowState
 from escalade.store._workspaces import MAX_WORKSPACE_CHARS, WorkspaceRepository, check_workspace_name
 
 __all__ = [
     "API_KEY_PREFIX",
+    "FINISHED_STATES",
     "MASTER_KEY_ENV",
     "MAX_WORKSPACE_CHARS",
     "PROVIDER_ENV_VARS",
@@ -91,7 +94,10 @@ __all__ = [
     "TriggerOutcomeRecorder",
     "TriggerOutcomeRow",
     "TriggerRepository",
+    "Workflow",
+    "WorkflowRepository",
     "WorkflowRow",
+    "WorkflowState",
     "WorkspaceBudgetRow",
     "WorkspacePreferencesRow",
     "WorkspaceRepository",

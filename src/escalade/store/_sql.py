@@ -4,7 +4,8 @@ SQLite file by default, any SQLAlchemy URL otherwise (see :class:`~escalade.stor
 Each concept has its repository, reachable as an attribute: ``store.runs`` (runs, attempts, items;
 the :class:`~escalade.cascade.RunListener`), ``store.triggers``, ``store.telemetry``,
 ``store.budgets``, ``store.provider_keys``, ``store.retention``, ``store.preferences`` (workspace
-preferences) and ``store.api_keys`` (the service's keys). :class:`SqlStore` keeps every
+preferences), ``store.api_keys`` (the service's keys) and ``store.workflows``
+(submitted workflows). :class:`SqlStore` keeps every
 method of theirs under its old name and hands each call on, so it is a ``RunListener`` and a
 :class:`~escalade.store.RunStore` as before.
 """
@@ -36,6 +37,7 @@ from escalade.store._runs import RunRepository
 from escalade.store._telemetry import TelemetryRepository
 from escalade.store._triggers import TriggerRepository
 from escalade.store._urls import default_database_url, resolve_database_url
+from escalade.store._workflows import WorkflowRepository
 from escalade.store._workspaces import WorkspaceRepository
 
 __all__ = ["SqlStore", "default_database_url", "resolve_database_url"]
@@ -60,6 +62,8 @@ class SqlStore(RunListener):
         self.preferences = WorkspaceRepository(self.db)
         #: The service's API keys (hashes only) and the workspaces an administrator created.
         self.api_keys = ApiKeyRepository(self.db)
+        #: Submitted escalation workflows (``escalade serve``) and their leases.
+        self.workflows = WorkflowRepository(self.db)
 
     def close(self) -> None:
         """Release the connection pool."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import func, select
 
 from escalade.routing._validation import TriggerOutcome, TriggerStats, stats_from_counts
@@ -47,11 +49,17 @@ class TriggerRepository:
         self.record_trigger_outcome(outcome)
         return True
 
-    def trigger_stats(self) -> dict[str, TriggerStats]:
-        """True and false positives and negatives per trigger, counted in the database."""
+    def trigger_stats(self, *, task_hashes: Collection[str] | None = None) -> dict[str, TriggerStats]:
+        """True and false positives and negatives per trigger, counted in the database.
+
+        ``task_hashes`` counts only the outcomes of those tasks (the outcomes keep no workspace:
+        a workspace's own are those of the tasks it submitted).
+        """
         query = select(
             TriggerOutcomeRow.trigger, TriggerOutcomeRow.escalated, TriggerOutcomeRow.needed, func.count()
         ).group_by(TriggerOutcomeRow.trigger, TriggerOutcomeRow.escalated, TriggerOutcomeRow.needed)
+        if task_hashes is not None:
+            query = query.where(TriggerOutcomeRow.task_hash.in_(sorted(set(task_hashes))))
         counts: dict[str, dict[tuple[bool, bool], int]] = {}
         with self.db.session() as s:
             for trigger, escalated, needed, count in s.execute(query):
