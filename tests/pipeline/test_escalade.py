@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from escalade.exceptions import ConfigError
+from escalade.exceptions import ConfigError, ProviderServerError
 from escalade.ladder import EscalationConfig, Ladder, Tier
 from escalade.pipeline import Escalade
-from escalade.providers import ScriptedProvider
+from escalade.providers import CompletionRequest, ScriptedProvider
 from escalade.routing import NO_TRIGGER, QualityPolicy, WorkspacePreferences
 from escalade.store import SqlStore
 
@@ -76,3 +76,36 @@ def test_each_request_records_its_trigger_outcomes(store: SqlStore) -> None:
     stats = store.trigger_stats()
     assert NO_TRIGGER in stats
     assert stats[NO_TRIGGER].false_negatives == 1
+
+
+def test_climb_false_keeps_the_request_on_its_start_tier() -> None:
+    """``climb=False``: a failing start tier answers nothing rather than climb; the default climbs."""
+    failing = ProviderServerError("c1 is down", model="c1")
+    provider = ScriptedProvider({"c1": [failing] * 4, "m1": ["4"] * 4, "p1": ["4"] * 4})
+    config = _config(0.0).replace(max_retries=0, retry_backoff_s=0.0)
+    ai = Escalade(config=config, provider=provider)
+    pinned = ai.generate("2 + 2?", tier="cheap", climb=False)
+    assert (pinned.text, pinned.models_tried) == (None, ("c1",))
+    climbed = ai.generate("2 + 2?", tier="cheap")
+    assert (climbed.text, climbed.tier_ended) == ("4", "capable")
+
+
+def test_seed_and_user_reach_the_provider_or_are_refused_by_name() -> None:
+    """``seed`` and ``user`` are carried to the request; a provider that cannot honour ``seed`` refuses it first."""
+    seen: list[CompletionRequest] = []
+
+    def answer(request: CompletionRequest) -> str:
+        seen.append(request)
+        return "4"
+
+    ai = Escalade(config=_config(0.0), provider=ScriptedProvider({"c1": [answer]}))
+    ai.generate("2 + 2?", seed=7, user="alice")
+    assert (seen[0].seed, seen[0].user) == (7, "alice")
+
+    class NoSeed(ScriptedProvider):
+        unsupported_options = frozenset({"seed"})
+
+    with pytest.raises(ConfigError) as refused:
+        Escalade(config=_config(0.0), provider=NoSeed({"c1": [answer]})).generate("2 + 2?", seed=7)
+    assert refused.value.field == "seed"
+    assert len(seen) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -226,3 +227,19 @@ def test_the_request_counts_every_text() -> None:
     assert "What is 2 + 3?" in request.texts()
     assert ADD.text() in request.texts()
     assert [m.role for m in request.conversation()] == ["system", "user", "assistant", "tool", "user"]
+
+
+def test_seed_and_user_reach_the_wire() -> None:
+    """OpenAI gets ``seed`` and ``user``; Anthropic gets ``user`` as ``metadata.user_id`` and refuses ``seed``."""
+    with serve(_openai) as (url, seen):
+        provider = OpenAICompatibleProvider(KEY, base_url=url)
+        asyncio.run(provider.complete(replace(_request("gpt-4o-mini"), seed=7, user="alice")))
+    assert (seen[0]["body"]["seed"], seen[0]["body"]["user"]) == (7, "alice")
+    with serve(_anthropic) as (url, seen):
+        claude = AnthropicProvider(KEY, base_url=url.removesuffix("/v1"))
+        asyncio.run(claude.complete(replace(_request("claude-haiku-4-5"), user="alice")))
+        with pytest.raises(ConfigError) as refused:
+            asyncio.run(claude.complete(replace(_request("claude-haiku-4-5"), seed=7)))
+    assert seen[0]["body"]["metadata"] == {"user_id": "alice"}
+    assert refused.value.field == "seed"
+    assert len(seen) == 1

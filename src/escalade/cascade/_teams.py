@@ -60,6 +60,8 @@ class TeamContext:
             response_format=options.response_format,
             temperature=options.temperature,
             stop=options.stop,
+            seed=options.seed,
+            user=options.user,
         )
 
 

@@ -49,7 +49,7 @@ from escalade.ladder import EscalationConfig, Ladder, Tier
 from escalade.pipeline._request import PromptOrMessages, files_message, read_files, split_prompt
 from escalade.pipeline._result import GenerateResult, result_of
 from escalade.plugins import SCORERS, ScorerSetup, available, make_scorer
-from escalade.providers import CostEstimator, Provider, RequestOptions, Tool
+from escalade.providers import CostEstimator, Provider, RequestOptions, Tool, unhonoured_option
 from escalade.quality import ScorerLike
 from escalade.routing import (
     CacheAwareRouter,
@@ -235,13 +235,19 @@ class Escalade:
         temperature: float | None = None,
         max_tokens: int | None = None,
         stop: Sequence[str] = (),
+        seed: int | None = None,
+        user: str | None = None,
+        climb: bool = True,
         request_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> GenerateResult:
         """Answer one request: route, reserve, call, judge, climb if needed, settle, store.
 
-        ``tier`` overrides the routing; ``files`` are read, analysed for routing, and shown to the
-        model before the prompt; ``request_id`` names the request (a replay looks its row up by it).
+        ``tier`` overrides the routing; ``climb=False`` keeps the request on its start tier (it still
+        falls back to the tier's other models); ``files`` are read, analysed for routing, and shown to
+        the model before the prompt; ``request_id`` names the request (a replay looks its row up by it).
+        An option the provider cannot honour (``seed`` on Anthropic) is a :class:`ConfigError` naming it,
+        raised before anything is spent.
         """
         started = time.perf_counter()
         prompt, history = split_prompt(prompt_or_messages)
@@ -257,14 +263,18 @@ class Escalade:
             temperature=temperature,
             stop=tuple(stop),
             max_output_tokens=max_tokens,
+            seed=seed,
+            user=user,
         )
+        if (name := unhonoured_option(self.provider, options)) is not None:
+            raise ConfigError(f"the upstream cannot honour {name!r}; leave it out", field=name)
         unique = uuid.uuid4().hex
         item = WorkItem(
             id=request_id or unique[:12],
             prompt=prompt,
             task_kind=self.task_kind,
             start_tier=decision.tier,
-            max_tier=self.ceiling(decision),
+            max_tier=self.ceiling(decision) if climb else decision.tier,
             options=options,
             metadata=dict(metadata or {}),
         )
@@ -274,10 +284,12 @@ class Escalade:
         try:
             run = await self.executor.run([item], run_id=run_id)
         except BudgetExceededError as exc:
+            cause = exc.__cause__  # the run's stop re-raises the refusal, which knows the line
+            line = exc.line or (cause.line if isinstance(cause, BudgetExceededError) else None)
             raise BudgetExceededError(
                 f"workspace {self.workspace!r}: the budget refused the request: {exc}",
                 partial_result=exc.partial_result,
-                line=exc.line,
+                line=line,
                 requested_usd=exc.requested_usd,
             ) from exc
         outcome = run.items[0]

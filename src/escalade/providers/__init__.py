@@ -2,7 +2,15 @@
 
 from typing import TYPE_CHECKING, Any
 
-from escalade.providers._base import Completion, CompletionRequest, CostEstimate, CostEstimator, Provider, Usage
+from escalade.providers._base import (
+    Completion,
+    CompletionRequest,
+    CostEstimate,
+    CostEstimator,
+    Provider,
+    Usage,
+    unhonoured_option,
+)
 from escalade.providers._fake import FunctionProvider, ScriptedProvider, ScriptStep
 from escalade.providers._live import default_ladder, live_provider
 from escalade.providers._messages import Message, RequestOptions, Role, Tool, ToolCall
@@ -100,6 +108,7 @@ __all__ = [
     "retry_after_seconds",
     "sdk_settings",
     "typed_error",
+    "unhonoured_option",
     "upper_bound_usage",
 ]
 

@@ -31,8 +31,9 @@ import anthropic
 from anthropic import AsyncStream
 from anthropic.types import Message, RawMessageStreamEvent
 
+from escalade.exceptions import ConfigError
 from escalade.providers._adapter import ErrorSigns, SdkAdapter, SdkAnswer, sdk_settings, upper_bound_usage
-from escalade.providers._base import CompletionRequest, Usage
+from escalade.providers._base import CompletionRequest, Usage, unhonoured_option
 from escalade.providers._messages import Message as Turn
 from escalade.providers._messages import ToolCall
 from escalade.providers._registry import ProviderOptions
@@ -58,6 +59,8 @@ class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
     stream_end = "message_stop"
     #: Current models genai-prices knows the price of (so every bill is known). There is one current
     #: Haiku: a lone cheap answer is corroborated by the capable tier, if at all.
+    #: The Messages API has no sampling seed.
+    unsupported_options: ClassVar[frozenset[str]] = frozenset({"seed"})
     default_models: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "cheap": ("claude-haiku-4-5",),
         "capable": ("claude-sonnet-4-6",),
@@ -172,6 +175,10 @@ class AnthropicProvider(SdkAdapter[AsyncStream[RawMessageStreamEvent]]):
             params["temperature"] = request.temperature
         if request.stop:
             params["stop_sequences"] = list(request.stop)
+        if request.user is not None:
+            params["metadata"] = {"user_id": request.user}
+        if (name := unhonoured_option(self, request)) is not None:
+            raise ConfigError(f"Anthropic's Messages API cannot honour {name!r}", field=name)
         return params
 
     def _signs(self, exc: anthropic.APIError, *, in_stream: bool) -> ErrorSigns:

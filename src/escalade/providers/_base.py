@@ -11,11 +11,19 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from escalade.providers._messages import Message, Tool, ToolCall
 
-__all__ = ["Completion", "CompletionRequest", "CostEstimate", "CostEstimator", "Provider", "Usage"]
+__all__ = [
+    "Completion",
+    "CompletionRequest",
+    "CostEstimate",
+    "CostEstimator",
+    "Provider",
+    "Usage",
+    "unhonoured_option",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +62,7 @@ class CompletionRequest:
 
     The model reads :meth:`conversation`: ``system`` (if any), then ``messages``, then ``prompt`` as a
     last user turn (when not empty). Adapters carry ``tools``, ``tool_choice``, ``response_format``,
-    ``temperature`` and ``stop`` to the wire unchanged.
+    ``temperature``, ``stop``, ``seed`` and ``user`` to the wire unchanged.
 
     >>> request = CompletionRequest(item_id="1", model="m", prompt="And 3 x 3?", system="Be brief.",
     ...     messages=(Message(role="user", content="2 x 2?"), Message(role="assistant", content="4")))
@@ -88,6 +96,10 @@ class CompletionRequest:
     temperature: float | None = None
     #: Sequences that end the answer.
     stop: tuple[str, ...] = ()
+    #: Sampling seed (``None``: none); a backend that cannot honour it lists it in ``unsupported_options``.
+    seed: int | None = None
+    #: The end user the request serves (OpenAI's ``user``, Anthropic's ``metadata.user_id``).
+    user: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(self.messages))
@@ -159,7 +171,23 @@ class Provider(abc.ABC):
     #: Longest a call can take, in seconds, when the provider itself guarantees it (``None``: no
     #: promise, so the cascade puts its own timer on each call; in-memory providers promise 0).
     max_call_s: float | None = None
+    #: Request options (:class:`CompletionRequest` field names) this backend cannot honour: a request
+    #: that sets one is refused naming it (:func:`unhonoured_option`), never sent without it.
+    unsupported_options: ClassVar[frozenset[str]] = frozenset()
 
     @abc.abstractmethod
     async def complete(self, request: CompletionRequest) -> Completion:
         """Answer ``request``."""
+
+
+def unhonoured_option(provider: object, options: object) -> str | None:
+    """The first option ``options`` sets (a request or its options) that ``provider`` cannot honour, else ``None``.
+
+    >>> class NoSeed(Provider):
+    ...     unsupported_options = frozenset({"seed"})
+    ...     async def complete(self, request): ...
+    >>> unhonoured_option(NoSeed(), CompletionRequest(item_id="1", model="m", seed=7))
+    'seed'
+    """
+    names: frozenset[str] = getattr(provider, "unsupported_options", frozenset())
+    return next((name for name in sorted(names) if getattr(options, name, None) not in (None, (), "")), None)

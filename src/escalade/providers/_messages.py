@@ -117,6 +117,10 @@ class RequestOptions:
     stop: tuple[str, ...] = ()
     #: Cap on generated tokens (``None``: the configuration's ``max_output_tokens``).
     max_output_tokens: int | None = None
+    #: Sampling seed, for reproducible answers where the backend supports it.
+    seed: int | None = None
+    #: The end user the request serves, as the caller names them (for the provider's abuse checks).
+    user: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("messages", "tools", "stop"):

@@ -186,6 +186,10 @@ def _params(request: CompletionRequest) -> dict[str, Any]:
         params["temperature"] = request.temperature
     if request.stop:
         params["stop"] = list(request.stop)
+    if request.seed is not None:
+        params["seed"] = request.seed
+    if request.user is not None:
+        params["user"] = request.user
     return params
 
 

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from escalade.exceptions import EscaladeError
-from escalade.service import admin, health, metrics_route
+from escalade.service import admin, chat, health, metrics_route
 from escalade.service._errors import ApiError, error_body, from_escalade_error, from_validation_errors
 from escalade.service._metrics import ServiceMetrics
 from escalade.service._middleware import ServiceMiddleware
@@ -39,7 +39,7 @@ Feature = Callable[[ServiceState], Awaitable[Callable[[], Awaitable[None]] | Non
 #: The features started with every app, in order (the workflow runner, say).
 _FEATURES: tuple[Feature, ...] = ()
 #: The routers of every app.
-_ROUTERS = (health.router, admin.router, metrics_route.router)
+_ROUTERS = (health.router, admin.router, metrics_route.router, chat.router)
 
 
 def _request_id(request: Request) -> str | None:

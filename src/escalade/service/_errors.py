@@ -146,7 +146,8 @@ def from_escalade_error(exc: EscaladeError) -> ApiError:
         logger.warning("database unavailable: %s", message)
         return ApiError(503, "the database is unavailable; retry later", type=kind)
     if kind == "budget_exceeded":
-        return ApiError(402, message, type=kind, code=kind, line=getattr(exc, "line", None))
+        line = getattr(exc, "line", None)  # the refusing line's state (a LineState), or its key
+        return ApiError(402, message, type=kind, code=kind, line=getattr(line, "key", line))
     if isinstance(exc, RateLimitedError) and exc.retry_after_s:
         headers = {"Retry-After": str(max(1, round(exc.retry_after_s)))}
         return ApiError(429, message, type=kind, code="upstream_rate_limited", headers=headers)
