@@ -5,6 +5,9 @@ quality policy and budget caps are read from the database each time (a change ma
 applies to the next request everywhere). What is costly to build is kept per process: the ladder,
 the upstream client of each (workspace, key) pair (a rotated key makes a new one), and each
 workspace's cache-aware model order.
+
+With the replay upstream (:mod:`escalade.service._replay_upstream`) there is no key and no network:
+:meth:`Pipelines.for_prompt` answers a recorded prompt from its row, on the dataset's ladder.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from escalade.ladder import EscalationConfig, load_config
 from escalade.pipeline import Escalade, workspace_resources
 from escalade.providers import Provider, ProviderOptions
 from escalade.routing import CacheAwareRouter
+from escalade.service._replay_upstream import ReplayUpstream
 from escalade.service._settings import ServiceSettings
 from escalade.store import KeyVault, SqlStore
 
@@ -29,6 +33,11 @@ class Pipelines:
         self.store = store
         self.settings = settings
         self.config: EscalationConfig = load_config(settings.config)
+        #: The recorded dataset answering requests, with the replay upstream (``None``: a live upstream).
+        self.replay: ReplayUpstream | None = None
+        if settings.provider == "replay" and settings.dataset is not None:
+            self.replay = ReplayUpstream.load(settings.dataset, self.config)
+            self.config = self.replay.config
         self.ledger = store.ledger()
         self.options = ProviderOptions(
             base_url=settings.base_url, timeout_s=settings.timeout_s, unknown_costs=settings.unknown_prices
@@ -63,3 +72,19 @@ class Pipelines:
         """A pipeline for one request of ``workspace``, on its upstream, ledger, budget and preferences."""
         provider, router = self.upstream(workspace)
         return Escalade(self.store, workspace, self.config, provider=provider, ledger=self.ledger, cache_router=router)
+
+    def for_prompt(self, workspace: str, prompt: str) -> tuple[Escalade, str | None]:
+        """The pipeline for a request whose last user turn is ``prompt``, and the request id it must run under.
+
+        On a live upstream: :meth:`escalade` and no id. On the replay upstream: a pipeline answering
+        from the row recorded for ``prompt``, under the row's key (a :class:`ConfigError` naming
+        ``messages`` when no row has that prompt).
+        """
+        if self.replay is None:
+            return self.escalade(workspace), None
+        row = self.replay.row_for(prompt)
+        provider = self.replay.provider(row)
+        ai = Escalade(
+            self.store, workspace, self.config, provider=provider, ledger=self.ledger, task_kind=self.replay.task_kind
+        )
+        return ai, row.key

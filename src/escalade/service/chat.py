@@ -62,8 +62,10 @@ async def _answer(state: ServiceState, body: ChatRequest, workspace: str) -> Gen
     policy = policy_of(body.model, state.pipelines.config.tiers)
     body.check_honoured()
     messages = body.conversation()
-    ai = await anyio.to_thread.run_sync(state.pipelines.escalade, workspace)
-    result = await ai.agenerate(messages, tier=policy.tier, climb=policy.climb, **body.generate_options())
+    prompt = next((m.content or "" for m in reversed(messages) if m.role == "user"), "")
+    ai, request_id = await anyio.to_thread.run_sync(state.pipelines.for_prompt, workspace, prompt)
+    options = body.generate_options()
+    result = await ai.agenerate(messages, tier=policy.tier, climb=policy.climb, request_id=request_id, **options)
     errors = [a.error_cause or "unknown" for a in result.attempts if a.error is not None]
     state.metrics.observe_result(result.tier_started, result.tier_ended, [e.reason for e in result.escalations], errors)
     check_answered(result)
