@@ -30,11 +30,16 @@ from urllib.parse import urlsplit
 __all__ = ["run"]
 
 _TIMEOUT_S = 30.0
+#: A connection idle this long is closed and opened anew before its next request, as httpx does with
+#: its keep-alive expiry: servers close idle ones (uvicorn after 5 s), and a request written to a
+#: connection the server is closing fails, which would count a client artefact as the target's error.
+_KEEPALIVE_EXPIRY_S = 1.0
 
 
 class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.used = time.perf_counter()
 
     async def exchange(self, request: bytes) -> tuple[int, bytes]:
         """Send ``request``; the response's status and body."""
@@ -93,9 +98,16 @@ class _Tally:
             self.first_error = f"{kind}: {detail}"
 
 
-async def _one(connection: _Connection, request: bytes, tally: _Tally, started: float) -> _Connection | None:
-    """One request; the connection back if it can be used again."""
+async def _one(
+    connection: _Connection | None, request: bytes, tally: _Tally, started: float, reopen: Any
+) -> _Connection | None:
+    """One request (on a new connection when ``connection`` is gone or expired); the connection to reuse."""
+    if connection is not None and time.perf_counter() - connection.used > _KEEPALIVE_EXPIRY_S:
+        connection.writer.close()
+        connection = None
     try:
+        if connection is None:
+            connection = await reopen()
         status, body = await asyncio.wait_for(connection.exchange(request), _TIMEOUT_S)
     except (
         OSError,
@@ -106,9 +118,11 @@ async def _one(connection: _Connection, request: bytes, tally: _Tally, started: 
         ValueError,
     ) as exc:
         tally.fail(type(exc).__name__, str(exc)[:300])
-        connection.writer.close()
+        if connection is not None:
+            connection.writer.close()
         return None
     tally.record(started, status, body)
+    connection.used = time.perf_counter()
     return connection
 
 
@@ -121,23 +135,19 @@ async def _closed(
         nonlocal remaining
         while remaining > 0 and time.perf_counter() < deadline:
             remaining -= 1
-            if connection is None:
-                connection = await reopen()
-            connection = await _one(connection, request, tally, time.perf_counter())
+            connection = await _one(connection, request, tally, time.perf_counter(), reopen)
 
     await asyncio.gather(*(worker(c) for c in pool))
 
 
 async def _open(pool: list[_Connection], request: bytes, count: int, rate: float, tally: _Tally, reopen: Any) -> None:
-    idle: asyncio.Queue[_Connection | None] = asyncio.Queue()
+    idle: asyncio.LifoQueue[_Connection | None] = asyncio.LifoQueue()  # the warmest connection first
     for connection in pool:
         idle.put_nowait(connection)
 
     async def send(due: float) -> None:
         connection = await idle.get()
-        if connection is None:
-            connection = await reopen()
-        idle.put_nowait(await _one(connection, request, tally, due))
+        idle.put_nowait(await _one(connection, request, tally, due, reopen))
 
     start = time.perf_counter()
     tasks = []

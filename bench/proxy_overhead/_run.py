@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -163,7 +164,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.proxy_overhead", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every target, interleaved (default 3)")
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per target per round")
-    parser.add_argument("--seconds", type=float, default=8.0, help="longest timed closed-loop run (default 8)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="longest timed closed-loop run (default 6)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed requests before each timed run")
     parser.add_argument("--warmup-seconds", type=float, default=2.0, help="longest warm-up (default 2)")
     parser.add_argument("--concurrency", type=int, default=100, help="connections, and requests in flight")
@@ -182,8 +183,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _stop_on_sigterm(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)  # so that the processes are stopped on the way out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     delays = [float(d) for d in args.delays.split(",") if d.strip()]
     open_delays = {float(d) for d in args.open_delays.split(",") if d.strip()}
     started = time.monotonic()
