@@ -16,16 +16,36 @@ import hashlib
 import os
 import threading
 
-from escalade.exceptions import MissingKeyError
+from escalade.exceptions import ConfigError, MissingKeyError
 from escalade.ladder import EscalationConfig, load_config
 from escalade.pipeline import Escalade, workspace_resources
-from escalade.providers import Provider, ProviderOptions
+from escalade.providers import (
+    Completion,
+    CompletionRequest,
+    CostEstimate,
+    Provider,
+    ProviderOptions,
+    provider_factory,
+)
 from escalade.routing import CacheAwareRouter
 from escalade.service._replay_upstream import ReplayUpstream
 from escalade.service._settings import ServiceSettings
 from escalade.store import MASTER_KEY_ENV, KeyVault, SqlStore
 
 __all__ = ["Pipelines"]
+
+
+class _NoUpstream(Provider):
+    """The upstream of a pipeline that only routes: it estimates nothing and refuses every call."""
+
+    #: The real upstream's models per tier, for a ladder that names none.
+    default_models: dict[str, tuple[str, ...]] = {}  # noqa: RUF012  # replaced per instance, never mutated
+
+    def estimate(self, request: CompletionRequest) -> CostEstimate:
+        return CostEstimate(expected_usd=0.0, max_usd=0.0)
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        raise ConfigError("this pipeline only routes; it has no upstream to call", field="generate")
 
 
 class Pipelines:
@@ -81,6 +101,14 @@ class Pipelines:
         only with ``env_keys`` on, so that a workspace without a key never spends on the operator's."""
         environ = os.environ if self.settings.env_keys else {MASTER_KEY_ENV: os.environ.get(MASTER_KEY_ENV, "")}
         return KeyVault(self.store, environ=environ)
+
+    def routing(self, workspace: str) -> Escalade:
+        """A pipeline that only routes (its router, ladder and the workspace's preferences): no upstream,
+        so no key is needed, and any call it tried would be refused."""
+        none = _NoUpstream()
+        if self.replay is None:  # the ladder names the models the upstream would be asked, as when it generates
+            none.default_models = dict(provider_factory(self.settings.provider).default_models)
+        return Escalade(self.store, workspace, self.config, provider=none, ledger=self.ledger)
 
     def escalade(self, workspace: str) -> Escalade:
         """A pipeline for one request of ``workspace``, on its upstream, ledger, budget and preferences."""

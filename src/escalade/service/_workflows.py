@@ -126,7 +126,10 @@ class WorkflowRunner:
     async def _work(self, workflow: Workflow) -> dict[str, Any]:
         """Route the workflow's task and, when asked, answer it; the result kept with the workflow."""
         request = workflow.request
-        escalade = await anyio.to_thread.run_sync(self.state.pipelines.escalade, workflow.workspace)
+        generate = bool(request.get("generate") or request.get("prompt"))
+        pipelines = self.state.pipelines
+        build = pipelines.escalade if generate else pipelines.routing  # routing alone needs no upstream key
+        escalade = await anyio.to_thread.run_sync(build, workflow.workspace)
         task, _ = task_of(
             request["task_description"],
             request.get("task_type"),
@@ -137,7 +140,7 @@ class WorkflowRunner:
         decision = await anyio.to_thread.run_sync(lambda: escalade.router.route(task, escalade.preferences))
         result = _routed(escalade, decision) | {"task_hash": task_hash(task), "generated": False}
         prompt = request.get("prompt")
-        if not (request.get("generate") or prompt):
+        if not generate:
             return result
         answer = await escalade.agenerate(
             prompt or task.description,

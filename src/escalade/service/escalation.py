@@ -134,7 +134,7 @@ def analyze(body: AnalyzeRequest, request: Request, caller: Caller) -> Analysis:
     task, unread = task_of(
         body.task_description, body.task_type, body.files_to_modify, body.files, root=state.settings.files_root
     )
-    escalade = state.pipelines.escalade(caller.workspace)
+    escalade = state.pipelines.routing(caller.workspace)
     decision = escalade.router.route(task, escalade.preferences)
     analysis = analysis_of(decision.analysis, decision)
     unparseable = analysis.unparseable | dict.fromkeys(unread, "not read: send its contents in 'files'")
