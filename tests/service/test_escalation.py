@@ -219,15 +219,17 @@ def test_analyze_inline_files(served: TestClient, acme: dict[str, str]) -> None:
 
 @pytest.fixture
 def rooted(make_client: MakeClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, Path]:
-    """An app with a files root holding ``pkg/m.py``, a big file, and a symlink pointing out of it."""
+    """An app with a files root whose folder of workspace acme holds ``pkg/m.py``, a big file, and a
+    symlink pointing out of it."""
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_OPENAI_KEY)
     root = tmp_path / "root"
-    (root / "pkg").mkdir(parents=True)
-    (root / "pkg" / "m.py").write_text(COMPLEX)
-    (root / "big.py").write_text("x = 1\n" * 100_000)
+    mine = root / "acme"
+    (mine / "pkg").mkdir(parents=True)
+    (mine / "pkg" / "m.py").write_text(COMPLEX)
+    (mine / "big.py").write_text("x = 1\n" * 100_000)
     outside = tmp_path / "secret.py"
     outside.write_text("password = 'hunter2'\n")
-    (root / "link.py").symlink_to(outside)
+    (mine / "link.py").symlink_to(outside)
     return make_client(files_root=root, env_keys=True), root
 
 
@@ -244,6 +246,15 @@ def test_analyze_reads_under_the_files_root(rooted: tuple[TestClient, Path]) -> 
     assert response.status_code == 200, response.text
     assert response.json()["files_analyzed"] == ["pkg/m.py"]
     assert response.json()["basis"]["complexity"]["max_cyclomatic_complexity"] > 20
+
+
+def test_a_workspace_reads_only_its_own_folder_of_the_root(rooted: tuple[TestClient, Path]) -> None:
+    """Files are read under ``files_root/<workspace>``: another workspace cannot name acme's files."""
+    client, _ = rooted
+    response = _analyze(client, workspace_key(client, "other"), "pkg/m.py")
+    assert response.status_code == 400
+    assert "not found" in response.json()["error"]["message"]
+    assert _analyze(client, workspace_key(client, "other"), "../acme/pkg/m.py").status_code == 400
 
 
 @pytest.mark.parametrize(

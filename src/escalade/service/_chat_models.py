@@ -15,7 +15,7 @@ naming the part.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,11 @@ __all__ = [
     "ModelCard",
     "ModelList",
 ]
+
+#: Most turns, tools, content parts of a turn and stop sequences a request may carry (OpenAI allows 4 stops).
+MAX_MESSAGES = 2048
+MAX_TOOLS = 128
+MAX_PARTS = 256
 
 
 class _Strict(BaseModel):
@@ -63,7 +68,7 @@ class ChatMessage(_Strict):
     """One turn: ``system``, ``developer`` (read as system), ``user``, ``assistant`` or ``tool``."""
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
+    content: str | Annotated[list[ContentPart], Field(max_length=MAX_PARTS)] | None = None
     name: str | None = None
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
@@ -143,16 +148,20 @@ class ChatRequest(_Strict):
     """A ``POST /v1/chat/completions`` body (see the module docstring)."""
 
     model: str
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool = False
     stream_options: StreamOptions | None = None
-    tools: list[ToolDef] | None = None
+    tools: list[ToolDef] | None = Field(default=None, max_length=MAX_TOOLS)
     tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
     response_format: ResponseFormat | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    stop: str | list[str] | None = None
+    stop: (
+        Annotated[str, Field(max_length=256)]
+        | Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=4)]
+        | None
+    ) = None
     seed: int | None = None
     user: str | None = Field(default=None, max_length=256)
     # Known, and refused unless left at their default (see _UNHONOURED).

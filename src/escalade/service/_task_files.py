@@ -20,7 +20,7 @@ from escalade.service._errors import ApiError
 from escalade.service._escalation_models import MAX_FILE_CHARS
 from escalade.untrusted import read_text
 
-__all__ = ["check_path", "task_of"]
+__all__ = ["check_path", "task_of", "workspace_root"]
 
 
 def _refuse(field: str, message: str) -> ApiError:
@@ -35,6 +35,14 @@ def check_path(path: str, field: str) -> PurePosixPath:
     if ".." in posix.parts or ".." in PureWindowsPath(path).parts or "\x00" in path:
         raise _refuse(field, f"{field}: {path[:80]!r} climbs out with '..'")
     return posix
+
+
+def workspace_root(files_root: Path | None, workspace: str) -> Path | None:
+    """The folder a workspace's files are read from: ``files_root/<workspace>`` (``None``: no root, or a
+    workspace name that is not one plain folder name), so that no workspace reads another's files."""
+    if files_root is None or workspace in (".", "..") or any(c in workspace for c in "/\\\0"):
+        return None
+    return files_root / workspace
 
 
 def _read_under(root: Path, relative: PurePosixPath, field: str) -> str:

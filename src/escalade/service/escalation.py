@@ -37,7 +37,7 @@ from escalade.service._escalation_models import (
     analysis_of,
 )
 from escalade.service._state import ServiceState, state_of
-from escalade.service._task_files import task_of
+from escalade.service._task_files import task_of, workspace_root
 from escalade.store import Workflow
 
 __all__ = ["router"]
@@ -95,7 +95,13 @@ async def submit(body: SubmitRequest, request: Request, caller: Caller) -> Submi
     state = state_of(request)
     files = body.files_to_modify
     task, _ = await anyio.to_thread.run_sync(
-        lambda: task_of(body.task_description, body.task_type, files, body.files, root=state.settings.files_root)
+        lambda: task_of(
+            body.task_description,
+            body.task_type,
+            files,
+            body.files,
+            root=workspace_root(state.settings.files_root, caller.workspace),
+        )
     )
     stored = body.model_dump() | {"files": dict(task.file_contents)}
     made = await anyio.to_thread.run_sync(state.store.workflows.submit, caller.workspace, stored)
@@ -132,7 +138,11 @@ def analyze(body: AnalyzeRequest, request: Request, caller: Caller) -> Analysis:
     """Seed 001's context analysis: complexity, business impact and risk levels with their scores."""
     state = state_of(request)
     task, unread = task_of(
-        body.task_description, body.task_type, body.files_to_modify, body.files, root=state.settings.files_root
+        body.task_description,
+        body.task_type,
+        body.files_to_modify,
+        body.files,
+        root=workspace_root(state.settings.files_root, caller.workspace),
     )
     escalade = state.pipelines.routing(caller.workspace)
     decision = escalade.router.route(task, escalade.preferences)
