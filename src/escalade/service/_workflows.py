@@ -26,7 +26,7 @@ import asyncio
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
@@ -41,10 +41,6 @@ from escalade.store import Workflow, WorkflowRepository
 __all__ = ["WorkflowRunner"]
 
 logger = logging.getLogger(__name__)
-
-
-class _LostLeaseError(Exception):
-    """The workflow's lease went to another process."""
 
 
 @dataclass
@@ -77,41 +73,44 @@ class WorkflowRunner:
         logger.info("workflow %s started (attempt %d)", workflow_id, claimed.attempts)
         work = asyncio.create_task(self._work(claimed))
         try:
-            cancelled = await self._keep_lease(workflow_id, work)
+            ended = await self._keep_lease(workflow_id, work)
         except asyncio.CancelledError:  # the process shuts down: the workflow waits for the next one
             self.workflows.release(workflow_id, owner=self.state.replica)
             logger.info("workflow %s given back unfinished (this process stops)", workflow_id)
             raise
-        except _LostLeaseError:
-            logger.warning("workflow %s: another process took it over; this run is abandoned", workflow_id)
-            return None
         finally:
             if not work.done():
                 work.cancel()
                 with suppress(asyncio.CancelledError, Exception):
                     await work
-        if cancelled:
+        if ended == "lost":
+            logger.warning("workflow %s: another process took it over; this run is abandoned", workflow_id)
+            return None
+        if ended == "cancelled":
             return await self._finish(workflow_id, "cancelled", None, "cancelled on request")
         exc = work.exception()
         if exc is None:
             return await self._finish(workflow_id, "completed", work.result(), None)
         return await self._finish(workflow_id, "failed", None, _failure(workflow_id, exc))
 
-    async def _keep_lease(self, workflow_id: str, work: asyncio.Task[dict[str, Any]]) -> bool:
-        """Renew the lease until the work ends; whether a cancel stopped it (raises :class:`_LostLeaseError`)."""
+    async def _keep_lease(
+        self, workflow_id: str, work: asyncio.Task[dict[str, Any]]
+    ) -> Literal["done", "cancelled", "lost"]:
+        """Renew the lease until the work ends (``done``), a cancel is asked for (``cancelled``) or another
+        process holds the lease (``lost``)."""
         every = self.lease_s / 3
         while True:
             done, _ = await asyncio.wait({work}, timeout=every)
             if done:
-                return False
+                return "done"
             asked = await anyio.to_thread.run_sync(
                 lambda: self.workflows.renew(workflow_id, owner=self.state.replica, lease_s=self.lease_s)
             )
             if asked is None:
-                raise _LostLeaseError
+                return "lost"
             if asked:
                 logger.info("workflow %s: cancel asked for; stopping it", workflow_id)
-                return True
+                return "cancelled"
 
     async def _finish(self, workflow_id: str, state: Any, result: dict[str, Any] | None, error: str | None) -> str:
         done = await anyio.to_thread.run_sync(
