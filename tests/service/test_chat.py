@@ -204,6 +204,17 @@ def test_upstream_failures_map_to_their_status(chat_app: ChatApp, status: int, k
     assert answer.json()["error"]["type"] == kind
 
 
+def test_an_upstream_refusing_the_key_is_502_without_its_words(chat_app: ChatApp) -> None:
+    """A 401 from the upstream: the client learns the key was refused, not what the upstream said about it."""
+    client, _ = chat_app(script={model: [401] for model in MODELS["openai"].values()})
+    answer = _post(client, keyed_workspace(client, "acme"))
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["code"] == "authentication"
+    assert "refused the workspace's upstream key" in error["message"]
+    assert "upstream said" not in error["message"]
+
+
 @pytest.mark.parametrize(
     ("change", "status", "param"),
     [

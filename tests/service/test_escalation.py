@@ -301,11 +301,25 @@ def test_statistics_are_per_workspace(served: TestClient, acme: dict[str, str]) 
     assert (body["escalation_rate"], body["success_rate"], body["sample"]) == (0.5, 1.0, 2)
     assert body["cost_efficiency"]["total_cost_usd"] == 0.0
     assert 0 < body["validation_confidence"] <= 1
-    assert "without a workspace" in body["trigger_scope"]
-    other = served.get("/v1/escalation/statistics", headers=workspace_key(served, "other")).json()
+    assert "this workspace's own requests" in body["trigger_scope"]
+    other_key = workspace_key(served, "other")
+    other = served.get("/v1/escalation/statistics", headers=other_key).json()
     assert other["workflows"] == {}
     assert other["escalation_rate"] is None
     assert other["triggers"] == []
+    # a generated answer records trigger outcomes: the same task in both workspaces counts for each
+    task = "Fix a typo in the README, then say done"
+    for headers in (acme, other_key, other_key):  # other's second is the same evidence again: counted once
+        wait_for(served, submit(served, headers, task_description=task, generate=True), headers, "completed")
+    mine = served.get("/v1/escalation/statistics", headers=acme).json()["triggers"]
+    theirs = served.get("/v1/escalation/statistics", headers=other_key).json()["triggers"]
+    assert sum(_observations(t) for t in mine) == sum(_observations(t) for t in theirs) > 0
+    assert theirs == mine
+
+
+def _observations(trigger: dict[str, int]) -> int:
+    kinds = ("true_positives", "false_positives", "false_negatives", "true_negatives")
+    return sum(trigger[k] for k in kinds)
 
 
 def test_routing_alone_needs_no_upstream_key(make_client: MakeClient, monkeypatch: pytest.MonkeyPatch) -> None:

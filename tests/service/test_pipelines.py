@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from escalade.budget import WorkspaceBudget
 from escalade.exceptions import MissingKeyError
 from escalade.service import ServiceSettings
 from escalade.service._pipelines import Pipelines
@@ -39,9 +40,29 @@ def test_a_stored_key_is_used_and_a_rotated_one_makes_a_new_client(
 ) -> None:
     monkeypatch.setenv(MASTER_KEY_ENV, Fernet.generate_key().decode())
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    pipelines = Pipelines(store, ServiceSettings(provider="openai", base_url="http://127.0.0.1:9/v1"))
+    settings = ServiceSettings(provider="openai", base_url="http://127.0.0.1:9/v1", cache_ttl_s=0)
+    pipelines = Pipelines(store, settings)
     KeyVault(store).set("openai", "sk-first-0123456789", workspace="acme")
     first, _ = pipelines.upstream("acme")
     assert pipelines.upstream("acme")[0] is first
     KeyVault(store).set("openai", "sk-second-0123456789", workspace="acme")
     assert pipelines.upstream("acme")[0] is not first
+
+
+def test_what_another_process_changes_applies_after_the_cache_ttl_or_at_once_when_forgotten(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys, caps and preferences are read once per ``cache_ttl_s``; ``forget`` (the admin API's) rereads them."""
+    monkeypatch.setenv(MASTER_KEY_ENV, Fernet.generate_key().decode())
+    pipelines = Pipelines(store, ServiceSettings(provider="openai", base_url="http://127.0.0.1:9/v1", cache_ttl_s=60))
+    KeyVault(store).set("openai", "sk-first-0123456789", workspace="acme")
+    first, _ = pipelines.upstream("acme")
+    assert pipelines.workspace_settings("acme")[1].monthly_limit_usd is None
+    KeyVault(store).set("openai", "sk-second-0123456789", workspace="acme")  # as another replica would
+    store.put_workspace_budget(WorkspaceBudget(workspace="acme", monthly_limit_usd=5.0))
+    assert pipelines.upstream("acme")[0] is first
+    assert pipelines.workspace_settings("acme")[1].monthly_limit_usd is None
+    pipelines.forget("acme")
+    assert pipelines.upstream("acme")[0] is not first
+    assert pipelines.workspace_settings("acme")[1].monthly_limit_usd == 5.0
+    pipelines.close()

@@ -1,5 +1,6 @@
-"""Three ``escalade serve`` processes on one real PostgreSQL: workflows are shared, cancellable anywhere,
-and survive a replica killed with SIGKILL mid-generation; the budget hold it left is reclaimed.
+"""Four ``escalade serve`` processes on one real PostgreSQL: a workspace's monthly cap holds exactly under
+concurrent spend on all of them; workflows are shared, cancellable anywhere, and survive a replica killed
+with SIGKILL mid-generation; the budget hold it left is reclaimed.
 
 The upstream is the tests' fake OpenAI server, slow enough (each reply after a delay) for a workflow
 to be mid-generation when its replica is killed. PostgreSQL unreachable: the test fails, never skips.
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,9 @@ from tests.store.conftest import fresh_postgres
 
 pytestmark = pytest.mark.slow
 
-REPLICAS = 3
+REPLICAS = 4
+#: Chat completions sent at once, spread over the replicas, against a cap that lets only some through.
+CONCURRENT = 32
 LEASE_S = 5.0
 ESCALADE = Path(sys.executable).with_name("escalade")
 
@@ -154,14 +158,58 @@ def _finished(replica: Replica, workflow_id: str, headers: dict[str, str]) -> di
     return status if status["state"] in {"completed", "failed", "cancelled"} else None
 
 
+def _chat(replica: Replica, headers: dict[str, str]) -> httpx.Response:
+    body = {"model": "escalade/cheap", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 16}
+    return httpx.post(f"{replica.url}/v1/chat/completions", json=body, headers=headers, timeout=60)
+
+
+def _spend_concurrently(replicas: list[Replica], headers: dict[str, str], engine: Engine) -> None:
+    """What one call reserves learned, a cap set for about three more, then many calls at once on every
+    replica: what is spent never passes the cap and is exactly what the settled calls cost; the rest get 402."""
+    one = _chat(replicas[0], headers)
+    assert one.status_code == 200, one.text
+    cost = float(one.json()["escalade"]["cost_usd"])
+    with engine.connect() as conn:
+        reserved = sum(conn.scalars(select(BudgetHoldRow.amount)).all()) / 1e9  # the first call's holds only
+    assert 0 < cost <= reserved
+    cap = round(cost + 3.5 * reserved, 9)
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    budget = f"{replicas[1].url}/v1/admin/workspaces/acme/budget"
+    put = httpx.put(budget, json={"monthly_limit_usd": cap}, headers=admin)
+    assert put.status_code == 200, put.text
+    time.sleep(1.5)  # past --cache-ttl: every replica has read the new cap
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        answers = list(pool.map(lambda n: _chat(replicas[n % REPLICAS], headers), range(CONCURRENT)))
+    answered = [a for a in answers if a.status_code == 200]
+    refused = [a for a in answers if a.status_code == 402]
+    assert len(answered) + len(refused) == CONCURRENT, [a.text for a in answers if a.status_code not in (200, 402)]
+    with engine.connect() as conn:
+        line = conn.execute(select(BudgetLineRow).where(BudgetLineRow.key.like("workspace:acme:month:%"))).one()
+    assert answered, (cap, cost, reserved, line)
+    assert refused, (cap, cost, reserved, line)
+    assert all(r.json()["error"]["line"].startswith("workspace:acme:month:") for r in refused)
+    with engine.connect() as conn:
+        settled = conn.scalars(select(BudgetHoldRow.actual).where(BudgetHoldRow.status == "settled")).all()
+    assert line.spent <= round(cap * 1e9)  # never past the cap, to the nano-dollar
+    assert line.spent == sum(a or 0 for a in settled)  # every call's cost counted once: none lost, none twice
+    # the answers' costs are all in it (a refused request may have paid for a call before its refusal)
+    assert sum(float(a.json()["escalade"]["cost_usd"]) for a in answered) + cost <= line.spent / 1e9 + 1e-12
+    assert line.reserved == 0
+    clear = httpx.put(budget, json={}, headers=admin)
+    assert clear.status_code == 200, clear.text
+    time.sleep(1.5)
+
+
 def test_replicas_share_cancel_and_survive_sigkill(
     replicas: list[Replica], database: str, upstream: SlowUpstream
 ) -> None:
     """Submitted on one, read and cancelled on another; a SIGKILLed owner's workflow completes elsewhere."""
-    first, second, third = replicas
+    first, second, third, _ = replicas
     headers = _key(first)
     engine = create_engine(database)
     try:
+        _spend_concurrently(replicas, headers, engine)
+
         # submitted on one replica, read on another, cancelled on a third while it runs
         cancelled = _submit(first, headers, "Fix a typo in the README")
         assert _status(second, cancelled, headers)["state"] in {"queued", "running"}

@@ -23,6 +23,7 @@ def test_every_field_survives_the_environment(tmp_path: Path) -> None:
         files_root=tmp_path,
         jobs="inprocess",
         replica="r1",
+        cache_ttl_s=0.25,
     )
     env = settings.to_env()
     assert all(name.startswith("ESCALADE_SERVE_") for name in env)
@@ -56,6 +57,9 @@ def test_stale_variables_never_override_what_serve_was_given() -> None:
         ({"ESCALADE_SERVE_PROVIDER": "replay"}, "dataset"),
         ({"ESCALADE_SERVE_UNKNOWN_PRICES": "maybe"}, "unknown_prices"),
         ({"ESCALADE_SERVE_JOBS": "celery"}, "jobs"),
+        ({"ESCALADE_SERVE_CACHE_TTL_S": "-1"}, "cache_ttl_s"),
+        ({"ESCALADE_SERVE_CACHE_TTL_S": "3600"}, "cache_ttl_s"),
+        ({"ESCALADE_SERVE_CACHE_TTL_S": "inf"}, "cache_ttl_s"),
     ],
 )
 def test_a_bad_value_names_its_field(env: dict[str, str], field: str) -> None:

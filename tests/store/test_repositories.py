@@ -103,3 +103,42 @@ def test_the_store_and_its_stores_share_one_database(store: SqlStore) -> None:
     ledger = store.budgets.ledger()
     ledger.open("run:x", 1.0)
     assert store.ledger().line("run:x").cap == ledger.line("run:x").cap
+
+
+def test_trigger_outcomes_are_kept_and_counted_per_workspace(store: SqlStore) -> None:
+    """The same task in two workspaces is evidence for each; within one it counts once; no workspace: totals only."""
+
+    def outcome(workspace: str | None, *, needed: bool) -> TriggerOutcome:
+        return TriggerOutcome(
+            trigger="t",
+            category=TriggerCategory.SECURITY,
+            confidence=0.9,
+            escalated=True,
+            needed=needed,
+            task_hash="h" * 64,
+            workspace=workspace,
+        )
+
+    assert store.record_trigger_outcome_once(outcome("a", needed=True))
+    assert not store.record_trigger_outcome_once(outcome("a", needed=False))
+    assert store.record_trigger_outcome_once(outcome("b", needed=False))
+    assert store.record_trigger_outcome_once(outcome(None, needed=True))
+    assert store.trigger_stats(workspace="a")["t"].true_positives == 1
+    assert store.trigger_stats(workspace="b")["t"].false_positives == 1
+    assert store.trigger_stats(workspace="c") == {}
+    everything = store.trigger_stats()["t"]
+    assert (everything.true_positives, everything.false_positives) == (2, 1)
+
+
+def test_a_new_monthly_cap_applies_to_the_open_month_line_at_once(store: SqlStore) -> None:
+    """A line opens with its first call's cap and keeps it; changing the workspace's budget changes it too."""
+    budget = WorkspaceBudget(workspace="acme")
+    key = budget.month_line(datetime.now(UTC))
+    ledger = store.ledger()
+    ledger.open(key, None)
+    store.put_workspace_budget(WorkspaceBudget(workspace="acme", monthly_limit_usd=2.5))
+    assert ledger.line(key).cap_usd == 2.5
+    store.put_workspace_budget(WorkspaceBudget(workspace="acme"))
+    assert ledger.line(key).cap_usd is None
+    store.put_workspace_budget(WorkspaceBudget(workspace="fresh", monthly_limit_usd=1.0))  # no line yet: none made
+    assert ledger.lines("workspace:fresh:") == []

@@ -63,7 +63,7 @@ def set_command(
             timezone=timezone or current.timezone,
         )
         store.put_workspace_budget(updated)
-        line = _month_state(store, updated, sync_cap=True)
+        line = _month_state(store, updated)
     out_console().print(_describe(updated, line), markup=False)
 
 
@@ -100,17 +100,11 @@ def reclaim_command(json_out: JsonOption = False, db: DbOption = None) -> None:
         out_console().print(f"reclaimed {reclaimed} expired reservation(s)", markup=False)
 
 
-def _month_state(store: SqlStore, budget: WorkspaceBudget, *, sync_cap: bool = False) -> LineState | None:
-    """This month's line of ``budget``, or ``None`` before any spend; ``sync_cap`` gives it the new cap at once."""
+def _month_state(store: SqlStore, budget: WorkspaceBudget) -> LineState | None:
+    """This month's line of ``budget``, or ``None`` before any spend."""
     key = budget.month_line(datetime.now(UTC))
-    ledger = store.ledger()
-    found = [line for line in ledger.lines(key) if line.key == key]
-    if not found:
-        return None
-    if sync_cap:
-        ledger.set_cap(key, budget.monthly_limit_usd)
-        return ledger.line(key)
-    return found[0]
+    found = [line for line in store.ledger().lines(key) if line.key == key]
+    return found[0] if found else None
 
 
 def _money(value: float | None) -> str:

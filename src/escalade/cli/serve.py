@@ -57,6 +57,13 @@ def serve_command(
     workflow_attempts: Annotated[
         int, typer.Option("--workflow-attempts", help="Starts a workflow gets before it fails (its replica died).")
     ] = 3,
+    cache_ttl: Annotated[
+        float,
+        typer.Option(
+            "--cache-ttl",
+            help="Seconds a process keeps what it read of keys and workspace settings (0: read on every request).",
+        ),
+    ] = 1.0,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's and escalade's log level.")] = "info",
     limit_concurrency: Annotated[
         int,
@@ -99,6 +106,7 @@ def serve_command(
         env_keys=env_keys,
         workflow_lease_s=workflow_lease,
         workflow_max_attempts=workflow_attempts,
+        cache_ttl_s=cache_ttl,
     )
     ServiceSettings.admin_key()  # a bad ESCALADE_ADMIN_KEY is refused before the port is taken
     logging_config = log_config(log_level)

@@ -118,8 +118,7 @@ def set_command(
         if prefs is not None:
             store.set_workspace_preferences(name, prefs)
         if budget is not None:
-            store.put_workspace_budget(budget)
-            _month_state(store, budget, sync_cap=True)
+            store.put_workspace_budget(budget)  # this month's open line takes the new cap too
         shown = _gather(store, name)
     out_console().print(_describe(shown), markup=False)
 

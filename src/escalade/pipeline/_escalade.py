@@ -61,7 +61,7 @@ from escalade.routing import (
     TriggerFiring,
     WorkspacePreferences,
 )
-from escalade.store import TriggerOutcomeRecorder
+from escalade.store import TriggerOutcomeRecorder, WriteBehind
 
 __all__ = ["Escalade", "stored_preferences"]
 
@@ -124,6 +124,8 @@ class Escalade:
     the cascade's consensus scorer, a team of one agent on every tier (a conversation is sent as
     it is, never split between agents). The configuration's ``max_cost`` caps each request, and a
     request whose worst case passes ``auto_approve_under`` asks ``approval`` (none: refused).
+    With ``write_behind``, the run is stored after the answer, in the writer's batches, not as it
+    happens (:class:`~escalade.store.WriteBehind`: what a server answering many requests wants).
     """
 
     def __init__(
@@ -142,6 +144,7 @@ class Escalade:
         estimator: CostEstimator | None = None,
         approval: ApprovalCallback | None = None,
         listeners: Iterable[RunListener] = (),
+        write_behind: WriteBehind | None = None,
         teams: Callable[[Tier], TeamStrategy] | None = None,
         task_kind: str = "short-answer",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -171,8 +174,9 @@ class Escalade:
         self.triggers: TriggerOutcomeRecorder | None = None
         listening: list[RunListener] = list(listeners)
         if store is not None:
-            self.triggers = TriggerOutcomeRecorder(store, tiers=ladder.names)
-            listening = [store, self.triggers, *listening]
+            self.triggers = TriggerOutcomeRecorder(store, tiers=ladder.names, workspace=workspace)
+            stored: list[RunListener] = [store, self.triggers]
+            listening = [*(stored if write_behind is None else [write_behind.listener(stored)]), *listening]
         self.executor = ProgressiveExecutor(
             self.config,
             provider,

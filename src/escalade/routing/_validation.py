@@ -79,6 +79,8 @@ class TriggerOutcome:
     needed: bool
     task_hash: str
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The workspace whose request it came from (``None``: none was named).
+    workspace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,10 @@ class InMemoryTriggerHistory:
         self.outcomes.append(outcome)
 
     def record_trigger_outcome_once(self, outcome: TriggerOutcome) -> bool:
-        """Keep ``outcome`` unless this trigger already has one for the same task; whether it was kept."""
-        if any(o.trigger == outcome.trigger and o.task_hash == outcome.task_hash for o in self.outcomes):
+        """Keep ``outcome`` unless this trigger already has one for the same task in the same workspace;
+        whether it was kept."""
+        same = (outcome.trigger, outcome.task_hash, outcome.workspace)
+        if any((o.trigger, o.task_hash, o.workspace) == same for o in self.outcomes):
             return False
         self.outcomes.append(outcome)
         return True

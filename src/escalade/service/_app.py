@@ -26,6 +26,7 @@ from escalade.service._jobs import start_workflows
 from escalade.service._metrics import ServiceMetrics
 from escalade.service._middleware import ServiceMiddleware
 from escalade.service._pipelines import Pipelines
+from escalade.service._recent import Recent
 from escalade.service._settings import ServiceSettings
 from escalade.service._spend import month_spend
 from escalade.service._state import ServiceState, replica_name
@@ -143,6 +144,7 @@ def create_app(settings: ServiceSettings | None = None, *, store: SqlStore | Non
             admin_key=admin_key,
             metrics=metrics,
             replica=replica_name(settings.replica),
+            keys=Recent(ttl_s=settings.cache_ttl_s),
         )
         app.state.service = holder["state"] = state
         stops: list[Callable[[], Awaitable[None]]] = []
@@ -156,6 +158,7 @@ def create_app(settings: ServiceSettings | None = None, *, store: SqlStore | Non
         finally:
             for stop in reversed(stops):
                 await stop()
+            await anyio.to_thread.run_sync(pipelines.close)
             if store is None:
                 opened.close()
 

@@ -9,6 +9,7 @@ request, so a revoked key stops working at once, on every replica.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -53,8 +54,10 @@ def require_key(request: Request) -> Principal:
     key = _presented(request)
     if key is None:
         raise _missing()
-    found = state_of(request).store.api_keys.verify(key)
+    state = state_of(request)
+    found = state.keys.get(hashlib.sha256(key.encode()).hexdigest(), lambda: state.store.api_keys.verify(key))
     if found is None:
+        state.keys.forget(hashlib.sha256(key.encode()).hexdigest())  # a key made a moment later works at once
         admin = state_of(request).admin_key
         if admin is not None and hmac.compare_digest(key.encode(), admin.value.encode()):
             raise ApiError(

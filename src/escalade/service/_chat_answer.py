@@ -10,6 +10,7 @@ a timeout, 400 for a prompt too long or refused by the content policy, 502 other
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from escalade.service._chat_models import (
 )
 from escalade.service._errors import ApiError
 
+logger = logging.getLogger(__name__)
+
 __all__ = ["AUTO", "Policy", "answer_headers", "chat_completion", "finish_reason", "model_cards", "policy_of"]
 
 #: The model name of the routed, cascading policy.
@@ -38,6 +41,11 @@ _PREFIX = "escalade/"
 #: Providers' stop reasons in OpenAI's words.
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 #: The failed call's cause → status and error type, for a request no model answered.
+#: Causes whose error text is not shown to the client, and what it is told instead.
+_HIDDEN_CAUSES = {
+    "authentication": "the upstream refused the workspace's upstream key (the server's log has its answer)",
+    "unexpected": "the server failed while calling the upstream (the server's log has the error)",
+}
 _UNANSWERED = {
     "rate limit": (429, "rate_limit_error"),
     "timeout": (504, "upstream_timeout"),
@@ -99,7 +107,10 @@ def check_answered(result: GenerateResult) -> None:
         raise ApiError(502, "the upstream sent no answer", type="upstream_error", code="no_answer")
     last = failed[-1]
     status, kind = _UNANSWERED.get(last.error_cause or "", (502, "upstream_error"))
-    message = f"no model answered ({len(failed)} failed call{'s' if len(failed) > 1 else ''}): {last.error}"
+    detail = _HIDDEN_CAUSES.get(last.error_cause or "")
+    if detail is not None:  # what the upstream or the server said stays in the server's log
+        logger.warning("no model answered run %s: %s", result.run_id, last.error)
+    message = f"no model answered ({len(failed)} failed call{'s' if len(failed) > 1 else ''}): {detail or last.error}"
     raise ApiError(status, message[:500], type=kind, code=(last.error_cause or "upstream").replace(" ", "_"))
 
 

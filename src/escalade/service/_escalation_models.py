@@ -169,7 +169,7 @@ class Statistics(BaseModel):
     validation_confidence: float | None
     #: True and false positives and negatives per trigger, on this workspace's tasks.
     triggers: list[TriggerStatsOut]
-    #: How the trigger counts are scoped (trigger outcomes keep a task hash, not a workspace).
+    #: What the trigger counts cover (the workspace's own requests).
     trigger_scope: str
     #: How many of the newest completed workflows the rates are computed over.
     sample: int

@@ -4,7 +4,8 @@ An :class:`~escalade.pipeline.Escalade` is built per request, so that the worksp
 quality policy and budget caps are read from the database each time (a change made on any replica
 applies to the next request everywhere). What is costly to build is kept per process: the ladder,
 the upstream client of each (workspace, key) pair (a rotated key makes a new one), and each
-workspace's cache-aware model order.
+workspace's cache-aware model order, and the writer that stores each request's run after its answer
+(:class:`~escalade.store.WriteBehind`; :meth:`Pipelines.close` writes what is left).
 
 With the replay upstream (:mod:`escalade.service._replay_upstream`) there is no key and no network:
 :meth:`Pipelines.for_prompt` answers a recorded prompt from its row, on the dataset's ladder.
@@ -15,22 +16,26 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from typing import Any
 
+from escalade.budget import WorkspaceBudget
 from escalade.exceptions import ConfigError, MissingKeyError
 from escalade.ladder import EscalationConfig, load_config
-from escalade.pipeline import Escalade, workspace_resources
+from escalade.pipeline import Escalade, stored_preferences, workspace_resources
 from escalade.providers import (
     Completion,
     CompletionRequest,
     CostEstimate,
     Provider,
     ProviderOptions,
+    SecretKey,
     provider_factory,
 )
-from escalade.routing import CacheAwareRouter
+from escalade.routing import CacheAwareRouter, WorkspacePreferences
+from escalade.service._recent import Recent
 from escalade.service._replay_upstream import ReplayUpstream
 from escalade.service._settings import ServiceSettings
-from escalade.store import MASTER_KEY_ENV, KeyVault, SqlStore
+from escalade.store import MASTER_KEY_ENV, KeyVault, SqlStore, WriteBehind
 
 __all__ = ["Pipelines"]
 
@@ -66,12 +71,37 @@ class Pipelines:
         )
         self._upstreams: dict[tuple[str, str], tuple[Provider, CacheAwareRouter]] = {}
         self._lock = threading.Lock()
+        #: Stores each request's run once it is answered, many runs a transaction.
+        self.runs = WriteBehind(store.db)
+        #: Each workspace's preferences and budget caps, and its upstream key, as read a moment ago.
+        self._settings_of: Recent[str, tuple[WorkspacePreferences, WorkspaceBudget]] = Recent(
+            ttl_s=settings.cache_ttl_s
+        )
+        self._keys_of: Recent[str, SecretKey] = Recent(ttl_s=settings.cache_ttl_s)
+
+    def forget(self, workspace: str) -> None:
+        """Read ``workspace``'s settings and upstream key from the database on its next request."""
+        self._settings_of.forget(workspace)
+        self._keys_of.forget(workspace)
+
+    def workspace_settings(self, workspace: str) -> tuple[WorkspacePreferences, WorkspaceBudget]:
+        """The workspace's preferences and budget caps (the defaults where it stored none)."""
+
+        def read() -> tuple[WorkspacePreferences, WorkspaceBudget]:
+            preferences = stored_preferences(self.store, workspace) or WorkspacePreferences()
+            return preferences, self.store.workspace_budget(workspace) or WorkspaceBudget(workspace=workspace)
+
+        return self._settings_of.get(workspace, read)
+
+    def close(self) -> None:
+        """Write the runs still waiting, and stop the writer."""
+        self.runs.close()
 
     def upstream(self, workspace: str) -> tuple[Provider, CacheAwareRouter]:
         """The workspace's upstream with its current key, and its cache-aware model order."""
         name = self.settings.provider
         try:
-            key = self.vault().get(name, workspace=workspace)
+            key = self._keys_of.get(workspace, lambda: self.vault().get(name, workspace=workspace))
         except MissingKeyError:  # no environment variable to offer unless env_keys is on
             if self.settings.env_keys:
                 raise
@@ -102,18 +132,34 @@ class Pipelines:
         environ = os.environ if self.settings.env_keys else {MASTER_KEY_ENV: os.environ.get(MASTER_KEY_ENV, "")}
         return KeyVault(self.store, environ=environ)
 
+    def _pipeline(self, workspace: str, provider: Provider, **given: Any) -> Escalade:
+        """An :class:`Escalade` of ``workspace`` on ``provider``: the shared ledger and run writer, the
+        workspace's settings as read a moment ago."""
+        preferences, budget = self.workspace_settings(workspace)
+        return Escalade(
+            self.store,
+            workspace,
+            self.config,
+            provider=provider,
+            ledger=self.ledger,
+            preferences=preferences,
+            workspace_budget=budget,
+            write_behind=self.runs,
+            **given,
+        )
+
     def routing(self, workspace: str) -> Escalade:
         """A pipeline that only routes (its router, ladder and the workspace's preferences): no upstream,
         so no key is needed, and any call it tried would be refused."""
         none = _NoUpstream()
         if self.replay is None:  # the ladder names the models the upstream would be asked, as when it generates
             none.default_models = dict(provider_factory(self.settings.provider).default_models)
-        return Escalade(self.store, workspace, self.config, provider=none, ledger=self.ledger)
+        return self._pipeline(workspace, none)
 
     def escalade(self, workspace: str) -> Escalade:
         """A pipeline for one request of ``workspace``, on its upstream, ledger, budget and preferences."""
         provider, router = self.upstream(workspace)
-        return Escalade(self.store, workspace, self.config, provider=provider, ledger=self.ledger, cache_router=router)
+        return self._pipeline(workspace, provider, cache_router=router)
 
     def for_prompt(self, workspace: str, prompt: str) -> tuple[Escalade, str | None]:
         """The pipeline for a request whose last user turn is ``prompt``, and the request id it must run under.
@@ -125,8 +171,5 @@ class Pipelines:
         if self.replay is None:
             return self.escalade(workspace), None
         row = self.replay.row_for(prompt)
-        provider = self.replay.provider(row)
-        ai = Escalade(
-            self.store, workspace, self.config, provider=provider, ledger=self.ledger, task_kind=self.replay.task_kind
-        )
+        ai = self._pipeline(workspace, self.replay.provider(row), task_kind=self.replay.task_kind)
         return ai, row.key

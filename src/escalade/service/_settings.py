@@ -27,6 +27,8 @@ __all__ = ["ADMIN_KEY_ENV", "DEFAULT_MAX_BODY_BYTES", "ServiceSettings"]
 ADMIN_KEY_ENV = "ESCALADE_ADMIN_KEY"
 #: Largest request body accepted by default (1 MiB); ``--max-body-bytes`` changes it.
 DEFAULT_MAX_BODY_BYTES = 1 << 20
+#: Longest a process may keep what it read of keys and workspace settings (a revoked key's grace).
+MAX_CACHE_TTL_S = 60.0
 #: Shortest administrator key accepted.
 MIN_ADMIN_KEY_CHARS = 16
 _ENV_PREFIX = "ESCALADE_SERVE_"
@@ -70,6 +72,9 @@ class ServiceSettings:
     workflow_lease_s: float = 30.0
     #: Starts a workflow gets before it fails visibly (each start after the first: its process died).
     workflow_max_attempts: int = 3
+    #: Seconds a process keeps what it read of a key, a workspace's settings and its upstream key
+    #: (0: read them on every request); another replica's change applies here within this.
+    cache_ttl_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.provider not in _UPSTREAMS:
@@ -86,6 +91,8 @@ class ServiceSettings:
             raise ConfigError(f"must be auto or inprocess, got {self.jobs!r}", field="jobs")
         if not (math.isfinite(self.workflow_lease_s) and self.workflow_lease_s >= 1):
             raise ConfigError(f"must be at least 1 second, got {self.workflow_lease_s}", field="workflow_lease_s")
+        if not (math.isfinite(self.cache_ttl_s) and 0 <= self.cache_ttl_s <= MAX_CACHE_TTL_S):
+            raise ConfigError(f"must be 0 to {MAX_CACHE_TTL_S:g} seconds, got {self.cache_ttl_s}", field="cache_ttl_s")
         if self.workflow_max_attempts < 1:
             raise ConfigError(f"must be at least 1, got {self.workflow_max_attempts}", field="workflow_max_attempts")
 
@@ -121,7 +128,7 @@ class ServiceSettings:
             if not raw:  # unset, or handed over as unset
                 continue
             try:
-                if f.name in ("timeout_s", "workflow_lease_s"):
+                if f.name in ("timeout_s", "workflow_lease_s", "cache_ttl_s"):
                     given[f.name] = float(raw)
                 elif f.name in ("max_body_bytes", "workflow_max_attempts"):
                     given[f.name] = int(raw)

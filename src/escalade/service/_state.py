@@ -17,8 +17,9 @@ from starlette.requests import Request
 from escalade.providers import SecretKey
 from escalade.service._metrics import ServiceMetrics
 from escalade.service._pipelines import Pipelines
+from escalade.service._recent import Recent
 from escalade.service._settings import ServiceSettings
-from escalade.store import SqlStore
+from escalade.store import ApiKey, SqlStore
 
 __all__ = ["ServiceState", "replica_name", "state_of"]
 
@@ -40,6 +41,8 @@ class ServiceState:
     replica: str
     #: Builds each request's one-call pipeline on its workspace's upstream, budget and preferences.
     pipelines: Pipelines
+    #: Active keys by the SHA-256 of their text, as read a moment ago (``settings.cache_ttl_s``).
+    keys: Recent[str, ApiKey | None]
     #: Each feature's process-wide objects by name (the workflow runner, the chat pipelines...).
     parts: dict[str, Any] = field(default_factory=dict)
 

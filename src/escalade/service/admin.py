@@ -94,7 +94,9 @@ def list_keys(workspace: WorkspaceName, request: Request, include_revoked: bool 
 
 @router.delete("/keys/{key_id}")
 def revoke_key(key_id: KeyId, request: Request) -> Revoked:
-    """Revoke a key: it stops working at once, on every replica."""
-    if not state_of(request).store.api_keys.revoke(key_id):
+    """Revoke a key: it stops working at once on this replica, and on the others within ``--cache-ttl``."""
+    state = state_of(request)
+    if not state.store.api_keys.revoke(key_id):
         raise not_found("active API key", key_id, param="key_id")
+    state.keys.clear()
     return Revoked(id=key_id, revoked=True)

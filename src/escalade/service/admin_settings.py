@@ -83,6 +83,7 @@ def put_budget(workspace: WorkspaceName, body: BudgetIn, request: Request) -> Bu
     """Set the workspace's monthly and per-request caps (every field: omitted ones are cleared)."""
     budget = WorkspaceBudget(workspace=check_workspace_name(workspace), **body.model_dump())
     state_of(request).store.put_workspace_budget(budget)
+    state_of(request).pipelines.forget(budget.workspace)
     return _budget_out(request, budget)
 
 
@@ -104,6 +105,7 @@ def put_preferences(
     state.store.set_workspace_preferences(
         check_workspace_name(workspace), preferences, ladder=state.pipelines.config.tiers
     )
+    state.pipelines.forget(workspace)
     return PreferencesOut(workspace=workspace, preferences=preferences.to_dict(), stored=True)
 
 
@@ -122,6 +124,7 @@ def put_provider_key(
     """Store the workspace's key for an upstream, encrypted; the response names providers only."""
     store = state_of(request).store
     KeyVault(store).set(provider, body.key, workspace=check_workspace_name(workspace))
+    state_of(request).pipelines.forget(workspace)
     return ProviderKeysOut(workspace=workspace, providers=store.provider_key_names(workspace))
 
 
@@ -138,4 +141,5 @@ def delete_provider_key(workspace: WorkspaceName, provider: ProviderName, reques
     store = state_of(request).store
     if not KeyVault(store).delete(provider, workspace=check_workspace_name(workspace)):
         raise not_found("stored key for provider", provider, param="provider")
+    state_of(request).pipelines.forget(workspace)
     return ProviderKeysOut(workspace=workspace, providers=store.provider_key_names(workspace))

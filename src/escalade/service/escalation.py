@@ -49,9 +49,8 @@ WorkflowId = Annotated[str, Path(min_length=1, max_length=64)]
 #: How many of the newest completed workflows the statistics read.
 STATISTICS_SAMPLE = 10_000
 TRIGGER_SCOPE = (
-    "outcomes of tasks this workspace submitted, matched by the hash of the task description "
-    "(trigger outcomes are stored without a workspace: another workspace that submitted the same "
-    "description shares its counts)"
+    "outcomes of this workspace's own requests (submitted workflows and chat completions), each "
+    "trigger and task counted once"
 )
 
 
@@ -158,15 +157,16 @@ def _rate(part: int, whole: int) -> float | None:
 @router.get("/statistics")
 def statistics(request: Request, caller: Caller) -> Statistics:
     """The workspace's escalation and success rates, trigger outcomes, cost efficiency and confidence."""
-    workflows = state_of(request).store.workflows
+    state = state_of(request)
+    state.pipelines.runs.flush(timeout_s=5.0)  # what this replica answered is counted (its runs are written behind)
+    workflows = state.store.workflows
     counts = workflows.counts(caller.workspace)
     results = workflows.results(caller.workspace, limit=STATISTICS_SAMPLE)
     escalated = [r for r in results if r.get("should_escalate")]
     finished = counts.get("completed", 0) + counts.get("failed", 0)
     total_cost = sum(float(r.get("cost") or 0.0) for r in results)
     escalated_cost = sum(float(r.get("cost") or 0.0) for r in escalated)
-    hashes = [str(r["task_hash"]) for r in results if r.get("task_hash")]
-    stats = state_of(request).store.triggers.trigger_stats(task_hashes=hashes)
+    stats = state.store.triggers.trigger_stats(workspace=caller.workspace)
     confidences = [float(r["confidence"]) for r in results if isinstance(r.get("confidence"), int | float)]
     return Statistics(
         workspace=caller.workspace,

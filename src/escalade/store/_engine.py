@@ -10,13 +10,14 @@ until the run finishes, so that it is then stored as ``failed``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import Connection, Engine, create_engine, event, insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +51,8 @@ class Database:
         self._failures: dict[str, DatabaseError] = {}
         self.engine: Engine = self._create_engine(parsed)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        #: This thread's connection while it writes a batch (:meth:`batch`).
+        self._batch = threading.local()
         if migrate:
             try:
                 upgrade(self.engine)
@@ -79,8 +82,30 @@ class Database:
         self.engine.dispose()
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every :meth:`insert` and :meth:`session` of this thread inside, committed at
+        the end: all of them are stored, or none. Inside, a refused write raises the database's own error,
+        and no run is marked failed by it (the caller decides what to do with the batch)."""
+        with self.engine.begin() as conn:
+            self._batch.conn = conn
+            try:
+                yield
+            finally:
+                self._batch.conn = None
+
+    def _batching(self) -> Connection | None:
+        conn: Connection | None = getattr(self._batch, "conn", None)
+        return conn
+
+    @contextmanager
     def session(self, *, run_id: str | None = None) -> Iterator[Session]:
         """A session committed on success, rolled back on error (which names ``run_id``, if given)."""
+        conn = self._batching()
+        if conn is not None:  # joins the batch's transaction: its commit is the batch's
+            with self._session(bind=conn) as joined:
+                yield joined
+                joined.flush()
+            return
         with self._session() as session:
             try:
                 yield session
@@ -111,6 +136,10 @@ class Database:
     ) -> None:
         """Insert and commit at once (Core, not the ORM: this is the per-attempt hot path)."""
         if not rows:
+            return
+        conn = self._batching()
+        if conn is not None:
+            conn.execute(insert(model), rows)
             return
         try:
             with self.engine.begin() as conn:

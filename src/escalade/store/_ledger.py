@@ -43,6 +43,8 @@ from escalade.budget._ledger import (
     check_reservation,
     from_nano,
     refusal,
+    request_line,
+    run_line,
     settlement_amount,
     to_nano,
 )
@@ -58,6 +60,10 @@ logger = logging.getLogger(__name__)
 _LINES = cast(Table, BudgetLineRow.__table__)
 _HOLDS = cast(Table, BudgetHoldRow.__table__)
 _RECLAIM_BATCH = 500
+#: Prefixes of the lines that belong to one run (:func:`run_line`, :func:`request_line`).
+_PER_RUN = (run_line(""), request_line("", "").partition(":")[0] + ":")
+#: Most lines a ledger remembers as open.
+_MAX_KNOWN = 10_000
 
 
 class SqlLedger:
@@ -80,6 +86,8 @@ class SqlLedger:
         self._sqlite = self.engine.dialect.name == "sqlite"
         self._reclaim_every = reclaim_every_s
         self._next_reclaim = -math.inf
+        #: Lines that outlive runs (a workspace's month), known to exist: opening them again is a no-op.
+        self._known: set[str] = set()
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[Connection]:
@@ -87,8 +95,14 @@ class SqlLedger:
             yield conn
 
     def open(self, key: str, cap_usd: float | None) -> None:
+        if key in self._known:  # opening keeps an existing line as it is, so there is nothing to write
+            return
         with self._transaction() as conn:
             conn.execute(self._insert(key, cap_usd).on_conflict_do_nothing(index_elements=["key"]))
+        if not key.startswith(_PER_RUN):  # a run's lines go with the run (retention deletes them)
+            if len(self._known) >= _MAX_KNOWN:
+                self._known.clear()
+            self._known.add(key)
 
     def set_cap(self, key: str, cap_usd: float | None) -> None:
         stmt = self._insert(key, cap_usd)

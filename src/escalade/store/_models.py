@@ -160,6 +160,10 @@ class TriggerOutcomeRow(Base):
     escalated: Mapped[bool] = mapped_column(Boolean)
     needed: Mapped[bool] = mapped_column(Boolean)
     task_hash: Mapped[str] = mapped_column(String(64))
+    #: The workspace whose request this came from (``None``: recorded outside any, or before 0011).
+    workspace: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (Index("ix_trigger_outcomes_workspace_trigger", "workspace", "trigger"),)
 
 
 class ProviderKeyRow(Base):

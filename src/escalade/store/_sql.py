@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -151,8 +152,13 @@ class SqlStore(RunListener):
         return self.budgets.ledger(clock=clock)
 
     def put_workspace_budget(self, budget: WorkspaceBudget) -> None:
-        """Insert or replace a workspace's standing budget."""
+        """Insert or replace a workspace's standing budget; this month's ledger line, if it is open, takes
+        the new monthly cap at once (a line opens with the cap of its first call and keeps it otherwise)."""
         self.budgets.put_workspace_budget(budget)
+        key = budget.month_line(datetime.now(UTC))
+        ledger = self.ledger()
+        if any(line.key == key for line in ledger.lines(key)):
+            ledger.set_cap(key, budget.monthly_limit_usd)
 
     def workspace_budget(self, workspace: str) -> WorkspaceBudget | None:
         """A workspace's standing budget, or ``None`` when it has none."""
@@ -190,12 +196,13 @@ class SqlStore(RunListener):
         self.triggers.record_trigger_outcome(outcome)
 
     def record_trigger_outcome_once(self, outcome: TriggerOutcome) -> bool:
-        """Keep ``outcome`` unless this trigger already has one for the same task; whether it was kept."""
+        """Keep ``outcome`` unless this trigger already has one for the same task and workspace; whether it was kept."""
         return self.triggers.record_trigger_outcome_once(outcome)
 
-    def trigger_stats(self) -> dict[str, TriggerStats]:
-        """True and false positives and negatives per trigger, counted in the database."""
-        return self.triggers.trigger_stats()
+    def trigger_stats(self, *, workspace: str | None = None) -> dict[str, TriggerStats]:
+        """True and false positives and negatives per trigger, counted in the database (``workspace``:
+        only its requests')."""
+        return self.triggers.trigger_stats(workspace=workspace)
 
     # -- telemetry and retention ---------------------------------------------------------------------
     def add_event(self, **values: Any) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from escalade.cascade import ItemResult, ProgressiveWorkflowResult, RunListener
@@ -52,6 +53,7 @@ class TriggerOutcomeRecorder(RunListener):
         min_confidence: float = 0.7,
         known: KnownOutcome | None = None,
         tiers: Sequence[str] = (),
+        workspace: str | None = None,
     ) -> None:
         if not 0 <= min_confidence <= 1:
             raise ConfigError("min_confidence must be in [0, 1]", field="min_confidence")
@@ -65,6 +67,8 @@ class TriggerOutcomeRecorder(RunListener):
         self.known = known
         #: The ladder's tier names for items of runs whose start this recorder did not see.
         self.tiers = tuple(tiers)
+        #: The workspace the outcomes are recorded for (``None``: none).
+        self.workspace = workspace
         #: Outcomes kept so far, and those skipped as already recorded.
         self.recorded = 0
         self.duplicates = 0
@@ -90,7 +94,7 @@ class TriggerOutcomeRecorder(RunListener):
         if firing is None:
             return
         for outcome in trigger_outcomes(item, firing, tiers=tiers, known=self.known):
-            if self.history.record_trigger_outcome_once(outcome):
+            if self.history.record_trigger_outcome_once(replace(outcome, workspace=self.workspace)):
                 self.recorded += 1
             else:
                 self.duplicates += 1
