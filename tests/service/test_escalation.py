@@ -154,6 +154,22 @@ def test_unknown_and_foreign_workflows_are_not_found(served: TestClient, acme: d
     assert served.get(f"/v1/escalation/status/{workflow_id}", headers=acme).json()["state"] == "completed"
 
 
+def test_a_workspace_with_too_many_open_workflows_gets_429(make_client: MakeClient) -> None:
+    """Past ``max_open_workflows`` queued or running, a submission is refused and nothing is stored; others go on."""
+    quiet = make_client(workflow_lease_s=600.0, max_open_workflows=2)
+    acme = workspace_key(quiet, "acme")
+    store = store_of(quiet)
+    for _ in range(2):
+        assert store.workflows.submit("acme", {"task_description": "x"}) is not None  # not started: no sweep soon
+    before = store.workflows.counts("acme")
+    response = quiet.post("/v1/escalation/submit", json={"task_description": "one more"}, headers=acme)
+    assert response.status_code == 429, response.text
+    assert response.json()["error"]["code"] == "too_many_workflows"
+    assert store.workflows.counts("acme") == before
+    other = quiet.post("/v1/escalation/submit", json={"task_description": "x"}, headers=workspace_key(quiet, "b"))
+    assert other.status_code == 202
+
+
 def test_cancel_a_queued_workflow(make_client: MakeClient) -> None:
     """A workflow no process has started is cancelled at once (if the start-up sweep took it first, it stops)."""
     quiet = make_client(workflow_lease_s=600.0)  # its next sweep, which would start the workflow, is minutes away

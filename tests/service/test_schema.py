@@ -110,3 +110,14 @@ def test_health_documents_its_503() -> None:
     """The 503 of health has the same body as its 200 (the load balancer reads both)."""
     responses = create_app().openapi()["paths"]["/v1/escalation/health"]["get"]["responses"]
     assert responses["503"]["content"] == responses["200"]["content"]
+
+
+def test_every_keyed_operation_documents_how_the_key_is_sent() -> None:
+    """``/docs`` offers Bearer and X-API-Key on every route but health, which needs none."""
+    schema = create_app().openapi()
+    assert set(schema["components"]["securitySchemes"]) == {"bearerKey", "headerKey"}
+    for route, path in schema["paths"].items():
+        for operation in path.values():
+            keyed: list[dict[str, list[str]]] = [{"bearerKey": []}, {"headerKey": []}]
+            expected = [] if route.startswith("/v1/escalation/health") else keyed
+            assert operation["security"] == expected, route

@@ -58,6 +58,7 @@ def test_stale_variables_never_override_what_serve_was_given() -> None:
         ({"ESCALADE_SERVE_UNKNOWN_PRICES": "maybe"}, "unknown_prices"),
         ({"ESCALADE_SERVE_JOBS": "celery"}, "jobs"),
         ({"ESCALADE_SERVE_CACHE_TTL_S": "-1"}, "cache_ttl_s"),
+        ({"ESCALADE_SERVE_MAX_OPEN_WORKFLOWS": "0"}, "max_open_workflows"),
         ({"ESCALADE_SERVE_CACHE_TTL_S": "3600"}, "cache_ttl_s"),
         ({"ESCALADE_SERVE_CACHE_TTL_S": "inf"}, "cache_ttl_s"),
     ],

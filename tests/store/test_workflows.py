@@ -167,6 +167,20 @@ def test_counts_and_results_per_workspace(repo: WorkflowRepository) -> None:
     assert repo.counts("nobody") == {}
 
 
+def test_a_workspace_at_its_bound_of_open_workflows_gets_none_stored(repo: WorkflowRepository) -> None:
+    """Queued and running count against ``max_open``; finished ones and other workspaces' do not."""
+    first = repo.submit("acme", {}, max_open=2)
+    second = repo.submit("acme", {}, max_open=2)
+    assert first is not None
+    assert second is not None
+    assert repo.claim(first.id, owner="r1", lease_s=10) is not None
+    assert repo.submit("acme", {}, max_open=2) is None
+    assert repo.counts("acme") == {"queued": 1, "running": 1}
+    assert repo.submit("other", {}, max_open=2) is not None
+    repo.cancel(second.id, workspace="acme")
+    assert repo.submit("acme", {}, max_open=2) is not None
+
+
 def test_the_store_exposes_its_workflows(store: SqlStore) -> None:
     """``store.workflows`` is the repository, on the store's database."""
     made = store.workflows.submit("acme", {"x": 1})

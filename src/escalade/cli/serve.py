@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from escalade.cli.common import DbOption, fail, handle_errors
+
+if TYPE_CHECKING:
+    from escalade.service import ServiceSettings
 
 __all__ = ["serve_command"]
 
@@ -57,6 +60,10 @@ def serve_command(
     workflow_attempts: Annotated[
         int, typer.Option("--workflow-attempts", help="Starts a workflow gets before it fails (its replica died).")
     ] = 3,
+    max_open_workflows: Annotated[
+        int,
+        typer.Option("--max-open-workflows", help="Workflows a workspace may have queued or running (then 429)."),
+    ] = 1000,
     cache_ttl: Annotated[
         float,
         typer.Option(
@@ -75,10 +82,7 @@ def serve_command(
     db: DbOption = None,
 ) -> None:
     """Serve the escalation API, the OpenAI-compatible endpoint and the decision engine over HTTP."""
-    import uvicorn
-
-    from escalade.service import ServiceSettings, create_app
-    from escalade.service._logging import log_config
+    from escalade.service import ServiceSettings
 
     if not 0 < port < 65536:
         raise fail(f"--port must be in 1..65535, got {port}")
@@ -107,15 +111,36 @@ def serve_command(
         workflow_lease_s=workflow_lease,
         workflow_max_attempts=workflow_attempts,
         cache_ttl_s=cache_ttl,
+        max_open_workflows=max_open_workflows,
     )
     ServiceSettings.admin_key()  # a bad ESCALADE_ADMIN_KEY is refused before the port is taken
-    logging_config = log_config(log_level)
+    _run(settings, host=host, port=port, workers=workers, log_level=log_level, concurrency=limit_concurrency,
+         keep_alive=keep_alive)  # fmt: skip
+
+
+def _run(
+    settings: ServiceSettings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    concurrency: int,
+    keep_alive: float,
+) -> None:
+    """Serve ``settings`` with uvicorn: in this process, or in ``workers`` processes that read them from
+    the environment (their counters summed through prometheus-client's multiprocess folder)."""
+    import uvicorn
+
+    from escalade.service import ServiceSettings, create_app
+    from escalade.service._logging import log_config
+
     common = {
         "host": host,
         "port": port,
-        "log_config": logging_config,
+        "log_config": log_config(log_level),
         "access_log": False,  # escalade's middleware writes the access log, as JSON
-        "limit_concurrency": limit_concurrency,
+        "limit_concurrency": concurrency,
         "timeout_keep_alive": max(1, round(keep_alive)),
     }
     if workers == 1:

@@ -36,6 +36,16 @@ __all__ = ["Feature", "create_app", "create_app_from_env"]
 
 logger = logging.getLogger(__name__)
 
+#: Routes that need no key (health, liveness and readiness).
+_OPEN_PATHS = ("/v1/escalation/health",)
+#: How a key is sent: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (a workspace's, or the
+#: administrator's for ``/v1/admin`` and ``/metrics``).
+_SECURITY_SCHEMES = {
+    "bearerKey": {"type": "http", "scheme": "bearer", "description": "A workspace's key (esk_...) or the admin key"},
+    "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+_KEYED: list[dict[str, list[str]]] = [{"bearerKey": []}, {"headerKey": []}]
+
 #: A feature's start (given the state, it returns its stop, or ``None``), run in the app's lifespan.
 Feature = Callable[[ServiceState], Awaitable[Callable[[], Awaitable[None]] | None]]
 #: The features started with every app, in order (the workflow runner, say).
@@ -102,14 +112,16 @@ def _error_schemas(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
-        for path in schema.get("paths", {}).values():
+        for route, path in schema.get("paths", {}).items():
             for operation in path.values():
+                operation["security"] = [] if route.startswith(_OPEN_PATHS) else _KEYED
                 responses = operation.get("responses", {})
                 if "422" in responses:
                     responses["422"] = responses.get("400") or {
                         "description": "Malformed request",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
                     }
+        schema.setdefault("components", {})["securitySchemes"] = _SECURITY_SCHEMES
         schemas = schema.get("components", {}).get("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)

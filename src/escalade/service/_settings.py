@@ -75,6 +75,8 @@ class ServiceSettings:
     #: Seconds a process keeps what it read of a key, a workspace's settings and its upstream key
     #: (0: read them on every request); another replica's change applies here within this.
     cache_ttl_s: float = 1.0
+    #: Workflows a workspace may have queued or running at once; a submission past it gets 429.
+    max_open_workflows: int = 1000
 
     def __post_init__(self) -> None:
         if self.provider not in _UPSTREAMS:
@@ -93,6 +95,8 @@ class ServiceSettings:
             raise ConfigError(f"must be at least 1 second, got {self.workflow_lease_s}", field="workflow_lease_s")
         if not (math.isfinite(self.cache_ttl_s) and 0 <= self.cache_ttl_s <= MAX_CACHE_TTL_S):
             raise ConfigError(f"must be 0 to {MAX_CACHE_TTL_S:g} seconds, got {self.cache_ttl_s}", field="cache_ttl_s")
+        if self.max_open_workflows < 1:
+            raise ConfigError(f"must be at least 1, got {self.max_open_workflows}", field="max_open_workflows")
         if self.workflow_max_attempts < 1:
             raise ConfigError(f"must be at least 1, got {self.workflow_max_attempts}", field="workflow_max_attempts")
 
@@ -130,7 +134,7 @@ class ServiceSettings:
             try:
                 if f.name in ("timeout_s", "workflow_lease_s", "cache_ttl_s"):
                     given[f.name] = float(raw)
-                elif f.name in ("max_body_bytes", "workflow_max_attempts"):
+                elif f.name in ("max_body_bytes", "workflow_max_attempts", "max_open_workflows"):
                     given[f.name] = int(raw)
                 elif f.name in ("dataset", "config", "files_root"):
                     given[f.name] = Path(raw)

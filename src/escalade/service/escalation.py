@@ -103,7 +103,18 @@ async def submit(body: SubmitRequest, request: Request, caller: Caller) -> Submi
         )
     )
     stored = body.model_dump() | {"files": dict(task.file_contents)}
-    made = await anyio.to_thread.run_sync(state.store.workflows.submit, caller.workspace, stored)
+    limit = state.settings.max_open_workflows
+    made = await anyio.to_thread.run_sync(
+        lambda: state.store.workflows.submit(caller.workspace, stored, max_open=limit)
+    )
+    if made is None:
+        raise ApiError(
+            429,
+            f"workspace {caller.workspace!r} already has {limit} workflows queued or running; "
+            "wait for some to finish, or cancel some",
+            type="rate_limit_error",
+            code="too_many_workflows",
+        )
     await state.parts["workflows"].enqueue(made.id)
     return Submitted(workflow_id=made.id, state=made.state)
 

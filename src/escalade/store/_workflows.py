@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, overload
 
 from sqlalchemy import Table, and_, case, false, func, or_, select, true, update
 
@@ -118,8 +118,20 @@ class WorkflowRepository:
     def _write(self, what: str) -> Any:
         return transaction(self.db.engine, what=what)
 
-    def submit(self, workspace: str, request: Mapping[str, Any]) -> Workflow:
-        """Store a new ``queued`` workflow of ``workspace`` with its ``request`` (JSON-ready)."""
+    @overload
+    def submit(self, workspace: str, request: Mapping[str, Any]) -> Workflow: ...
+
+    @overload
+    def submit(self, workspace: str, request: Mapping[str, Any], *, max_open: int) -> Workflow | None: ...
+
+    def submit(self, workspace: str, request: Mapping[str, Any], *, max_open: int | None = None) -> Workflow | None:
+        """Store a new ``queued`` workflow of ``workspace`` with its ``request`` (JSON-ready).
+
+        ``None`` (nothing stored) when the workspace already has ``max_open`` workflows queued or
+        running; counted in the same transaction as the insert (on PostgreSQL, submissions at the
+        very same moment may each see the other's count before it, so the bound may be passed by as
+        many as arrive together).
+        """
         check_workspace_name(workspace)
         now = self.clock()
         values = {
@@ -139,6 +151,11 @@ class WorkflowRepository:
             "finished_at": None,
         }
         with self._write("submit a workflow") as conn:
+            if max_open is not None:
+                is_open = _T.c.state.in_(("queued", "running"))
+                open_now = select(func.count()).where(_T.c.workspace == workspace, is_open)
+                if int(conn.scalar(open_now) or 0) >= max_open:
+                    return None
             conn.execute(_T.insert().values(**values))
         return _workflow(SimpleNamespace(**values))
 
