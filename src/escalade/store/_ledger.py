@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Connection, Engine, Table, case, delete, literal, or_, select, update
+from sqlalchemy import BigInteger, Connection, Engine, Table, bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from escalade.budget._ledger import (
@@ -86,6 +86,10 @@ class SqlLedger:
         self._sqlite = self.engine.dialect.name == "sqlite"
         self._reclaim_every = reclaim_every_s
         self._next_reclaim = -math.inf
+        #: The dialect's insert of a new line that leaves an existing one as it is (built once).
+        self._open_line = (sqlite.insert if self._sqlite else postgresql.insert)(_LINES).on_conflict_do_nothing(
+            index_elements=["key"]
+        )
         #: Lines that outlive runs (a workspace's month), known to exist: opening them again is a no-op.
         self._known: set[str] = set()
 
@@ -98,27 +102,19 @@ class SqlLedger:
         if key in self._known:  # opening keeps an existing line as it is, so there is nothing to write
             return
         with self._transaction() as conn:
-            conn.execute(self._insert(key, cap_usd).on_conflict_do_nothing(index_elements=["key"]))
+            conn.execute(self._open_line, _new_line(key, cap_usd))
         if not key.startswith(_PER_RUN):  # a run's lines go with the run (retention deletes them)
             if len(self._known) >= _MAX_KNOWN:
                 self._known.clear()
             self._known.add(key)
 
     def set_cap(self, key: str, cap_usd: float | None) -> None:
-        stmt = self._insert(key, cap_usd)
+        stmt = (sqlite.insert if self._sqlite else postgresql.insert)(_LINES)
         stmt = stmt.on_conflict_do_update(
             index_elements=["key"], set_={"cap": stmt.excluded.cap, "updated_at": stmt.excluded.updated_at}
         )
         with self._transaction() as conn:
-            conn.execute(stmt)
-
-    def _insert(self, key: str, cap_usd: float | None) -> postgresql.Insert | sqlite.Insert:
-        """An insert of a new, empty line (the dialect's, for its ``ON CONFLICT`` clause)."""
-        cap = None if cap_usd is None else to_nano(cap_usd, up=False)
-        values = {"key": key, "cap": cap, "spent": 0, "reserved": 0, "granted": True, "updated_at": _now()}
-        if self._sqlite:
-            return sqlite.insert(_LINES).values(**values)
-        return postgresql.insert(_LINES).values(**values)
+            conn.execute(stmt, _new_line(key, cap_usd))
 
     def line(self, key: str) -> LineState:
         query = select(_LINES.c.cap, _LINES.c.spent, _LINES.c.reserved).where(_LINES.c.key == key)
@@ -153,30 +149,24 @@ class SqlLedger:
     def _reserve(self, lines: tuple[str, ...], amount: int, ttl_s: float, owner: str) -> Hold:
         now = self._clock()
         hold = Hold(id=_hold_id(), keys=lines, amount=amount, expires_at=now + ttl_s, owner=owner[:400])
-        bound = literal(amount, BigInteger)
-        fits = or_(_LINES.c.cap.is_(None), _LINES.c.spent + _LINES.c.reserved + bound <= _LINES.c.cap)
         with self._transaction() as conn:
             # The hold first: on PostgreSQL, a line's row lock is then held only by the UPDATEs and the commit.
             conn.execute(
-                _HOLDS.insert().values(
-                    id=hold.id,
-                    lines=list(lines),
-                    amount=amount,
-                    status="held",
-                    actual=None,
-                    owner=hold.owner,
-                    created_at=now,
-                    expires_at=hold.expires_at,
-                )
+                _INSERT_HOLD,
+                {
+                    "id": hold.id,
+                    "lines": list(lines),
+                    "amount": amount,
+                    "status": "held",
+                    "actual": None,
+                    "owner": hold.owner,
+                    "created_at": now,
+                    "expires_at": hold.expires_at,
+                },
             )
+            at = _now()
             for key in lines:
-                stmt = (
-                    update(_LINES)
-                    .where(_LINES.c.key == key)
-                    .values(reserved=_LINES.c.reserved + case((fits, bound), else_=0), granted=fits, updated_at=_now())
-                    .returning(_LINES.c.granted, _LINES.c.cap, _LINES.c.spent, _LINES.c.reserved)
-                )
-                row = conn.execute(stmt).one_or_none()
+                row = conn.execute(_RESERVE_LINE, {"line_key": key, "amount": amount, "at": at}).one_or_none()
                 if row is None:
                     raise StoreError(f"no budget line {key!r}: open it before reserving on it")
                 if not row.granted:  # the rollback takes the hold and every earlier line's amount back
@@ -188,26 +178,14 @@ class SqlLedger:
 
     def _flip(self, conn: Connection, hold_id: str, old: HoldStatus, new: HoldStatus, actual: int | None) -> Any:
         """Compare-and-set a hold's status; the row's keys and amount, or ``None`` if it was not ``old``."""
-        stmt = (
-            update(_HOLDS)
-            .where(_HOLDS.c.id == hold_id, _HOLDS.c.status == old)
-            .values(status=new, actual=actual)
-            .returning(_HOLDS.c.lines, _HOLDS.c.amount)
-        )
-        return conn.execute(stmt).one_or_none()
+        values = {"hold_id": hold_id, "old": old, "new": new, "actual_amount": actual}
+        return conn.execute(_FLIP_HOLD, values).one_or_none()
 
     @staticmethod
     def _apply(conn: Connection, keys: Sequence[str], *, spent: int, unreserve: int) -> None:
+        at = _now()
         for key in sorted(keys):
-            conn.execute(
-                update(_LINES)
-                .where(_LINES.c.key == key)
-                .values(
-                    spent=_LINES.c.spent + literal(spent, BigInteger),
-                    reserved=_LINES.c.reserved - literal(unreserve, BigInteger),
-                    updated_at=_now(),
-                )
-            )
+            conn.execute(_APPLY_LINE, {"line_key": key, "add_spent": spent, "unreserve": unreserve, "at": at})
 
     def settle(self, hold: Hold, actual_usd: float | None) -> Settlement:
         counted, unknown = settlement_amount(hold, actual_usd)
@@ -274,6 +252,42 @@ class SqlLedger:
             result = conn.execute(delete(_HOLDS).where(_HOLDS.c.status != "held", _HOLDS.c.created_at < cutoff))
         logger.info("purged %d finished budget hold(s) older than %g s", result.rowcount, older_than_s)
         return int(result.rowcount)
+
+
+# The hot statements, built once (building and keying a statement costs more than SQLite running it).
+_INSERT_HOLD = _HOLDS.insert()
+_AMOUNT = bindparam("amount", type_=BigInteger)
+_FITS = or_(_LINES.c.cap.is_(None), _LINES.c.spent + _LINES.c.reserved + _AMOUNT <= _LINES.c.cap)
+#: The conditional reservation of the module docstring.
+_RESERVE_LINE = (
+    update(_LINES)
+    .where(_LINES.c.key == bindparam("line_key"))
+    .values(reserved=_LINES.c.reserved + case((_FITS, _AMOUNT), else_=0), granted=_FITS, updated_at=bindparam("at"))
+    .returning(_LINES.c.granted, _LINES.c.cap, _LINES.c.spent, _LINES.c.reserved)
+)
+#: A hold's compare-and-set from ``old`` to ``new``.
+_FLIP_HOLD = (
+    update(_HOLDS)
+    .where(_HOLDS.c.id == bindparam("hold_id"), _HOLDS.c.status == bindparam("old"))
+    .values(status=bindparam("new"), actual=bindparam("actual_amount", type_=BigInteger))
+    .returning(_HOLDS.c.lines, _HOLDS.c.amount)
+)
+#: A settled or returned hold applied to one of its lines.
+_APPLY_LINE = (
+    update(_LINES)
+    .where(_LINES.c.key == bindparam("line_key"))
+    .values(
+        spent=_LINES.c.spent + bindparam("add_spent", type_=BigInteger),
+        reserved=_LINES.c.reserved - bindparam("unreserve", type_=BigInteger),
+        updated_at=bindparam("at"),
+    )
+)
+
+
+def _new_line(key: str, cap_usd: float | None) -> dict[str, Any]:
+    """The row of a new, empty line."""
+    cap = None if cap_usd is None else to_nano(cap_usd, up=False)
+    return {"key": key, "cap": cap, "spent": 0, "reserved": 0, "granted": True, "updated_at": _now()}
 
 
 def _now() -> datetime:
