@@ -12,6 +12,7 @@ catch the base and the CLI can turn any of them into one clear line::
     ├── DatasetError                 malformed or missing benchmark dataset (names file, line, field)
     ├── TargetFileError              the file to generate tests for is missing, not Python, or has nothing to test
     ├── DecisionError                an agent's decision (or its outcome) is malformed (names the decision and field)
+    ├── InboxError                   an inbox item cannot take this answer (answered, expired, not yours: says which)
     ├── ProviderError                a provider could not answer a request
     │   ├── MissingOutcomeError      replay: the dataset has no recorded outcome for (row, model)
     │   ├── RateLimitedError         429: slow down (carries retry-after when the provider sent one)
@@ -70,6 +71,7 @@ __all__ = [
     "DatasetError",
     "DecisionError",
     "EscaladeError",
+    "InboxError",
     "ListenerError",
     "MissingKeyError",
     "MissingOutcomeError",
@@ -335,6 +337,18 @@ class BudgetUnavailableError(BudgetError):
 
 class ApprovalDeniedError(BudgetError):
     """Spending above ``auto_approve_under`` was not approved; the run was stopped."""
+
+
+class InboxError(EscaladeError):
+    """An inbox item cannot take what was asked: it was answered already, it expired, the person may not
+    answer it, or the answer is malformed. Nothing is changed; the message names the item and why."""
+
+    def __init__(self, message: str, *, item_id: str | None = None, field: str | None = None) -> None:
+        parts = (f"inbox item {item_id!r}" if item_id else None, f"field {field!r}" if field else None)
+        where = ", ".join(p for p in parts if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.item_id = item_id
+        self.field = field
 
 
 class ServiceRequestError(EscaladeError):

@@ -12,6 +12,7 @@ from escalade.store._autonomy import SqlAutonomyStore
 from escalade.store._base import CleanupReport, LoggedItem, LoggedTier, RunStore, RunSummary
 from escalade.store._budgets import BudgetRepository
 from escalade.store._engine import Database, engine_of
+from escalade.store._inbox import SqlInboxStore
 from escalade.store._keys import MASTER_KEY_ENV, PROVIDER_ENV_VARS, KeyVault, SecretKey, redact
 from escalade.store._ledger import SqlLedger
 from escalade.store._migrate import current_revision, head_revision, upgrade
@@ -88,6 +89,7 @@ __all__ = [
     "RunSummary",
     "SecretKey",
     "SqlAutonomyStore",
+    "SqlInboxStore",
     "SqlLedger",
     "SqlStore",
     "TelemetryEventRow",

@@ -32,6 +32,7 @@ __all__ = [
     "BudgetHoldRow",
     "BudgetLineRow",
     "EscalationRow",
+    "InboxItemRow",
     "ItemRow",
     "ProviderKeyRow",
     "RunRow",
@@ -397,3 +398,33 @@ class WorkflowRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InboxItemRow(Base):
+    """An escalated decision waiting for (or answered by) a person: :class:`escalade.inbox.InboxItem`.
+
+    What changes (state, assignees, deferral, batch, answer) has its own columns; what an item is
+    (description, reasons, classification...) is one JSON ``body`` written once.
+    """
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (
+        UniqueConstraint("workspace", "decision_id", name="uq_inbox_items_decision"),
+        Index("ix_inbox_items_workspace_state", "workspace", "state", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(100))
+    decision_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(20))
+    assignees: Mapped[list[str]] = mapped_column(JSON)
+    body: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    batch_id: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    response: Mapped[dict[str, object] | None] = mapped_column(JSON)

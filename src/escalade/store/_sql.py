@@ -30,6 +30,7 @@ from escalade.store._autonomy import SqlAutonomyStore
 from escalade.store._base import CleanupReport, LoggedItem, RunSummary
 from escalade.store._budgets import BudgetRepository
 from escalade.store._engine import Database
+from escalade.store._inbox import SqlInboxStore
 from escalade.store._ledger import SqlLedger
 from escalade.store._models import TelemetryEventRow
 from escalade.store._provider_keys import ProviderKeyRepository
@@ -65,6 +66,8 @@ class SqlStore(RunListener):
         self.api_keys = ApiKeyRepository(self.db)
         #: Submitted escalation workflows (``escalade serve``) and their leases.
         self.workflows = WorkflowRepository(self.db)
+        #: Escalated decisions waiting for people (:class:`~escalade.inbox.Inbox` keeps them here).
+        self.inbox = SqlInboxStore(self.db)
 
     def close(self) -> None:
         """Release the connection pool."""

@@ -1,0 +1,48 @@
+"""Inbox items for the tests: made by hand (batching, answers) or from the real engine (the inbox)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from escalade.autonomy import DecisionType, Priority
+from escalade.inbox import InboxItem, InboxState
+
+#: A Wednesday, 10:00 UTC: working hours.
+NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+def item(
+    priority: str = "low",
+    *,
+    age_s: float = 0.0,
+    type: str = "configuration",
+    systems: tuple[str, ...] = (),
+    files: tuple[str, ...] = (),
+    workflow: str | None = None,
+    state: InboxState = InboxState.PENDING,
+    **changes: Any,
+) -> InboxItem:
+    """An item created ``age_s`` before :data:`NOW`."""
+    n = next(_ids)
+    return InboxItem(
+        id=f"i{n}",
+        workspace="w",
+        decision_id=f"d{n}",
+        state=state,
+        priority=Priority(priority),
+        type=DecisionType(type),
+        description=f"change number {n}",
+        reasons=("rule x",),
+        rule_hits=(),
+        recommendation="approve",
+        confidence=0.6,
+        forced=False,
+        affected_files=files,
+        affected_systems=systems,
+        workflow=workflow,
+        created_at=NOW - timedelta(seconds=age_s),
+        **changes,
+    )
