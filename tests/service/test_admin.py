@@ -36,6 +36,19 @@ def test_a_revoked_key_stops_working(client: TestClient, admin_headers: dict[str
     assert twice.json()["error"]["param"] == "key_id"
 
 
+def test_a_key_revoked_over_http_is_refused_at_once_though_it_was_just_used(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    """The key's check is kept for --cache-ttl, but a revocation on this replica forgets it at once."""
+    key = client.post("/v1/admin/workspaces/acme/keys", headers=admin_headers).json()
+    bearer = {"Authorization": f"Bearer {key['key']}"}
+    assert client.get("/v1/models", headers=bearer).status_code == 200  # its check is now kept
+    assert client.delete(f"/v1/admin/keys/{key['id']}", headers=admin_headers).status_code == 200
+    refused = client.get("/v1/models", headers=bearer)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["type"] == "authentication_error"
+
+
 def test_admin_routes_refuse_other_callers(client: TestClient) -> None:
     none = client.post("/v1/admin/workspaces", json={"name": "x"})
     assert none.status_code == 401

@@ -161,11 +161,10 @@ def test_a_workspace_with_too_many_open_workflows_gets_429(make_client: MakeClie
     store = store_of(quiet)
     for _ in range(2):
         assert store.workflows.submit("acme", {"task_description": "x"}) is not None  # not started: no sweep soon
-    before = store.workflows.counts("acme")
     response = quiet.post("/v1/escalation/submit", json={"task_description": "one more"}, headers=acme)
     assert response.status_code == 429, response.text
     assert response.json()["error"]["code"] == "too_many_workflows"
-    assert store.workflows.counts("acme") == before
+    assert sum(store.workflows.counts("acme").values()) == 2  # nothing stored (the two may have started)
     other = quiet.post("/v1/escalation/submit", json={"task_description": "x"}, headers=workspace_key(quiet, "b"))
     assert other.status_code == 202
 
@@ -323,13 +322,16 @@ def test_statistics_are_per_workspace(served: TestClient, acme: dict[str, str]) 
     assert other["workflows"] == {}
     assert other["escalation_rate"] is None
     assert other["triggers"] == []
-    # a generated answer records trigger outcomes: the same task in both workspaces counts for each
+    # a generated answer records trigger outcomes, for its own workspace only
     task = "Fix a typo in the README, then say done"
-    for headers in (acme, other_key, other_key):  # other's second is the same evidence again: counted once
-        wait_for(served, submit(served, headers, task_description=task, generate=True), headers, "completed")
+    wait_for(served, submit(served, acme, task_description=task, generate=True), acme, "completed")
     mine = served.get("/v1/escalation/statistics", headers=acme).json()["triggers"]
+    assert sum(_observations(t) for t in mine) > 0
+    assert served.get("/v1/escalation/statistics", headers=other_key).json()["triggers"] == []
+    # the same task in the other workspace counts there too; sent twice, it is the same evidence: once
+    for _ in range(2):
+        wait_for(served, submit(served, other_key, task_description=task, generate=True), other_key, "completed")
     theirs = served.get("/v1/escalation/statistics", headers=other_key).json()["triggers"]
-    assert sum(_observations(t) for t in mine) == sum(_observations(t) for t in theirs) > 0
     assert theirs == mine
 
 

@@ -53,3 +53,17 @@ def test_it_never_holds_more_than_its_bound_and_forgets_on_demand() -> None:
     assert recent.get(99, lambda: -1) == -1
     recent.clear()
     assert recent.get(99, lambda: -2) == -2
+
+
+def test_a_value_read_while_it_was_forgotten_is_not_kept() -> None:
+    """A revocation during a key check: the check's answer is used once, never kept for the ttl."""
+    recent = Recent[str, str](ttl_s=60)
+
+    def stale_read() -> str:
+        recent.forget("k")  # the admin revokes while this read is in flight
+        return "active"
+
+    assert recent.get("k", stale_read) == "active"
+    assert recent.get("k", lambda: "revoked") == "revoked"
+    recent.clear()
+    assert recent.get("k", lambda: "read again") == "read again"

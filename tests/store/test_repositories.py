@@ -140,5 +140,8 @@ def test_a_new_monthly_cap_applies_to_the_open_month_line_at_once(store: SqlStor
     assert ledger.line(key).cap_usd == 2.5
     store.put_workspace_budget(WorkspaceBudget(workspace="acme"))
     assert ledger.line(key).cap_usd is None
-    store.put_workspace_budget(WorkspaceBudget(workspace="fresh", monthly_limit_usd=1.0))  # no line yet: none made
-    assert ledger.lines("workspace:fresh:") == []
+    fresh = WorkspaceBudget(workspace="fresh", monthly_limit_usd=1.0)
+    store.put_workspace_budget(fresh)  # no line yet: it is opened with the cap, before anyone opens it with an old one
+    assert ledger.line(fresh.month_line(datetime.now(UTC))).cap_usd == 1.0
+    ledger.open(fresh.month_line(datetime.now(UTC)), None)  # a process with the old (no) cap opens it later
+    assert ledger.line(fresh.month_line(datetime.now(UTC))).cap_usd == 1.0

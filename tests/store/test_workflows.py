@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -179,6 +180,24 @@ def test_a_workspace_at_its_bound_of_open_workflows_gets_none_stored(repo: Workf
     assert repo.submit("other", {}, max_open=2) is not None
     repo.cancel(second.id, workspace="acme")
     assert repo.submit("acme", {}, max_open=2) is not None
+
+
+def test_submissions_arriving_together_never_pass_the_bound(repo: WorkflowRepository) -> None:
+    """Eight threads submit at once against a bound of three: exactly three are stored (both databases)."""
+    start = threading.Barrier(8)
+    made: list[object] = []
+
+    def submit() -> None:
+        start.wait()
+        made.append(repo.submit("acme", {}, max_open=3))
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum(m is not None for m in made) == 3
+    assert repo.counts("acme") == {"queued": 3}
 
 
 def test_the_store_exposes_its_workflows(store: SqlStore) -> None:

@@ -115,14 +115,17 @@ def test_a_run_that_cannot_be_stored_costs_the_rest_of_its_batch_nothing(store: 
         blocker.start()
         assert gate.entered.wait(10)
         listener = behind.listener([store, _Refusing()])
-        for run_id in ("good", "bad", "after"):
+        good = _ask(store, "What is 2 + 2?", write_behind=behind)  # real runs, with trigger outcomes
+        for run_id in ("plain", "bad"):
             _drive(listener, run_id)
+        after = _ask(store, "What is 3 + 1?", write_behind=behind)
         gate.opened.set()
         blocker.join(10)
         assert behind.flush(10)
-        assert store.get_run("good").status == store.get_run("after").status == "completed"
+        assert {store.get_run(r).status for r in (good, "plain", after)} == {"completed"}
         assert behind.failed == 1
-        assert behind.written == 3
+        assert behind.written == 4
+        assert sum(s.false_negatives for s in store.trigger_stats().values()) == 2  # neither good run lost its own
     finally:
         gate.opened.set()
         behind.close()
@@ -144,6 +147,21 @@ def test_a_full_queue_writes_on_the_callers_thread(store: SqlStore) -> None:
         assert store.get_run(queued).status == "completed"
     finally:
         gate.opened.set()
+        behind.close()
+
+
+def test_a_run_that_never_finishes_is_handed_over_as_far_as_it_went(store: SqlStore) -> None:
+    behind = WriteBehind(store.db)
+    try:
+        listener = behind.listener([store])
+        listener.on_run_started("cut", "generate", _config(), 1)
+        listener.abandon("cut")
+        listener.abandon("cut")  # once only
+        listener.abandon("never-started")
+        assert behind.flush(10)
+        assert store.get_run("cut").status == "running"  # as a run stored as it happens and cut short
+        assert behind.written == 1
+    finally:
         behind.close()
 
 

@@ -61,7 +61,7 @@ from escalade.routing import (
     TriggerFiring,
     WorkspacePreferences,
 )
-from escalade.store import TriggerOutcomeRecorder, WriteBehind
+from escalade.store import DeferredRuns, TriggerOutcomeRecorder, WriteBehind
 
 __all__ = ["Escalade", "stored_preferences"]
 
@@ -173,10 +173,15 @@ class Escalade:
         one = SingleAgent()
         self.triggers: TriggerOutcomeRecorder | None = None
         listening: list[RunListener] = list(listeners)
+        #: The store's listener when runs are written behind (``None``: written as they happen).
+        self._deferred: DeferredRuns | None = None
         if store is not None:
             self.triggers = TriggerOutcomeRecorder(store, tiers=ladder.names, workspace=workspace)
             stored: list[RunListener] = [store, self.triggers]
-            listening = [*(stored if write_behind is None else [write_behind.listener(stored)]), *listening]
+            if write_behind is not None:
+                self._deferred = write_behind.listener(stored)
+                stored = [self._deferred]
+            listening = [*stored, *listening]
         self.executor = ProgressiveExecutor(
             self.config,
             provider,
@@ -296,6 +301,8 @@ class Escalade:
                 line=line,
                 requested_usd=exc.requested_usd,
             ) from exc
+        finally:
+            self._abandon(run_id)
         outcome = run.items[0]
         lines = self._lines(run_id, item.id)
         refused = [a for t in outcome.tiers for a in t.attempts if a.error_cause == "request budget"]
@@ -307,6 +314,11 @@ class Escalade:
                 partial_result=run,
             )
         return result_of(outcome, decision, run_id=run_id, lines=lines, latency_s=time.perf_counter() - started)
+
+    def _abandon(self, run_id: str) -> None:
+        """A run written behind that did not finish (cancelled, failed) is handed over as far as it went."""
+        if self._deferred is not None:
+            self._deferred.abandon(run_id)
 
     def _lines(self, run_id: str, item_id: str) -> tuple[str, ...]:
         """The ledger lines a request's calls are reserved and settled on."""

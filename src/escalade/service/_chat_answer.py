@@ -41,11 +41,11 @@ _PREFIX = "escalade/"
 #: Providers' stop reasons in OpenAI's words.
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 #: The failed call's cause → status and error type, for a request no model answered.
-#: Causes whose error text is not shown to the client, and what it is told instead.
-_HIDDEN_CAUSES = {
-    "authentication": "the upstream refused the workspace's upstream key (the server's log has its answer)",
-    "unexpected": "the server failed while calling the upstream (the server's log has the error)",
-}
+#: Causes whose error text the client is shown (what it can act on: slow down, shorten, rephrase, pay);
+#: for every other cause it is told only the cause, and the server's log has the rest.
+_SHOWN_CAUSES = frozenset({"rate limit", "timeout", "context window", "content policy", "request budget", "call limit"})
+#: What the client is told for causes whose text it is not shown.
+_TOLD = {"authentication": "the upstream refused the workspace's upstream key"}
 _UNANSWERED = {
     "rate limit": (429, "rate_limit_error"),
     "timeout": (504, "upstream_timeout"),
@@ -107,10 +107,12 @@ def check_answered(result: GenerateResult) -> None:
         raise ApiError(502, "the upstream sent no answer", type="upstream_error", code="no_answer")
     last = failed[-1]
     status, kind = _UNANSWERED.get(last.error_cause or "", (502, "upstream_error"))
-    detail = _HIDDEN_CAUSES.get(last.error_cause or "")
-    if detail is not None:  # what the upstream or the server said stays in the server's log
-        logger.warning("no model answered run %s: %s", result.run_id, last.error)
-    message = f"no model answered ({len(failed)} failed call{'s' if len(failed) > 1 else ''}): {detail or last.error}"
+    cause = last.error_cause or "unexpected"
+    detail = str(last.error)
+    if cause not in _SHOWN_CAUSES:  # what the upstream or the server said stays in the server's log
+        logger.warning("no model answered run %s (%s): %s", result.run_id, cause, last.error)
+        detail = f"{_TOLD.get(cause, f'the upstream call failed ({cause})')}; the server's log has its answer"
+    message = f"no model answered ({len(failed)} failed call{'s' if len(failed) > 1 else ''}): {detail}"
     raise ApiError(status, message[:500], type=kind, code=(last.error_cause or "upstream").replace(" ", "_"))
 
 

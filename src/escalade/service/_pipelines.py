@@ -132,9 +132,9 @@ class Pipelines:
         environ = os.environ if self.settings.env_keys else {MASTER_KEY_ENV: os.environ.get(MASTER_KEY_ENV, "")}
         return KeyVault(self.store, environ=environ)
 
-    def _pipeline(self, workspace: str, provider: Provider, **given: Any) -> Escalade:
-        """An :class:`Escalade` of ``workspace`` on ``provider``: the shared ledger and run writer, the
-        workspace's settings as read a moment ago."""
+    def _pipeline(self, workspace: str, provider: Provider, *, behind: bool = True, **given: Any) -> Escalade:
+        """An :class:`Escalade` of ``workspace`` on ``provider``: the shared ledger, the workspace's settings
+        as read a moment ago; its runs written behind the answer (``behind``) or as they happen."""
         preferences, budget = self.workspace_settings(workspace)
         return Escalade(
             self.store,
@@ -144,7 +144,7 @@ class Pipelines:
             ledger=self.ledger,
             preferences=preferences,
             workspace_budget=budget,
-            write_behind=self.runs,
+            write_behind=self.runs if behind else None,
             **given,
         )
 
@@ -154,12 +154,14 @@ class Pipelines:
         none = _NoUpstream()
         if self.replay is None:  # the ladder names the models the upstream would be asked, as when it generates
             none.default_models = dict(provider_factory(self.settings.provider).default_models)
-        return self._pipeline(workspace, none)
+        return self._pipeline(workspace, none, behind=False)
 
-    def escalade(self, workspace: str) -> Escalade:
-        """A pipeline for one request of ``workspace``, on its upstream, ledger, budget and preferences."""
+    def escalade(self, workspace: str, *, behind: bool = True) -> Escalade:
+        """A pipeline for one request of ``workspace``, on its upstream, ledger, budget and preferences;
+        ``behind=False`` stores its runs as they happen (a background workflow: nobody waits for them,
+        and its statistics are then read back at once)."""
         provider, router = self.upstream(workspace)
-        return self._pipeline(workspace, provider, cache_router=router)
+        return self._pipeline(workspace, provider, behind=behind, cache_router=router)
 
     def for_prompt(self, workspace: str, prompt: str) -> tuple[Escalade, str | None]:
         """The pipeline for a request whose last user turn is ``prompt``, and the request id it must run under.

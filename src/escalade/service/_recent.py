@@ -35,6 +35,8 @@ class Recent(Generic[_K, _V]):
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[_K, tuple[float, _V]] = {}
+        #: Bumped by every forget and clear: a value loaded across one is not kept (it may be stale).
+        self._generation = 0
         self._lock = threading.Lock()
 
     def get(self, key: _K, load: Callable[[], _V]) -> _V:
@@ -44,10 +46,13 @@ class Recent(Generic[_K, _V]):
         now = self._clock()
         with self._lock:
             found = self._entries.get(key)
+            generation = self._generation
         if found is not None and found[0] > now:
             return found[1]
         value = load()
         with self._lock:
+            if generation != self._generation:  # forgotten while it loaded: the value may predate the change
+                return value
             self._entries.pop(key, None)
             if len(self._entries) >= self.max_entries:  # the oldest first: insertion order
                 for stale in list(self._entries)[: max(1, self.max_entries // 8)]:
@@ -59,8 +64,10 @@ class Recent(Generic[_K, _V]):
         """Read ``key`` from the database next time."""
         with self._lock:
             self._entries.pop(key, None)
+            self._generation += 1
 
     def clear(self) -> None:
         """Read everything from the database next time."""
         with self._lock:
             self._entries.clear()
+            self._generation += 1

@@ -127,8 +127,10 @@ class WorkflowRunner:
         request = workflow.request
         generate = bool(request.get("generate") or request.get("prompt"))
         pipelines = self.state.pipelines
-        build = pipelines.escalade if generate else pipelines.routing  # routing alone needs no upstream key
-        escalade = await anyio.to_thread.run_sync(build, workflow.workspace)
+        if generate:  # its run is stored as it happens: nobody waits for it, statistics read it back at once
+            escalade = await anyio.to_thread.run_sync(lambda: pipelines.escalade(workflow.workspace, behind=False))
+        else:  # routing alone needs no upstream key
+            escalade = await anyio.to_thread.run_sync(pipelines.routing, workflow.workspace)
         task, _ = task_of(
             request["task_description"],
             request.get("task_type"),

@@ -169,7 +169,6 @@ def _rate(part: int, whole: int) -> float | None:
 def statistics(request: Request, caller: Caller) -> Statistics:
     """The workspace's escalation and success rates, trigger outcomes, cost efficiency and confidence."""
     state = state_of(request)
-    state.pipelines.runs.flush(timeout_s=5.0)  # what this replica answered is counted (its runs are written behind)
     workflows = state.store.workflows
     counts = workflows.counts(caller.workspace)
     results = workflows.results(caller.workspace, limit=STATISTICS_SAMPLE)

@@ -50,7 +50,7 @@ from escalade.store._triggers import TriggerRepository
 from escalade.store._urls import default_database_url, first_line, resolve_database_url
 from escalade.store._workflows import FINISHED_STATES, Workflow, WorkflowRepository, WorkflowState
 from escalade.store._workspaces import MAX_WORKSPACE_CHARS, WorkspaceRepository, check_workspace_name
-from escalade.store._write_behind import WriteBehind
+from escalade.store._write_behind import DeferredRuns, WriteBehind
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -74,6 +74,7 @@ __all__ = [
     "BudgetRepository",
     "CleanupReport",
     "Database",
+    "DeferredRuns",
     "EscalationRow",
     "ItemRow",
     "KeyVault",

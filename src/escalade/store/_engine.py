@@ -82,14 +82,14 @@ class Database:
         self.engine.dispose()
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self) -> Iterator[Connection]:
         """One transaction for every :meth:`insert` and :meth:`session` of this thread inside, committed at
         the end: all of them are stored, or none. Inside, a refused write raises the database's own error,
         and no run is marked failed by it (the caller decides what to do with the batch)."""
         with self.engine.begin() as conn:
             self._batch.conn = conn
             try:
-                yield
+                yield conn
             finally:
                 self._batch.conn = None
 
@@ -102,9 +102,9 @@ class Database:
         """A session committed on success, rolled back on error (which names ``run_id``, if given)."""
         conn = self._batching()
         if conn is not None:  # joins the batch's transaction: its commit is the batch's
-            with self._session(bind=conn) as joined:
+            with self._session(bind=conn, join_transaction_mode="create_savepoint") as joined:
                 yield joined
-                joined.flush()
+                joined.commit()  # releases the session's savepoint; the batch commits the rest
             return
         with self._session() as session:
             try:

@@ -155,13 +155,11 @@ class SqlStore(RunListener):
         return self.budgets.ledger(clock=clock)
 
     def put_workspace_budget(self, budget: WorkspaceBudget) -> None:
-        """Insert or replace a workspace's standing budget; this month's ledger line, if it is open, takes
-        the new monthly cap at once (a line opens with the cap of its first call and keeps it otherwise)."""
+        """Insert or replace a workspace's standing budget; this month's ledger line takes the new monthly
+        cap at once, opened now if it was not (a line keeps the cap it opened with, so a process still
+        holding the old budget must not be the one to open it)."""
         self.budgets.put_workspace_budget(budget)
-        key = budget.month_line(datetime.now(UTC))
-        ledger = self.ledger()
-        if any(line.key == key for line in ledger.lines(key)):
-            ledger.set_cap(key, budget.monthly_limit_usd)
+        self.ledger().set_cap(budget.month_line(datetime.now(UTC)), budget.monthly_limit_usd)
 
     def workspace_budget(self, workspace: str) -> WorkspaceBudget | None:
         """A workspace's standing budget, or ``None`` when it has none."""

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Literal, cast, overload
 
-from sqlalchemy import Table, and_, case, false, func, or_, select, true, update
+from sqlalchemy import Table, and_, case, false, func, or_, select, text, true, update
 
 from escalade.exceptions import StoreError
 from escalade.store._engine import Database
@@ -128,9 +128,9 @@ class WorkflowRepository:
         """Store a new ``queued`` workflow of ``workspace`` with its ``request`` (JSON-ready).
 
         ``None`` (nothing stored) when the workspace already has ``max_open`` workflows queued or
-        running; counted in the same transaction as the insert (on PostgreSQL, submissions at the
-        very same moment may each see the other's count before it, so the bound may be passed by as
-        many as arrive together).
+        running; counted in the same transaction as the insert, which holds the workspace's
+        submission lock (SQLite's write lock; on PostgreSQL a transaction-scoped advisory lock on the
+        workspace), so submissions arriving together never pass the bound.
         """
         check_workspace_name(workspace)
         now = self.clock()
@@ -152,6 +152,9 @@ class WorkflowRepository:
         }
         with self._write("submit a workflow") as conn:
             if max_open is not None:
+                if conn.dialect.name == "postgresql":
+                    lock = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+                    conn.execute(lock, {"key": f"escalade.workflows:{workspace}"})
                 is_open = _T.c.state.in_(("queued", "running"))
                 open_now = select(func.count()).where(_T.c.workspace == workspace, is_open)
                 if int(conn.scalar(open_now) or 0) >= max_open:

@@ -11,14 +11,18 @@ What this changes, and what it does not:
 - the events reach the same listeners (the store, the trigger recorder) in the same order, so a
   stored run is exactly what it would have been;
 - the answer no longer waits for its trace, and a trace that cannot be stored no longer fails an
-  answered request: the batch is retried run by run, each as the store writes a run as it happens
-  (a refused write marks that run ``failed``, as always), and what still fails is logged with the
-  run id and counted in :attr:`WriteBehind.failed`;
+  answered request: each run of a batch is written under its own savepoint, so a run the database
+  refuses is rolled back alone and then written as the store writes a run as it happens (a refused
+  write marks that run ``failed``, as always); what still fails is logged with the run id and
+  counted in :attr:`WriteBehind.failed`;
 - budgets are not written behind: the ledger reserves and settles on the request's path, so a
   process that dies loses at most the traces of runs not yet written (``flush`` and ``close``
   write them), never a cent of spend;
-- the queue is bounded (``max_queued`` runs): when it is full, the run is written on the caller's
-  thread, so memory stays bounded and nothing is dropped.
+- the queue is bounded (``max_queued`` runs, 1,000 by default, each holding its prompt and answer):
+  when it is full, the run is written on the caller's thread. That is deliberate back-pressure: a
+  server whose database cannot keep up slows down rather than grow without bound or drop traces;
+- a run that never finishes (cancelled: the client went away, the server stops) is handed over as
+  far as it went (the listener's ``abandon(run_id)``), as it would have been stored as it happened.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from escalade.cascade import ProgressiveWorkflowResult, RunListener
 from escalade.exceptions import EscaladeError
 from escalade.store._engine import Database
 
-__all__ = ["WriteBehind"]
+__all__ = ["DeferredRuns", "WriteBehind"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +69,7 @@ class _Run:
         return failures
 
 
-class _Deferred(RunListener):
+class DeferredRuns(RunListener):
     """Keeps a run's events for ``listeners``, and hands the run to the writer when it finishes."""
 
     def __init__(self, listeners: Sequence[RunListener], submit: Callable[[_Run], None]) -> None:
@@ -97,6 +101,13 @@ class _Deferred(RunListener):
             calls = self._runs.pop(result.run_id)
         self._submit(_Run(result.run_id, calls))
 
+    def abandon(self, run_id: str) -> None:
+        """Hand over run ``run_id`` as far as it went, if it started and never finished (else nothing)."""
+        with self._lock:
+            calls = self._runs.pop(run_id, None)
+        if calls:
+            self._submit(_Run(run_id, calls))
+
 
 class WriteBehind:
     """One writer thread storing finished runs in batches (see the module docstring).
@@ -104,7 +115,7 @@ class WriteBehind:
     ``max_batch`` runs at most go in one transaction; ``max_queued`` runs at most wait for the writer.
     """
 
-    def __init__(self, db: Database, *, max_batch: int = 64, max_queued: int = 10_000) -> None:
+    def __init__(self, db: Database, *, max_batch: int = 64, max_queued: int = 1000) -> None:
         self.db = db
         self.max_batch = max_batch
         self._queue: queue.Queue[_Run | None] = queue.Queue(maxsize=max_queued)
@@ -118,9 +129,10 @@ class WriteBehind:
         self._thread = threading.Thread(target=self._work, name="escalade-write-behind", daemon=True)
         self._thread.start()
 
-    def listener(self, listeners: Sequence[RunListener]) -> RunListener:
-        """A listener that gives ``listeners`` every event of each run, once the run has finished."""
-        return _Deferred(listeners, self._submit)
+    def listener(self, listeners: Sequence[RunListener]) -> DeferredRuns:
+        """A listener that gives ``listeners`` every event of each run, once the run has finished (or,
+        through its ``abandon()``, once it is known never to finish)."""
+        return DeferredRuns(listeners, self._submit)
 
     def _submit(self, run: _Run) -> None:
         with self._idle:
@@ -179,13 +191,21 @@ class WriteBehind:
                 return
 
     def _write(self, batch: list[_Run]) -> None:
+        refused: list[_Run] = []
         try:
-            with self.db.batch():
+            with self.db.batch() as conn:
                 for run in batch:
-                    run.replay(tolerant=False)
+                    try:
+                        with conn.begin_nested():  # a savepoint: a refused run is rolled back alone
+                            run.replay(tolerant=False)
+                    except (EscaladeError, SQLAlchemyError, UnicodeError) as exc:
+                        logger.warning("run %s was refused in its batch (%s); writing it on its own", run.run_id, exc)
+                        refused.append(run)
             self.batches += 1
-            self.written += len(batch)
-        except (EscaladeError, SQLAlchemyError, UnicodeError) as exc:
+            self.written += len(batch) - len(refused)
+            for run in refused:
+                self._one(run)
+        except (EscaladeError, SQLAlchemyError, UnicodeError) as exc:  # the batch's own transaction failed
             logger.warning("a batch of %d runs was refused (%s); writing them one by one", len(batch), exc)
             for run in batch:
                 self._one(run)
