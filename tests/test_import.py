@@ -94,7 +94,7 @@ def test_help_lists_every_command() -> None:
     )
     listed = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("│ ") and len(line.split()) > 2}
     commands = {command.name for command in app.registered_commands} | {group.name for group in app.registered_groups}
-    assert len(commands) == 20
+    assert len(commands) == 21
     assert commands <= listed
 
 

@@ -54,7 +54,8 @@ def test_decide_answers_each_line(db: str) -> None:
     answers = _answers(out)
     assert [a["id"] for a in answers] == [d["id"] for d, _ in SEED]
     assert [a["escalate"] for a in answers] == [e for _, e in SEED]
-    assert all(set(a) == {"id", "escalate", "confidence", "priority", "type", "reasons", "rule_hits"} for a in answers)
+    line = {"id", "escalate", "confidence", "priority", "type", "reasons", "rule_hits"}
+    assert all(set(a) == line | ({"inbox_id"} if a["escalate"] else set()) for a in answers)
     assert answers[0]["rule_hits"] == ["production_deployment"]
 
 

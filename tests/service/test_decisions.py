@@ -37,7 +37,7 @@ def test_one_decision_is_answered_like_the_cli_line(client: TestClient, key_a: d
     answer = client.post("/v1/decisions", json=DEPLOY, headers=key_a)
     assert answer.status_code == 200
     body = answer.json()
-    assert set(body) == {"id", "escalate", "confidence", "priority", "type", "reasons", "rule_hits"}
+    assert set(body) == {"id", "escalate", "confidence", "priority", "type", "reasons", "rule_hits", "inbox_id"}
     assert body["id"] == "d1"
     assert body["escalate"] is True
     assert "production_deployment" in body["rule_hits"]
@@ -52,7 +52,9 @@ def test_the_http_answer_equals_the_cli_answer(client: TestClient, key_a: dict[s
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = invoke("decide", "--workspace", "w", "--db", db, stdin=json.dumps(DEPLOY) + "\n")
     assert code == 0
-    assert client.post("/v1/decisions", json=DEPLOY, headers=key_a).json() == json.loads(out)
+    served, cli = client.post("/v1/decisions", json=DEPLOY, headers=key_a).json(), json.loads(out)
+    assert len(served.pop("inbox_id")) == len(cli.pop("inbox_id")) == 16  # each in its own database's inbox
+    assert served == cli
 
 
 def test_details_answer_with_everything(client: TestClient, key_a: dict[str, str]) -> None:

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from escalade.autonomy._decisions import MAX_ID, Decision, DecisionContext
-from escalade.autonomy._engine import EscalationEngine
+from escalade.autonomy._decisions import MAX_ID, Decision, DecisionContext, parse_decision
+from escalade.autonomy._engine import EscalationEngine, EscalationResult
 from escalade.autonomy._history import _OutcomeInput, parse_outcome
 from escalade.exceptions import DecisionError
 
@@ -61,16 +61,21 @@ def error_line(position: int, item: object, message: str) -> dict[str, Any]:
 
 
 def answer_items(
-    items: Iterable[tuple[int, object]], answer: Callable[[Any], dict[str, Any]]
+    items: Iterable[tuple[int, object]],
+    answer: Callable[[Any], dict[str, Any]],
+    *,
+    errors: tuple[type[Exception], ...] = (),
 ) -> Iterator[dict[str, Any]]:
-    """``answer`` each ``(position, item)`` in turn; a malformed one gets its error line and the next is read."""
+    """``answer`` each ``(position, item)`` in turn; one that raises a :class:`DecisionError` (or one of
+    ``errors``) gets its error line and the next is read."""
+    caught: tuple[type[Exception], ...] = (DecisionError, *errors)
     for position, item in items:
         if isinstance(item, Unreadable):
             yield error_line(position, None, item.message)
             continue
         try:
             yield answer_one(item, answer)
-        except DecisionError as exc:
+        except caught as exc:
             yield error_line(position, item, str(exc))
 
 
@@ -88,12 +93,21 @@ def decision_answer(
     *,
     details: bool = False,
     profile: str | None = None,
+    on_escalated: Callable[[EscalationResult, Decision], str] | None = None,
 ) -> dict[str, Any]:
-    """Decide ``item`` (stored and audited) and answer it: the short line, or everything with ``details``."""
+    """Decide ``item`` (stored and audited) and answer it: the short line, or everything with ``details``.
+
+    ``on_escalated`` receives each escalated decision (an inbox puts it in front of a person) and
+    returns the id it is known by there, answered as ``inbox_id``.
+    """
     if not isinstance(item, Mapping):
         raise DecisionError(f"a decision must be a JSON object, got {type(item).__name__}")
-    result = engine.evaluate(item, context, profile=profile)
-    return result.to_dict() if details else result.to_line()
+    decision = parse_decision(item)
+    result = engine.evaluate(decision, context, profile=profile)
+    line = result.to_dict() if details else result.to_line()
+    if result.should_escalate and on_escalated is not None:
+        line["inbox_id"] = on_escalated(result, decision)
+    return line
 
 
 def outcome_answer(engine: EscalationEngine, item: object, *, workspace: str, pinned: bool = False) -> dict[str, Any]:

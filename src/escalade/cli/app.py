@@ -21,6 +21,7 @@ from escalade.cli.common import (
     set_debug,
     unexpected,
 )
+from escalade.cli.inbox import inbox_app
 from escalade.cli.keys import keys_app
 from escalade.cli.logs import configure_logging, log_level
 from escalade.cli.router import router_app
@@ -93,6 +94,7 @@ app.add_typer(verifier_app, name="verifier")
 app.add_typer(keys_app, name="keys")
 app.add_typer(budget_app, name="budget")
 app.add_typer(audit_app, name="audit")
+app.add_typer(inbox_app, name="inbox")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(api_key_app, name="api-key")
 

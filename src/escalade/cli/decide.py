@@ -36,10 +36,18 @@ from escalade.cli.common import (
 from escalade.exceptions import ConfigError, DecisionError, EscaladeError
 
 if TYPE_CHECKING:
-    from escalade.autonomy import CalibrationRecord, DecisionContext, EscalationEngine, EscalationMetrics, Labelled
+    from escalade.autonomy import (
+        CalibrationRecord,
+        Decision,
+        DecisionContext,
+        EscalationEngine,
+        EscalationMetrics,
+        EscalationResult,
+        Labelled,
+    )
     from escalade.store import SqlStore
 
-__all__ = ["decide_command", "outcome_command"]
+__all__ = ["answer_each", "decide_command", "outcome_command"]
 
 WorkspaceOption = Annotated[str, typer.Option(help="Workspace whose history, thresholds and audit trail are used.")]
 ProfileOption = Annotated[
@@ -81,12 +89,15 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, object]]:
         )
 
 
-def _answer_each(stream: TextIO, answer: Callable[[Any], dict[str, Any]]) -> tuple[int, int]:
-    """Answer every line, printing each answer as it comes; returns (answered, failed)."""
+def answer_each(
+    stream: TextIO, answer: Callable[[Any], dict[str, Any]], *, errors: tuple[type[Exception], ...] = ()
+) -> tuple[int, int]:
+    """Answer every JSON line of ``stream``, printing each answer as it comes; a line whose answer raises
+    a :class:`DecisionError` (or one of ``errors``) gets its error line. Returns (answered, failed)."""
     from escalade.autonomy import answer_items
 
     answered = failed = 0
-    for line in answer_items(_lines(stream), answer):
+    for line in answer_items(_lines(stream), answer, errors=errors):
         print_json(json.dumps(line))
         sys.stdout.flush()
         if "error" in line:
@@ -201,6 +212,16 @@ def decide_command(
     audit_rate: Annotated[
         float, typer.Option("--audit-rate", help="Share of decisions drawn for the audit sample.")
     ] = 0.05,
+    inbox: Annotated[
+        bool, typer.Option("--inbox/--no-inbox", help="Put each escalated decision in the inbox (its inbox_id).")
+    ] = True,
+    assign: Annotated[
+        list[str] | None,
+        typer.Option("--assign", metavar="NAME", help="Who may answer escalated decisions (repeat; role:NAME)."),
+    ] = None,
+    inbox_ttl: Annotated[
+        float | None, typer.Option("--inbox-ttl", metavar="SECONDS", help="Escalated decisions expire after this.")
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -214,6 +235,9 @@ def decide_command(
         "--remove-calibration": remove_calibration is not None,
     }
     _check_options({"--target-rate": target_rate, "--audit-rate": audit_rate}, modes)
+    if inbox_ttl is not None and not 0 < inbox_ttl <= MAX_INBOX_TTL_S:
+        raise fail(f"--inbox-ttl must be in (0, {MAX_INBOX_TTL_S:g}] seconds, got {inbox_ttl}")
+    assign = _assignees(assign or [])
     context = DecisionContext(workspace=workspace, agent=agent)  # checks the names before anything is read
     store, engine = _engine(db, profile, rules, profiles, target_rate, rate_control, audit_rate)
     with store:
@@ -226,7 +250,19 @@ def decide_command(
         elif remove_calibration is not None:
             _remove_calibration(engine, remove_calibration, workspace, json_out)
         else:
-            _decide_lines(engine, context, details)
+            waiting = _inbox_of(store, engine, context.workspace, assign or [], inbox_ttl) if inbox else None
+            _decide_lines(engine, context, details, waiting)
+
+
+#: Longest an escalated decision may wait in the inbox (a year).
+MAX_INBOX_TTL_S = 366 * 86_400.0
+
+
+def _assignees(names: list[str]) -> list[str]:
+    """The ``--assign`` names, checked before anything is read."""
+    from escalade.inbox._items import check_name
+
+    return [check_name(n, what="--assign") for n in names]
 
 
 def _check_options(rates: Mapping[str, float], modes: Mapping[str, bool]) -> None:
@@ -275,12 +311,36 @@ def _remove_calibration(engine: EscalationEngine, calibration_id: str, workspace
     _print_removed(removed, engine.store.calibration(workspace), json_out)
 
 
-def _decide_lines(engine: EscalationEngine, context: DecisionContext, details: bool) -> None:
-    """The default mode: one answer line per decision line on stdin (``details``: everything)."""
+def _inbox_of(
+    store: SqlStore, engine: EscalationEngine, workspace: str, assignees: list[str], ttl_s: float | None
+) -> Callable[[EscalationResult, Decision], str]:
+    """What puts an escalated decision in the inbox of ``workspace`` and gives its inbox id."""
+    from escalade.inbox import Inbox
 
+    inbox = Inbox(store.inbox, engine)
+
+    def put(result: EscalationResult, decision: Decision) -> str:
+        return inbox.escalated(result, decision, workspace=workspace, assignees=assignees, ttl_s=ttl_s).id
+
+    return put
+
+
+def _decide_lines(
+    engine: EscalationEngine,
+    context: DecisionContext,
+    details: bool,
+    inbox: Callable[[EscalationResult, Decision], str] | None,
+) -> None:
+    """The default mode: one answer line per decision line on stdin (``details``: everything); escalated
+    ones go in the inbox, when ``inbox`` is given."""
     from escalade.autonomy import decision_answer
+    from escalade.exceptions import InboxError
 
-    _, failed = _answer_each(sys.stdin, lambda item: decision_answer(engine, item, context, details=details))
+    _, failed = answer_each(
+        sys.stdin,
+        lambda item: decision_answer(engine, item, context, details=details, on_escalated=inbox),
+        errors=(InboxError,),
+    )
     if failed:
         err_console().print(f"{failed} line(s) could not be decided (see their error lines)", markup=False)
 
@@ -345,7 +405,7 @@ def outcome_command(
     DecisionContext(workspace=workspace)  # checks the name before anything is read
     store, engine = _engine(db, DEFAULT_PROFILE, None, None, 0.05, True, 0.0)
     with store:
-        _answer_each(sys.stdin, lambda item: outcome_answer(engine, item, workspace=workspace))
+        answer_each(sys.stdin, lambda item: outcome_answer(engine, item, workspace=workspace))
 
 
 def _print_metrics(m: EscalationMetrics, json_out: bool) -> None:

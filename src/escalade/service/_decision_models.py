@@ -40,6 +40,8 @@ class DecisionAnswer(BaseModel):
     type: str
     reasons: list[str]
     rule_hits: list[str]
+    #: An escalated decision's item in the inbox, where a person answers it (``GET .../wait`` waits for that).
+    inbox_id: str | None = None
 
 
 class ItemError(BaseModel):

@@ -27,13 +27,17 @@ from fastapi.responses import JSONResponse
 from escalade.autonomy import (
     DEFAULT_PROFILE,
     PROFILES,
+    Decision,
     DecisionContext,
     EscalationEngine,
+    EscalationResult,
     answer_items,
     answer_one,
     decision_answer,
     outcome_answer,
 )
+from escalade.exceptions import InboxError
+from escalade.inbox import Inbox
 from escalade.service._auth import Principal, require_key
 from escalade.service._decision_models import (
     MAX_BATCH,
@@ -89,7 +93,7 @@ def _answer(body: dict[str, Any], key: str, answer: Callable[[Any], dict[str, An
     items = _batch(body, key)
     if items is None:
         return JSONResponse(answer_one(body, answer))
-    answers = list(answer_items(enumerate(items, start=1), answer))
+    answers = list(answer_items(enumerate(items, start=1), answer, errors=(InboxError,)))
     failed = sum("error" in a for a in answers)
     return JSONResponse({"answers": answers, "answered": len(answers) - failed, "failed": failed})
 
@@ -115,9 +119,13 @@ def decide(
     state = state_of(request)
     context = DecisionContext(workspace=principal.workspace, agent=agent)
     engine = _engine(state)
+    inbox = Inbox(state.store.inbox, engine)
+
+    def waiting(result: EscalationResult, decision: Decision) -> str:
+        return inbox.escalated(result, decision, workspace=principal.workspace).id
 
     def answer(item: object) -> dict[str, Any]:
-        line = decision_answer(engine, item, context, details=details, profile=profile)
+        line = decision_answer(engine, item, context, details=details, profile=profile, on_escalated=waiting)
         state.metrics.decisions.labels("escalate" if line["escalate"] else "proceed").inc()
         return line
 
