@@ -9,15 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.cli.helpers import answers as _answers
 from tests.cli.helpers import invoke
-
-
-def _lines(*items: dict[str, Any] | str) -> str:
-    return "\n".join(i if isinstance(i, str) else json.dumps(i) for i in items) + "\n"
-
-
-def _answers(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+from tests.cli.helpers import json_lines as _lines
 
 
 @pytest.fixture
@@ -430,7 +424,11 @@ def test_audit_key_set_on_an_existing_trail(db: str) -> None:
     """A key set later verifies the mixed trail; a missing or wrong key is said so (exit 2), and drops are refused."""
     invoke("decide", "--db", db, stdin=_lines({"id": "a", "description": "Fix a typo"}))
     invoke(
-        "decide", "--db", db, stdin=_lines({"id": "b", "description": "Fix a typo"}), env={"ESCALADE_AUDIT_KEY": "k1"}
+        "decide",
+        "--db",
+        db,
+        stdin=_lines({"id": "b", "description": "Fix a typo"}),
+        env={"ESCALADE_AUDIT_KEY": "k1"},
     )
     code, out, _ = invoke("audit", "verify", "--db", db, env={"ESCALADE_AUDIT_KEY": "k1"})
     assert code == 0

@@ -9,18 +9,12 @@ from typing import Any
 
 import pytest
 
+from tests.cli.helpers import answers as _answers
 from tests.cli.helpers import invoke
+from tests.cli.helpers import json_lines as _lines
 
 DEPLOY = {"id": "d1", "description": "Deploy the payment service to production", "affected_systems": ["payments"]}
 TYPO = {"id": "d2", "description": "Fix a typo in the README", "environment": "development"}
-
-
-def _lines(*items: dict[str, Any] | str) -> str:
-    return "\n".join(i if isinstance(i, str) else json.dumps(i) for i in items) + "\n"
-
-
-def _answers(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 @pytest.fixture
