@@ -124,6 +124,7 @@ def test_due_sends_a_batch_once_and_marks_it_sent(inbox: tuple[Inbox, Clock]) ->
     batch = box.due(person="ana")
     assert batch is not None
     assert {i.decision_id for i in batch.items} == {"d1", "d2"}  # bo's item is not ana's
+    assert {i.state for i in batch.items} == {InboxState.SENT}  # as sent, not as they were read
     assert all(box.get(i.id).state is InboxState.SENT and box.get(i.id).batch_id == batch.id for i in batch.items)
     assert box.due(person="ana") is None  # sent already
 

@@ -147,7 +147,7 @@ class Inbox:
             if moved is not None:  # another process sent it first: it is in that batch
                 sent.append(moved)
         logger.debug("batch %s for %s: %d items (%s)", batch.id, person, len(sent), batch.reason)
-        return batch if len(sent) == len(batch.items) else _only(batch, sent)
+        return _as_sent(batch, sent)
 
     def respond(
         self, ref: str, answer: InboxAnswer | dict[str, Any], *, workspace: str = "default", roles: tuple[str, ...] = ()
@@ -221,14 +221,15 @@ def _change(item: InboxItem, answer: InboxAnswer, now: datetime) -> tuple[InboxS
     return InboxState.ANSWERED, {"response": record, "answered_at": now, "answered_by": answer.by}
 
 
-def _only(batch: DecisionBatch, sent: list[InboxItem]) -> DecisionBatch | None:
-    """``batch`` with only the items this call sent (``None``: another process sent them all)."""
-    if not sent:
+def _as_sent(batch: DecisionBatch, sent: list[InboxItem]) -> DecisionBatch | None:
+    """``batch`` with the items as this call sent them, without those another process sent first
+    (``None``: it sent them all)."""
+    moved = {i.id: i for i in sent}
+    if not moved:
         return None
-    kept = {i.id for i in sent}
-    groups = []
-    for group in batch.groups:
-        items = tuple(i for i in sent if i.id in {g.id for g in group.items})
-        if items:
-            groups.append(replace(group, items=items))
-    return replace(batch, items=tuple(i for i in sent if i.id in kept), groups=tuple(groups))
+    groups = (replace(g, items=tuple(moved[i.id] for i in g.items if i.id in moved)) for g in batch.groups)
+    return replace(
+        batch,
+        items=tuple(moved[i.id] for i in batch.items if i.id in moved),
+        groups=tuple(g for g in groups if g.items),
+    )
