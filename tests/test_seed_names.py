@@ -471,9 +471,10 @@ def test_compute_confidence_errors_name_the_factor(
 
 
 def test_recorded_outcomes_move_the_historical_success_rate() -> None:
-    """Seed 003's ``record_outcome`` / ``get_historical_success_rate``: outcomes of decisions move the type's rate."""
+    """Seed 003's ``record_outcome`` / ``get_historical_success_rate``: outcomes of decisions move the type's rate
+    (with seed 003's fixed prior 0.7 it is the factor itself; by default the factor's prior is the decision's own)."""
     store = MemoryAutonomyStore()
-    controller = AutonomyController(store)
+    controller = AutonomyController(store, prior_success_rate=0.7)
     engine = EscalationEngine(store, controller=controller)
     assert controller.get_historical_success_rate("fix") == 0.7  # the prior, before any outcome
     for i, success in enumerate([True, True, False]):

@@ -24,7 +24,7 @@ from escalade.autonomy import (
 )
 from escalade.autonomy import _lexicon as lexicon
 from escalade.autonomy._classify_facts import Resolver
-from escalade.autonomy._controller import risk_of
+from escalade.autonomy._factors import risk_of
 
 classify = DecisionClassifier().classify
 

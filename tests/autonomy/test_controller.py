@@ -20,8 +20,8 @@ from escalade.autonomy._controller import (
     AutonomyController,
     ConfidenceFactor,
     ConfidenceWeights,
-    complexity_of,
 )
+from escalade.autonomy._factors import complexity_of
 from escalade.exceptions import ConfigError
 from tests.autonomy.factories import NOW, audit_draft, decision_record
 
@@ -81,23 +81,26 @@ def _history(store: MemoryAutonomyStore, successes: int, failures: int, **kwargs
         store.set_outcome("default", record.decision_id, outcome, NOW, draft)
 
 
-def test_cold_start_uses_the_prior() -> None:
-    """With no history, past success is the prior 0.7 and familiarity 0."""
-    factors = AutonomyController().factors(Decision(description="Fix a typo"), DecisionContext())
+def test_cold_start_uses_a_fixed_prior_when_given() -> None:
+    """With no history and ``prior_success_rate=0.7`` (seed 003), past success is 0.7; production
+    work brings no prior experience."""
+    decision = Decision(description="Deploy the web app", environment="production")
+    factors = AutonomyController(prior_success_rate=0.7).factors(decision, DecisionContext())
     assert factors["past_success_rate"].value == pytest.approx(0.7)
     assert factors["familiarity"].value == 0.0
-    assert {f.source for f in factors.values()} == {"history", "classifier", "context"}
+    assert {f.source for f in factors.values()} == {"prior", "classifier", "context"}
 
 
 def test_history_moves_past_success_and_familiarity() -> None:
     """Successes raise the past success rate (Beta posterior) and familiarity grows with experience."""
     store = MemoryAutonomyStore()
     _history(store, 16, 4)
-    factors = AutonomyController(store).factors(
-        Decision(description="Fix a typo", type=DecisionType.MAINTENANCE), DecisionContext()
+    factors = AutonomyController(store, prior_success_rate=0.7).factors(
+        Decision(description="Fix a typo", type=DecisionType.MAINTENANCE, scope="component"), DecisionContext()
     )
     assert factors["past_success_rate"].value == pytest.approx((16 + 0.7 * 4) / (20 + 4))
     assert factors["familiarity"].value == pytest.approx(20 / 30)
+    assert factors["past_success_rate"].source == factors["familiarity"].source == "history"
 
 
 def test_files_seen_before_are_familiar() -> None:
@@ -121,7 +124,7 @@ def test_files_seen_before_are_familiar() -> None:
     [
         ("cautious", {"risk": 0.9}, "caller", 0.9),  # more cautious: used
         ("cautious", {"risk": 0.0}, "classifier", None),  # less cautious: ignored
-        ("cautious", {"past_success_rate": 1.0}, "history", None),
+        ("cautious", {"past_success_rate": 1.0}, "prior", None),  # no history yet: the prior's
         ("cautious", {"past_success_rate": 0.1}, "caller", 0.1),
         ("ignore", {"risk": 0.9}, "classifier", None),
         ("trust", {"risk": 0.0}, "caller", 0.0),
@@ -198,3 +201,36 @@ def test_code_complexity_counts_with_a_root(tmp_path: Path) -> None:
     assert "cyclomatic complexity 31" in detail
     escaping = Decision(description="Refactor g", affected_files=("../outside.py",))
     assert complexity_of(escaping, c, tmp_path)[0] == complexity_of(escaping, c, None)[0]
+
+
+def test_cold_start_prior_comes_from_the_decision_itself() -> None:
+    """With no history, local reversible non-production work starts trusted; production, irreversible
+    or system-wide work keeps at most seed 003's 0.7 and no prior experience."""
+    controller = AutonomyController()
+    local = controller.factors(
+        Decision(description="Rename a helper in utils.py", affected_files=["src/utils.py"], environment="development"),
+        DecisionContext(),
+    )
+    assert local["past_success_rate"].source == local["familiarity"].source == "prior"
+    assert local["past_success_rate"].value == pytest.approx(0.5 + 0.4 * (1 - local["risk"].value))
+    assert 0 < local["familiarity"].value <= 0.5
+    assert "scope local" in local["past_success_rate"].detail
+    for cautious in (
+        Decision(description="Restart the API", environment="production"),
+        Decision(description="Drop the scratch table", reversible=False, environment="development"),
+        Decision(description="Rename the config key everywhere", scope="system-wide"),
+    ):
+        factors = controller.factors(cautious, DecisionContext())
+        assert factors["past_success_rate"].value <= 0.7, cautious.description
+        assert factors["familiarity"].value == 0.0, cautious.description
+
+
+def test_the_prior_fades_as_history_grows() -> None:
+    """Failures pull past success below the prior, and with history its source is the history."""
+    store = MemoryAutonomyStore()
+    _history(store, 0, 30)
+    decision = Decision(description="Fix a typo", type=DecisionType.MAINTENANCE)
+    fresh = AutonomyController().factors(decision, DecisionContext(workspace="fresh"))
+    learned = AutonomyController(store).factors(decision, DecisionContext())
+    assert learned["past_success_rate"].source == "history"
+    assert learned["past_success_rate"].value < 0.2 < fresh["past_success_rate"].value

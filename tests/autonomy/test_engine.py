@@ -341,6 +341,39 @@ def test_unusual_needs_history() -> None:
     assert first.unusual == ("first data decision in 6",)
 
 
+_LOW_RISK = [
+    "Rename the helper parse_row to read_row in {f}",
+    "Add a unit test for the date parser in {f}",
+    "Fix the spelling of 'recieve' in a comment in {f}",
+    "Reformat {f} with the project's formatter",
+    "Add type hints to the private helpers in {f}",
+    "Extract a small function from the loop in {f}",
+]
+
+
+@pytest.mark.parametrize("environment", [None, "development", "staging"])
+@pytest.mark.parametrize("template", _LOW_RISK)
+def test_fresh_workspace_lets_low_risk_local_work_proceed(template: str, environment: str | None) -> None:
+    """Cold start: with no history at all, low-risk, local, reversible, non-production work proceeds
+    under the balanced profile, on priors from the decision itself, and nothing is 'unusual'."""
+    engine = EscalationEngine(MemoryAutonomyStore(), rng=random.Random(0))
+    decision = {"description": template.format(f="src/app/util.py"), "affected_files": ["src/app/util.py"]}
+    result = engine.evaluate({**decision, **({"environment": environment} if environment else {})})
+    assert not result.should_escalate, result.reasons
+    assert result.unusual == ()
+    assert result.factors["past_success_rate"].source == "prior"
+
+
+def test_fresh_workspace_still_escalates_what_rules_force() -> None:
+    """Cold start changes nothing for what a rule or criticality forces, under every middle profile."""
+    for profile in ("balanced", "confident", "trusting"):
+        engine = EscalationEngine(MemoryAutonomyStore(), profile=profile, rng=random.Random(0))
+        for decision in ESCALATE:
+            result = engine.evaluate(decision)
+            assert result.should_escalate, (profile, decision["id"], result.reasons)
+            assert result.forced, (profile, decision["id"], result.reasons)
+
+
 def test_rate_control_moves_only_on_threshold_decisions(engine: EscalationEngine) -> None:
     """Forced escalations do not wind the rate offset down; threshold decisions move it by η·(e − target)."""
     engine.evaluate({"description": "Rotate the JWT signing keys"})  # forced

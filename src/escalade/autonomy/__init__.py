@@ -62,6 +62,7 @@ from escalade.autonomy._decisions import (
     parse_decision,
 )
 from escalade.autonomy._engine import EscalationEngine, EscalationResult, OutcomeResult
+from escalade.autonomy._factors import Prior, prior_of
 from escalade.autonomy._history import (
     MAX_AREA,
     QUICK_RESPONSE_S,
@@ -219,6 +220,7 @@ __all__ = [
     "NotOf",
     "Outcome",
     "OutcomeResult",
+    "Prior",
     "Priority",
     "RateControl",
     "Response",
@@ -258,6 +260,7 @@ __all__ = [
     "parse_decision",
     "parse_outcome",
     "percent_slower_of",
+    "prior_of",
     "profile_table",
     "verify_chain",
     "verify_trail",

@@ -8,8 +8,8 @@ Confidence is a weighted sum of four factors, each in [0, 1]::
 and says which:
 
 - ``past_success_rate`` (**history**): the share of this workspace's labelled decisions of the same
-  type where the agent's proposed action was right, as a Beta posterior mean with a prior of 0.7
-  worth 4 decisions (so a new workspace starts at 0.7, and one failure early on does not zero it);
+  type where the agent's proposed action was right, as a Beta posterior mean with a prior worth 4
+  decisions (so one failure early on does not zero it);
 - ``familiarity`` (**history**): experience with the type (``n / (n + 10)`` labelled decisions),
   averaged with how often the affected files and systems were touched successfully before;
 - ``risk`` (**classifier**): production, security, deletion, irreversibility, breaking changes,
@@ -17,6 +17,15 @@ and says which:
 - ``complexity`` (**context**): files, systems and scope touched, a breaking change, steps and
   invariants named in the description, and (with a repository root) the cyclomatic complexity of the
   affected Python files.
+
+**Cold start.** Where the workspace has no history for a factor, the factor comes from a **prior**
+of the decision's own risk, scope, environment and reversibility (:func:`~escalade.autonomy._factors.prior_of`), marked
+``prior``, not from the empty history: ``past_success_rate``'s prior is ``0.5 + 0.4·(1 − risk)``
+for local, reversible, non-production work and at most 0.7 (seed 003's prior) for the rest, and
+local, reversible, non-production work counts as up to half of ``familiarity_scale`` decisions'
+worth of experience, less as its risk grows (none at risk 0.6; none for the rest). The history's
+weight grows with every labelled decision, so the prior fades. A fixed ``prior_success_rate``
+(seed 003's 0.7) turns the decision's own prior off for that factor.
 
 Factors the *caller* states (``Decision.confidence_factors``) are never taken on trust: by default
 (``caller_factors="cautious"``) one is used only where it makes the decision more cautious, and it
@@ -35,15 +44,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from escalade.autonomy._classify import Classification, DecisionClassifier
-from escalade.autonomy._decisions import Decision, DecisionContext, DecisionType, Environment, Scope, parse_decision
+from escalade.autonomy._decisions import Decision, DecisionContext, DecisionType, parse_decision
+from escalade.autonomy._factors import CAUTIOUS_PRIOR, Prior, complexity_of, prior_of, risk_of
 from escalade.autonomy._history import AutonomyStore, Outcome, TypeStats, area_keys
 from escalade.autonomy._memory import MemoryAutonomyStore
 from escalade.autonomy._profiles import DEFAULT_PROFILE, PROFILES, AutomationProfile
-from escalade.autonomy._text import Cue, Words
 from escalade.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -59,7 +67,7 @@ __all__ = [
     "FactorSource",
 ]
 
-FactorSource = Literal["history", "classifier", "context", "caller"]
+FactorSource = Literal["history", "prior", "classifier", "context", "caller"]
 CallerPolicy = Literal["ignore", "cautious", "trust"]
 #: The four factors, in formula order.
 FACTOR_NAMES = ("past_success_rate", "familiarity", "risk", "complexity")
@@ -128,119 +136,6 @@ class EscalationDecision:
         }
 
 
-_TYPE_RISK = {
-    DecisionType.SECURITY: 0.2,
-    DecisionType.DEPLOYMENT: 0.15,
-    DecisionType.DATA: 0.15,
-    DecisionType.ARCHITECTURE: 0.15,
-    DecisionType.RESOURCE: 0.1,
-    DecisionType.INTEGRATION: 0.1,
-    DecisionType.CONFIGURATION: 0.08,
-    DecisionType.GENERAL: 0.05,
-    DecisionType.FIX: 0.05,
-    DecisionType.MAINTENANCE: 0.02,
-}
-_ENV_RISK = {Environment.PRODUCTION: 0.45, Environment.STAGING: 0.1, Environment.DEVELOPMENT: 0.0, None: 0.05}
-_INVARIANT_CUES = tuple(
-    Cue.of(p)
-    for p in (
-        "invariant",
-        "consistency",
-        "consistent",
-        "transaction",
-        "concurrency",
-        "concurrent",
-        "migration",
-        "backward compatible",
-        "backwards compatible",
-        "idempotent",
-        "ordering",
-        "lock",
-        "distributed",
-        "race",
-        "atomic",
-        "zero downtime",
-    )
-)
-_STEP_WORDS = frozenset({"then", "also", "after", "afterwards", "finally", "plus", "before"})
-_MAX_SOURCE_BYTES = 1_000_000
-
-
-def _noisy_or(parts: Mapping[str, float]) -> tuple[float, str]:
-    doubt = 1.0
-    for value in parts.values():
-        doubt *= 1.0 - min(max(value, 0.0), 1.0)
-    shown = ", ".join(f"{name} {value:.2f}" for name, value in parts.items() if value > 0) or "nothing notable"
-    return 1.0 - doubt, shown
-
-
-def risk_of(c: Classification) -> tuple[float, str]:
-    """Risk in [0, 1] from a classification, and the parts that made it up."""
-    parts = {
-        f"type {c.type.value}": _TYPE_RISK[c.type],
-        f"environment {c.environment.value if c.environment else 'unknown'}": _ENV_RISK[c.environment],
-        "security": 0.4 if c.security_sensitive else 0.0,
-        "deletion": 0.3 + 0.3 * min(math.log10(c.record_count + 1) / 5, 1.0) if c.deletion else 0.0,
-        "irreversible": 0.0 if c.reversible else 0.35,
-        "breaking change": 0.35 if c.breaking_change else 0.0,
-        "compliance": 0.4 if c.affects_compliance else 0.0,
-        "cost": min(c.estimated_cost / 1000, 1.0) * 0.5,
-        "slow-down": min(-c.performance_impact / 50, 1.0) * 0.4 if c.performance_impact < 0 else 0.0,
-        f"scope {c.scope.value}": (
-            0.05
-            if c.sources.get("scope") == "default"
-            else {Scope.SYSTEM_WIDE: 0.3, Scope.COMPONENT: 0.1}.get(c.scope, 0.0)
-        ),
-        "urgent": 0.1 if c.urgent else 0.0,
-        "money": 0.25 if c.money else 0.0,
-        "records touched": 0.0 if c.deletion else min(math.log10(c.record_count + 1) / 6, 1.0) * 0.3,
-    }
-    if c.read_only:  # looking changes nothing: a quarter of the risk
-        parts = {f"{name} (read-only)": value / 4 for name, value in parts.items()}
-    return _noisy_or(parts)
-
-
-def _code_complexity(decision: Decision, root: Path | None) -> int:
-    """The highest cyclomatic complexity among the affected Python files inside ``root`` (0 if none)."""
-    if root is None:
-        return 0
-    from escalade.codebase import analyze_file  # noqa: PLC0415  (radon, only with a repository root)
-
-    base = root.resolve()
-    highest = 0
-    for name in decision.affected_files:
-        path = (base / name).resolve()
-        if path.suffix != ".py" or not path.is_relative_to(base) or not path.is_file():
-            continue
-        try:
-            if path.stat().st_size > _MAX_SOURCE_BYTES:
-                continue
-            highest = max(highest, analyze_file(str(path), path.read_text(encoding="utf-8")).max_complexity)
-        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
-            continue
-    return highest
-
-
-def complexity_of(decision: Decision, c: Classification, root: Path | None = None) -> tuple[float, str]:
-    """Complexity in [0, 1] from what the decision touches and says, and the parts that made it up."""
-    words = Words.of(decision.description)
-    steps = sum(1 for w in words.raw if w in _STEP_WORDS) + decision.description.count(";")
-    invariants = sum(1 for cue in _INVARIANT_CUES if cue.find(words) is not None)
-    code = _code_complexity(decision, root)
-    parts = {
-        "files": 0.5 * (1 - math.exp(-len(decision.affected_files) / 10)),
-        "systems": min(0.15 * (len(decision.affected_systems) - 1), 0.45),
-        f"scope {c.scope.value}": {Scope.SYSTEM_WIDE: 0.4, Scope.COMPONENT: 0.15}.get(c.scope, 0.0)
-        if c.sources.get("scope") != "default"
-        else 0.1,
-        "breaking change": 0.3 if c.breaking_change else 0.0,
-        "steps": min(0.05 * steps, 0.2),
-        "invariants": min(0.15 * invariants, 0.3),
-        f"cyclomatic complexity {code}": min(max(code - 5, 0) / 25, 1.0) * 0.5,
-    }
-    return _noisy_or(parts)
-
-
 class AutonomyController:
     """Computes confidence from trusted factors and compares it with a profile's threshold."""
 
@@ -251,13 +146,14 @@ class AutonomyController:
         weights: ConfidenceWeights | None = None,
         classifier: DecisionClassifier | None = None,
         caller_factors: CallerPolicy = "cautious",
-        prior_success_rate: float = 0.7,
+        prior_success_rate: float | None = None,
         prior_strength: float = 4.0,
         familiarity_scale: float = 10.0,
     ) -> None:
         if caller_factors not in ("ignore", "cautious", "trust"):
             raise ConfigError("caller_factors is ignore, cautious or trust", field="caller_factors")
-        if not 0 <= prior_success_rate <= 1 or prior_strength <= 0 or familiarity_scale <= 0:
+        fixed = 0.5 if prior_success_rate is None else prior_success_rate
+        if not 0 <= fixed <= 1 or prior_strength <= 0 or familiarity_scale <= 0:
             raise ConfigError(
                 "prior_success_rate must be in [0, 1]; prior_strength and familiarity_scale > 0",
                 field="prior_success_rate",
@@ -276,44 +172,71 @@ class AutonomyController:
         """The four factors, each from its trusted source, then the caller's under the caller policy."""
         c = classification or self.classifier.classify(decision)
         stats = self.store.type_stats(context.workspace, c.type.value)
-        labelled = stats.successes + stats.failures
-        past = self._past_success_rate(stats)
-        type_familiarity = labelled / (labelled + self.familiarity_scale)
-        areas = list(area_keys(decision.affected_files, decision.affected_systems))
-        familiarity, detail = type_familiarity, f"{labelled} labelled {c.type.value} decisions"
-        if areas:
-            seen = self.store.area_stats(context.workspace, areas)
-            known = [
-                seen[a].successes / (seen[a].successes + seen[a].failures + 1) if a in seen else 0.0 for a in areas
-            ]
-            area_familiarity = sum(known) / len(known)
-            familiarity = (type_familiarity + area_familiarity) / 2
-            detail += f"; {sum(1 for a in areas if a in seen)} of {len(areas)} files/systems seen before"
         risk, risk_detail = risk_of(c)
+        prior = prior_of(c, risk)
         complexity, complexity_detail = complexity_of(decision, c, context.root)
         found = {
-            "past_success_rate": ConfidenceFactor(
-                past, "history", f"{stats.successes} right, {stats.failures} wrong of {c.type.value} (prior 0.7)"
-            ),
-            "familiarity": ConfidenceFactor(familiarity, "history", detail),
+            "past_success_rate": self._past_factor(stats, c, prior),
+            "familiarity": self._familiarity(decision, context, c, stats, prior),
             "risk": ConfidenceFactor(risk, "classifier", risk_detail),
             "complexity": ConfidenceFactor(complexity, "context", complexity_detail),
         }
         return self._with_caller(found, decision)
 
-    def _past_success_rate(self, stats: TypeStats) -> float:
+    def _past_factor(self, stats: TypeStats, c: Classification, prior: Prior) -> ConfidenceFactor:
+        labelled = stats.successes + stats.failures
+        rate = self._prior_rate(prior)
+        value = self._past_success_rate(stats, rate)
+        where = f"prior {rate:.2f}" + (f" from {prior.detail}" if self.prior_success_rate is None else "")
+        if labelled == 0:
+            return ConfidenceFactor(value, "prior", f"no labelled {c.type.value} decisions yet: {where}")
+        return ConfidenceFactor(
+            value, "history", f"{stats.successes} right, {stats.failures} wrong of {c.type.value} ({where})"
+        )
+
+    def _familiarity(
+        self, decision: Decision, context: DecisionContext, c: Classification, stats: TypeStats, prior: Prior
+    ) -> ConfidenceFactor:
+        """Experience with the type and the files and systems touched, the prior's worth included."""
+        labelled = stats.successes + stats.failures
+        pseudo = self.familiarity_scale * prior.experience
+        type_familiarity = (labelled + pseudo) / (labelled + pseudo + self.familiarity_scale)
+        detail = f"{labelled} labelled {c.type.value} decisions"
+        if pseudo:
+            detail += f" and a prior worth {pseudo:.1f} ({prior.detail})"
+        areas = list(area_keys(decision.affected_files, decision.affected_systems))
+        seen = self.store.area_stats(context.workspace, areas) if areas else {}
+        familiarity = type_familiarity
+        if areas:
+            # An area never touched counts as the prior's experience, fading as the type's history grows.
+            unseen = prior.experience * self.familiarity_scale / (self.familiarity_scale + labelled)
+            known = [
+                seen[a].successes / (seen[a].successes + seen[a].failures + 1) if a in seen else unseen for a in areas
+            ]
+            familiarity = (type_familiarity + sum(known) / len(known)) / 2
+            detail += f"; {sum(1 for a in areas if a in seen)} of {len(areas)} files/systems seen before"
+        source: FactorSource = "history" if labelled or seen else "prior"
+        return ConfidenceFactor(familiarity, source, detail)
+
+    def _prior_rate(self, prior: Prior | None) -> float:
+        if self.prior_success_rate is not None:
+            return self.prior_success_rate
+        return prior.success_rate if prior is not None else CAUTIOUS_PRIOR
+
+    def _past_success_rate(self, stats: TypeStats, prior_rate: float) -> float:
         """The Beta posterior mean of being right, from a type's labelled decisions and the prior."""
         labelled = stats.successes + stats.failures
-        return (stats.successes + self.prior_success_rate * self.prior_strength) / (labelled + self.prior_strength)
+        return (stats.successes + prior_rate * self.prior_strength) / (labelled + self.prior_strength)
 
     def get_historical_success_rate(self, operation_type: DecisionType | str, *, workspace: str = "default") -> float:
         """Seed 003's name: the ``past_success_rate`` factor of ``operation_type`` (a :class:`DecisionType`).
 
         The share of the workspace's labelled decisions of the type where the proposed action was
-        right, with the prior (0.7 worth 4 decisions until outcomes say otherwise).
+        right, with a prior worth 4 decisions until outcomes say otherwise: ``prior_success_rate`` if
+        set, else 0.7 (a type alone says nothing of a decision's own risk).
         """
         decision_type = _decision_type(operation_type)
-        return self._past_success_rate(self.store.type_stats(workspace, decision_type.value))
+        return self._past_success_rate(self.store.type_stats(workspace, decision_type.value), self._prior_rate(None))
 
     def record_outcome(
         self, decision_id: str, outcome: Outcome, *, workspace: str = "default", at: datetime | None = None
