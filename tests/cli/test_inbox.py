@@ -118,3 +118,20 @@ def test_a_hostile_template_folder_is_refused_with_the_file(db: str, tmp_path: P
     assert code != 0
     assert "deployment.j2" in err
     assert "includes another file" in err
+
+
+def test_stats_after_answers(db: str) -> None:
+    """``inbox stats`` counts the answer, its response time and the override (modify of an approve)."""
+    _decide(db)
+    given = _lines({"id": "d1", "action": "reject", "by": "ana", "feedback": "not this week"})
+    assert invoke("inbox", "respond", "--db", db, stdin=given)[0] == 0
+    code, out, _ = invoke("inbox", "stats", "--db", db, "--json")
+    assert code == 0
+    stats = json.loads(out)
+    assert (stats["answered"], stats["open"], stats["by_action"]) == (1, 0, {"reject": 1})
+    assert stats["by_person"]["ana"]["interruptions"] == 1
+    assert stats["mean_response_s"] >= 0
+    code, out, _ = invoke("inbox", "stats", "--db", db)
+    assert "batch_efficiency" in out
+    assert "ana" in out
+    assert "1 answered in 1 interruptions" in out

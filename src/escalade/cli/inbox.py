@@ -140,3 +140,31 @@ def wait_command(
     if found is None:
         raise fail(f"no answer to {ref!r} within {timeout:g} s", code=2)
     print_json(json.dumps(found.to_dict()))
+
+
+@inbox_app.command("stats")
+@handle_errors
+def stats_command(
+    workspace: WorkspaceOption = "default",
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Response times, batch efficiency, interruptions per person and the override rate (seed 004 §10)."""
+    from escalade.inbox import inbox_stats, workspace_items
+
+    with open_store(db) as store:
+        stats = inbox_stats(workspace_items(store.inbox, workspace), now=datetime.now(UTC))
+    if json_out:
+        print_json(json.dumps(stats.to_dict()))
+        return
+    console = out_console()
+    shown = {k: v for k, v in stats.to_dict().items() if k not in ("by_person", "by_action")}
+    for name, value in shown.items():
+        console.print(f"{name:20} {'-' if value is None else value}", markup=False)
+    for person, p in stats.by_person.items():
+        console.print(
+            f"{person:20} {p.answered} answered in {p.interruptions} interruptions "
+            f"({p.questions_per_interruption} per interruption, {p.interruptions_per_day}/day), "
+            f"{p.overrides} overrides, {p.mean_response_s:.0f} s on average",
+            markup=False,
+        )

@@ -71,6 +71,16 @@ def serve_command(
             help="Seconds a process keeps what it read of keys and workspace settings (0: read on every request).",
         ),
     ] = 1.0,
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--webhook",
+            help="Tell this URL of inbox items sent and answered (JSON; slack=URL: Slack's body). Repeatable.",
+        ),
+    ] = None,
+    inbox_dispatch: Annotated[
+        float, typer.Option("--inbox-dispatch", help="Seconds between two looks for inbox batches due (0: never).")
+    ] = 30.0,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's and escalade's log level.")] = "info",
     limit_concurrency: Annotated[
         int,
@@ -112,6 +122,8 @@ def serve_command(
         workflow_max_attempts=workflow_attempts,
         cache_ttl_s=cache_ttl,
         max_open_workflows=max_open_workflows,
+        webhooks=" ".join(webhook) if webhook else None,
+        inbox_dispatch_s=inbox_dispatch,
     )
     ServiceSettings.admin_key()  # a bad ESCALADE_ADMIN_KEY is refused before the port is taken
     _run(settings, host=host, port=port, workers=workers, log_level=log_level, concurrency=limit_concurrency,

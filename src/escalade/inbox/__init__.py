@@ -4,6 +4,9 @@
 - :mod:`~escalade.inbox._batching`: what to send a person when (seed 004 §4), availability, groups;
 - :mod:`~escalade.inbox._responses`: a person's answers, checked, and what they tell the engine;
 - :mod:`~escalade.inbox._templates`: how an item reads (seed 004 §7), in a sandbox, as text, Markdown, HTML;
+- :mod:`~escalade.inbox._langgraph`: LangGraph's Agent Inbox shapes (``HumanInterrupt``, ``HumanResponse``);
+- :mod:`~escalade.inbox._webhooks`: webhooks (JSON, Slack) when items are sent or answered;
+- :mod:`~escalade.inbox._stats`: its metrics (seed 004 §10): response times, interruptions, overrides;
 - :mod:`~escalade.inbox._store`: where items live (in memory here; in SQL in :mod:`escalade.store`);
 - :mod:`~escalade.inbox._inbox`: all of it together: :class:`Inbox`.
 """
@@ -20,9 +23,12 @@ from escalade.inbox._batching import (
 )
 from escalade.inbox._inbox import BatchResult, Inbox
 from escalade.inbox._items import FINAL_STATES, OPEN_STATES, ROLE_PREFIX, InboxItem, InboxState, new_item
+from escalade.inbox._langgraph import from_human_response, to_human_interrupt
 from escalade.inbox._responses import Action, BatchAnswer, InboxAnswer, check_answer, outcome_of, parse_answer
+from escalade.inbox._stats import InboxStats, PersonStats, inbox_stats, workspace_items
 from escalade.inbox._store import InboxStore, MemoryInboxStore
 from escalade.inbox._templates import BUILTIN_TEMPLATES, FORMATS, Format, Templates
+from escalade.inbox._webhooks import InboxEvent, Webhook, WebhookKind, WebhookSender, sign, webhook_body
 
 __all__ = [
     "ALWAYS",
@@ -42,15 +48,27 @@ __all__ = [
     "Format",
     "Inbox",
     "InboxAnswer",
+    "InboxEvent",
     "InboxItem",
     "InboxState",
+    "InboxStats",
     "InboxStore",
     "MemoryInboxStore",
+    "PersonStats",
     "Templates",
+    "Webhook",
+    "WebhookKind",
+    "WebhookSender",
     "batch_efficiency",
     "check_answer",
+    "from_human_response",
     "group_related",
+    "inbox_stats",
     "new_item",
     "outcome_of",
     "parse_answer",
+    "sign",
+    "to_human_interrupt",
+    "webhook_body",
+    "workspace_items",
 ]

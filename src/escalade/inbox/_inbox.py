@@ -15,6 +15,9 @@ answer it at the same moment on different replicas; the loser gets an :class:`In
 who answered. A final answer is then recorded as the decision's outcome with the engine (its
 learning and audit trail). If that recording fails, the answer stays stored and the error says the
 outcome was not recorded: record it again with ``escalade outcome``.
+
+``notify`` (a :class:`~escalade.inbox._webhooks.WebhookSender`, say) is told of each batch sent
+and each answer, delegation and deferral, after it is stored.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from escalade.inbox._batching import ALWAYS, WAITING, Availability, BatchManager
 from escalade.inbox._items import OPEN_STATES, InboxItem, InboxState, new_item
 from escalade.inbox._responses import BatchAnswer, InboxAnswer, check_answer, outcome_of, parse_answer
 from escalade.inbox._store import InboxStore, MemoryInboxStore
+from escalade.inbox._webhooks import InboxEvent
 
 __all__ = ["BatchResult", "Inbox", "MemoryInboxStore", "parse_answer"]
 
@@ -69,12 +73,23 @@ class Inbox:
         engine: EscalationEngine | None = None,
         *,
         batching: BatchManager | None = None,
+        notify: Callable[[InboxEvent], None] | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.store = store
         self.engine = engine
         self.batching = batching or BatchManager()
+        self.notify = notify
         self._clock = clock
+
+    def _tell(self, event: InboxEvent) -> None:
+        """Hand ``event`` to ``notify``; its failure is logged, never the caller's."""
+        if self.notify is None:
+            return
+        try:
+            self.notify(event)
+        except Exception:  # a notification must not undo or fail an answer already stored
+            logger.warning("inbox.%s notification failed", event.kind, exc_info=True)
 
     def escalated(
         self,
@@ -129,13 +144,20 @@ class Inbox:
         self,
         workspace: str = "default",
         *,
-        person: str,
+        person: str | None,
         roles: tuple[str, ...] = (),
         availability: Availability = ALWAYS,
     ) -> DecisionBatch | None:
-        """The batch to send ``person`` now, its items marked ``sent`` (``None``: nothing to send yet)."""
+        """The batch to send ``person`` now, its items marked ``sent`` (``None``: nothing to send yet).
+
+        ``person=None`` is the workspace's shared queue: the items assigned to nobody in particular.
+        """
         now = self._clock()
-        mine = [i for i in self.open_items(workspace, person=person, roles=roles) if i.state in WAITING]
+        mine = [
+            i
+            for i in self.open_items(workspace, person=person, roles=roles)
+            if i.state in WAITING and (person is not None or not i.assignees)
+        ]
         batch = self.batching.due(mine, now, availability)
         if batch is None:
             return None
@@ -147,7 +169,10 @@ class Inbox:
             if moved is not None:  # another process sent it first: it is in that batch
                 sent.append(moved)
         logger.debug("batch %s for %s: %d items (%s)", batch.id, person, len(sent), batch.reason)
-        return _as_sent(batch, sent)
+        found = _as_sent(batch, sent)
+        if found is not None:
+            self._tell(InboxEvent(kind="sent", workspace=workspace, items=found.items, at=now, batch=found))
+        return found
 
     def respond(
         self, ref: str, answer: InboxAnswer | dict[str, Any], *, workspace: str = "default", roles: tuple[str, ...] = ()
@@ -164,6 +189,8 @@ class Inbox:
                 break
         else:
             raise InboxError("it kept changing while this answer was given; read it again", item_id=ref)
+        kind = "answered" if moved.state is InboxState.ANSWERED else moved.state.value
+        self._tell(InboxEvent(kind=kind, workspace=workspace, items=(moved,), at=now))  # type: ignore[arg-type]
         outcome = outcome_of(item, given, now=now)
         if outcome is not None and self.engine is not None:
             try:

@@ -20,8 +20,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from escalade.exceptions import EscaladeError
-from escalade.service import admin, admin_settings, chat, decisions, escalation, health, metrics_route
+from escalade.service import admin, admin_settings, chat, decisions, escalation, health, inbox_api, metrics_route
 from escalade.service._errors import ApiError, error_body, from_escalade_error, from_validation_errors
+from escalade.service._inbox_dispatch import start_inbox
 from escalade.service._jobs import start_workflows
 from escalade.service._metrics import ServiceMetrics
 from escalade.service._middleware import ServiceMiddleware
@@ -49,7 +50,7 @@ _KEYED: list[dict[str, list[str]]] = [{"bearerKey": []}, {"headerKey": []}]
 #: A feature's start (given the state, it returns its stop, or ``None``), run in the app's lifespan.
 Feature = Callable[[ServiceState], Awaitable[Callable[[], Awaitable[None]] | None]]
 #: The features started with every app, in order (the workflow runner, say).
-_FEATURES: tuple[Feature, ...] = (start_workflows,)
+_FEATURES: tuple[Feature, ...] = (start_workflows, start_inbox)
 #: The routers of every app.
 _ROUTERS = (
     health.router,
@@ -59,6 +60,7 @@ _ROUTERS = (
     metrics_route.router,
     chat.router,
     decisions.router,
+    inbox_api.router,
 )
 
 

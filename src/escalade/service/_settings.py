@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Literal
 
 from escalade.exceptions import ConfigError
+from escalade.inbox import Webhook
 from escalade.providers import SecretKey
 
-__all__ = ["ADMIN_KEY_ENV", "DEFAULT_MAX_BODY_BYTES", "ServiceSettings"]
+__all__ = ["ADMIN_KEY_ENV", "DEFAULT_MAX_BODY_BYTES", "WEBHOOK_SECRET_ENV", "ServiceSettings"]
 
 #: The environment variable holding the administrator's key (creates workspaces and keys, reads /metrics).
 ADMIN_KEY_ENV = "ESCALADE_ADMIN_KEY"
+#: The environment variable holding the secret that signs webhook requests.
+WEBHOOK_SECRET_ENV = "ESCALADE_WEBHOOK_SECRET"
 #: Largest request body accepted by default (1 MiB); ``--max-body-bytes`` changes it.
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 #: Longest a process may keep what it read of keys and workspace settings (a revoked key's grace).
@@ -77,6 +80,11 @@ class ServiceSettings:
     cache_ttl_s: float = 1.0
     #: Workflows a workspace may have queued or running at once; a submission past it gets 429.
     max_open_workflows: int = 1000
+    #: Webhooks told of inbox items sent and answered: space-separated ``URL`` (generic JSON) or
+    #: ``slack=URL`` entries, signed with ``ESCALADE_WEBHOOK_SECRET`` when it is set.
+    webhooks: str | None = None
+    #: Seconds between two looks for inbox batches due (sent, and told to the webhooks); 0: never.
+    inbox_dispatch_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.provider not in _UPSTREAMS:
@@ -99,6 +107,19 @@ class ServiceSettings:
             raise ConfigError(f"must be at least 1, got {self.max_open_workflows}", field="max_open_workflows")
         if self.workflow_max_attempts < 1:
             raise ConfigError(f"must be at least 1, got {self.workflow_max_attempts}", field="workflow_max_attempts")
+        if not (math.isfinite(self.inbox_dispatch_s) and 0 <= self.inbox_dispatch_s <= 86_400):
+            raise ConfigError(f"must be 0 to 86400 seconds, got {self.inbox_dispatch_s}", field="inbox_dispatch_s")
+        self.webhook_list()
+
+    def webhook_list(self, env: Mapping[str, str] | None = None) -> tuple[Webhook, ...]:
+        """The webhooks of :attr:`webhooks`, signed with ``ESCALADE_WEBHOOK_SECRET`` if set (a
+        :class:`ConfigError` naming a bad entry)."""
+        secret = (os.environ if env is None else env).get(WEBHOOK_SECRET_ENV, "").strip() or None
+        hooks = []
+        for entry in (self.webhooks or "").split():
+            kind, _, url = entry.partition("=") if entry.startswith(("slack=", "json=")) else ("json", "", entry)
+            hooks.append(Webhook(url, kind, secret=secret))  # type: ignore[arg-type]  # one of the two kinds
+        return tuple(hooks)
 
     @staticmethod
     def admin_key(env: Mapping[str, str] | None = None) -> SecretKey | None:
@@ -132,7 +153,7 @@ class ServiceSettings:
             if not raw:  # unset, or handed over as unset
                 continue
             try:
-                if f.name in ("timeout_s", "workflow_lease_s", "cache_ttl_s"):
+                if f.name in ("timeout_s", "workflow_lease_s", "cache_ttl_s", "inbox_dispatch_s"):
                     given[f.name] = float(raw)
                 elif f.name in ("max_body_bytes", "workflow_max_attempts", "max_open_workflows"):
                     given[f.name] = int(raw)

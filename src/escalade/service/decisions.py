@@ -29,7 +29,6 @@ from escalade.autonomy import (
     PROFILES,
     Decision,
     DecisionContext,
-    EscalationEngine,
     EscalationResult,
     answer_items,
     answer_one,
@@ -37,7 +36,6 @@ from escalade.autonomy import (
     outcome_answer,
 )
 from escalade.exceptions import InboxError
-from escalade.inbox import Inbox
 from escalade.service._auth import Principal, require_key
 from escalade.service._decision_models import (
     MAX_BATCH,
@@ -48,7 +46,8 @@ from escalade.service._decision_models import (
     request_body,
 )
 from escalade.service._errors import ERROR_RESPONSES, ApiError
-from escalade.service._state import ServiceState, state_of
+from escalade.service._inbox import engine_of, inbox_of
+from escalade.service._state import state_of
 
 __all__ = ["router"]
 
@@ -65,14 +64,6 @@ Profile = Annotated[
 ]
 Agent = Annotated[str | None, Query(min_length=1, max_length=200, description="The agent proposing the actions.")]
 Details = Annotated[bool, Query(description="Answer with everything: factors, threshold, classification.")]
-
-
-def _engine(state: ServiceState) -> EscalationEngine:
-    """The process's engine on the store's tables (the audit trail sealed with ``ESCALADE_AUDIT_KEY``)."""
-    found = state.parts.get("decisions")
-    if not isinstance(found, EscalationEngine):
-        found = state.parts["decisions"] = EscalationEngine(state.store.autonomy())
-    return found
 
 
 def _batch(body: dict[str, Any], key: str) -> list[object] | None:
@@ -118,8 +109,9 @@ def decide(
     """
     state = state_of(request)
     context = DecisionContext(workspace=principal.workspace, agent=agent)
-    engine = _engine(state)
-    inbox = Inbox(state.store.inbox, engine)
+    inbox = inbox_of(state)
+    engine = inbox.engine
+    assert engine is not None  # the service's inbox records answers with its engine
 
     def waiting(result: EscalationResult, decision: Decision) -> str:
         return inbox.escalated(result, decision, workspace=principal.workspace).id
@@ -140,7 +132,7 @@ def decide(
 )
 def outcome(body: Payload, principal: Key, request: Request) -> JSONResponse:
     """Record what happened after decisions, so thresholds learn (``escalade outcome``)."""
-    engine = _engine(state_of(request))
+    engine = engine_of(state_of(request))
     return _answer(
         body, "outcomes", lambda item: outcome_answer(engine, item, workspace=principal.workspace, pinned=True)
     )
