@@ -12,6 +12,13 @@ from escalade.inbox import BatchAnswer, InboxState, check_answer, outcome_of, pa
 from tests.inbox.items import NOW, item
 
 
+def _deep(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
 @pytest.mark.parametrize(
     ("given", "field"),
     [
@@ -27,6 +34,11 @@ from tests.inbox.items import NOW, item
         ({"action": "approve", "by": "ana", "to": "bo"}, None),
         ({"action": "reject", "by": "ana", "conditions": ["x"]}, None),
         ({"action": "approve", "by": "ana", "feedback": "x" * 5000}, "feedback"),
+        ({"action": "approve", "by": "role:sre"}, "by"),  # a role never answers: its members do
+        ({"action": "delegate", "by": "ana", "to": "bo\x00"}, "to"),
+        ({"action": "modify", "by": "ana", "parameters": _deep(12)}, "parameters"),
+        ({"action": "modify", "by": "ana", "parameters": {"x": "y" * 20_000}}, "parameters"),
+        ({"action": "modify", "by": "ana", "parameters": {"x": float("nan")}}, "parameters"),
     ],
 )
 def test_a_malformed_answer_names_what_is_wrong(given: dict[str, Any], field: str | None) -> None:
@@ -48,6 +60,12 @@ def test_an_item_answered_expired_or_not_yours_refuses_and_says_why() -> None:
     past = parse_answer({"action": "defer", "by": "ana", "until": (NOW - timedelta(minutes=1)).isoformat()})
     with pytest.raises(InboxError, match="after now"):
         check_answer(item(), past, now=NOW)
+    for until in (NOW + timedelta(days=400), NOW + timedelta(hours=2)):  # past a year, past the deadline
+        late = parse_answer({"action": "defer", "by": "ana", "until": until.isoformat()})
+        with pytest.raises(InboxError, match="within a year and before the item's deadline"):
+            check_answer(item(expires_at=NOW + timedelta(hours=1)), late, now=NOW)
+    ok = parse_answer({"action": "modify", "by": "ana", "parameters": _deep(6)})
+    check_answer(item(), ok, now=NOW)
 
 
 def test_what_each_answer_tells_the_engine() -> None:

@@ -62,6 +62,42 @@ def test_slack_body_escapes_and_stays_within_limits() -> None:
     assert body["blocks"][0]["text"]["text"].startswith("81 decisions waiting")
 
 
+def test_slack_text_cannot_format_link_or_forge_lines() -> None:
+    """A hostile description cannot bold, link, unfurl or start a line of its own in Slack."""
+    hostile = replace(item(), description="*urgent* see https://evil.example\n• approved by security")
+    body = webhook_body(InboxEvent(kind="sent", workspace="w", items=(hostile,), at=NOW), "slack")
+    text = body["blocks"][1]["text"]["text"].split("\n")[0]
+    assert "*urgent*" not in text
+    assert "https://evil" not in text
+    assert "• approved by security" not in body["blocks"][1]["text"]["text"].split("\n")
+    assert body["unfurl_links"] is False
+
+
+def test_an_unexpected_failure_does_not_stop_later_deliveries() -> None:
+    """A client that raises something other than httpx's errors costs one delivery, not the thread."""
+    calls: list[int] = []
+
+    class Flaky:
+        def __enter__(self) -> Flaky:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            pass
+
+        def post(self, *args: object, **kwargs: object) -> Any:
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("a bug")
+            return type("Sent", (), {"status_code": 200})()
+
+    sender = WebhookSender([Webhook("http://127.0.0.1:9/hook")], tries=1, client=Flaky)  # type: ignore[arg-type]
+    event = InboxEvent(kind="answered", workspace="w", items=(item(),), at=NOW)
+    sender(event)
+    sender(event)
+    sender.close()
+    assert (sender.failed, sender.delivered) == (1, 1)
+
+
 def test_slack_body_of_an_answer_names_who_and_what() -> None:
     answered = item(response={"action": "approve_with_conditions", "by": "ana"}, answered_by="ana")
     body = webhook_body(InboxEvent(kind="answered", workspace="w", items=(answered,), at=NOW), "slack")
@@ -90,6 +126,7 @@ def _signed(receiver: Receiver) -> None:
     assert headers["content-type"] == "application/json"
     assert headers["x-escalade-signature"] == sign("s3cret", headers["x-escalade-timestamp"], body)
     assert json.loads(body)["event"] == "inbox.answered"
+    assert headers["x-escalade-delivery"] == json.loads(body)["id"]
     assert sender.delivered == 1
 
 

@@ -133,6 +133,24 @@ def test_waits_past_the_bound_get_429(client: TestClient, key: dict[str, str], m
     monkeypatch.setattr(_inbox_wait, "MAX_WAITERS", 1)
     for _ in range(3):
         assert client.get("/v1/decisions/d1/wait?timeout=0", headers=key).status_code == 200
+    stream = {**key, "Accept": "text/event-stream"}
+    for _ in range(3):  # a stream gives its slot back too
+        assert client.get("/v1/decisions/d1/wait?timeout=0", headers=stream).status_code == 200
+    assert client.get("/v1/decisions/d1/wait?timeout=301", headers=key).status_code == 400  # and a refused poll
+
+
+def test_one_workspace_cannot_take_every_wait(client: TestClient, key: dict[str, str], monkeypatch: Any) -> None:
+    """A workspace holding its share of waits gets 429; another workspace still waits."""
+    monkeypatch.setattr(_inbox_wait, "MAX_WAITERS_PER_WORKSPACE", 1)
+    _escalate(client, key)
+    other = workspace_key(client, "team-b")
+    _escalate(client, other)
+    held = _inbox_wait.take_slot(client.app.state.service, "team-a")  # type: ignore[attr-defined]
+    assert client.get("/v1/decisions/d1/wait?timeout=0", headers=key).status_code == 429
+    assert client.get("/v1/decisions/d1/wait?timeout=0", headers=other).status_code == 200
+    held()
+    held()  # giving back twice frees one slot only
+    assert client.get("/v1/decisions/d1/wait?timeout=0", headers=key).status_code == 200
 
 
 def test_items_are_listed_and_rendered(client: TestClient, key: dict[str, str]) -> None:
@@ -220,3 +238,22 @@ def test_stats_over_http(client: TestClient, key: dict[str, str]) -> None:
     assert (stats["answered"], stats["by_action"]) == (1, {"approve": 1})
     other = client.get("/v1/inbox/stats", headers=workspace_key(client, "team-b")).json()
     assert other["items"] == 0
+
+
+def test_a_batch_with_a_malformed_answer_changes_nothing(client: TestClient, key: dict[str, str]) -> None:
+    """Every answer of a batch is checked before any is applied: too deep parameters are a 400."""
+    ids = [_escalate(client, key, f"d{i}") for i in range(2)]
+    deep: dict[str, Any] = {}
+    for _ in range(400):
+        deep = {"k": deep}
+    batch = {
+        "items": ids,
+        "answer": {"action": "approve", "by": "ana"},
+        "exceptions": {ids[1]: {"action": "modify", "by": "ana", "parameters": deep}},
+    }
+    refused = client.post("/v1/inbox/answers", json=batch, headers=key)
+    assert refused.status_code == 400
+    assert [client.get(f"/v1/inbox/{i}", headers=key).json()["state"] for i in ids] == ["pending", "pending"]
+    one = client.post("/v1/inbox/d0/answer", json={"action": "modify", "by": "ana", "parameters": deep}, headers=key)
+    assert one.status_code == 400
+    assert client.get("/v1/inbox?role=" + "x" * 101, headers=key).status_code == 400

@@ -65,3 +65,24 @@ def test_the_dispatch_loop_runs_in_the_lifespan(make_client: MakeClient) -> None
         client.post("/v1/decisions", json={**DEPLOY, "id": "d1"}, headers=key)
         (body,) = _bodies(receiver, 1)
     assert body["text"] == "1 decision waiting for you in team-a"
+
+
+def test_dispatch_reads_each_workspace_once_and_serves_every_assignee(make_client: MakeClient) -> None:
+    """Items delegated to many people go out in one batch each, from one read of the open items."""
+    client = make_client()
+    key = workspace_key(client, "team-a")
+    for i in range(30):
+        client.post("/v1/decisions", json={**DEPLOY, "id": f"d{i}"}, headers=key)
+        client.post(f"/v1/inbox/d{i}/answer", json={"action": "delegate", "by": "ana", "to": f"p{i}"}, headers=key)
+    state = client.app.state.service  # type: ignore[attr-defined]
+    reads = 0
+    items = state.store.inbox.items
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return items(*args, **kwargs)
+
+    state.store.inbox.items = counted
+    assert dispatch_once(state) == 30
+    assert reads == 2  # one per workspace (default, team-a), none per assignee

@@ -22,7 +22,7 @@ from escalade.inbox._batching import (
     group_related,
 )
 from escalade.inbox._inbox import BatchResult, Inbox
-from escalade.inbox._items import FINAL_STATES, OPEN_STATES, ROLE_PREFIX, InboxItem, InboxState, new_item
+from escalade.inbox._items import FINAL_STATES, MAX_NAME, OPEN_STATES, ROLE_PREFIX, InboxItem, InboxState, new_item
 from escalade.inbox._langgraph import from_human_response, to_human_interrupt
 from escalade.inbox._responses import Action, BatchAnswer, InboxAnswer, check_answer, outcome_of, parse_answer
 from escalade.inbox._stats import InboxStats, PersonStats, inbox_stats, workspace_items
@@ -35,6 +35,7 @@ __all__ = [
     "BUILTIN_TEMPLATES",
     "FINAL_STATES",
     "FORMATS",
+    "MAX_NAME",
     "OPEN_STATES",
     "ROLE_PREFIX",
     "Action",

@@ -152,13 +152,33 @@ class Inbox:
 
         ``person=None`` is the workspace's shared queue: the items assigned to nobody in particular.
         """
-        now = self._clock()
         mine = [
             i
             for i in self.open_items(workspace, person=person, roles=roles)
             if i.state in WAITING and (person is not None or not i.assignees)
         ]
-        batch = self.batching.due(mine, now, availability)
+        return self._send(workspace, mine, person, availability)
+
+    def due_everywhere(self, workspace: str = "default", *, max_recipients: int = 200) -> list[DecisionBatch]:
+        """Every batch due now in the workspace: one per assignee (person or role), one for the items
+        assigned to nobody, the open items read once; at most ``max_recipients`` assignees a call
+        (the rest wait for the next)."""
+        by_recipient: dict[str | None, list[InboxItem]] = {}
+        for item in self.open_items(workspace):
+            if item.state not in WAITING:
+                continue
+            for recipient in item.assignees or (None,):
+                if recipient in by_recipient or len(by_recipient) <= max_recipients:
+                    by_recipient.setdefault(recipient, []).append(item)
+        sent = (self._send(workspace, items, who, ALWAYS) for who, items in by_recipient.items())
+        return [batch for batch in sent if batch is not None]
+
+    def _send(
+        self, workspace: str, waiting: list[InboxItem], person: str | None, availability: Availability
+    ) -> DecisionBatch | None:
+        """Mark the batch due among ``waiting`` sent and tell ``notify`` (``None``: nothing due)."""
+        now = self._clock()
+        batch = self.batching.due(waiting, now, availability)
         if batch is None:
             return None
         sent = []
@@ -166,9 +186,9 @@ class Inbox:
             moved = self.store.move(
                 workspace, item.id, expected=(item.state,), state=InboxState.SENT, batch_id=batch.id, sent_at=now
             )
-            if moved is not None:  # another process sent it first: it is in that batch
+            if moved is not None:  # another process (or another assignee's batch) sent it first
                 sent.append(moved)
-        logger.debug("batch %s for %s: %d items (%s)", batch.id, person, len(sent), batch.reason)
+        logger.debug("batch %s for %s: %d items (%s)", batch.id, person or "anyone", len(sent), batch.reason)
         found = _as_sent(batch, sent)
         if found is not None:
             self._tell(InboxEvent(kind="sent", workspace=workspace, items=found.items, at=now, batch=found))

@@ -13,24 +13,26 @@ action                     needs                                                
 
 Every answer names who gives it (``by``) and may carry free-text ``feedback``. :func:`check_answer`
 refuses, with an :class:`~escalade.exceptions.InboxError` that names the item and why, an item
-already answered or expired, a person who may not answer it, and a deferral into the past; the
-caller then changes nothing. :func:`outcome_of` is what the answer tells the escalation engine's
-learning (a delegation or a deferral tells it nothing yet; a conditional approval counts as a
-modification). A :class:`BatchAnswer` answers many items at once,
-with per-item exceptions.
+already answered or expired, a person who may not answer it, and a deferral into the past, past a
+year or past the item's deadline; the caller then changes nothing. ``by`` names a person, never a
+``role:``; a modification's ``parameters`` nest at most 8 deep and take at most 16 KiB as JSON.
+:func:`outcome_of` is what the answer tells the escalation engine's learning (a delegation or a
+deferral tells it nothing yet; a conditional approval counts as a modification). A
+:class:`BatchAnswer` answers many items at once, with per-item exceptions.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from escalade.autonomy import Outcome
 from escalade.exceptions import InboxError
-from escalade.inbox._items import MAX_NAME, InboxItem, InboxState, check_name
+from escalade.inbox._items import MAX_NAME, ROLE_PREFIX, InboxItem, InboxState, check_name
 
 __all__ = ["Action", "BatchAnswer", "InboxAnswer", "check_answer", "outcome_of", "parse_answer"]
 
@@ -39,8 +41,42 @@ Action = Literal["approve", "approve_with_conditions", "modify", "reject", "dele
 MAX_TEXT = 4000
 
 
+#: Deepest nesting and largest JSON size of a modification's ``parameters``.
+MAX_PARAMETER_DEPTH, MAX_PARAMETER_BYTES = 8, 16_384
+#: Longest a deferral may last.
+MAX_DEFER = timedelta(days=366)
+
+
 def _person(value: str) -> str:
-    return check_name(value, what="by")
+    name = check_name(value, what="by")
+    if name.startswith(ROLE_PREFIX):
+        raise ValueError("names a person, not a role (a role's member answers in their own name)")
+    return name
+
+
+def _recipient(value: str | None) -> str | None:
+    return None if value is None else check_name(value, what="to")
+
+
+def _depth(value: object, level: int = 1) -> int:
+    if level > MAX_PARAMETER_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(child, level + 1) for child in children), default=level)
+
+
+def _bounded(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if _depth(value) > MAX_PARAMETER_DEPTH:
+        raise ValueError(f"nests deeper than {MAX_PARAMETER_DEPTH} levels")
+    try:
+        size = len(json.dumps(value, separators=(",", ":"), allow_nan=False))
+    except (TypeError, ValueError):
+        raise ValueError("must be plain JSON (no NaN or infinity)") from None
+    if size > MAX_PARAMETER_BYTES:
+        raise ValueError(f"is {size:,} bytes as JSON; at most {MAX_PARAMETER_BYTES:,}")
+    return value
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -56,9 +92,9 @@ class InboxAnswer(BaseModel):
 
     action: Action
     by: Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_person)]
-    parameters: dict[str, Any] | None = Field(default=None, max_length=100)
+    parameters: Annotated[dict[str, Any] | None, Field(max_length=100), AfterValidator(_bounded)] = None
     conditions: tuple[Annotated[str, Field(min_length=1, max_length=MAX_TEXT)], ...] = Field(default=(), max_length=50)
-    to: Annotated[str, Field(min_length=1, max_length=MAX_NAME)] | None = None
+    to: Annotated[str | None, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_recipient)] = None
     until: Annotated[datetime | None, AfterValidator(_aware)] = None
     feedback: str | None = Field(default=None, max_length=MAX_TEXT)
 
@@ -119,10 +155,13 @@ def check_answer(item: InboxItem, answer: InboxAnswer, *, now: datetime, roles: 
         raise InboxError("its deadline has passed: it expired unanswered", item_id=item.id)
     if not item.may_answer(answer.by, roles):
         raise InboxError(f"{answer.by!r} may not answer it (it is for {', '.join(item.assignees)})", item_id=item.id)
-    if answer.action == "defer" and answer.until is not None and answer.until <= now:
-        raise InboxError("a deferral must be until a time after now", item_id=item.id, field="until")
-    if answer.action == "delegate" and answer.to is not None:
-        check_name(answer.to, what="to")
+    if answer.action == "defer" and answer.until is not None:
+        if answer.until <= now:
+            raise InboxError("a deferral must be until a time after now", item_id=item.id, field="until")
+        if answer.until > now + MAX_DEFER or (item.expires_at is not None and answer.until >= item.expires_at):
+            raise InboxError(
+                "a deferral must end within a year and before the item's deadline", item_id=item.id, field="until"
+            )
 
 
 def outcome_of(item: InboxItem, answer: InboxAnswer, *, now: datetime) -> Outcome | None:

@@ -10,8 +10,10 @@ JSON ``POST`` in one of two bodies (:func:`webhook_body`):
 - ``slack``: a Slack incoming-webhook body (``text`` and ``blocks``), text escaped for Slack's
   markup and cut to Slack's limits.
 
-With a ``secret``, each request carries ``X-Escalade-Timestamp`` and ``X-Escalade-Signature:
-sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`` so the receiver can check it came from here.
+Each request carries ``X-Escalade-Delivery`` (the event's id, the same on every try, also the
+body's ``id``); with a ``secret`` also ``X-Escalade-Timestamp`` and ``X-Escalade-Signature:
+sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``: the receiver checks it with a constant-time
+comparison, refuses timestamps more than a few minutes old, and drops deliveries it has seen.
 :class:`WebhookSender` posts from one background thread, so answering never waits for a webhook:
 a failed delivery (a connection error, a timeout, a 429 or a 5xx) is tried again up to ``tries``
 times with a growing pause; a 4xx other than 429 is not. At most ``max_queued`` events wait;
@@ -27,6 +29,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,6 +63,8 @@ class InboxEvent:
     items: tuple[InboxItem, ...]
     at: datetime
     batch: DecisionBatch | None = None
+    #: The same on every try of its delivery (``X-Escalade-Delivery``), so a receiver can drop repeats.
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,13 @@ def _item(item: InboxItem) -> dict[str, Any]:
 
 
 def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """``text`` as literal Slack text: its control characters and markup (``&<>`` escaped; ``*_~```
+    and links broken by a zero-width space) never format, link or start a line of their own."""
+    flat = " ".join(text.split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for mark in ("*", "_", "~", "`", "://"):
+        flat = flat.replace(mark, mark[0] + "\u200b" + mark[1:])
+    return flat
 
 
 def _headline(event: InboxEvent) -> str:
@@ -99,7 +110,7 @@ def _headline(event: InboxEvent) -> str:
 def _slack(event: InboxEvent) -> dict[str, Any]:
     headline = _headline(event)
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": headline[:_SLACK_HEADER]}},
+        {"type": "header", "text": {"type": "plain_text", "text": " ".join(headline.split())[:_SLACK_HEADER]}},
     ]
     if event.batch is not None:
         for group in event.batch.groups:
@@ -114,7 +125,12 @@ def _slack(event: InboxEvent) -> dict[str, Any]:
     if len(shown) < len(event.items):
         more = f"and {len(event.items) - len(shown)} more"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
-    return {"text": _slack_escape(headline)[:_SLACK_TEXT], "blocks": blocks}
+    return {
+        "text": _slack_escape(headline)[:_SLACK_TEXT],
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
 
 
 def webhook_body(event: InboxEvent, kind: WebhookKind = "json") -> dict[str, Any]:
@@ -123,6 +139,7 @@ def webhook_body(event: InboxEvent, kind: WebhookKind = "json") -> dict[str, Any
         return _slack(event)
     batch = event.batch
     return {
+        "id": event.id,
         "event": f"inbox.{event.kind}",
         "at": event.at.astimezone(UTC).isoformat(),
         "workspace": event.workspace,
@@ -141,7 +158,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 def _request(hook: Webhook, event: InboxEvent) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(webhook_body(event, hook.kind), separators=(",", ":")).encode()
-    headers = {"content-type": "application/json", "user-agent": "escalade-webhook"}
+    headers = {"content-type": "application/json", "user-agent": "escalade-webhook", "x-escalade-delivery": event.id}
     if hook.secret:
         stamp = str(int(time.time()))
         headers |= {"x-escalade-timestamp": stamp, "x-escalade-signature": sign(hook.secret, stamp, body)}
@@ -191,16 +208,19 @@ class WebhookSender:
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="escalade-webhooks", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:
         with self._client() as client:
             while (event := self._queue.get()) is not _STOP:
-                assert isinstance(event, InboxEvent)
                 for hook in self.hooks:
-                    self._deliver(client, hook, event)
+                    try:
+                        self._deliver(client, hook, event)  # type: ignore[arg-type]  # only events are queued
+                    except Exception:  # a bug here must not stop the deliveries after it
+                        self.failed += 1
+                        logger.warning("webhook delivery failed unexpectedly", exc_info=True)
                 self._queue.task_done()
             self._queue.task_done()
 

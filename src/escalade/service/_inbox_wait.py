@@ -5,7 +5,9 @@ of each answer, and the ``data`` of each event, is :func:`waited`: the item's st
 final (``done``), the answer and who gave it. The stream sends ``event: state`` whenever the state
 changes, a comment line every :data:`KEEPALIVE_S` so proxies keep the connection, and ends with
 ``event: done`` (answered or expired) or ``event: timeout``; it also ends when the client goes away.
-A process serves at most :data:`MAX_WAITERS` waits at once; past that a wait is a 429.
+A process serves at most :data:`MAX_WAITERS` waits at once, and :data:`MAX_WAITERS_PER_WORKSPACE`
+of one workspace; past that a wait is a 429. The reads run on :data:`READ_THREADS` threads of their
+own, so waiting agents never hold up other requests.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from escalade.inbox import FINAL_STATES, InboxItem
 from escalade.service._errors import ApiError
@@ -27,7 +32,10 @@ __all__ = [
     "MAX_LONG_POLL_S",
     "MAX_STREAM_S",
     "MAX_WAITERS",
+    "MAX_WAITERS_PER_WORKSPACE",
     "POLL_S",
+    "READ_THREADS",
+    "WaitStream",
     "events",
     "long_poll",
     "take_slot",
@@ -42,8 +50,10 @@ MAX_LONG_POLL_S = 300.0
 MAX_STREAM_S = 3600.0
 #: Seconds between keep-alive comments on a stream.
 KEEPALIVE_S = 15.0
-#: Waits (long polls and streams) one process serves at once.
-MAX_WAITERS = 1000
+#: Waits (long polls and streams) one process serves at once, and of them one workspace's.
+MAX_WAITERS, MAX_WAITERS_PER_WORKSPACE = 500, 100
+#: Threads that read waited items (shared by every wait of the process).
+READ_THREADS = 4
 
 
 def waited(item: InboxItem) -> dict[str, Any]:
@@ -61,37 +71,62 @@ def waited(item: InboxItem) -> dict[str, Any]:
     }
 
 
-def take_slot(state: ServiceState) -> Callable[[], None]:
-    """Take one of the process's :data:`MAX_WAITERS` wait slots (a 429 when none is free); the function
-    returned gives it back (once, however often it is called)."""
-    lock, counter = state.parts.setdefault("waiters", (threading.Lock(), [0]))
+def take_slot(state: ServiceState, workspace: str) -> Callable[[], None]:
+    """Take one of the process's :data:`MAX_WAITERS` wait slots, and one of the workspace's
+    :data:`MAX_WAITERS_PER_WORKSPACE` (a 429 when none is free); the function returned gives them
+    back (once, however often it is called)."""
+    lock, counts = state.parts.setdefault("waiters", (threading.Lock(), Counter[str]()))
     with lock:
-        if counter[0] >= MAX_WAITERS:
+        if counts.total() >= MAX_WAITERS or counts[workspace] >= MAX_WAITERS_PER_WORKSPACE:
             raise ApiError(
                 429,
-                f"this replica already serves {MAX_WAITERS} waits; try again",
+                "too many waits at once on this replica; try again",
                 type="rate_limit_error",
                 headers={"Retry-After": "1"},
             )
-        counter[0] += 1
+        counts[workspace] += 1
     given_back = threading.Event()
 
     def release() -> None:
         with lock:
             if not given_back.is_set():
                 given_back.set()
-                counter[0] -= 1
+                counts[workspace] -= 1
 
     return release
 
 
+def _reader(state: ServiceState) -> anyio.CapacityLimiter:
+    """The threads that read waited items: their own, so waits never take the routes' threads."""
+    found = state.parts.get("wait_reader")
+    if not isinstance(found, anyio.CapacityLimiter):
+        found = state.parts["wait_reader"] = anyio.CapacityLimiter(READ_THREADS)
+    return found
+
+
+class WaitStream(StreamingResponse):
+    """A stream of wait events that gives its slot back however it ends, even if it never starts."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], None]) -> None:
+        super().__init__(
+            content, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 async def long_poll(
-    read: Callable[[], InboxItem], *, timeout_s: float, gone: Callable[[], Awaitable[bool]]
+    state: ServiceState, read: Callable[[], InboxItem], *, timeout_s: float, gone: Callable[[], Awaitable[bool]]
 ) -> InboxItem:
     """The item once final, or as it is after ``timeout_s`` (or when the client goes away)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        item = await anyio.to_thread.run_sync(read)
+        item = await anyio.to_thread.run_sync(read, limiter=_reader(state))
         left = deadline - time.monotonic()
         if item.state in FINAL_STATES or left <= 0 or await gone():
             return item
@@ -103,34 +138,31 @@ def _event(name: str, data: dict[str, Any]) -> str:
 
 
 async def events(
+    state: ServiceState,
     read: Callable[[], InboxItem],
     *,
     timeout_s: float,
     gone: Callable[[], Awaitable[bool]],
-    release: Callable[[], None],
 ) -> AsyncIterator[str]:
     """The event stream of the item ``read`` returns (see the module docstring); ``gone`` says whether
-    the client left; ``release`` is called when the stream ends, however it ends."""
-    try:
-        deadline = time.monotonic() + timeout_s
-        last_state, last_sent = None, time.monotonic()
-        while True:
-            item = await anyio.to_thread.run_sync(read)
-            now = time.monotonic()
-            if item.state != last_state:
-                last_state, last_sent = item.state, now
-                yield _event("state", waited(item))
-            if item.state in FINAL_STATES:
-                yield _event("done", waited(item))
-                return
-            if now >= deadline:
-                yield _event("timeout", waited(item))
-                return
-            if now - last_sent >= KEEPALIVE_S:
-                last_sent = now
-                yield ": keep-alive\n\n"
-            if await gone():
-                return
-            await anyio.sleep(min(POLL_S, max(0.0, deadline - now)))
-    finally:
-        release()
+    the client left."""
+    deadline = time.monotonic() + timeout_s
+    last_state, last_sent = None, time.monotonic()
+    while True:
+        item = await anyio.to_thread.run_sync(read, limiter=_reader(state))
+        now = time.monotonic()
+        if item.state != last_state:
+            last_state, last_sent = item.state, now
+            yield _event("state", waited(item))
+        if item.state in FINAL_STATES:
+            yield _event("done", waited(item))
+            return
+        if now >= deadline:
+            yield _event("timeout", waited(item))
+            return
+        if now - last_sent >= KEEPALIVE_S:
+            last_sent = now
+            yield ": keep-alive\n\n"
+        if await gone():
+            return
+        await anyio.sleep(min(POLL_S, max(0.0, deadline - now)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -82,7 +82,7 @@ class ServiceSettings:
     max_open_workflows: int = 1000
     #: Webhooks told of inbox items sent and answered: space-separated ``URL`` (generic JSON) or
     #: ``slack=URL`` entries, signed with ``ESCALADE_WEBHOOK_SECRET`` when it is set.
-    webhooks: str | None = None
+    webhooks: str | None = field(default=None, repr=False)  # a Slack webhook's URL is its credential
     #: Seconds between two looks for inbox batches due (sent, and told to the webhooks); 0: never.
     inbox_dispatch_s: float = 30.0
 

@@ -26,12 +26,13 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
 from escalade.exceptions import InboxError
 from escalade.inbox import (
     FORMATS,
+    MAX_NAME,
     BatchAnswer,
     Inbox,
     InboxAnswer,
@@ -46,7 +47,15 @@ from escalade.inbox import (
 from escalade.service._auth import Principal, require_key
 from escalade.service._errors import ERROR_RESPONSES, ApiError
 from escalade.service._inbox import inbox_of
-from escalade.service._inbox_wait import MAX_LONG_POLL_S, MAX_STREAM_S, events, long_poll, take_slot, waited
+from escalade.service._inbox_wait import (
+    MAX_LONG_POLL_S,
+    MAX_STREAM_S,
+    WaitStream,
+    events,
+    long_poll,
+    take_slot,
+    waited,
+)
 from escalade.service._state import state_of
 
 __all__ = ["router"]
@@ -101,25 +110,19 @@ async def wait(
             message = f"no inbox item or decision {ref[:80]!r} in this workspace"
             raise ApiError(404, message, type="not_found_error") from None
         return JSONResponse(found)
-    release = take_slot(state)
+    release = take_slot(state, workspace)
 
     def read() -> InboxItem:
         return inbox.get(ref, workspace=workspace)
 
     if "text/event-stream" in request.headers.get("accept", ""):
-        stream = events(
-            read,
-            timeout_s=timeout,
-            gone=request.is_disconnected,
-            release=release,
-        )
-        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+        stream = events(state, read, timeout_s=timeout, gone=request.is_disconnected)
+        return WaitStream(stream, release)
     try:
         if timeout > MAX_LONG_POLL_S:
             message = f"a long poll waits at most {MAX_LONG_POLL_S:g} s (a stream longer)"
             raise ApiError(400, message, type="invalid_request_error", param="timeout")
-        item = await long_poll(read, timeout_s=timeout, gone=request.is_disconnected)
+        item = await long_poll(state, read, timeout_s=timeout, gone=request.is_disconnected)
     finally:
         release()
     return JSONResponse(waited(item))
@@ -138,10 +141,12 @@ def list_items(
     principal: Key,
     request: Request,
     person: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    role: Annotated[list[str] | None, Query(max_length=20)] = None,
+    role: Annotated[list[str] | None, Query(max_length=20, description="Roles of the person (each ≤ 100).")] = None,
     format: Annotated[Literal["json", "langgraph"], Query()] = "json",
 ) -> JSONResponse:
     """Open items, most urgent first (those ``person``, holding ``role``, may answer, if given)."""
+    if any(not 0 < len(r) <= MAX_NAME for r in role or ()):
+        raise ApiError(400, f"each role is 1 to {MAX_NAME} characters", type="invalid_request_error", param="role")
     inbox = inbox_of(state_of(request))
     found = inbox.open_items(principal.workspace, person=person, roles=tuple(role or ()))
     return JSONResponse({"items": [_shaped(i, format) for i in found], "count": len(found)})
