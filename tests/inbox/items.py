@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from escalade.autonomy import DecisionType, Priority
-from escalade.inbox import InboxItem, InboxState
+from escalade.inbox import InboxItem, InboxState, InboxStore
 
 #: A Wednesday, 10:00 UTC: working hours.
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
@@ -46,3 +46,19 @@ def item(
         created_at=NOW - timedelta(seconds=age_s),
         **changes,
     )
+
+
+def check_answered_by(store: InboxStore) -> None:
+    """``store.answered_by``: only the person's answered items of the workspace, newest first, since, limit."""
+    made = [
+        item(age_s=age, state=InboxState.ANSWERED, answered_by=by, answered_at=NOW, response={"action": "approve"})
+        for age, by in ((300, "ana"), (200, "bo"), (100, "ana"), (0, "ana"))
+    ]
+    pending = item(age_s=50, assignees=("ana",))
+    for i in (*made, pending):
+        store.add_item(i)
+    assert [i.id for i in store.answered_by("w", "ana")] == [made[3].id, made[2].id, made[0].id]
+    assert store.answered_by("w", "ana", limit=1) == [made[3]]
+    assert [i.id for i in store.answered_by("w", "ana", since=NOW - timedelta(seconds=150))] == [made[3].id, made[2].id]
+    assert store.answered_by("other", "ana") == []
+    assert store.answered_by("w", "zoe") == []

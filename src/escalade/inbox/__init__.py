@@ -3,6 +3,8 @@
 - :mod:`~escalade.inbox._items`: an inbox item, its states, who may answer it;
 - :mod:`~escalade.inbox._batching`: what to send a person when (seed 004 §4), availability, groups;
 - :mod:`~escalade.inbox._responses`: a person's answers, checked, and what they tell the engine;
+- :mod:`~escalade.inbox._preferences`: per person, which decisions they approve, and a certified bound
+  (:mod:`~escalade.inbox._preference_keys`: what makes decisions similar);
 - :mod:`~escalade.inbox._templates`: how an item reads (seed 004 §7), in a sandbox, as text, Markdown, HTML;
 - :mod:`~escalade.inbox._store`: where items live (in memory here; in SQL in :mod:`escalade.store`);
 - :mod:`~escalade.inbox._inbox`: all of it together: :class:`Inbox`.
@@ -20,6 +22,8 @@ from escalade.inbox._batching import (
 )
 from escalade.inbox._inbox import BatchResult, Inbox
 from escalade.inbox._items import FINAL_STATES, OPEN_STATES, ROLE_PREFIX, InboxItem, InboxState, new_item
+from escalade.inbox._preference_keys import FEATURES, PreferenceKey
+from escalade.inbox._preferences import DEFAULT_LEVELS, PreferenceModel, PreferencePolicy, PreferencePrediction
 from escalade.inbox._responses import Action, BatchAnswer, InboxAnswer, check_answer, outcome_of, parse_answer
 from escalade.inbox._store import InboxStore, MemoryInboxStore
 from escalade.inbox._templates import BUILTIN_TEMPLATES, FORMATS, Format, Templates
@@ -27,6 +31,8 @@ from escalade.inbox._templates import BUILTIN_TEMPLATES, FORMATS, Format, Templa
 __all__ = [
     "ALWAYS",
     "BUILTIN_TEMPLATES",
+    "DEFAULT_LEVELS",
+    "FEATURES",
     "FINAL_STATES",
     "FORMATS",
     "OPEN_STATES",
@@ -46,6 +52,10 @@ __all__ = [
     "InboxState",
     "InboxStore",
     "MemoryInboxStore",
+    "PreferenceKey",
+    "PreferenceModel",
+    "PreferencePolicy",
+    "PreferencePrediction",
     "Templates",
     "batch_efficiency",
     "check_answer",
