@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,33 +15,7 @@ from escalade.exceptions import ConfigError, InboxError
 from escalade.inbox import FEATURES, InboxItem, InboxState, MemoryInboxStore, PreferenceModel, PreferencePolicy
 from escalade.inbox._preference_keys import key_of_item
 from escalade.inbox._preferences import predict
-from tests.inbox.items import NOW, check_answered_by, item
-
-STAGING = "Deploy the search service to staging"
-
-
-def answered(
-    action: str = "approve",
-    *,
-    by: str = "ana",
-    age_days: float = 1.0,
-    description: str = STAGING,
-    **changes: Any,
-) -> InboxItem:
-    """An item ``by`` answered with ``action`` ``age_days`` before :data:`NOW` (a staging deployment)."""
-    made = item(type="deployment", systems=("search",), environment="staging")
-    when = NOW - timedelta(days=age_days)
-    response: dict[str, Any] = {"action": action, "by": by}
-    return dataclasses.replace(
-        made,
-        description=description,
-        state=InboxState.ANSWERED,
-        answered_by=by,
-        answered_at=when,
-        created_at=when - timedelta(minutes=5),
-        response=response,
-        **changes,
-    )
+from tests.inbox.items import NOW, answered, check_answered_by
 
 
 def test_the_memory_store_gives_a_persons_answered_items_newest_first() -> None:

@@ -13,7 +13,9 @@ most :data:`~escalade.service._decision_models.MAX_BATCH`):
 Everything is read and written in the key's workspace. A decision has no workspace field (naming
 one is a 400 ``unknown field``); an outcome naming a workspace other than the key's is refused
 (400 for one item, its error entry in a batch), never recorded there. Only the built-in profiles
-are offered: custom profile and rule files are the server's business, not a caller's.
+are offered: custom profile and rule files are the server's business, not a caller's. ``person``
+names who answers: their learned preferences (:class:`~escalade.inbox.PreferenceModel`) may
+approve an escalation (``auto_approved_by``), and escalated decisions are assigned to them.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from escalade.autonomy import (
     outcome_answer,
 )
 from escalade.exceptions import InboxError
-from escalade.inbox import Inbox
+from escalade.inbox import Inbox, PreferenceModel
+from escalade.inbox._items import check_name
 from escalade.service._auth import Principal, require_key
 from escalade.service._decision_models import (
     MAX_BATCH,
@@ -65,13 +68,19 @@ Profile = Annotated[
 ]
 Agent = Annotated[str | None, Query(min_length=1, max_length=200, description="The agent proposing the actions.")]
 Details = Annotated[bool, Query(description="Answer with everything: factors, threshold, classification.")]
+Person = Annotated[
+    str | None,
+    Query(min_length=1, max_length=100, description="Who answers: their learned preferences may approve."),
+]
 
 
 def _engine(state: ServiceState) -> EscalationEngine:
     """The process's engine on the store's tables (the audit trail sealed with ``ESCALADE_AUDIT_KEY``)."""
     found = state.parts.get("decisions")
     if not isinstance(found, EscalationEngine):
-        found = state.parts["decisions"] = EscalationEngine(state.store.autonomy())
+        found = state.parts["decisions"] = EscalationEngine(
+            state.store.autonomy(), preferences=PreferenceModel(state.store.inbox)
+        )
     return found
 
 
@@ -111,21 +120,25 @@ def decide(
     profile: Profile = DEFAULT_PROFILE,
     agent: Agent = None,
     details: Details = False,
+    person: Person = None,
 ) -> JSONResponse:
     """Decide whether each proposed action proceeds or waits for a person (``escalade decide``).
 
-    An unknown ``profile`` is a 400 before anything is stored (the engine checks it first).
+    An unknown ``profile`` or a ``person`` that cannot name one is a 400 before anything is stored.
     """
+    name = check_name(person, what="person") if person is not None else None
     state = state_of(request)
     context = DecisionContext(workspace=principal.workspace, agent=agent)
     engine = _engine(state)
     inbox = Inbox(state.store.inbox, engine)
 
     def waiting(result: EscalationResult, decision: Decision) -> str:
-        return inbox.escalated(result, decision, workspace=principal.workspace).id
+        return inbox.escalated(result, decision, workspace=principal.workspace, assignees=[name] if name else []).id
 
     def answer(item: object) -> dict[str, Any]:
-        line = decision_answer(engine, item, context, details=details, profile=profile, on_escalated=waiting)
+        line = decision_answer(
+            engine, item, context, details=details, profile=profile, on_escalated=waiting, person=name
+        )
         state.metrics.decisions.labels("escalate" if line["escalate"] else "proceed").inc()
         return line
 
