@@ -59,7 +59,7 @@ def test_the_reason_names_the_person_the_evidence_and_the_bound() -> None:
     found = model_with(*approvals(80)).predict_preference("ana", question(), workspace="w")
     assert found.reason.startswith("auto-approved on ana's learned preference: 80 of 80 similar answers approved")
     assert "type deployment, environment staging, systems search" in found.reason
-    assert f"P(approve) ≥ {int(found.interval[0] * 1000) / 1000}" in found.reason
+    assert f"P(approve) ≥ {int(found.interval[0] * 1000) / 1000:.3f}" in found.reason
     assert "at 95% confidence" in found.reason
     assert "needed ≥ 0.95" in found.reason
     assert found.level == 0

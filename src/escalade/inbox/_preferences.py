@@ -260,7 +260,7 @@ def predict(
     auto = passing is not None and blocked is None
     what = shown.features
     bound = (
-        f"P(approve) ≥ {_down(shown.lower, 3)} at {1 - policy.delta:.0%} confidence "
+        f"P(approve) ≥ {_down(shown.lower, 3):.3f} at {1 - policy.delta:.0%} confidence "
         f"({len(levels)} level(s), each at {1 - policy.level_delta:.2%}), needed ≥ {needed:g}"
     )
     evidence_text = f"{shown.approvals} of {shown.n} similar answers approved ({key.describe(what)})"
