@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,13 +30,19 @@ def _approved_by_ana(db: str, count: int) -> None:
             store.inbox.add_item(answered(age_days=1 + i / 24, now=now, workspace="default"))
 
 
-def test_a_learned_preference_approves_and_says_on_what_evidence(db: str) -> None:
-    _approved_by_ana(db, 80)
+def _decide_as_ana(db: str) -> dict[str, Any]:
+    """The answer line of :data:`DECISION` decided with ana's preferences (the supervised profile)."""
     code, out, err = invoke(
         "decide", "--db", db, "--profile", "supervised", "--person", "ana", stdin=json_lines(DECISION)
     )
     assert code == 0, err
     [line] = answers(out)
+    return line
+
+
+def test_a_learned_preference_approves_and_says_on_what_evidence(db: str) -> None:
+    _approved_by_ana(db, 80)
+    line = _decide_as_ana(db)
     assert (line["escalate"], line["auto_approved_by"]) == (False, "ana")
     assert "inbox_id" not in line
     assert line["reasons"][-1].startswith("auto-approved on ana's learned preference: 80 of 80 similar answers")
@@ -44,14 +51,11 @@ def test_a_learned_preference_approves_and_says_on_what_evidence(db: str) -> Non
 
 def test_without_enough_evidence_it_waits_for_the_person(db: str) -> None:
     _approved_by_ana(db, 40)
-    code, out, err = invoke(
-        "decide", "--db", db, "--profile", "supervised", "--person", "ana", stdin=json_lines(DECISION)
-    )
-    assert code == 0, err
-    [line] = answers(out)
+    line = _decide_as_ana(db)
     assert line["escalate"] is True
     assert "auto_approved_by" not in line
     code, out, _ = invoke("inbox", "list", "--db", db, "--json")
+    assert code == 0
     [item] = [i for i in json.loads(out)["items"] if i["decision_id"] == "d1"]
     assert item["assignees"] == ["ana"]  # --person is who is asked, unless --assign says otherwise
 

@@ -204,3 +204,9 @@ def test_wrong_auto_approvals_on_fresh_draws_stay_within_alpha() -> None:
     assert asked >= PreferencePolicy().min_answers()
     assert auto >= 500
     assert 0 < wrong <= 0.05 * auto, (asked, auto, wrong)
+
+
+def test_an_answered_items_own_answer_is_not_its_evidence() -> None:
+    items = approvals(80)
+    found = model_with(*items).predict_preference("ana", items[0], workspace="w")
+    assert (found.n, found.approvals) == (79, 79)

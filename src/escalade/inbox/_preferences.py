@@ -84,8 +84,8 @@ class PreferencePolicy:
     half_life_days: float = 30.0
     #: Feature sets that define "similar", finest first.
     levels: tuple[tuple[Feature, ...], ...] = DEFAULT_LEVELS
-    #: Most answered items read per prediction (the person's newest).
-    history: int = 5000
+    #: Most answered items read per prediction (the person's newest, of every kind).
+    history: int = 2000
 
     def __post_init__(self) -> None:
         for name in ("alpha", "delta"):
@@ -93,8 +93,8 @@ class PreferencePolicy:
             if not 0 < value < 1:
                 raise ConfigError(f"{name} must be in (0, 1), got {value}", field=name)
         for name in ("window", "history"):
-            if not 1 <= getattr(self, name) <= 100_000:
-                raise ConfigError(f"{name} must be 1 to 100,000, got {getattr(self, name)}", field=name)
+            if not 1 <= getattr(self, name) <= 10_000:
+                raise ConfigError(f"{name} must be 1 to 10,000, got {getattr(self, name)}", field=name)
         for name in ("max_age_days", "half_life_days"):
             if not 0 < getattr(self, name) <= 3660:
                 raise ConfigError(f"{name} must be in (0, 3660] days, got {getattr(self, name)}", field=name)
@@ -174,14 +174,17 @@ class PreferenceModel:
     ) -> PreferencePrediction:
         """How likely ``person`` approves ``target`` (an inbox item, or a decision with the engine's result).
 
-        A name that cannot be a person's is an :class:`~escalade.exceptions.InboxError`; a person
-        with no answers gets ``n = 0`` and no auto-approval.
+        An item's own answer, if it has one, is not its evidence. A name that cannot be a person's is an
+        :class:`~escalade.exceptions.InboxError`; a person with no answers gets ``n = 0`` and no
+        auto-approval.
         """
         name = check_name(person, what="person")
         at = now or self._clock()
         key = key_of_item(target) if isinstance(target, InboxItem) else key_of_decision(*target)
         since = at - timedelta(days=self.policy.max_age_days)
         answers = self.store.answered_by(workspace, name, since=since, limit=self.policy.history)
+        if isinstance(target, InboxItem):
+            answers = [a for a in answers if a.id != target.id]
         return predict(answers, name, key, policy=self.policy, now=at, blocked=_blocked(target))
 
     def approval(
