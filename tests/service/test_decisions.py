@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from escalade.service._decision_models import MAX_BATCH
 from escalade.store import SqlAutonomyStore
 from tests.cli.helpers import invoke
+from tests.inbox.items import STAGING, answered
 from tests.service.conftest import MakeClient, store_of, workspace_key
 
 DEPLOY = {"id": "d1", "description": "Deploy v2.3 to production", "environment": "production"}
@@ -203,3 +205,25 @@ def test_the_audit_trail_is_sealed_with_the_servers_audit_key(
     assert code == 0, out + err
     wrong, _, _ = invoke("audit", "verify", "--db", db, env={"ESCALADE_AUDIT_KEY": "another-key-entirely-0123"})
     assert wrong != 0
+
+
+def test_a_persons_learned_preference_approves_over_http(client: TestClient, key_a: dict[str, str]) -> None:
+    """``?person=ana``: her approvals in the key's workspace let an escalation proceed (``auto_approved_by``);
+    without them it waits for her; a name that cannot be a person's is a 400 naming ``person``."""
+    staging = {"description": STAGING, "affected_systems": ["search"]}
+    asked = client.post("/v1/decisions?person=ana&profile=supervised", json={"id": "s0", **staging}, headers=key_a)
+    assert asked.json()["escalate"] is True
+    item = store_of(client).inbox.get_item("team-a", asked.json()["inbox_id"])
+    assert item is not None
+    assert item.assignees == ("ana",)
+    now = datetime.now(UTC)
+    for i in range(80):
+        store_of(client).inbox.add_item(answered(age_days=1 + i / 24, now=now, workspace="team-a"))
+    body = client.post(
+        "/v1/decisions?person=ana&profile=supervised", json={"id": "s1", **staging}, headers=key_a
+    ).json()
+    assert (body["escalate"], body["auto_approved_by"]) == (False, "ana")
+    assert body["reasons"][-1].startswith("auto-approved on ana's learned preference")
+    bad = client.post("/v1/decisions?person=%09", json={"id": "s2", **staging}, headers=key_a)
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "person"

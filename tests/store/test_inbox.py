@@ -12,7 +12,7 @@ import pytest
 from escalade.exceptions import InboxError
 from escalade.inbox import OPEN_STATES, Inbox, InboxState
 from escalade.store import SqlStore
-from tests.inbox.items import NOW, item
+from tests.inbox.items import NOW, check_answered_by, item
 
 
 def test_an_item_comes_back_as_it_was_stored(store: SqlStore) -> None:
@@ -81,3 +81,8 @@ def test_two_people_answering_at_once_give_one_answer(store: SqlStore) -> None:
     final = store.inbox.get_item("w", made.id)
     assert final is not None
     assert final.state is InboxState.ANSWERED
+
+
+def test_a_persons_answered_items_come_newest_first(store: SqlStore) -> None:
+    """The preference model's evidence: only the person's answered items of the workspace, bounded."""
+    check_answered_by(store.inbox)

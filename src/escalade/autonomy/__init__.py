@@ -11,7 +11,8 @@
 - :mod:`~escalade.autonomy._audit`: the hash-chained audit trail;
 - :mod:`~escalade.autonomy._trail`: the tables checked against the audit trail;
 - :mod:`~escalade.autonomy._memory`: the store in one process's memory;
-- :mod:`~escalade.autonomy._metrics`: escalation, override and error rates, and the trend.
+- :mod:`~escalade.autonomy._metrics`: escalation, override and error rates, and the trend;
+- :mod:`~escalade.autonomy._preferences`: decisions that proceed on a person's learned preference.
 """
 
 from escalade.autonomy._answers import (
@@ -104,6 +105,7 @@ from escalade.autonomy._lexicon import (
 )
 from escalade.autonomy._memory import MemoryAutonomyStore
 from escalade.autonomy._metrics import EscalationMetrics, escalation_metrics
+from escalade.autonomy._preferences import PreferenceMetrics, PreferenceSource, preference_metrics
 from escalade.autonomy._profiles import (
     BALANCED_THRESHOLDS,
     DEFAULT_PROFILE,
@@ -221,6 +223,8 @@ __all__ = [
     "Outcome",
     "OutcomeResult",
     "Prior",
+    "PreferenceMetrics",
+    "PreferenceSource",
     "Priority",
     "RateControl",
     "Response",
@@ -261,6 +265,7 @@ __all__ = [
     "parse_outcome",
     "percent_slower_of",
     "prior_of",
+    "preference_metrics",
     "profile_table",
     "verify_chain",
     "verify_trail",

@@ -94,16 +94,18 @@ def decision_answer(
     details: bool = False,
     profile: str | None = None,
     on_escalated: Callable[[EscalationResult, Decision], str] | None = None,
+    person: str | None = None,
 ) -> dict[str, Any]:
     """Decide ``item`` (stored and audited) and answer it: the short line, or everything with ``details``.
 
     ``on_escalated`` receives each escalated decision (an inbox puts it in front of a person) and
-    returns the id it is known by there, answered as ``inbox_id``.
+    returns the id it is known by there, answered as ``inbox_id``. ``person``: whose learned
+    preference may let an escalation proceed (``auto_approved_by`` in the answer).
     """
     if not isinstance(item, Mapping):
         raise DecisionError(f"a decision must be a JSON object, got {type(item).__name__}")
     decision = parse_decision(item)
-    result = engine.evaluate(decision, context, profile=profile)
+    result = engine.evaluate(decision, context, profile=profile, person=person)
     line = result.to_dict() if details else result.to_line()
     if result.should_escalate and on_escalated is not None:
         line["inbox_id"] = on_escalated(result, decision)

@@ -12,6 +12,12 @@ that did in ``reasons``:
    no rule fired), within the profile's ``risk_margin`` of the threshold and above the floor: then it
    proceeds with ``risk_accepted``.
 
+A decision escalated for confidence alone (no rule, criticality or profile forced it, and not of
+critical priority) may still proceed when ``evaluate(..., person=NAME)`` names the person it would
+go to and the engine's ``preferences`` (:class:`~escalade.autonomy._preferences.PreferenceSource`)
+vouch that this person approves decisions like it: ``auto_approved_by`` names them and the last
+reason says on what evidence. The rate controller still counts it as the threshold's escalation.
+
 Each decision is stored with its audit entry in one step, then the target-rate controller takes its
 update. ``record_outcome`` attaches what happened, appends it to the audit trail and lets the
 thresholds learn (:mod:`escalade.autonomy._thresholds`).
@@ -48,6 +54,7 @@ from escalade.autonomy._history import (
     Verdict,
 )
 from escalade.autonomy._memory import MemoryAutonomyStore
+from escalade.autonomy._preferences import PreferenceSource, on_preference
 from escalade.autonomy._profiles import DEFAULT_PROFILE, PROFILES, AutomationProfile
 from escalade.autonomy._rules import RuleHit, RuleSet
 from escalade.autonomy._thresholds import Labelled, Learning, RateControl, Threshold, certify_floors, labelled_from
@@ -93,10 +100,12 @@ class EscalationResult:
     #: Drawn for the audit sample: a person should check its outcome, whatever was decided.
     audit_sampled: bool
     audit_seq: int | None
+    #: The person on whose learned preference it proceeds instead of waiting for them (the last reason says why).
+    auto_approved_by: str | None = None
 
     def to_line(self) -> dict[str, Any]:
-        """The one-line JSON answer of ``escalade decide``."""
-        return {
+        """The one-line JSON answer of ``escalade decide`` (``auto_approved_by`` only when set)."""
+        line = {
             "id": self.decision_id,
             "escalate": self.should_escalate,
             "confidence": self.confidence,
@@ -105,6 +114,7 @@ class EscalationResult:
             "reasons": list(self.reasons),
             "rule_hits": list(self.rule_hits),
         }
+        return line | ({"auto_approved_by": self.auto_approved_by} if self.auto_approved_by else {})
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-ready."""
@@ -157,6 +167,7 @@ class EscalationEngine:
         unusual_after: int = 30,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] | None = None,
+        preferences: PreferenceSource | None = None,
     ) -> None:
         if not (isinstance(audit_rate, int | float) and 0 <= audit_rate <= 1):
             raise ConfigError(f"audit_rate must be in [0, 1], got {audit_rate}", field="audit_rate")
@@ -172,6 +183,7 @@ class EscalationEngine:
         self.unusual_after = unusual_after
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.preferences = preferences
 
     def _profile(self, profile: str | AutomationProfile | None) -> AutomationProfile:
         if profile is None:
@@ -191,8 +203,12 @@ class EscalationEngine:
         context: DecisionContext | None = None,
         *,
         profile: str | AutomationProfile | None = None,
+        person: str | None = None,
     ) -> EscalationResult:
-        """Decide, store the decision with its audit entry, and update the rate controller."""
+        """Decide, store the decision with its audit entry, and update the rate controller (``person``: who
+        would answer it, whose learned preference may let it proceed; see the module docstring)."""
+        if person is not None and self.preferences is None:
+            raise ConfigError("a person's preferences need an engine made with preferences=", field="person")
         parsed = parse_decision(decision)
         context = context or DecisionContext()
         chosen = self._profile(profile)
@@ -201,6 +217,9 @@ class EscalationEngine:
             raise DecisionError("this id was already decided in this workspace", decision_id=decision_id, field="id")
         result = self._judge(parsed, decision_id, context, chosen)
         at = context.now or self._clock()
+        threshold_escalated = result.should_escalate
+        if person is not None and self.preferences is not None:
+            result = on_preference(result, parsed, person, self.preferences, workspace=context.workspace, now=at)
         record = DecisionRecord(
             workspace=context.workspace,
             decision_id=decision_id,
@@ -233,7 +252,7 @@ class EscalationEngine:
             AuditDraft(at=at, kind="decision", workspace=context.workspace, decision_id=decision_id, payload=payload),
         )
         if self._rate_controls(chosen) and not result.forced and not result.threshold.escalate_all:
-            self.rate.update(self.store, context.workspace, chosen.name, result.should_escalate)
+            self.rate.update(self.store, context.workspace, chosen.name, threshold_escalated)
         return replace(result, audit_seq=stored.audit_seq)
 
     def _judge(

@@ -222,6 +222,12 @@ def decide_command(
     inbox_ttl: Annotated[
         float | None, typer.Option("--inbox-ttl", metavar="SECONDS", help="Escalated decisions expire after this.")
     ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person", metavar="NAME", help="Who answers: their learned preferences may approve (default --assign)."
+        ),
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -237,9 +243,14 @@ def decide_command(
     _check_options({"--target-rate": target_rate, "--audit-rate": audit_rate}, modes)
     if inbox_ttl is not None and not 0 < inbox_ttl <= MAX_INBOX_TTL_S:
         raise fail(f"--inbox-ttl must be in (0, {MAX_INBOX_TTL_S:g}] seconds, got {inbox_ttl}")
-    assign = _assignees(assign or [])
+    person = _assignees([person], what="--person")[0] if person is not None else None
+    assign = _assignees(assign or ([person] if person else []), what="--assign")
     context = DecisionContext(workspace=workspace, agent=agent)  # checks the names before anything is read
     store, engine = _engine(db, profile, rules, profiles, target_rate, rate_control, audit_rate)
+    if person is not None:
+        from escalade.inbox import PreferenceModel
+
+        engine.preferences = PreferenceModel(store.inbox)
     with store:
         if stats:
             _show_stats(engine, workspace, target_rate, json_out)
@@ -251,18 +262,18 @@ def decide_command(
             _remove_calibration(engine, remove_calibration, workspace, json_out)
         else:
             waiting = _inbox_of(store, engine, context.workspace, assign or [], inbox_ttl) if inbox else None
-            _decide_lines(engine, context, details, waiting)
+            _decide_lines(engine, context, details, waiting, person)
 
 
 #: Longest an escalated decision may wait in the inbox (a year).
 MAX_INBOX_TTL_S = 366 * 86_400.0
 
 
-def _assignees(names: list[str]) -> list[str]:
-    """The ``--assign`` names, checked before anything is read."""
+def _assignees(names: list[str], *, what: str) -> list[str]:
+    """The ``--assign`` (or ``--person``) names, checked before anything is read."""
     from escalade.inbox._items import check_name
 
-    return [check_name(n, what="--assign") for n in names]
+    return [check_name(n, what=what) for n in names]
 
 
 def _check_options(rates: Mapping[str, float], modes: Mapping[str, bool]) -> None:
@@ -330,15 +341,16 @@ def _decide_lines(
     context: DecisionContext,
     details: bool,
     inbox: Callable[[EscalationResult, Decision], str] | None,
+    person: str | None,
 ) -> None:
     """The default mode: one answer line per decision line on stdin (``details``: everything); escalated
-    ones go in the inbox, when ``inbox`` is given."""
+    ones go in the inbox, when ``inbox`` is given; ``person``'s learned preferences may approve."""
     from escalade.autonomy import decision_answer
     from escalade.exceptions import InboxError
 
     _, failed = answer_each(
         sys.stdin,
-        lambda item: decision_answer(engine, item, context, details=details, on_escalated=inbox),
+        lambda item: decision_answer(engine, item, context, details=details, on_escalated=inbox, person=person),
         errors=(InboxError,),
     )
     if failed:

@@ -3,6 +3,8 @@
 - :mod:`~escalade.inbox._items`: an inbox item, its states, who may answer it;
 - :mod:`~escalade.inbox._batching`: what to send a person when (seed 004 §4), availability, groups;
 - :mod:`~escalade.inbox._responses`: a person's answers, checked, and what they tell the engine;
+- :mod:`~escalade.inbox._preferences`: per person, which decisions they approve, and a certified bound
+  (:mod:`~escalade.inbox._preference_keys`: what makes decisions similar);
 - :mod:`~escalade.inbox._templates`: how an item reads (seed 004 §7), in a sandbox, as text, Markdown, HTML;
 - :mod:`~escalade.inbox._langgraph`: LangGraph's Agent Inbox shapes (``HumanInterrupt``, ``HumanResponse``);
 - :mod:`~escalade.inbox._webhooks`: webhooks (JSON, Slack) when items are sent or answered;
@@ -24,6 +26,8 @@ from escalade.inbox._batching import (
 from escalade.inbox._inbox import BatchResult, Inbox
 from escalade.inbox._items import FINAL_STATES, MAX_NAME, OPEN_STATES, ROLE_PREFIX, InboxItem, InboxState, new_item
 from escalade.inbox._langgraph import from_human_response, to_human_interrupt
+from escalade.inbox._preference_keys import FEATURES, PreferenceKey
+from escalade.inbox._preferences import DEFAULT_LEVELS, PreferenceModel, PreferencePolicy, PreferencePrediction
 from escalade.inbox._responses import Action, BatchAnswer, InboxAnswer, check_answer, outcome_of, parse_answer
 from escalade.inbox._stats import InboxStats, PersonStats, inbox_stats, workspace_items
 from escalade.inbox._store import InboxStore, MemoryInboxStore
@@ -33,6 +37,8 @@ from escalade.inbox._webhooks import InboxEvent, Webhook, WebhookKind, WebhookSe
 __all__ = [
     "ALWAYS",
     "BUILTIN_TEMPLATES",
+    "DEFAULT_LEVELS",
+    "FEATURES",
     "FINAL_STATES",
     "FORMATS",
     "MAX_NAME",
@@ -56,6 +62,10 @@ __all__ = [
     "InboxStore",
     "MemoryInboxStore",
     "PersonStats",
+    "PreferenceKey",
+    "PreferenceModel",
+    "PreferencePolicy",
+    "PreferencePrediction",
     "Templates",
     "Webhook",
     "WebhookKind",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from escalade.exceptions import InboxError
@@ -36,6 +37,12 @@ class InboxStore(Protocol):
 
     def items(self, workspace: str, *, states: Collection[InboxState] = (), limit: int = 1000) -> list[InboxItem]:
         """The workspace's items (only in ``states``, if given), oldest first, at most ``limit``."""
+        ...
+
+    def answered_by(
+        self, workspace: str, person: str, *, since: datetime | None = None, limit: int = 1000
+    ) -> list[InboxItem]:
+        """The items ``person`` answered (created at or after ``since``, if given), newest first, at most ``limit``."""
         ...
 
     def move(
@@ -72,6 +79,20 @@ class MemoryInboxStore:
         with self._lock:
             found = [i for (w, _), i in self._items.items() if w == workspace and (not states or i.state in states)]
         return sorted(found, key=lambda i: (i.created_at, i.id))[:limit]
+
+    def answered_by(
+        self, workspace: str, person: str, *, since: datetime | None = None, limit: int = 1000
+    ) -> list[InboxItem]:
+        with self._lock:
+            found = [
+                i
+                for (w, _), i in self._items.items()
+                if w == workspace
+                and i.state is InboxState.ANSWERED
+                and i.answered_by == person
+                and (since is None or i.created_at >= since)
+            ]
+        return sorted(found, key=lambda i: (i.created_at, i.id), reverse=True)[: max(0, limit)]
 
     def move(
         self, workspace: str, item_id: str, *, expected: Collection[InboxState], state: InboxState, **changes: Any

@@ -42,6 +42,8 @@ class DecisionAnswer(BaseModel):
     rule_hits: list[str]
     #: An escalated decision's item in the inbox, where a person answers it (``GET .../wait`` waits for that).
     inbox_id: str | None = None
+    #: The person on whose learned preference it proceeds (the last reason says on what evidence).
+    auto_approved_by: str | None = None
 
 
 class ItemError(BaseModel):

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from escalade.autonomy import EscalationEngine
-from escalade.inbox import Inbox, WebhookSender
+from escalade.inbox import Inbox, PreferenceModel, WebhookSender
 from escalade.service._state import ServiceState
 
 __all__ = ["engine_of", "inbox_of", "webhooks_of"]
 
 
 def engine_of(state: ServiceState) -> EscalationEngine:
-    """The process's engine on the store's tables (the audit trail sealed with ``ESCALADE_AUDIT_KEY``)."""
+    """The process's engine on the store's tables (the audit trail sealed with ``ESCALADE_AUDIT_KEY``),
+    approving on people's learned preferences when a request names the person."""
     found = state.parts.get("decisions")
     if not isinstance(found, EscalationEngine):
-        found = state.parts["decisions"] = EscalationEngine(state.store.autonomy())
+        preferences = PreferenceModel(state.store.inbox)
+        found = state.parts["decisions"] = EscalationEngine(state.store.autonomy(), preferences=preferences)
     return found
 
 

@@ -13,7 +13,9 @@ most :data:`~escalade.service._decision_models.MAX_BATCH`):
 Everything is read and written in the key's workspace. A decision has no workspace field (naming
 one is a 400 ``unknown field``); an outcome naming a workspace other than the key's is refused
 (400 for one item, its error entry in a batch), never recorded there. Only the built-in profiles
-are offered: custom profile and rule files are the server's business, not a caller's.
+are offered: custom profile and rule files are the server's business, not a caller's. ``person``
+names who answers: their learned preferences (:class:`~escalade.inbox.PreferenceModel`) may
+approve an escalation (``auto_approved_by``), and escalated decisions are assigned to them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from escalade.autonomy import (
     outcome_answer,
 )
 from escalade.exceptions import InboxError
+from escalade.inbox._items import check_name
 from escalade.service._auth import Principal, require_key
 from escalade.service._decision_models import (
     MAX_BATCH,
@@ -64,6 +67,10 @@ Profile = Annotated[
 ]
 Agent = Annotated[str | None, Query(min_length=1, max_length=200, description="The agent proposing the actions.")]
 Details = Annotated[bool, Query(description="Answer with everything: factors, threshold, classification.")]
+Person = Annotated[
+    str | None,
+    Query(min_length=1, max_length=100, description="Who answers: their learned preferences may approve."),
+]
 
 
 def _batch(body: dict[str, Any], key: str) -> list[object] | None:
@@ -102,11 +109,13 @@ def decide(
     profile: Profile = DEFAULT_PROFILE,
     agent: Agent = None,
     details: Details = False,
+    person: Person = None,
 ) -> JSONResponse:
     """Decide whether each proposed action proceeds or waits for a person (``escalade decide``).
 
-    An unknown ``profile`` is a 400 before anything is stored (the engine checks it first).
+    An unknown ``profile`` or a ``person`` that cannot name one is a 400 before anything is stored.
     """
+    name = check_name(person, what="person") if person is not None else None
     state = state_of(request)
     context = DecisionContext(workspace=principal.workspace, agent=agent)
     inbox = inbox_of(state)
@@ -114,10 +123,12 @@ def decide(
     assert engine is not None  # the service's inbox records answers with its engine
 
     def waiting(result: EscalationResult, decision: Decision) -> str:
-        return inbox.escalated(result, decision, workspace=principal.workspace).id
+        return inbox.escalated(result, decision, workspace=principal.workspace, assignees=[name] if name else []).id
 
     def answer(item: object) -> dict[str, Any]:
-        line = decision_answer(engine, item, context, details=details, profile=profile, on_escalated=waiting)
+        line = decision_answer(
+            engine, item, context, details=details, profile=profile, on_escalated=waiting, person=name
+        )
         state.metrics.decisions.labels("escalate" if line["escalate"] else "proceed").inc()
         return line
 

@@ -137,6 +137,19 @@ class SqlInboxStore:
         with transaction(self.db.engine, write=False, what="list inbox items") as conn:
             return [_item(r) for r in conn.execute(query)]
 
+    def answered_by(
+        self, workspace: str, person: str, *, since: datetime | None = None, limit: int = 1000
+    ) -> list[InboxItem]:
+        """Read along ``ix_inbox_items_workspace_state`` backwards (newest first), ``limit`` at most 10,000."""
+        query = select(_T).where(
+            _T.c.workspace == workspace, _T.c.state == InboxState.ANSWERED.value, _T.c.answered_by == person
+        )
+        if since is not None:
+            query = query.where(_T.c.created_at >= since)
+        query = query.order_by(_T.c.created_at.desc(), _T.c.id.desc()).limit(max(0, min(limit, 10_000)))
+        with transaction(self.db.engine, write=False, what="list a person's answered inbox items") as conn:
+            return [_item(r) for r in conn.execute(query)]
+
     def move(
         self, workspace: str, item_id: str, *, expected: Collection[InboxState], state: InboxState, **changes: Any
     ) -> InboxItem | None:
