@@ -19,7 +19,7 @@ from escalade.inbox._batching import (
     group_related,
 )
 from escalade.inbox._inbox import BatchResult, Inbox
-from escalade.inbox._items import FINAL_STATES, OPEN_STATES, ROLE_PREFIX, InboxItem, InboxState, new_item
+from escalade.inbox._items import FINAL_STATES, OPEN_STATES, ROLE_PREFIX, InboxItem, InboxState, check_name, new_item
 from escalade.inbox._responses import Action, BatchAnswer, InboxAnswer, check_answer, outcome_of, parse_answer
 from escalade.inbox._store import InboxStore, MemoryInboxStore
 from escalade.inbox._templates import BUILTIN_TEMPLATES, FORMATS, Format, Templates
@@ -49,6 +49,7 @@ __all__ = [
     "Templates",
     "batch_efficiency",
     "check_answer",
+    "check_name",
     "group_related",
     "new_item",
     "outcome_of",
