@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -81,3 +81,15 @@ def test_two_people_answering_at_once_give_one_answer(store: SqlStore) -> None:
     final = store.inbox.get_item("w", made.id)
     assert final is not None
     assert final.state is InboxState.ANSWERED
+
+
+def test_a_time_with_an_offset_is_kept_as_the_same_moment(store: SqlStore) -> None:
+    """A deferral until 11:30 at +02:00 is 09:30 UTC on both backends (SQLite would drop the offset)."""
+    made = item()
+    store.inbox.add_item(made)
+    local = (NOW + timedelta(days=1)).astimezone(timezone(timedelta(hours=2)))
+    moved = store.inbox.move("w", made.id, expected=(InboxState.PENDING,), state=InboxState.DEFERRED, not_before=local)
+    assert moved is not None
+    assert moved.not_before == local
+    assert moved.not_before is not None
+    assert moved.not_before.utcoffset() == timedelta(0)
