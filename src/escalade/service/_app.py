@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from escalade.exceptions import EscaladeError
-from escalade.service import admin, admin_settings, chat, decisions, escalation, health, metrics_route
+from escalade.service import admin, admin_settings, chat, decisions, escalation, health, metrics_route, web
 from escalade.service._errors import ApiError, error_body, from_escalade_error, from_validation_errors
 from escalade.service._jobs import start_workflows
 from escalade.service._metrics import ServiceMetrics
@@ -59,6 +59,7 @@ _ROUTERS = (
     metrics_route.router,
     chat.router,
     decisions.router,
+    web.router,
 )
 
 

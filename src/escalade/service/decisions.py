@@ -50,7 +50,7 @@ from escalade.service._decision_models import (
 from escalade.service._errors import ERROR_RESPONSES, ApiError
 from escalade.service._state import ServiceState, state_of
 
-__all__ = ["router"]
+__all__ = ["decision_engine", "router"]
 
 router = APIRouter(prefix="/v1", tags=["decisions"], responses=ERROR_RESPONSES)
 
@@ -67,7 +67,7 @@ Agent = Annotated[str | None, Query(min_length=1, max_length=200, description="T
 Details = Annotated[bool, Query(description="Answer with everything: factors, threshold, classification.")]
 
 
-def _engine(state: ServiceState) -> EscalationEngine:
+def decision_engine(state: ServiceState) -> EscalationEngine:
     """The process's engine on the store's tables (the audit trail sealed with ``ESCALADE_AUDIT_KEY``)."""
     found = state.parts.get("decisions")
     if not isinstance(found, EscalationEngine):
@@ -118,7 +118,7 @@ def decide(
     """
     state = state_of(request)
     context = DecisionContext(workspace=principal.workspace, agent=agent)
-    engine = _engine(state)
+    engine = decision_engine(state)
     inbox = Inbox(state.store.inbox, engine)
 
     def waiting(result: EscalationResult, decision: Decision) -> str:
@@ -140,7 +140,7 @@ def decide(
 )
 def outcome(body: Payload, principal: Key, request: Request) -> JSONResponse:
     """Record what happened after decisions, so thresholds learn (``escalade outcome``)."""
-    engine = _engine(state_of(request))
+    engine = decision_engine(state_of(request))
     return _answer(
         body, "outcomes", lambda item: outcome_answer(engine, item, workspace=principal.workspace, pinned=True)
     )
