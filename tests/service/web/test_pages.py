@@ -20,6 +20,15 @@ def _flash(page: Page) -> str:
     return page.locator(".flash").inner_text()
 
 
+def _submit(page: Page, item_id: str, form: str, fields: dict[str, str], button: str) -> None:
+    """Open the item's ``form``, fill ``fields`` (by label) and press ``button``."""
+    card = page.locator(f"#item-{item_id}")
+    card.locator("summary", has_text=form).click()
+    for label, value in fields.items():
+        card.get_by_label(label).fill(value)
+    card.get_by_role("button", name=button).click()
+
+
 def test_sign_in_with_a_workspace_key_and_a_name(page: Page, site: Site) -> None:
     """A workspace key with a name shows that person's open items, the name and workspace in the header."""
     workspace = site.workspace()
@@ -102,10 +111,7 @@ def test_reject_with_feedback(page: Page, site: Site) -> None:
     workspace = site.workspace()
     item = site.escalate(workspace, "d1")
     sign_in(page, site, site.key(workspace), "ana")
-    card = page.locator(f"#item-{item.id}")
-    card.locator("summary", has_text="Reject").click()
-    card.get_by_label("feedback").fill("not on a Friday")
-    card.get_by_role("button", name="Reject").click()
+    _submit(page, item.id, "Reject", {"feedback": "not on a Friday"}, "Reject")
     assert _flash(page) == "rejected d1"
     response = site.item(workspace, "d1").response
     assert response is not None
@@ -122,17 +128,11 @@ def test_modify_with_bad_json_changes_nothing(page: Page, site: Site) -> None:
     item = site.escalate(workspace, "d1")
     sign_in(page, site, site.key(workspace), "ana")
     for bad, said in (("{replicas: 2", "not valid JSON"), ("[1, 2]", "must be a JSON object")):
-        card = page.locator(f"#item-{item.id}")
-        card.locator("summary", has_text="Modify").click()
-        card.get_by_label("parameters").fill(bad)
-        card.get_by_role("button", name="Approve modified").click()
+        _submit(page, item.id, "Modify", {"parameters": bad}, "Approve modified")
         expect(page.locator(".flash.error")).to_contain_text(said)
         unchanged = site.item(workspace, "d1")
         assert (unchanged.state, unchanged.response) == (InboxState.PENDING, None)
-    card = page.locator(f"#item-{item.id}")
-    card.locator("summary", has_text="Modify").click()
-    card.get_by_label("parameters").fill('{"replicas": 2}')
-    card.get_by_role("button", name="Approve modified").click()
+    _submit(page, item.id, "Modify", {"parameters": '{"replicas": 2}'}, "Approve modified")
     assert _flash(page) == "modified d1"
     response = site.item(workspace, "d1").response
     assert response is not None
@@ -144,10 +144,7 @@ def test_delegate_to_a_role(page: Page, site: Site) -> None:
     workspace = site.workspace()
     item = site.escalate(workspace, "d1")
     sign_in(page, site, site.key(workspace), "ana")
-    card = page.locator(f"#item-{item.id}")
-    card.locator("summary", has_text="Delegate").click()
-    card.get_by_label("delegate to").fill("role:sre")
-    card.get_by_role("button", name="Delegate").click()
+    _submit(page, item.id, "Delegate", {"delegate to": "role:sre"}, "Delegate")
     assert _flash(page) == "delegated d1 to role:sre"
     moved = site.item(workspace, "d1")
     assert (moved.state, moved.assignees) == (InboxState.DELEGATED, ("role:sre",))
@@ -160,10 +157,7 @@ def test_defer_for_minutes_or_until_a_local_time(page: Page, site: Site) -> None
     first, second = site.escalate(workspace, "d1"), site.escalate(workspace, "d2", systems=["search"])
     sign_in(page, site, site.key(workspace), "ana")
     before = datetime.now(UTC)
-    card = page.locator(f"#item-{first.id}")
-    card.locator("summary", has_text="Defer").click()
-    card.get_by_label("minutes").fill("30")
-    card.get_by_role("button", name="Defer").click()
+    _submit(page, first.id, "Defer", {"minutes": "30"}, "Defer")
     expect(page.locator(".flash")).to_contain_text("deferred d1 until")
     deferred = site.item(workspace, "d1")
     assert deferred.state is InboxState.DEFERRED
@@ -171,11 +165,8 @@ def test_defer_for_minutes_or_until_a_local_time(page: Page, site: Site) -> None
     assert before + timedelta(minutes=29) < deferred.not_before < datetime.now(UTC) + timedelta(minutes=31)
     later = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=30, second=0, microsecond=0)
     for offset, error in (("2 hours", True), ("+02:00", False)):
-        card = page.locator(f"#item-{second.id}")
-        card.locator("summary", has_text="Defer").click()
-        card.get_by_label("until").fill(later.strftime("%Y-%m-%dT%H:%M"))
-        card.get_by_label("time zone offset").fill(offset)
-        card.get_by_role("button", name="Defer").click()
+        until = {"until": later.strftime("%Y-%m-%dT%H:%M"), "time zone offset": offset}
+        _submit(page, second.id, "Defer", until, "Defer")
         expect(page.locator(".flash")).to_have_class("flash error" if error else "flash")
     assert site.item(workspace, "d2").not_before == later - timedelta(hours=2)
 

@@ -259,7 +259,7 @@ def test_a_short_session_key_is_a_server_error_page(make_client: MakeClient, mon
 
 
 def test_errors_are_pages_on_the_inbox_and_json_on_the_api(client: TestClient) -> None:
-    """A form field over its bound is a 400 page; the API's errors keep their JSON body."""
+    """A form field over its bound (a text, an id, a list of ids) is a 400 page; the API's errors keep their JSON."""
     site = _site(client)
     item = site.escalate("acme", "d1")
     token = _sign_in(client, site.key("acme"))
@@ -268,6 +268,10 @@ def test_errors_are_pages_on_the_inbox_and_json_on_the_api(client: TestClient) -
     assert "feedback" in text
     assert "<html" in text
     assert site.item("acme", "d1").state is InboxState.PENDING
+    for items, said in ((["x" * 65], "at most 64 characters"), (["x"] * 501, "at most 500 items")):
+        refused = client.post("/inbox/batch", data={"csrf": token, "items": items})
+        assert refused.status_code == 400
+        assert said in refused.text
     api = client.post("/v1/decisions", json={}, headers={"Authorization": f"Bearer {site.key('acme')}"})
     assert api.status_code == 400
     assert "error" in api.json()
