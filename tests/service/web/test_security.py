@@ -208,7 +208,7 @@ def test_a_tampered_or_expired_session_is_signed_out(client: TestClient) -> None
     _sign_in(client, made.key)
     good = client.cookies[SESSION_COOKIE]
     body, mac = good.split(".")
-    flip = {"A": "B"}
+    flip = {"A": "B"}  # the MAC's last character carries padding bits too: any other spelling is refused
     state = client.app.state.service  # type: ignore[attr-defined]
     for bad in (
         body[:-1] + flip.get(body[-1], "A") + "." + mac,

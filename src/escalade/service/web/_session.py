@@ -37,12 +37,14 @@ from escalade.store import ApiKey
 
 __all__ = [
     "LOGIN_COOKIE",
+    "LOGIN_S",
     "SESSION_COOKIE",
     "SESSION_KEY_ENV",
     "SESSION_S",
     "Session",
     "check_login_token",
     "login_token",
+    "new_session",
     "same_origin",
     "session_of",
     "sign",
@@ -108,10 +110,10 @@ def unsign(state: ServiceState, purpose: str, value: str | None) -> dict[str, An
     if not value or len(value) > _MAX_COOKIE or value.count(".") != 1:
         return None
     body, mac = value.split(".")
-    expected = hmac.new(_secret(state), f"{purpose}.{body}".encode(), hashlib.sha256).digest()
+    expected = _b64(hmac.new(_secret(state), f"{purpose}.{body}".encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(mac.encode(), expected.encode()):  # as text: one spelling of the MAC only
+        return None
     try:
-        if not hmac.compare_digest(_unb64(mac), expected):
-            return None
         data = json.loads(_unb64(body))
     except (binascii.Error, ValueError):
         return None

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import StringConstraints
 from starlette.responses import Response
 
 from escalade.exceptions import EscaladeError, InboxError
@@ -30,6 +31,7 @@ from escalade.service.web._forms import AnswerForm, answer_of, done_message
 from escalade.service.web._pages import groups_of, page, redirect, view_of
 from escalade.service.web._session import (
     LOGIN_COOKIE,
+    LOGIN_S,
     SESSION_COOKIE,
     SESSION_S,
     Session,
@@ -74,7 +76,7 @@ router = APIRouter(prefix=_PATH, include_in_schema=False, route_class=_PageRoute
 
 Text = Annotated[str, Form(max_length=4000)]
 Short = Annotated[str, Form(max_length=200)]
-Ids = Annotated[list[Annotated[str, Form(max_length=64)]], Form(max_length=500)]
+Ids = Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Form(max_length=500)]
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
@@ -124,7 +126,7 @@ def _same(given: str, expected: str) -> bool:
 def _login_page(state: ServiceState, request: Request, *, status: int = 200, message: str | None = None) -> Response:
     token = login_token(state)
     response = page("login.html", status=status, token=token, message=message)
-    _cookie(response, request, LOGIN_COOKIE, token, 3600)
+    _cookie(response, request, LOGIN_COOKIE, token, LOGIN_S)
     return response
 
 
