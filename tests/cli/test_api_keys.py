@@ -99,3 +99,35 @@ def test_revoke_in_another_workspace_is_refused(db: str) -> None:
     assert "in workspace 'beta'" in err
     with SqlStore(db) as store:
         assert store.api_keys.verify(made["key"]) is not None
+
+
+def test_create_a_person_token(db: str) -> None:
+    """``--person`` and ``--role`` make a per-person token, said so when it is printed."""
+    code, out, _ = invoke("api-key", "create", "--workspace", "acme", "--person", "ana", "--role", "sre", "--db", db)
+    assert code == 0
+    assert "for ana (sre)" in out
+    with SqlStore(db) as store:
+        found = store.api_keys.verify(out.splitlines()[0])
+    assert found is not None
+    assert (found.person, found.roles) == ("ana", ("sre",))
+    made = _create(db, "acme", "--person", "bo", "--role", "dba", "--role", "sre")
+    assert made["person"] == "bo"
+    assert list(made["roles"]) == ["dba", "sre"]
+    _, listed, _ = invoke("api-key", "list", "--db", db)
+    assert "person ana" in listed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--person", ""), "person"),
+        (("--person", "ana", "--role", "x" * 101), "roles"),
+        (("--role", "sre"), "give the person too"),
+        (("--person", "ana", *[a for n in range(21) for a in ("--role", f"r{n}")]), "at most 20 roles"),
+    ],
+)
+def test_a_bad_person_token_is_one_line(db: str, args: tuple[str, ...], message: str) -> None:
+    code, out, err = invoke("api-key", "create", "--workspace", "acme", *args, "--db", db)
+    assert code != 0
+    assert message in err
+    assert "Traceback" not in err + out

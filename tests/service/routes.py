@@ -52,16 +52,29 @@ def auth_of(dependant: Dependant) -> Auth:
 
 
 def endpoints(app: FastAPI | None = None) -> list[Endpoint]:
-    """Every method of every API route of ``app`` (default: a fresh app, not started)."""
+    """Every method of every API route of ``app`` (default: a fresh app, not started); the web inbox's pages,
+    which are not in the schema, are :func:`pages`."""
     found = []
     for route in iter_route_contexts((app or create_app()).routes):  # through included routers too
         dependant = getattr(route, "dependant", None)
         if route.path in DOCS or route.path is None or not isinstance(dependant, Dependant):
             continue
+        if not getattr(route, "include_in_schema", True):
+            continue
         path = re.sub(r"\{[^}]+\}", DUMMY_ID, route.path)
         for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
             found.append(Endpoint(method, route.path, path, auth_of(dependant)))
     return found
+
+
+def pages(app: FastAPI | None = None) -> set[str]:
+    """``METHOD /path`` of every route left out of the schema (the web inbox's HTML pages)."""
+    return {
+        f"{method} {route.path}"
+        for route in iter_route_contexts((app or create_app()).routes)
+        if isinstance(getattr(route, "dependant", None), Dependant) and not getattr(route, "include_in_schema", True)
+        for method in sorted((getattr(route, "methods", None) or set()) - {"HEAD", "OPTIONS"})
+    }
 
 
 def other_routes(app: FastAPI | None = None) -> set[str | None]:

@@ -84,3 +84,33 @@ def test_bad_admin_bodies_name_the_field(client: TestClient, admin_headers: dict
     bad_id = client.delete("/v1/admin/keys/not-hex", headers=admin_headers)
     assert bad_id.status_code == 400
     assert bad_id.json()["error"]["param"] == "key_id"
+
+
+def test_admin_creates_a_person_token(client: TestClient, admin_headers: dict[str, str]) -> None:
+    """A key made with ``person`` and ``roles`` is a per-person token: the listing and the Principal name them."""
+    body = {"name": "ana's laptop", "person": "ana", "roles": ["sre"]}
+    key = client.post("/v1/admin/workspaces/acme/keys", json=body, headers=admin_headers).json()
+    assert (key["person"], key["roles"]) == ("ana", ["sre"])
+    listed = client.get("/v1/admin/workspaces/acme/keys", headers=admin_headers).json()["keys"]
+    assert (listed[0]["person"], listed[0]["roles"]) == ("ana", ["sre"])
+    plain = client.post("/v1/admin/workspaces/acme/keys", headers=admin_headers).json()
+    assert (plain["person"], plain["roles"]) == (None, [])
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"person": ""}, "person"),
+        ({"person": "a\u0001b"}, "person"),
+        ({"person": "ana", "roles": [f"r{n}" for n in range(21)]}, "roles"),
+        ({"person": "ana", "roles": ["role:"]}, "roles"),
+        ({"roles": ["sre"]}, "roles"),
+    ],
+)
+def test_a_bad_person_token_names_the_field(
+    client: TestClient, admin_headers: dict[str, str], body: dict[str, object], param: str
+) -> None:
+    refused = client.post("/v1/admin/workspaces/acme/keys", json=body, headers=admin_headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == param
+    assert store_of(client).api_keys.list(include_revoked=True) == []

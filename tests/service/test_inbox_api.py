@@ -257,3 +257,25 @@ def test_a_batch_with_a_malformed_answer_changes_nothing(client: TestClient, key
     one = client.post("/v1/inbox/d0/answer", json={"action": "modify", "by": "ana", "parameters": deep}, headers=key)
     assert one.status_code == 400
     assert client.get("/v1/inbox?role=" + "x" * 101, headers=key).status_code == 400
+
+
+def test_a_person_token_answers_only_as_its_person(client: TestClient, key: dict[str, str]) -> None:
+    """With ana's token (role sre): answering as bo is a 403; as ana it works, her role counts."""
+    state = client.app.state.service  # type: ignore[attr-defined]
+    inbox = inbox_of(state)
+    assert inbox.engine is not None
+    decision = parse_decision({"id": "sre-only", "description": "Rotate the JWT signing key"})
+    result = inbox.engine.evaluate(decision, DecisionContext(workspace="team-a"))
+    inbox.escalated(result, decision, workspace="team-a", assignees=["role:sre"])
+    made = state.store.api_keys.create("team-a", person="ana", roles=("sre",))
+    ana = {"Authorization": f"Bearer {made.key}"}
+    as_bo = client.post("/v1/inbox/sre-only/answer", json={"action": "approve", "by": "bo"}, headers=ana)
+    assert as_bo.status_code == 403
+    assert "answers as 'ana'" in as_bo.json()["error"]["message"]
+    batch = {"items": ["sre-only"], "answer": {"action": "approve", "by": "bo"}}
+    assert client.post("/v1/inbox/answers", json=batch, headers=ana).status_code == 403
+    anyone = client.post("/v1/inbox/sre-only/answer", json={"action": "approve", "by": "ana"}, headers=key)
+    assert anyone.status_code == 403  # the workspace key carries no role
+    done = client.post("/v1/inbox/sre-only/answer", json={"action": "approve", "by": "ana"}, headers=ana)
+    assert done.status_code == 200
+    assert done.json()["answered_by"] == "ana"

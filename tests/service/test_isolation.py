@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.service.conftest import ADMIN_KEY, store_of
-from tests.service.routes import DOCS, PUBLIC, Endpoint, endpoints, other_routes
+from tests.service.routes import DOCS, PUBLIC, Endpoint, endpoints, other_routes, pages
 
 GUARDED = [e for e in endpoints() if e.template not in PUBLIC]
 
@@ -28,6 +28,14 @@ def test_the_walk_finds_the_routes() -> None:
     found = {str(e) for e in endpoints()}
     assert {"POST /v1/decisions", "POST /v1/outcomes", "GET /metrics", "POST /v1/admin/workspaces"} <= found
     assert other_routes() <= DOCS
+
+
+def test_the_only_routes_outside_the_schema_are_the_web_inbox() -> None:
+    """Pages left out of the schema (so of the walk above) are the web inbox's, with sessions of their own
+    (tested in tests/service/web)."""
+    found = pages()
+    assert "GET /inbox" in found
+    assert all(p.split(" ", 1)[1].startswith("/inbox") for p in found)
 
 
 @pytest.mark.parametrize("endpoint", GUARDED, ids=str)

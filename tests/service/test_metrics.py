@@ -31,12 +31,17 @@ def test_requests_are_counted_per_route_template(client: TestClient, admin_heade
     client.post("/v1/decisions", json={}, headers=headers)
     client.delete("/v1/admin/keys/0123456789ab", headers=admin_headers)
     client.get("/v1/some/path-a-client-chose")
+    client.get("/inbox/items/a-path-a-client-chose", follow_redirects=False)  # the web inbox's pages too
+    client.get("/inbox/login")
+    client.get("/inbox/nothing-here")
     samples = _samples(client, admin_headers)
     counted = {(s["route"], s["method"], s["status"]): v for s, v in samples["escalade_http_requests_total"]}
     assert counted[("/v1/decisions", "POST", "200")] == 1
     assert counted[("/v1/decisions", "POST", "400")] == 1
     assert counted[("/v1/admin/keys/{key_id}", "DELETE", "404")] == 1
-    assert counted[("unmatched", "GET", "404")] == 1
+    assert counted[("unmatched", "GET", "404")] == 2
+    assert counted[("/inbox/items/{item_id}", "GET", "303")] == 1
+    assert counted[("/inbox/login", "GET", "200")] == 1
     latency = {s["route"] for s, _ in samples["escalade_http_request_seconds_count"]}
     assert "/v1/decisions" in latency
 

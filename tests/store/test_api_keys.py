@@ -79,3 +79,49 @@ def test_workspaces_are_created_once(store: SqlStore) -> None:
     store.api_keys.create("beta")
     assert store.api_keys.workspace_names() == ["acme", "beta"]
     assert {"acme", "beta"} <= set(store.workspaces())
+
+
+def test_a_person_token_keeps_its_person_and_roles(store: SqlStore) -> None:
+    """A per-person token names its person and roles (``role:`` prefixes dropped, repeats once); get finds it."""
+    made = store.api_keys.create("acme", name="laptop", person=" ana ", roles=["sre", "role:dba", "sre"])
+    assert (made.person, made.roles) == ("ana", ("sre", "dba"))
+    found = store.api_keys.verify(made.key)
+    assert found is not None
+    assert (found.person, found.roles) == ("ana", ("sre", "dba"))
+    assert found.to_dict()["person"] == "ana"
+    assert found.to_dict()["roles"] == ["sre", "dba"]
+    assert store.api_keys.get(made.id) == found
+    plain = store.api_keys.create("acme")
+    assert (plain.person, plain.roles) == (None, ())
+    assert store.api_keys.list("acme")[1].to_dict()["roles"] == []
+
+
+def test_get_finds_only_an_active_key(store: SqlStore) -> None:
+    made = store.api_keys.create("acme")
+    store.api_keys.revoke(made.id)
+    assert store.api_keys.get(made.id) is None
+    assert store.api_keys.get("0123456789ab") is None
+    assert store.api_keys.get("not an id") is None
+
+
+@pytest.mark.parametrize(
+    ("person", "roles", "field"),
+    [
+        ("", (), "person"),
+        ("a" * 101, (), "person"),
+        ("an\x07a", (), "person"),
+        ("ana", ("",), "roles"),
+        ("ana", ("role:",), "roles"),
+        ("ana", ("x" * 101,), "roles"),
+        ("ana", tuple(f"r{n}" for n in range(21)), "roles"),
+        (None, ("sre",), "roles"),
+    ],
+)
+def test_a_bad_person_or_role_is_refused(
+    store: SqlStore, person: str | None, roles: tuple[str, ...], field: str
+) -> None:
+    """Bad names, too many roles, roles without a person: a ConfigError naming the field, and no key made."""
+    with pytest.raises(ConfigError) as caught:
+        store.api_keys.create("acme", person=person, roles=roles)
+    assert caught.value.field == field
+    assert store.api_keys.list(include_revoked=True) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -86,3 +86,15 @@ def test_two_people_answering_at_once_give_one_answer(store: SqlStore) -> None:
 def test_a_persons_answered_items_come_newest_first(store: SqlStore) -> None:
     """The preference model's evidence: only the person's answered items of the workspace, bounded."""
     check_answered_by(store.inbox)
+
+
+def test_a_time_with_an_offset_is_kept_as_the_same_moment(store: SqlStore) -> None:
+    """A deferral until 11:30 at +02:00 is 09:30 UTC on both backends (SQLite would drop the offset)."""
+    made = item()
+    store.inbox.add_item(made)
+    local = (NOW + timedelta(days=1)).astimezone(timezone(timedelta(hours=2)))
+    moved = store.inbox.move("w", made.id, expected=(InboxState.PENDING,), state=InboxState.DEFERRED, not_before=local)
+    assert moved is not None
+    assert moved.not_before == local
+    assert moved.not_before is not None
+    assert moved.not_before.utcoffset() == timedelta(0)

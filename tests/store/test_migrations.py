@@ -16,14 +16,14 @@ def test_empty_database_migrates_to_head(db_url: str) -> None:
     engine = create_engine(db_url)
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0012_inbox"
+    assert current_revision(engine) == head_revision() == "0013_person_tokens"
     inspector = inspect(engine)
     for table in Base.metadata.sorted_tables:
         assert inspector.has_table(table.name), table.name
         columns = {c["name"] for c in inspector.get_columns(table.name)}
         assert columns == {c.name for c in table.columns}, table.name
     upgrade(engine)  # idempotent
-    assert current_revision(engine) == "0012_inbox"
+    assert current_revision(engine) == "0013_person_tokens"
     engine.dispose()
 
 

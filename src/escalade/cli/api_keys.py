@@ -1,7 +1,8 @@
 """``escalade api-key create|list|revoke``: the API keys of ``escalade serve``, per workspace.
 
 ``create`` prints the new key once; the store keeps only its SHA-256, so a lost key cannot be shown
-again (revoke it and create another).
+again (revoke it and create another). ``create --person ana --role sre`` makes a per-person token:
+it signs ana in to the web inbox (``/inbox``), holding the role ``sre``.
 """
 
 from __future__ import annotations
@@ -23,19 +24,28 @@ api_key_app = typer.Typer(help="API keys of escalade serve (shown once, stored a
 def create_command(
     workspace: Annotated[str, typer.Option(help="Workspace the key reads and spends in.")],
     name: Annotated[str | None, typer.Option(help="A label for people: who or what uses the key.")] = None,
+    person: Annotated[
+        str | None, typer.Option(help="A per-person token: the person it signs in to the web inbox.")
+    ] = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", metavar="ROLE", help="A role of the person (repeat).")
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Create a key of WORKSPACE (created if needed) and print it, this once."""
     with open_store(db) as store:
-        made = store.api_keys.create(workspace, name=name)
+        made = store.api_keys.create(workspace, name=name, person=person, roles=tuple(role or ()))
     if json_out:
         print_json(json.dumps({**made.to_dict(), "key": made.key}))
         return
     console = out_console()
     console.print(made.key, markup=False, highlight=False)
+    holder = f" for {made.person}" + (f" ({', '.join(made.roles)})" if made.roles else "") if made.person else ""
     console.print(
-        f"key {made.id} of workspace {workspace}: shown this once, stored only as a hash", markup=False, style="dim"
+        f"key {made.id} of workspace {workspace}{holder}: shown this once, stored only as a hash",
+        markup=False,
+        style="dim",
     )
 
 
@@ -59,6 +69,7 @@ def list_command(
     for key in keys:
         revoked = f"  revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
         label = f"  {key.name}" if key.name else ""
+        label += f"  person {key.person}" if key.person else ""
         console.print(
             f"{key.id}  {key.workspace}{label}  created {key.created_at:%Y-%m-%d %H:%M}{revoked}", markup=False
         )

@@ -24,7 +24,16 @@ from escalade.inbox._batching import (
     group_related,
 )
 from escalade.inbox._inbox import BatchResult, Inbox
-from escalade.inbox._items import FINAL_STATES, MAX_NAME, OPEN_STATES, ROLE_PREFIX, InboxItem, InboxState, new_item
+from escalade.inbox._items import (
+    FINAL_STATES,
+    MAX_NAME,
+    OPEN_STATES,
+    ROLE_PREFIX,
+    InboxItem,
+    InboxState,
+    check_name,
+    new_item,
+)
 from escalade.inbox._langgraph import from_human_response, to_human_interrupt
 from escalade.inbox._preference_keys import FEATURES, PreferenceKey
 from escalade.inbox._preferences import DEFAULT_LEVELS, PreferenceModel, PreferencePolicy, PreferencePrediction
@@ -72,6 +81,7 @@ __all__ = [
     "WebhookSender",
     "batch_efficiency",
     "check_answer",
+    "check_name",
     "from_human_response",
     "group_related",
     "inbox_stats",

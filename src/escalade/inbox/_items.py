@@ -32,7 +32,7 @@ from typing import Any
 from escalade.autonomy import Decision, DecisionType, EscalationResult, Priority
 from escalade.exceptions import InboxError
 
-__all__ = ["FINAL_STATES", "OPEN_STATES", "ROLE_PREFIX", "InboxItem", "InboxState", "new_item"]
+__all__ = ["FINAL_STATES", "OPEN_STATES", "ROLE_PREFIX", "InboxItem", "InboxState", "check_name", "new_item"]
 
 #: Prefix of a role among an item's assignees (``role:sre``).
 ROLE_PREFIX = "role:"

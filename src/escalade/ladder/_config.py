@@ -64,6 +64,7 @@ RESERVED_ENV_VARS = frozenset(
         "ESCALADE_BENCHMARKS",  # where bench/ finds the shared datasets
         "ESCALADE_TEST_POSTGRES_URL",  # the PostgreSQL server the store tests use
         "ESCALADE_ADMIN_KEY",  # the administrator's key of escalade serve (escalade.service._settings)
+        "ESCALADE_SESSION_KEY",  # signs the web inbox's sessions (escalade.service.web._session)
     }
 )
 

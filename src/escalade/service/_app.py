@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from escalade.exceptions import EscaladeError
-from escalade.service import admin, admin_settings, chat, decisions, escalation, health, inbox_api, metrics_route
+from escalade.service import admin, admin_settings, chat, decisions, escalation, health, inbox_api, metrics_route, web
 from escalade.service._errors import ApiError, error_body, from_escalade_error, from_validation_errors
 from escalade.service._inbox_dispatch import start_inbox
 from escalade.service._jobs import start_workflows
@@ -61,6 +61,7 @@ _ROUTERS = (
     chat.router,
     decisions.router,
     inbox_api.router,
+    web.router,
 )
 
 

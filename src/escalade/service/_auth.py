@@ -23,10 +23,12 @@ __all__ = ["Principal", "require_admin", "require_key"]
 
 @dataclass(frozen=True, kw_only=True)
 class Principal:
-    """The caller: a key of one workspace."""
+    """The caller: a key of one workspace (a per-person token also names the person and their roles)."""
 
     workspace: str
     key_id: str
+    person: str | None = None
+    roles: tuple[str, ...] = ()
 
 
 def _presented(request: Request) -> str | None:
@@ -67,7 +69,7 @@ def require_key(request: Request) -> Principal:
             )
         raise ApiError(401, "the API key is not valid (unknown or revoked)", type="authentication_error")
     request.scope.setdefault("state", {}).update(key_id=found.id, workspace=found.workspace)
-    return Principal(workspace=found.workspace, key_id=found.id)
+    return Principal(workspace=found.workspace, key_id=found.id, person=found.person, roles=found.roles)
 
 
 def require_admin(request: Request) -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from escalade.service._auth import require_admin
 from escalade.service._errors import ERROR_RESPONSES, not_found
 from escalade.service._state import state_of
-from escalade.store import MAX_WORKSPACE_CHARS
+from escalade.store import MAX_KEY_ROLES, MAX_WORKSPACE_CHARS
 
 __all__ = ["router"]
 
@@ -41,6 +41,12 @@ class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     #: A label for people (``ci``, ``alice``).
     name: str | None = Field(default=None, max_length=100)
+    #: A per-person token: the person it signs in to the web inbox.
+    person: str | None = Field(default=None, min_length=1, max_length=100)
+    #: The person's roles (``sre``), at most 20.
+    roles: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=MAX_KEY_ROLES
+    )
 
 
 class KeyOut(BaseModel):
@@ -49,6 +55,8 @@ class KeyOut(BaseModel):
     name: str | None
     created_at: str
     revoked_at: str | None = None
+    person: str | None = None
+    roles: list[str] = []
 
 
 class NewKeyOut(KeyOut):
@@ -80,8 +88,10 @@ def list_workspaces(request: Request) -> WorkspaceList:
 
 @router.post("/workspaces/{workspace}/keys", status_code=201)
 def create_key(workspace: WorkspaceName, request: Request, body: KeyIn | None = None) -> NewKeyOut:
-    """A new API key of ``workspace`` (created if needed); the response is the only time the key is shown."""
-    made = state_of(request).store.api_keys.create(workspace, name=body.name if body else None)
+    """A new API key of ``workspace`` (created if needed), a per-person token with ``person``; the response is
+    the only time the key is shown."""
+    given = body or KeyIn()
+    made = state_of(request).store.api_keys.create(workspace, name=given.name, person=given.person, roles=given.roles)
     return NewKeyOut(**made.to_dict(), key=made.key)
 
 

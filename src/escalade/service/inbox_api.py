@@ -14,9 +14,11 @@
   ``id``), ``POST /v1/inbox/{ref}/langgraph?by=NAME`` (a ``HumanResponse``) and
   ``POST /v1/inbox/answers`` (a batch answer: ``items``, ``answer``, ``exceptions``).
 
-Everything is in the key's workspace. An unknown item is a 404; an answer the item cannot take
-(answered already, expired, changed meanwhile) is a 409; an answer by someone the item is not for
-is a 403; a malformed one is a 400 naming its field. Nothing changes on any of them.
+Everything is in the key's workspace. A per-person token (``escalade api-key create --person``)
+answers only in its person's name (``by``), with its roles; a workspace key may name anyone. An
+unknown item is a 404; an answer the item cannot take (answered already, expired, changed meanwhile)
+is a 409; an answer by someone the item is not for is a 403; a malformed one is a 400 naming its
+field. Nothing changes on any of them.
 """
 
 from __future__ import annotations
@@ -170,12 +172,22 @@ def get_item(ref: Ref, principal: Key, request: Request, format: Annotated[Shape
     return JSONResponse(shaped)
 
 
-def _apply(inbox: Inbox, item: InboxItem, answer: InboxAnswer, workspace: str) -> JSONResponse:
+def _own(principal: Principal, answers: list[InboxAnswer]) -> None:
+    """A per-person token answers in its person's name only (403 otherwise)."""
+    for answer in answers:
+        if principal.person is not None and answer.by != principal.person:
+            message = f"this token answers as {principal.person!r}, not as {answer.by!r}"
+            raise ApiError(403, message, type="permission_error", param="by")
+
+
+def _apply(inbox: Inbox, item: InboxItem, answer: InboxAnswer, principal: Principal) -> JSONResponse:
     """``answer`` applied to ``item``: 403 when its person may not answer it, 409 when it cannot take it."""
-    if not item.may_answer(answer.by):
+    _own(principal, [answer])
+    if not item.may_answer(answer.by, principal.roles):
         raise ApiError(403, f"{answer.by!r} may not answer this item", type="permission_error", param="by")
     try:
-        return JSONResponse(inbox.respond(item.id, answer, workspace=workspace).to_dict())
+        found = inbox.respond(item.id, answer, workspace=principal.workspace, roles=principal.roles)
+        return JSONResponse(found.to_dict())
     except InboxError as exc:
         if "outcome was not recorded" in str(exc):
             raise
@@ -187,7 +199,7 @@ def answer_item(ref: Ref, body: Payload, principal: Key, request: Request) -> JS
     """Answer one item: ``{"action": ..., "by": ..., ...}`` (see ``escalade inbox respond``)."""
     inbox = inbox_of(state_of(request))
     answer = parse_answer(body)  # malformed: 400 naming the field
-    return _apply(inbox, _item(inbox, ref, principal.workspace), answer, principal.workspace)
+    return _apply(inbox, _item(inbox, ref, principal.workspace), answer, principal)
 
 
 @router.post("/inbox/{ref}/langgraph")
@@ -201,7 +213,7 @@ def answer_langgraph(
     """Answer one item with LangGraph's ``HumanResponse`` (or a list of one)."""
     inbox = inbox_of(state_of(request))
     item = _item(inbox, ref, principal.workspace)
-    return _apply(inbox, item, from_human_response(item, body, by=by), principal.workspace)
+    return _apply(inbox, item, from_human_response(item, body, by=by), principal)
 
 
 @router.post("/inbox/answers")
@@ -214,7 +226,8 @@ def answer_batch(body: Payload, principal: Key, request: Request) -> JSONRespons
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or None
         raise ApiError(400, first["msg"][:300], type="invalid_request_error", param=where) from None
-    result = inbox.respond_batch(batch, workspace=principal.workspace)
+    _own(principal, [answer for _, answer in batch.answers()])
+    result = inbox.respond_batch(batch, workspace=principal.workspace, roles=principal.roles)
     return JSONResponse(
         {
             "answered": [i.to_dict() for i in result.answered],

@@ -7,7 +7,7 @@ Every repository works in one :class:`Database` (engine, sessions, migration on 
 ``store.workflows`` (submitted workflows).
 """
 
-from escalade.store._api_keys import API_KEY_PREFIX, ApiKey, ApiKeyRepository, NewApiKey
+from escalade.store._api_keys import API_KEY_PREFIX, MAX_KEY_ROLES, ApiKey, ApiKeyRepository, NewApiKey
 from escalade.store._autonomy import SqlAutonomyStore
 from escalade.store._base import CleanupReport, LoggedItem, LoggedTier, RunStore, RunSummary
 from escalade.store._budgets import BudgetRepository
@@ -56,6 +56,7 @@ __all__ = [
     "API_KEY_PREFIX",
     "FINISHED_STATES",
     "MASTER_KEY_ENV",
+    "MAX_KEY_ROLES",
     "MAX_WORKSPACE_CHARS",
     "PROVIDER_ENV_VARS",
     "ApiKey",

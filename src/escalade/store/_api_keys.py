@@ -5,6 +5,10 @@ and logs; ``secret`` (32 random bytes, URL-safe base64) is shown once, when the 
 only its SHA-256 is stored. A random 256-bit secret needs no slow password hash: nobody can guess
 it, and a hash leaked from the database does not give it back.
 
+A key may name a ``person`` (and their ``roles``): a per-person token, which signs that person in
+to the web inbox, where their answers are recorded by their name. A key without one is a
+workspace key.
+
 >>> from escalade.store import Database
 >>> keys = ApiKeyRepository(Database("sqlite://"))
 >>> made = keys.create("acme", name="ci")
@@ -29,19 +33,22 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from escalade.exceptions import ConfigError, StoreError
+from escalade.exceptions import ConfigError, InboxError, StoreError
+from escalade.inbox import ROLE_PREFIX, check_name
 from escalade.store._engine import Database
 from escalade.store._models import ApiKeyRow, WorkspaceRow
 from escalade.store._workspaces import check_workspace_name
 from escalade.untrusted import unstorable
 
-__all__ = ["API_KEY_PREFIX", "ApiKey", "ApiKeyRepository", "NewApiKey"]
+__all__ = ["API_KEY_PREFIX", "MAX_KEY_ROLES", "ApiKey", "ApiKeyRepository", "NewApiKey", "check_holder"]
 
 #: What every key starts with, so that a key pasted in the wrong place can be recognised (and scanned for).
 API_KEY_PREFIX = "esk_"
 _KEY = re.compile(r"esk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 #: Longest label of a key.
 MAX_KEY_NAME_CHARS = 100
+#: Most roles a per-person token may hold.
+MAX_KEY_ROLES = 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +60,10 @@ class ApiKey:
     name: str | None
     created_at: datetime
     revoked_at: datetime | None
+    #: The person a per-person token signs in (``None``: a workspace key).
+    person: str | None = None
+    #: The person's roles (without the ``role:`` prefix).
+    roles: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -67,6 +78,8 @@ class ApiKey:
             "name": self.name,
             "created_at": self.created_at.isoformat(),
             "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat(),
+            "person": self.person,
+            "roles": list(self.roles),
         }
 
 
@@ -83,8 +96,38 @@ def _hash(secret: str) -> str:
 
 def _key_of(row: ApiKeyRow) -> ApiKey:
     return ApiKey(
-        id=row.id, workspace=row.workspace, name=row.name, created_at=row.created_at, revoked_at=row.revoked_at
+        id=row.id,
+        workspace=row.workspace,
+        name=row.name,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+        person=row.person,
+        roles=tuple(row.roles or ()),
     )
+
+
+def _checked(what: str, name: str) -> str:
+    """``name`` stripped, or a :class:`ConfigError` naming ``what`` (a person's or a role's name)."""
+    try:
+        return check_name(name, what=what)
+    except InboxError:
+        raise ConfigError(
+            f"must be 1 to {MAX_KEY_NAME_CHARS} printable characters, got {str(name)[:40]!r}", field=what
+        ) from None
+
+
+def check_holder(person: str | None, roles: tuple[str, ...] | list[str]) -> tuple[str | None, tuple[str, ...]]:
+    """A token's person and roles, checked: names of 1 to 100 printable characters, at most :data:`MAX_KEY_ROLES`
+    roles (``role:sre`` is ``sre``), roles only with a person; else a :class:`ConfigError` naming the field."""
+    if len(roles) > MAX_KEY_ROLES:
+        raise ConfigError(f"at most {MAX_KEY_ROLES} roles, got {len(roles)}", field="roles")
+    if roles and person is None:
+        raise ConfigError("roles belong to a person: give the person too", field="roles")
+    named = [_checked("roles", r) for r in roles]
+    cleaned = tuple(dict.fromkeys(r.removeprefix(ROLE_PREFIX) for r in named))
+    if any(not r for r in cleaned):
+        raise ConfigError(f"a role needs a name after {ROLE_PREFIX!r}", field="roles")
+    return (None if person is None else _checked("person", person)), cleaned
 
 
 class ApiKeyRepository:
@@ -109,24 +152,53 @@ class ApiKeyRepository:
             return sorted(s.scalars(select(WorkspaceRow.name)))
 
     # -- keys ------------------------------------------------------------------------------------------
-    def create(self, workspace: str, *, name: str | None = None) -> NewApiKey:
-        """A new key of ``workspace`` (registered if it was not); the returned ``key`` is never stored."""
+    def create(
+        self,
+        workspace: str,
+        *,
+        name: str | None = None,
+        person: str | None = None,
+        roles: tuple[str, ...] | list[str] = (),
+    ) -> NewApiKey:
+        """A new key of ``workspace`` (registered if it was not), a per-person token when ``person`` is given;
+        the returned ``key`` is never stored."""
         check_workspace_name(workspace)
         if name is not None and (problem := unstorable(name, max_chars=MAX_KEY_NAME_CHARS)) is not None:
             raise ConfigError(f"key name {name[:40]!r} {problem}", field="name")
+        person, held = check_holder(person, roles)
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         self.create_workspace(workspace)
         with self.db.session() as s:
-            s.add(ApiKeyRow(id=key_id, workspace=workspace, name=name, secret_hash=_hash(secret), created_at=now))
+            s.add(
+                ApiKeyRow(
+                    id=key_id,
+                    workspace=workspace,
+                    name=name,
+                    secret_hash=_hash(secret),
+                    created_at=now,
+                    person=person,
+                    roles=list(held) or None,
+                )
+            )
         return NewApiKey(
             id=key_id,
             workspace=workspace,
             name=name,
             created_at=now,
             revoked_at=None,
+            person=person,
+            roles=held,
             key=f"{API_KEY_PREFIX}{key_id}_{secret}",
         )
+
+    def get(self, key_id: str) -> ApiKey | None:
+        """The active key with this id, or ``None`` (unknown or revoked): a session's key checked again."""
+        if not isinstance(key_id, str) or not re.fullmatch(r"[0-9a-f]{12}", key_id):
+            return None
+        with self.db.session() as s:
+            row = s.get(ApiKeyRow, key_id)
+            return None if row is None or row.revoked_at is not None else _key_of(row)
 
     def verify(self, key: str) -> ApiKey | None:
         """The active key ``key`` is, or ``None`` (malformed, unknown, revoked or a wrong secret)."""

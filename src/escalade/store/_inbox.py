@@ -50,6 +50,11 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _utc(value: Any) -> Any:
+    """A datetime in UTC (SQLite keeps a datetime's digits and drops its offset), anything else as it is."""
+    return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo is not None else value
+
+
 def _row(item: InboxItem) -> dict[str, Any]:
     body = item.to_dict()
     return {
@@ -60,12 +65,12 @@ def _row(item: InboxItem) -> dict[str, Any]:
         "priority": item.priority.value,
         "assignees": list(item.assignees),
         "body": {name: body[name] for name in _BODY},
-        "created_at": item.created_at,
-        "expires_at": item.expires_at,
-        "not_before": item.not_before,
+        "created_at": _utc(item.created_at),
+        "expires_at": _utc(item.expires_at),
+        "not_before": _utc(item.not_before),
         "batch_id": item.batch_id,
-        "sent_at": item.sent_at,
-        "answered_at": item.answered_at,
+        "sent_at": _utc(item.sent_at),
+        "answered_at": _utc(item.answered_at),
         "answered_by": item.answered_by,
         "response": dict(item.response) if item.response is not None else None,
     }
@@ -156,7 +161,7 @@ class SqlInboxStore:
         unknown = set(changes) - _MOVABLE
         if unknown:
             raise InboxError(f"cannot change {', '.join(sorted(unknown))} of an inbox item", item_id=item_id)
-        values: dict[str, Any] = {"state": state.value, **changes}
+        values: dict[str, Any] = {"state": state.value, **{k: _utc(v) for k, v in changes.items()}}
         if "assignees" in values:
             values["assignees"] = list(values["assignees"])
         if "response" in values and values["response"] is not None:

@@ -369,6 +369,10 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: A per-person token: the person it signs in (``None``: a workspace key).
+    person: Mapped[str | None] = mapped_column(String(100))
+    #: The person's roles (``sre``...), as a JSON list (``None``: none).
+    roles: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class WorkflowRow(Base):
