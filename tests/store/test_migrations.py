@@ -43,3 +43,24 @@ def test_concurrent_first_opens_do_not_collide(tmp_path: Path) -> None:
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
     assert current_revision(create_engine(url)) == head_revision()
+
+
+def test_downgrading_person_tokens_revokes_them(db_url: str) -> None:
+    """Below 0013 a token would lose its person and answer as anyone: the downgrade revokes it."""
+    from alembic import command  # noqa: PLC0415  (only this test steps down)
+
+    from escalade.store._migrate import _config  # noqa: PLC0415
+
+    store = SqlStore(db_url)
+    token = store.api_keys.create("acme", person="ana")
+    shared = store.api_keys.create("acme")
+    cfg = _config()
+    with store.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0012_inbox")
+    with store.engine.connect() as connection:
+        rows: dict[str, object] = dict(connection.exec_driver_sql("SELECT id, revoked_at FROM api_keys").all())
+    assert rows[token.id] is not None
+    assert rows[shared.id] is None
+    upgrade(store.engine)
+    store.close()

@@ -32,6 +32,7 @@ from escalade.inbox._items import (
     InboxItem,
     InboxState,
     check_name,
+    check_person,
     new_item,
 )
 from escalade.inbox._langgraph import from_human_response, to_human_interrupt
@@ -82,6 +83,7 @@ __all__ = [
     "batch_efficiency",
     "check_answer",
     "check_name",
+    "check_person",
     "from_human_response",
     "group_related",
     "inbox_stats",

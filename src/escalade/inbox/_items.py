@@ -22,6 +22,7 @@ preference, only by a person.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,11 +59,24 @@ OPEN_STATES = (InboxState.PENDING, InboxState.BATCHED, InboxState.SENT, InboxSta
 FINAL_STATES = (InboxState.ANSWERED, InboxState.EXPIRED)
 
 
+#: Unicode categories a name may not hold: controls, formatting (zero-width, direction overrides),
+#: line and paragraph separators.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
 def check_name(name: str, *, what: str) -> str:
     """``name`` stripped, or an :class:`InboxError` saying why it cannot name a person or role."""
     cleaned = name.strip() if isinstance(name, str) else ""
-    if not cleaned or len(cleaned) > MAX_NAME or any(ord(c) < 32 for c in cleaned):
+    if not cleaned or len(cleaned) > MAX_NAME or any(unicodedata.category(c) in _UNPRINTABLE for c in cleaned):
         raise InboxError(f"{what} must be 1 to {MAX_NAME} printable characters, got {name!r}"[:300], field=what)
+    return cleaned
+
+
+def check_person(name: str, *, what: str) -> str:
+    """:func:`check_name` for a person: never a ``role:`` (a role's members answer in their own names)."""
+    cleaned = check_name(name, what=what)
+    if cleaned.startswith(ROLE_PREFIX):
+        raise InboxError(f"{what} names a person, not a role: a role's member answers in their own name", field=what)
     return cleaned
 
 

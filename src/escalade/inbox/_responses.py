@@ -32,7 +32,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from escalade.autonomy import Outcome
 from escalade.exceptions import InboxError
-from escalade.inbox._items import MAX_NAME, ROLE_PREFIX, InboxItem, InboxState, check_name
+from escalade.inbox._items import MAX_NAME, InboxItem, InboxState, check_name, check_person
 
 __all__ = ["Action", "BatchAnswer", "InboxAnswer", "check_answer", "outcome_of", "parse_answer"]
 
@@ -48,10 +48,7 @@ MAX_DEFER = timedelta(days=366)
 
 
 def _person(value: str) -> str:
-    name = check_name(value, what="by")
-    if name.startswith(ROLE_PREFIX):
-        raise ValueError("names a person, not a role (a role's member answers in their own name)")
-    return name
+    return check_person(value, what="by")
 
 
 def _recipient(value: str | None) -> str | None:

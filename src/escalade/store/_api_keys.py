@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from escalade.exceptions import ConfigError, InboxError, StoreError
-from escalade.inbox import ROLE_PREFIX, check_name
+from escalade.inbox import ROLE_PREFIX, check_name, check_person
 from escalade.store._engine import Database
 from escalade.store._models import ApiKeyRow, WorkspaceRow
 from escalade.store._workspaces import check_workspace_name
@@ -109,10 +109,12 @@ def _key_of(row: ApiKeyRow) -> ApiKey:
 def _checked(what: str, name: str) -> str:
     """``name`` stripped, or a :class:`ConfigError` naming ``what`` (a person's or a role's name)."""
     try:
-        return check_name(name, what=what)
+        return check_person(name, what=what) if what == "person" else check_name(name, what=what)
     except InboxError:
         raise ConfigError(
-            f"must be 1 to {MAX_KEY_NAME_CHARS} printable characters, got {str(name)[:40]!r}", field=what
+            f"must be 1 to {MAX_KEY_NAME_CHARS} printable characters (a person's not starting with "
+            f"{ROLE_PREFIX!r}), got {str(name)[:40]!r}",
+            field=what,
         ) from None
 
 

@@ -3,6 +3,7 @@ one workspace's items only, strict headers and cookies, the session secret share
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 
@@ -128,7 +129,7 @@ def test_a_key_that_is_not_valid_gets_the_same_401(client: TestClient, which: st
     assert client.get("/inbox", follow_redirects=False).headers["location"] == "/inbox/login"
 
 
-@pytest.mark.parametrize("name", ["", "   ", "a\x07b", "x" * 100 + "y"])
+@pytest.mark.parametrize("name", ["", "   ", "a\x07b", "x" * 100 + "y", "role:sre", "ana\u202e", "an\u200ba"])
 def test_a_workspace_key_needs_a_good_name(client: TestClient, name: str) -> None:
     key = store_of(client).api_keys.create("acme").key
     token = re.search(r'name="token" value="([^"]+)"', client.get("/inbox/login").text)
@@ -302,3 +303,51 @@ def test_not_signed_in(client: TestClient) -> None:
         assert client.get(path, follow_redirects=False).headers["location"] == "/inbox/login"
     refused = client.post("/inbox/items/d1/answer", data={"action": "approve", "csrf": "x"})
     assert refused.status_code == 401
+
+
+def _login_form(client: TestClient) -> str:
+    token = re.search(r'name="token" value="([^"]+)"', client.get("/inbox/login").text)
+    assert token is not None
+    return token[1]
+
+
+def test_a_workspace_key_cannot_sign_in_as_a_token_holder(client: TestClient) -> None:
+    """ana has a personal token: a workspace key typing her name is refused, and no session is made."""
+    store = store_of(client)
+    store.api_keys.create("acme", person="ana", roles=("sre",))
+    shared = store.api_keys.create("acme").key
+    refused = client.post("/inbox/login", data={"key": shared, "name": "ana", "token": _login_form(client)})
+    assert refused.status_code == 403
+    assert "has a personal token" in refused.text
+    assert client.get("/inbox", follow_redirects=False).headers["location"] == "/inbox/login"
+
+
+def test_odd_sign_in_input_is_refused_not_a_server_error(client: TestClient) -> None:
+    """A login token with characters outside ASCII is a refusal (403), never a 500."""
+    refused = client.post("/inbox/login", data={"key": "k", "name": "ana", "token": "é"})
+    assert refused.status_code == 403
+
+
+def test_deep_parameters_are_an_error_on_the_page(client: TestClient) -> None:
+    """Parameters nested thousands deep are refused on the page (no 500) and change nothing."""
+    site = _site(client)
+    item = site.escalate("acme", "d1")
+    csrf = _sign_in(client, store_of(client).api_keys.create("acme").key)
+    deep = "[" * 3000 + "]" * 3000
+    status, text = _answer(client, item.id, csrf=csrf, action="modify", parameters='{"a": ' + deep + "}")
+    assert status == 200
+    assert "nest too deep" in text
+    status, text = _answer(client, item.id, csrf=csrf, action="modify", parameters='{"a": ' + "[" * 20 + "]" * 20 + "}")
+    assert "nests deeper than 8" in text
+    assert site.item("acme", "d1").state is InboxState.PENDING
+
+
+def test_the_page_shows_the_most_urgent_200(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.import_module("escalade.service.web.router"), "MAX_SHOWN", 2)
+    site = _site(client)
+    for i in range(3):
+        site.escalate("acme", f"d{i}")
+    _sign_in(client, store_of(client).api_keys.create("acme").key)
+    page = client.get("/inbox").text
+    assert "3 decisions wait for you" in page
+    assert "The 2 most urgent are shown" in page

@@ -42,6 +42,8 @@ def _parameters(text: str) -> dict[str, Any]:
         found = json.loads(text)
     except ValueError as exc:
         raise InboxError(f"the parameters are not valid JSON ({exc})", field="parameters") from None
+    except RecursionError:
+        raise InboxError("the parameters nest too deep", field="parameters") from None
     if not isinstance(found, dict) or not found:
         raise InboxError('the parameters must be a JSON object of what to change, like {"replicas": 2}')
     return found

@@ -160,7 +160,8 @@ def login_token(state: ServiceState) -> str:
 def check_login_token(request: Request, state: ServiceState, given: str) -> bool:
     """Whether the sign-in form's token is this browser's, signed by us and not expired."""
     cookie = request.cookies.get(LOGIN_COOKIE, "")
-    return bool(given) and hmac.compare_digest(cookie, given) and unsign(state, "login", given) is not None
+    same = hmac.compare_digest(cookie.encode(), given.encode())  # bytes: any text compares, never raises
+    return bool(given) and same and unsign(state, "login", given) is not None
 
 
 def same_origin(request: Request) -> bool:

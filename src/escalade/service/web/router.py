@@ -23,7 +23,7 @@ from pydantic import StringConstraints
 from starlette.responses import Response
 
 from escalade.exceptions import EscaladeError, InboxError
-from escalade.inbox import BatchAnswer, Inbox, InboxItem, check_name, parse_answer
+from escalade.inbox import BatchAnswer, Inbox, InboxItem, check_person, parse_answer
 from escalade.service._errors import ApiError, from_validation_errors
 from escalade.service._inbox import inbox_of
 from escalade.service._state import ServiceState, state_of
@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 _FLASH_COOKIE = "escalade_flash"
 _PATH = "/inbox"
+#: Most items one page shows (the most urgent first; each renders through its template).
+MAX_SHOWN = 200
 
 
 class _PageRoute(APIRoute):
@@ -148,10 +150,14 @@ def login(request: Request, key: Short = "", token: Short = "", name: Short = ""
     person = found.person
     if person is None:
         try:
-            person = check_name(name, what="your name")
+            person = check_person(name, what="your name")
         except InboxError:
             message = "with a workspace key, give your name (1 to 100 characters): answers are recorded by it"
             return _login_page(state, request, status=400, message=message)
+        holders = {k.person for k in state.store.api_keys.list(found.workspace) if k.person is not None}
+        if person in holders:
+            message = f"{person!r} has a personal token: sign in with it"
+            return _login_page(state, request, status=403, message=message)
     response = redirect(_PATH)
     _cookie(response, request, SESSION_COOKIE, new_session(state, found, person), SESSION_S)
     response.delete_cookie(LOGIN_COOKIE, path=_PATH)
@@ -181,8 +187,9 @@ def inbox_page(request: Request) -> Response:
     if session is None:
         return redirect(f"{_PATH}/login")
     items = _inbox(state).open_items(session.workspace, person=session.person, roles=session.roles)
-    groups = groups_of(items, person=session.person, roles=session.roles)
-    return _shown(request, state, "inbox.html", session, groups=groups, count=len(items))
+    shown = items[:MAX_SHOWN]  # the most urgent first: the rest wait for these
+    groups = groups_of(shown, person=session.person, roles=session.roles)
+    return _shown(request, state, "inbox.html", session, groups=groups, count=len(items), shown=len(shown))
 
 
 def _item(state: ServiceState, session: Session, item_id: str) -> InboxItem:

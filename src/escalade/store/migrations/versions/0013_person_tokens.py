@@ -24,6 +24,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Without its person, a token would become a workspace key that answers as anyone: revoke it first.
+    keys = sa.table("api_keys", sa.column("person", sa.String), sa.column("revoked_at", sa.DateTime(timezone=True)))
+    op.execute(
+        keys.update()
+        .where(keys.c.person.isnot(None), keys.c.revoked_at.is_(None))
+        .values(revoked_at=sa.func.current_timestamp())
+    )
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_column("roles")
         batch.drop_column("person")
