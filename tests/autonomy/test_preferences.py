@@ -4,11 +4,12 @@ learned preference; they are stored and audited as such, and preference_metrics 
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from escalade.autonomy import (
+    CalibrationRecord,
     Decision,
     DecisionContext,
     EscalationEngine,
@@ -75,6 +76,22 @@ def test_a_forced_or_critical_decision_never_proceeds_on_a_preference(decision: 
     assert result.auto_approved_by is None
     assert "auto_approved_by" not in result.to_line()
     assert source.asked == []  # not even asked
+
+
+def test_a_type_the_calibration_holds_never_proceeds_on_a_preference() -> None:
+    """A calibration that certifies no threshold for deployments wants a person for each: no preference
+    overrides that guarantee."""
+    source = Approving()
+    engine = engine_with(source)
+    record = CalibrationRecord(
+        id="cal1", created_at=datetime(2026, 12, 1, tzinfo=UTC), alpha=0.05, delta=0.1,
+        floors={"deployment": None}, labelled={"deployment": 3}, messages={},
+    )  # fmt: skip
+    engine.store.save_calibration("default", record)
+    result = engine.evaluate({"id": "d1", **STAGING}, person="ana")
+    assert result.should_escalate
+    assert result.auto_approved_by is None
+    assert source.asked == []
 
 
 def test_a_decision_that_proceeds_anyway_or_one_refused_is_left_as_it_is() -> None:

@@ -49,8 +49,10 @@ def on_preference(
     now: datetime,
 ) -> EscalationResult:
     """``result``, proceeding on ``person``'s learned preference when ``source`` vouches for it; unchanged
-    when it proceeds anyway, or a rule, criticality or the profile forced it, or it is critical."""
-    if not result.should_escalate or result.forced or result.rule_hits or result.priority is Priority.CRITICAL:
+    when it proceeds anyway, or a rule, criticality or the profile forced it, or it is critical, or a
+    calibration certifies no threshold for its type (that guarantee wants a person for each)."""
+    forced = result.forced or result.rule_hits or result.threshold.escalate_all
+    if not result.should_escalate or forced or result.priority is Priority.CRITICAL:
         return result
     reason = source.approval(person, decision, result, workspace=workspace, now=now)
     if reason is None:
