@@ -19,13 +19,14 @@ and says which:
   affected Python files.
 
 **Cold start.** Where the workspace has no history for a factor, the factor comes from a **prior**
-of the decision's own risk, scope, environment and reversibility (:func:`~escalade.autonomy._factors.prior_of`), marked
-``prior``, not from the empty history: ``past_success_rate``'s prior is ``0.5 + 0.4·(1 − risk)``
-for local, reversible, non-production work and at most 0.7 (seed 003's prior) for the rest, and
-local, reversible, non-production work counts as up to half of ``familiarity_scale`` decisions'
-worth of experience, less as its risk grows (none at risk 0.6; none for the rest). The history's
-weight grows with every labelled decision, so the prior fades. A fixed ``prior_success_rate``
-(seed 003's 0.7) turns the decision's own prior off for that factor.
+of the decision's own risk, scope, environment and reversibility
+(:func:`~escalade.autonomy._factors.prior_of`), marked ``prior``, not from the empty history:
+``past_success_rate``'s prior is ``0.5 + 0.4·(1 − risk)`` for local, reversible, non-production work
+and at most 0.7 (seed 003's prior) for the rest, and local, reversible, non-production work counts
+as up to half of ``familiarity_scale`` decisions' worth of experience, less as its risk grows (none
+at risk 0.6; none for the rest). The history's weight grows with every labelled decision, so the
+prior fades. A fixed ``prior_success_rate`` (seed 003's 0.7) turns the decision's own prior off for
+that factor.
 
 Factors the *caller* states (``Decision.confidence_factors``) are never taken on trust: by default
 (``caller_factors="cautious"``) one is used only where it makes the decision more cautious, and it
@@ -152,8 +153,8 @@ class AutonomyController:
     ) -> None:
         if caller_factors not in ("ignore", "cautious", "trust"):
             raise ConfigError("caller_factors is ignore, cautious or trust", field="caller_factors")
-        fixed = 0.5 if prior_success_rate is None else prior_success_rate
-        if not 0 <= fixed <= 1 or prior_strength <= 0 or familiarity_scale <= 0:
+        bad_prior = prior_success_rate is not None and not 0 <= prior_success_rate <= 1
+        if bad_prior or prior_strength <= 0 or familiarity_scale <= 0:
             raise ConfigError(
                 "prior_success_rate must be in [0, 1]; prior_strength and familiarity_scale > 0",
                 field="prior_success_rate",

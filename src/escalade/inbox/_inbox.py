@@ -168,7 +168,7 @@ class Inbox:
             if item.state not in WAITING:
                 continue
             for recipient in item.assignees or (None,):
-                if recipient in by_recipient or len(by_recipient) <= max_recipients:
+                if recipient in by_recipient or len(by_recipient) < max_recipients:
                     by_recipient.setdefault(recipient, []).append(item)
         sent = (self._send(workspace, items, who, ALWAYS) for who, items in by_recipient.items())
         return [batch for batch in sent if batch is not None]

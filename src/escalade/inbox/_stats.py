@@ -35,7 +35,6 @@ __all__ = ["MAX_STATS_ITEMS", "InboxStats", "PersonStats", "inbox_stats", "works
 MAX_STATS_ITEMS = 10_000
 
 _DAY_S = 86_400.0
-_APPROVING = frozenset({"approve"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,9 +75,8 @@ class InboxStats:
 
 
 def _overrides(item: InboxItem) -> bool:
-    action = (item.response or {}).get("action")
-    approved = action in _APPROVING
-    return approved != (item.recommendation == "approve")
+    """Whether the answer did not do what the engine recommended (the engine's own metrics' rule)."""
+    return ((item.response or {}).get("action") == "approve") != (item.recommendation == "approve")
 
 
 def _response_s(item: InboxItem) -> float:

@@ -84,10 +84,9 @@ def _item(inbox: Inbox, ref: str, workspace: str) -> InboxItem:
         raise ApiError(404, str(exc), type="not_found_error", code="inbox_item_not_found") from None
 
 
-def _proceeded(request: Request, ref: str, workspace: str) -> dict[str, Any] | None:
+def _proceeded(inbox: Inbox, ref: str, workspace: str) -> dict[str, Any] | None:
     """The wait answer of a decision that proceeded on its own (``None``: no such decision)."""
-    engine = inbox_of(state_of(request)).engine
-    record = engine.store.get_decision(workspace, ref) if engine is not None else None
+    record = inbox.engine.store.get_decision(workspace, ref) if inbox.engine is not None else None
     if record is None or record.escalated:
         return None
     return {"id": None, "decision_id": ref, "state": "proceeded", "done": True, "answer": None, "answered_by": None}
@@ -104,26 +103,26 @@ async def wait(
     state = state_of(request)
     inbox = inbox_of(state)
     workspace = principal.workspace
-    try:
-        await anyio.to_thread.run_sync(lambda: inbox.get(ref, workspace=workspace))
-    except InboxError:  # no item: the decision proceeded, was never made, or is not in the inbox
-        found = await anyio.to_thread.run_sync(_proceeded, request, ref, workspace)
-        if found is None:
-            message = f"no inbox item or decision {ref[:80]!r} in this workspace"
-            raise ApiError(404, message, type="not_found_error") from None
-        return JSONResponse(found)
-    release = take_slot(state, workspace)
 
     def read() -> InboxItem:
         return inbox.get(ref, workspace=workspace)
 
-    if "text/event-stream" in request.headers.get("accept", ""):
-        stream = events(state, read, timeout_s=timeout, gone=request.is_disconnected)
-        return WaitStream(stream, release)
     try:
-        if timeout > MAX_LONG_POLL_S:
-            message = f"a long poll waits at most {MAX_LONG_POLL_S:g} s (a stream longer)"
-            raise ApiError(400, message, type="invalid_request_error", param="timeout")
+        await anyio.to_thread.run_sync(read)
+    except InboxError:  # no item: the decision proceeded, was never made, or is not in the inbox
+        found = await anyio.to_thread.run_sync(_proceeded, inbox, ref, workspace)
+        if found is None:
+            message = f"no inbox item or decision {ref[:80]!r} in this workspace"
+            raise ApiError(404, message, type="not_found_error") from None
+        return JSONResponse(found)
+    streamed = "text/event-stream" in request.headers.get("accept", "")
+    if not streamed and timeout > MAX_LONG_POLL_S:
+        message = f"a long poll waits at most {MAX_LONG_POLL_S:g} s (a stream longer)"
+        raise ApiError(400, message, type="invalid_request_error", param="timeout")
+    release = take_slot(state, workspace)
+    if streamed:
+        return WaitStream(events(state, read, timeout_s=timeout, gone=request.is_disconnected), release)
+    try:
         item = await long_poll(state, read, timeout_s=timeout, gone=request.is_disconnected)
     finally:
         release()

@@ -23,7 +23,7 @@ from pydantic import StringConstraints
 from starlette.responses import Response
 
 from escalade.exceptions import EscaladeError, InboxError
-from escalade.inbox import BatchAnswer, Inbox, InboxItem, check_person, parse_answer
+from escalade.inbox import BatchAnswer, InboxItem, check_person, parse_answer
 from escalade.service._errors import ApiError, from_validation_errors
 from escalade.service._inbox import inbox_of
 from escalade.service._state import ServiceState, state_of
@@ -101,10 +101,6 @@ def _flash(response: Response, request: Request, state: ServiceState, text: str,
 def _flashed(request: Request, state: ServiceState) -> dict[str, Any] | None:
     found = unsign(state, "flash", request.cookies.get(_FLASH_COOKIE))
     return found if found is not None and isinstance(found.get("text"), str) else None
-
-
-def _inbox(state: ServiceState) -> Inbox:
-    return inbox_of(state)
 
 
 def _posted(request: Request, state: ServiceState, csrf: str) -> Session:
@@ -186,7 +182,7 @@ def inbox_page(request: Request) -> Response:
     session = session_of(request, state)
     if session is None:
         return redirect(f"{_PATH}/login")
-    items = _inbox(state).open_items(session.workspace, person=session.person, roles=session.roles)
+    items = inbox_of(state).open_items(session.workspace, person=session.person, roles=session.roles)
     shown = items[:MAX_SHOWN]  # the most urgent first: the rest wait for these
     groups = groups_of(shown, person=session.person, roles=session.roles)
     return _shown(request, state, "inbox.html", session, groups=groups, count=len(items), shown=len(shown))
@@ -194,7 +190,7 @@ def inbox_page(request: Request) -> Response:
 
 def _item(state: ServiceState, session: Session, item_id: str) -> InboxItem:
     try:
-        return _inbox(state).get(item_id, workspace=session.workspace)
+        return inbox_of(state).get(item_id, workspace=session.workspace)
     except InboxError:
         raise ApiError(404, "no such item in your workspace", type="not_found_error") from None
 
@@ -242,7 +238,7 @@ def answer(
     response = redirect(_PATH)
     try:
         given = answer_of(form, by=session.person, now=datetime.now(UTC))
-        _inbox(state).respond(found.id, parse_answer(given), workspace=session.workspace, roles=session.roles)
+        inbox_of(state).respond(found.id, parse_answer(given), workspace=session.workspace, roles=session.roles)
     except InboxError as exc:
         return _flash(response, request, state, str(exc), error=True)
     return _flash(response, request, state, done_message(action, found.decision_id, given))
@@ -267,7 +263,7 @@ def approve_all(
         batch = BatchAnswer.model_validate({"items": chosen, "answer": answer})
     except ValueError as exc:
         return _flash(response, request, state, f"the batch cannot be read: {exc}"[:300], error=True)
-    done = _inbox(state).respond_batch(batch, workspace=session.workspace, roles=session.roles)
+    done = inbox_of(state).respond_batch(batch, workspace=session.workspace, roles=session.roles)
     text = "approved " + (", ".join(i.decision_id for i in done.answered) or "nothing")
     if kept:
         text += f"; kept open: {len(kept)}"
