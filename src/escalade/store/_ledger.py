@@ -19,6 +19,13 @@ deadlocks), and records the hold in the same transaction; if any line refuses, t
 rolled back and no line keeps anything. Settling and releasing first flip the hold's status with a
 compare-and-set (``WHERE id = :id AND status = 'held'``), so a hold is settled or reclaimed exactly
 once even when a late call and a reclaim race.
+
+Calls that one ledger object gets at the same time (threads of one process) are **group-committed**
+(:mod:`escalade.budget._batch`): they queue while a transaction is running and are then decided
+together, in one transaction, exactly as if they had run one after another on the locked rows
+(:mod:`escalade.store._ledger_batch`). A call alone runs the single statements above. Each call
+returns only after its transaction has committed, so nothing a caller was told is ever lost, and a
+crashed process leaves only holds, which expire and are reclaimed like any other.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Connection, Engine, Table, bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from escalade.budget._batch import GroupCommit, Op, Release, Reserve, Result, Settle
 from escalade.budget._ledger import (
     Hold,
     HoldStatus,
@@ -50,6 +58,7 @@ from escalade.budget._ledger import (
 )
 from escalade.exceptions import BudgetExceededError, StoreError
 from escalade.store._engine import Database, engine_of
+from escalade.store._ledger_batch import run_batch
 from escalade.store._models import BudgetHoldRow, BudgetLineRow
 from escalade.store._transactions import transaction
 
@@ -73,13 +82,19 @@ class SqlLedger:
     passes it); ``clock`` returns Unix time (injectable for tests).
     A refused reservation first looks for expired holds to reclaim, at most once every
     ``reclaim_every_s`` seconds per ledger object, so a line at its cap does not pay that query on
-    every refusal.
+    every refusal. ``batch=False`` turns group commit off: every call then runs its own
+    transaction (the per-statement ledger, kept to measure against).
     """
 
     blocking = True
 
     def __init__(
-        self, engine: Engine | Database, *, clock: Callable[[], float] = time.time, reclaim_every_s: float = 1.0
+        self,
+        engine: Engine | Database,
+        *,
+        clock: Callable[[], float] = time.time,
+        reclaim_every_s: float = 1.0,
+        batch: bool = True,
     ) -> None:
         self.engine = engine_of(engine)
         self._clock = clock
@@ -92,6 +107,7 @@ class SqlLedger:
         )
         #: Lines that outlive runs (a workspace's month), known to exist: opening them again is a no-op.
         self._known: set[str] = set()
+        self._batch: GroupCommit[Op, Result] | None = GroupCommit(self._run_batch) if batch else None
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[Connection]:
@@ -147,8 +163,31 @@ class SqlLedger:
         return self._reserve(lines, amount, ttl_s, owner)  # stale holds of a crashed process were in the way
 
     def _reserve(self, lines: tuple[str, ...], amount: int, ttl_s: float, owner: str) -> Hold:
-        now = self._clock()
-        hold = Hold(id=_hold_id(), keys=lines, amount=amount, expires_at=now + ttl_s, owner=owner[:400])
+        hold = Hold(id=_hold_id(), keys=lines, amount=amount, expires_at=self._clock() + ttl_s, owner=owner[:400])
+        if self._batch is None:
+            return self._reserve_one(hold)
+        return cast(Hold, self._batch.submit(Reserve(hold)))
+
+    def _run_batch(self, ops: list[Op]) -> list[Result]:
+        """One transaction for calls that came in together; a call alone takes the single statements."""
+        if len(ops) > 1:
+            now = self._clock()
+            with self._transaction() as conn:
+                results = run_batch(conn, ops, now=now, at=_now())
+            logger.debug("a batch of %d ledger call(s) committed", len(ops))
+            return results
+        (op,) = ops
+        try:
+            if isinstance(op, Reserve):
+                return [self._reserve_one(op.hold)]
+            if isinstance(op, Settle):
+                return [self._settle_one(op.hold, op.counted, op.unknown)]
+            return [self._release_one(op.hold)]
+        except (BudgetExceededError, StoreError) as exc:
+            return [exc]
+
+    def _reserve_one(self, hold: Hold) -> Hold:
+        now, lines, amount = self._clock(), hold.keys, hold.amount
         with self._transaction() as conn:
             # The hold first: on PostgreSQL, a line's row lock is then held only by the UPDATEs and the commit.
             conn.execute(
@@ -189,6 +228,11 @@ class SqlLedger:
 
     def settle(self, hold: Hold, actual_usd: float | None) -> Settlement:
         counted, unknown = settlement_amount(hold, actual_usd)
+        if self._batch is None:
+            return self._settle_one(hold, counted, unknown)
+        return cast(Settlement, self._batch.submit(Settle(hold, counted, unknown)))
+
+    def _settle_one(self, hold: Hold, counted: int, unknown: bool) -> Settlement:
         late = False
         with self._transaction() as conn:
             row = self._flip(conn, hold.id, "held", "settled", counted)
@@ -203,6 +247,11 @@ class SqlLedger:
         )
 
     def release(self, hold: Hold) -> bool:
+        if self._batch is None:
+            return self._release_one(hold)
+        return cast(bool, self._batch.submit(Release(hold)))
+
+    def _release_one(self, hold: Hold) -> bool:
         with self._transaction() as conn:
             row = self._flip(conn, hold.id, "held", "released", None)
             if row is None:
