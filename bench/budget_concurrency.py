@@ -1,23 +1,31 @@
 """Budget caps under load: many processes and tasks reserving against one shared budget line.
 
-    .venv/bin/python -m bench.budget_concurrency [--backend postgresql|sqlite|both] [--processes 4]
+    .venv/bin/python -m bench.budget_concurrency [--backend postgresql|sqlite|both] [--processes 1,4,8]
         [--tasks 50] [--rounds 25] [--pairs 15] [--repeats 3] [--seed 0] [--postgres-url URL]
 
 For each backend (a fresh PostgreSQL database, dropped at the end even on error, and a temporary
-SQLite file), P worker processes (``spawn``) each run T asyncio tasks that call
-:class:`~escalade.store._ledger.SqlLedger` through ``asyncio.to_thread``. The processes wait at a
-barrier and start together, so they really contend for the line's row and for their connections
-(each process has a pool of ``--pool-size`` connections, fewer than its tasks).
+SQLite file) and each process count P, P worker processes (``spawn``) each run T asyncio tasks that
+call the ledger through ``asyncio.to_thread``. The processes wait at a barrier before every phase and
+start together, so they really contend for the line's row and for their connections (each process
+has a pool of ``--pool-size`` connections, fewer than its tasks). Two real ledgers run the same
+phases, **in turns, in the same run**, so the machine's load falls on both alike:
 
-1. **Capped** (the proof). Every (process, task, round) has a call planned from ``--seed``: an
-   amount to reserve (log-uniform, $0.001 to $0.05), a bill of 50–100 % of it, a 0–5 ms "call",
-   and in 5 % of cases a failure (the hold is released, no bill). The *demand* is the sum of the
-   bills the calls would pay if all were granted; one line is opened with a cap of 90 % of it, so
-   the cap must refuse some calls. (A cap of 90 % of the reserved amounts would never bind: bills
-   average 71 % of them.) Each task reserves, "calls", then settles or releases.
+- ``batched``: :class:`~escalade.store._ledger.SqlLedger` as escalade uses it, which group-commits
+  the calls a process makes at the same time (one transaction decides them all, as if one after
+  another);
+- ``statement``: the same class with ``batch=False``, one transaction per call: the ledger before
+  group commit, kept to measure against.
+
+1. **Capped** (the proof), once per ledger. Every (process, task, round) has a call planned from
+   ``--seed``: an amount to reserve (log-uniform, $0.001 to $0.05), a bill of 50–100 % of it, a
+   0–5 ms "call", and in 5 % of cases a failure (the hold is released, no bill). The *demand* is
+   the sum of the bills the calls would pay if all were granted; the phase's line is opened with a
+   cap of 90 % of it, so the cap must refuse some calls. (A cap of 90 % of the reserved amounts
+   would never bind: bills average 71 % of them.) Each task reserves, "calls", then settles or
+   releases.
 
    - ``overshoot_usd`` = max(0, spent − cap), read from the line after the run: must be 0.
-   - ``false_refusals``: refusals whose own line state (returned by the refusing statement) had
+   - ``false_refusals``: refusals whose own line state (as the ledger saw it when it refused) had
      ``cap − spent − reserved >= amount``, i.e. enough was left for that request: must be 0.
    - ``lost_writes``: the sum of what the ledger said it counted on every settlement
      (``Settlement.counted_usd``) must equal the line's ``spent`` to the nano-dollar, ``reserved``
@@ -25,22 +33,23 @@ barrier and start together, so they really contend for the line's row and for th
      released holds and with their sum: must be false.
 
 2. **Naive baseline** (not a product feature, see :class:`NaiveLedger`): the same workload on a
-   second line of the same database through a *check-then-record* ledger: one SELECT, a comparison
-   in Python, then a plain ``reserved = reserved + amount`` UPDATE. It shows that the harness sees
-   the race when the check is not atomic: ``overcommitted_grants`` counts grants after which
-   ``spent + reserved`` was above the cap, and ``overshoot_usd`` what was finally spent above it.
-   Its figures vary from run to run; they are reported as measured.
+   third line through a *check-then-record* ledger: one SELECT, a comparison in Python, then a
+   plain ``reserved = reserved + amount`` UPDATE. It shows that the harness sees the race when the
+   check is not atomic: ``overcommitted_grants`` counts grants after which ``spent + reserved`` was
+   above the cap, and ``overshoot_usd`` what was finally spent above it. Its figures vary from run
+   to run; they are reported as measured.
 
 3. **Throughput**: the same P × T layout on an uncapped line, each task doing ``--pairs``
-   reserve+settle pairs with no call in between. Pairs per second = all pairs / the time from the
-   common start to the end of the slowest process; latency is one pair as its task saw it
-   (thread and connection pool waits included). Repeated ``--repeats`` times; the medians are
-   reported, the runs listed.
+   reserve+settle pairs with no call in between; ``--repeats`` runs of each ledger, alternating.
+   Pairs per second = all pairs / the time from the common start to the end of the slowest
+   process; latency is one pair as its task saw it (thread and connection pool waits included).
+   The medians are reported, the runs listed, and ``batched_over_statement`` is the median of the
+   ratios of runs made side by side.
 
-Reading the result: ``passed`` is true when, on every backend, the real ledger had no overshoot, no
-false refusal, no lost write and no odd settlement (``anomalies``: a settle not applied or late, a
-release that changed nothing). The process exits 1 otherwise, after printing the JSON, which is also
-kept in ``bench/results/budget_concurrency.json``.
+Reading the result: ``passed`` is true when, on every backend and at every process count, both real
+ledgers had no overshoot, no false refusal, no lost write and no odd settlement (``anomalies``: a
+settle not applied or late, a release that changed nothing). The process exits 1 otherwise, after
+printing the JSON, which is also kept in ``bench/results/budget_concurrency.json``.
 """
 
 from __future__ import annotations
@@ -90,20 +99,24 @@ TIMEOUT_S = 600.0
 _LINES = cast(Table, BudgetLineRow.__table__)
 _HOLDS = cast(Table, BudgetHoldRow.__table__)
 
-Kind = Literal["ledger", "naive", "throughput"]
+Kind = Literal["capped", "throughput"]
+#: The group-committed ledger (escalade's default), the per-statement one it replaced, and the racy baseline.
+LedgerName = Literal["batched", "statement", "naive"]
+LEDGERS: tuple[LedgerName, ...] = ("statement", "batched")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Params:
     """The bench's settings (one per command-line option)."""
 
-    processes: int
+    processes: tuple[int, ...]
     tasks: int
     rounds: int
     pairs: int
     repeats: int
     seed: int
-    pool_size: int
+    #: Connections per process (``None``: ``CONNECTIONS`` shared by the processes, at most one per task).
+    pool_size: int | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +135,7 @@ class Phase:
 
     name: str
     kind: Kind
+    ledger: LedgerName
     key: str
 
 
@@ -132,6 +146,7 @@ class WorkerSpec:
     index: int
     url: str
     params: Params
+    pool_size: int
     phases: tuple[Phase, ...]
 
 
@@ -188,11 +203,11 @@ def plan(seed: int, process: int, task: int, rounds: int) -> list[Step]:
     return steps
 
 
-def demand(params: Params) -> tuple[int, int]:
-    """``(bills, reserved)``: what all planned calls would pay and reserve, in nano-dollars."""
+def demand(params: Params, processes: int) -> tuple[int, int]:
+    """``(bills, reserved)``: what the planned calls of ``processes`` processes would pay and reserve (nano-dollars)."""
     steps = [
         step
-        for process in range(params.processes)
+        for process in range(processes)
         for task in range(params.tasks)
         for step in plan(params.seed, process, task, params.rounds)
     ]
@@ -335,13 +350,18 @@ def _worker(spec: WorkerSpec, barrier: Barrier, results: Queue[tuple[int, str, O
     """A worker process: every phase in turn, each started with all others at the barrier."""
     engine: Engine | None = None
     try:
-        engine = _engine(spec.url, spec.params.pool_size)
-        ledger, naive = SqlLedger(engine), NaiveLedger(engine)
+        engine = _engine(spec.url, spec.pool_size)
+        naive = NaiveLedger(engine)
+        ledgers: dict[LedgerName, _Ledger] = {
+            "batched": SqlLedger(engine),
+            "statement": SqlLedger(engine, batch=False),
+            "naive": naive,
+        }
         with asyncio.Runner() as runner:
             runner.get_loop().set_default_executor(ThreadPoolExecutor(max_workers=spec.params.tasks))
             for phase in spec.phases:
                 barrier.wait(TIMEOUT_S)
-                out = runner.run(_phase(spec, phase, naive if phase.kind == "naive" else ledger))
+                out = runner.run(_phase(spec, phase, ledgers[phase.ledger]))
                 out.overcommits, naive.overcommits = naive.overcommits, []
                 results.put((spec.index, phase.name, out))
     except BaseException:
@@ -355,15 +375,14 @@ def _worker(spec: WorkerSpec, barrier: Barrier, results: Queue[tuple[int, str, O
 # -- coordinator ------------------------------------------------------------------------------------
 
 
-def _run_workers(url: str, params: Params, phases: tuple[Phase, ...]) -> dict[str, list[Outcome]]:
+def _run_workers(url: str, params: Params, processes: int, phases: tuple[Phase, ...]) -> dict[str, list[Outcome]]:
     """Start the worker processes, gather every phase's outcomes, and make sure they are gone."""
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(params.processes)
+    barrier = ctx.Barrier(processes)
     results: Queue[tuple[int, str, Outcome | str]] = ctx.Queue()
-    workers = [
-        ctx.Process(target=_worker, args=(WorkerSpec(index=i, url=url, params=params, phases=phases), barrier, results))
-        for i in range(params.processes)
-    ]
+    pool_size = params.pool_size or max(1, min(params.tasks, CONNECTIONS // processes))
+    specs = [WorkerSpec(index=i, url=url, params=params, pool_size=pool_size, phases=phases) for i in range(processes)]
+    workers = [ctx.Process(target=_worker, args=(spec, barrier, results)) for spec in specs]
     for worker in workers:
         worker.start()
     try:
@@ -392,14 +411,17 @@ def _gather(
     return outcomes
 
 
-def _phases(params: Params) -> tuple[Phase, ...]:
-    capped = (
-        Phase(name="ledger", kind="ledger", key=month_line("bench-ledger", "2000-01")),
-        Phase(name="naive", kind="naive", key=month_line("bench-naive", "2000-01")),
+def _phases(params: Params, processes: int) -> tuple[Phase, ...]:
+    """The phases of one process count: the capped proofs, then the throughput runs, the ledgers taking turns."""
+    tag = f"p{processes}"
+    capped = tuple(
+        Phase(name=f"capped-{name}-{tag}", kind="capped", ledger=name, key=month_line(f"bench-{name}-{tag}", "2000-01"))
+        for name in (*LEDGERS, "naive")
     )
     runs = tuple(
-        Phase(name=f"throughput-{i}", kind="throughput", key=run_line(f"bench-throughput-{i}"))
+        Phase(name=f"throughput-{name}-{tag}-{i}", kind="throughput", ledger=name, key=run_line(f"{name}-{tag}-{i}"))
         for i in range(1, params.repeats + 1)
+        for name in LEDGERS
     )
     return capped + runs
 
@@ -480,17 +502,21 @@ def _throughput(state: LineState, outs: list[Outcome], holds: dict[str, tuple[in
     }
 
 
-def _report(engine: Engine, phases: tuple[Phase, ...], outcomes: dict[str, list[Outcome]]) -> dict[str, Any]:
+def _ledger_report(
+    engine: Engine, name: LedgerName, phases: tuple[Phase, ...], outcomes: dict[str, list[Outcome]]
+) -> dict[str, Any]:
+    """One real ledger's figures at one process count: the capped proof and the median throughput."""
     ledger = SqlLedger(engine)
-    states = {phase.name: ledger.line(phase.key) for phase in phases}
-    report = _capped(states["ledger"], outcomes["ledger"], _holds(engine, "ledger"))
+    (capped,) = (p for p in phases if p.kind == "capped" and p.ledger == name)
+    report = _capped(ledger.line(capped.key), outcomes[capped.name], _holds(engine, capped.name))
     runs = [
-        _throughput(states[p.name], outcomes[p.name], _holds(engine, p.name)) for p in phases if p.kind == "throughput"
+        _throughput(ledger.line(p.key), outcomes[p.name], _holds(engine, p.name))
+        for p in phases
+        if p.kind == "throughput" and p.ledger == name
     ]
     report["throughput_pairs_per_s"] = round(statistics.median(r["pairs_per_s"] for r in runs), 1)
     report["latency_ms"] = {q: round(statistics.median(r["latency_ms"][q] for r in runs), 2) for q in ("p50", "p99")}
     report["throughput_runs"] = runs
-    report["naive_baseline"] = _naive(states["naive"], outcomes["naive"])
     report["passed"] = (
         report["overshoot_usd"] == 0
         and report["false_refusals"] == 0
@@ -501,21 +527,40 @@ def _report(engine: Engine, phases: tuple[Phase, ...], outcomes: dict[str, list[
     return report
 
 
+def _report(engine: Engine, phases: tuple[Phase, ...], outcomes: dict[str, list[Outcome]]) -> dict[str, Any]:
+    report: dict[str, Any] = {name: _ledger_report(engine, name, phases, outcomes) for name in LEDGERS}
+    (naive,) = (p for p in phases if p.ledger == "naive")
+    report["naive_baseline"] = _naive(SqlLedger(engine).line(naive.key), outcomes[naive.name])
+    # Both ledgers ran the same work in turns, in one run: the ratio is the fair comparison.
+    ratios = [
+        b["pairs_per_s"] / s["pairs_per_s"]
+        for b, s in zip(report["batched"]["throughput_runs"], report["statement"]["throughput_runs"], strict=True)
+    ]
+    report["batched_over_statement"] = round(statistics.median(ratios), 2)
+    report["passed"] = all(report[name]["passed"] for name in LEDGERS)
+    return report
+
+
 def run_backend(url: str, params: Params) -> dict[str, Any]:
-    """Every phase on the (empty) database at ``url``; the backend's report."""
+    """Every phase at every process count on the (empty) database at ``url``; the backend's report."""
     started = time.perf_counter()
-    bills, reserved = demand(params)
-    phases = _phases(params)
+    report: dict[str, Any] = {}
     with SqlStore(url) as store:  # migrates the empty database
         ledger = SqlLedger(store.engine)
-        for phase in phases:
-            ledger.open(phase.key, None if phase.kind == "throughput" else from_nano(math.floor(bills * CAP_SHARE)))
-        outcomes = _run_workers(url, params, phases)
-        report = _report(store.engine, phases, outcomes)
+        for processes in params.processes:
+            bills, reserved = demand(params, processes)
+            phases = _phases(params, processes)
+            for phase in phases:
+                ledger.open(phase.key, None if phase.kind == "throughput" else from_nano(math.floor(bills * CAP_SHARE)))
+            outcomes = _run_workers(url, params, processes, phases)
+            report[str(processes)] = {
+                "demand_usd": from_nano(bills),
+                "requested_usd": from_nano(reserved),
+                **_report(store.engine, phases, outcomes),
+            }
     return {
-        "demand_usd": from_nano(bills),
-        "requested_usd": from_nano(reserved),
-        **report,
+        "processes": report,
+        "passed": all(r["passed"] for r in report.values()),
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -534,7 +579,9 @@ def database(backend: str, postgres_url: str) -> Iterator[str]:
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.budget_concurrency", description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["postgresql", "sqlite", "both"], default="both")
-    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument(
+        "--processes", type=_counts, default=(1, 4, 8), help="process counts, comma-separated (default: 1,4,8)"
+    )
     parser.add_argument("--tasks", type=int, default=50, help="concurrent tasks per process")
     parser.add_argument("--rounds", type=int, default=25, help="planned calls per task (capped phases)")
     parser.add_argument("--pairs", type=int, default=15, help="reserve+settle pairs per task (throughput)")
@@ -543,10 +590,21 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool-size", type=int, help=f"connections per process (default: {CONNECTIONS} / processes)")
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL, help="server to create the bench database on")
     args = parser.parse_args(argv)
-    for name in ("processes", "tasks", "rounds", "pairs", "repeats", "pool_size"):
+    for name in ("tasks", "rounds", "pairs", "repeats", "pool_size"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """``1,4,8`` as ``(1, 4, 8)``: process counts, each at least 1."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+    if not counts or min(counts) < 1 or max(counts) > CONNECTIONS:
+        raise argparse.ArgumentTypeError(f"each process count must be between 1 and {CONNECTIONS}, got {text!r}")
+    return counts
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -558,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         pairs=args.pairs,
         repeats=args.repeats,
         seed=args.seed,
-        pool_size=args.pool_size or max(1, min(args.tasks, CONNECTIONS // args.processes)),
+        pool_size=args.pool_size,
     )
     started = time.perf_counter()
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
