@@ -207,11 +207,15 @@ ResultT = TypeVar("ResultT")
 
 
 class _Waiter(Generic[OpT, ResultT]):
-    __slots__ = ("done", "error", "lead", "op", "result")
+    """One queued call. ``wake`` is a plain lock, taken at creation: releasing it wakes the caller, which
+    is far cheaper than an ``Event`` when a batch wakes dozens of callers at once."""
+
+    __slots__ = ("error", "lead", "op", "result", "wake")
 
     def __init__(self, op: OpT) -> None:
         self.op = op
-        self.done = threading.Event()
+        self.wake = threading.Lock()
+        self.wake.acquire()
         self.lead = False
         self.result: ResultT | None = None
         self.error: BaseException | None = None
@@ -248,7 +252,7 @@ class GroupCommit(Generic[OpT, ResultT]):
             waiter.lead = not self._busy
             self._busy = True
         if not waiter.lead:
-            waiter.done.wait()  # set when the call is done, or when this caller is to lead the next batch
+            waiter.wake.acquire()  # released when the call is done, or when this caller is to lead the next batch
         if waiter.lead:
             self._lead()
         if waiter.error is not None:
@@ -276,9 +280,9 @@ class GroupCommit(Generic[OpT, ResultT]):
                 if self._queue:
                     successor = self._queue[0]
                     successor.lead = True
-                    successor.done.set()
+                    successor.wake.release()
                 else:
                     self._busy = False
             for waiter in batch:
                 waiter.lead = False
-                waiter.done.set()
+                waiter.wake.release()

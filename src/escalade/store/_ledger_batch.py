@@ -3,7 +3,8 @@
 In order, inside the transaction:
 
 1. the stored holds the batch settles or releases, locked (``SELECT ... FOR UPDATE``, by id), and
-   their compare-and-sets (:func:`~escalade.budget._batch.plan_returns`);
+   their compare-and-sets (:func:`~escalade.budget._batch.plan_returns`); on PostgreSQL, one
+   ``UPDATE`` flips, locks and returns the ``held`` ones;
 2. every new reservation's hold inserted as ``held``;
 3. only then the lines the batch touches, locked in key order (no deadlocks) and read, so a hot
    line's row lock is held by this statement, what follows and the commit only, as for a single
@@ -49,14 +50,7 @@ _HOLDS = cast(Table, BudgetHoldRow.__table__)
 def run_batch(conn: Connection, ops: Sequence[Op], *, now: float, at: datetime) -> list[Result]:
     """Decide and record ``ops`` in ``conn``'s transaction; one result per call (``now``: Unix time)."""
     sql = _POSTGRES if conn.dialect.name == "postgresql" else _PORTABLE
-    stored: dict[str, StoredHold] = {}
-    settling = sorted({op.hold.id for op in ops if isinstance(op, Settle | Release)})
-    if settling:
-        for row in conn.execute(sql.lock_holds, {"ids": settling}):
-            stored[row.id] = StoredHold(lines=tuple(row.lines), amount=row.amount, status=row.status)
-    plan = plan_returns(ops, stored=stored)
-    if plan.flips:
-        conn.execute(sql.flip, sql.flips(plan.flips))
+    plan = _returns(conn, sql, ops)
     reserving = [op.hold for op in ops if isinstance(op, Reserve)]
     if reserving:
         conn.execute(sql.insert_holds, sql.new_holds(reserving, now))
@@ -74,6 +68,37 @@ def run_batch(conn: Connection, ops: Sequence[Op], *, now: float, at: datetime) 
     if plan.refused:
         conn.execute(sql.drop_holds, {"ids": [hold.id for hold in plan.refused]})
     return plan.results
+
+
+def _returns(conn: Connection, sql: _Dialect, ops: Sequence[Op]) -> Plan:
+    """Step 1: lock the holds being settled or released, flip their statuses, and plan what that gives back.
+
+    On PostgreSQL the holds that are ``held`` (nearly all) are flipped by one statement that also locks
+    and returns them; only the others (expired, finished, unknown) are then locked and read. A batch
+    naming a hold twice takes the general way: one ``UPDATE`` cannot apply two calls to one row.
+    """
+    returning = [op for op in ops if isinstance(op, Settle | Release)]
+    ids = [op.hold.id for op in returning]
+    stored: dict[str, StoredHold] = {}
+    flipped: set[str] = set()
+    if sql.flip_held is not None and returning and len(set(ids)) == len(ids):
+        params = {
+            "ids": ids,
+            "news": ["settled" if isinstance(op, Settle) else "released" for op in returning],
+            "actuals": [op.counted if isinstance(op, Settle) else None for op in returning],
+        }
+        for row in conn.execute(sql.flip_held, params):
+            stored[row.id] = StoredHold(lines=tuple(row.lines), amount=row.amount, status="held")
+            flipped.add(row.id)
+    rest = sorted(set(ids) - flipped)
+    if rest:
+        for row in conn.execute(sql.lock_holds, {"ids": rest}):
+            stored[row.id] = StoredHold(lines=tuple(row.lines), amount=row.amount, status=row.status)
+    plan = plan_returns(ops, stored=stored)
+    todo = [flip for flip in plan.flips if flip[0] not in flipped]  # the held ones are flipped already
+    if todo:
+        conn.execute(sql.flip, sql.flips(todo))
+    return plan
 
 
 def _move(conn: Connection, deltas: Mapping[str, tuple[int, int]], at: datetime) -> None:
@@ -135,6 +160,8 @@ class _Dialect:
     insert_holds: Executable
     lock_lines: Executable
     flip: Executable
+    #: Flip, lock and return the holds that are ``held`` in one statement; ``None``: lock, then flip.
+    flip_held: Executable | None
     drop_holds: Executable
     #: Lock every line and add its changes in one statement (see :func:`_optimistic`); ``None``: lock, then write.
     move_all: Executable | None
@@ -176,6 +203,7 @@ _PORTABLE = _Dialect(
     flip=update(_HOLDS)
     .where(_HOLDS.c.id == bindparam("hold_id"), _HOLDS.c.status == bindparam("old"))
     .values(status=bindparam("new"), actual=bindparam("actual_amount", type_=BigInteger)),
+    flip_held=None,
     drop_holds=delete(_HOLDS).where(_HOLDS.c.id.in_(bindparam("ids", expanding=True))),
     move_all=None,
     new_holds=_rows,
@@ -224,6 +252,11 @@ _POSTGRES = _Dialect(
         "UPDATE budget_holds AS h SET status = v.new, actual = v.actual "
         "FROM unnest(CAST(:ids AS varchar[]), CAST(:olds AS varchar[]), CAST(:news AS varchar[]), "
         "CAST(:actuals AS bigint[])) AS v(id, old, new, actual) WHERE h.id = v.id AND h.status = v.old"
+    ),
+    flip_held=text(
+        "UPDATE budget_holds AS h SET status = v.new, actual = v.actual "
+        "FROM unnest(CAST(:ids AS varchar[]), CAST(:news AS varchar[]), CAST(:actuals AS bigint[])) "
+        "AS v(id, new, actual) WHERE h.id = v.id AND h.status = 'held' RETURNING h.id, h.lines, h.amount"
     ),
     drop_holds=text("DELETE FROM budget_holds WHERE id = ANY(CAST(:ids AS varchar[]))"),
     # The CTE is materialized and locks in key order before the UPDATE reaches any row (no deadlocks).
