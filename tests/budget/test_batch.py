@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -233,3 +234,41 @@ def test_a_forked_child_starts_with_an_empty_queue(monkeypatch: pytest.MonkeyPat
     group._busy = True  # as a parent thread would have left it at the fork
     monkeypatch.setattr("os.getpid", lambda: -1)
     assert group.submit(3) == 3
+
+
+class _InterruptError(Exception):
+    pass
+
+
+def test_a_caller_interrupted_while_queued_leaves_the_queue_working() -> None:
+    """Ctrl-C while waiting in the queue: that call never runs, and the calls after it are still served."""
+    ran: list[int] = []
+    gate = threading.Event()
+
+    def run(batch: list[int]) -> list[int | Exception]:
+        gate.wait(5)
+        ran.extend(batch)
+        return list(batch)
+
+    group: GroupCommit[int, int] = GroupCommit(run)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(group.submit, 1)  # leads, and waits at the gate
+        time.sleep(0.1)
+
+        def interrupt(_signum: int, _frame: object) -> None:
+            raise _InterruptError
+
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            with pytest.raises(_InterruptError):
+                group.submit(2)  # queued behind the first batch, then interrupted
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+        later = pool.submit(group.submit, 3)
+        time.sleep(0.1)
+        gate.set()
+        assert first.result(timeout=5) == 1
+        assert later.result(timeout=5) == 3
+    assert ran == [1, 3]
+    assert group.submit(4) == 4

@@ -252,12 +252,33 @@ class GroupCommit(Generic[OpT, ResultT]):
             waiter.lead = not self._busy
             self._busy = True
         if not waiter.lead:
-            waiter.wake.acquire()  # released when the call is done, or when this caller is to lead the next batch
+            try:
+                waiter.wake.acquire()  # released when the call is done, or when this caller is to lead the next batch
+            except BaseException:  # interrupted (Ctrl-C in the main thread): leave the queue as others need it
+                self._abandon(waiter)
+                raise
         if waiter.lead:
             self._lead()
         if waiter.error is not None:
             raise waiter.error
         return waiter.result  # type: ignore[return-value]
+
+    def _abandon(self, waiter: _Waiter[OpT, ResultT]) -> None:
+        """Take an interrupted caller's call out of the queue if it has not run; pass on the lead if it had it.
+
+        A call already in a running batch is decided anyway (its caller was interrupted, as during
+        any database write).
+        """
+        with self._lock:
+            if waiter in self._queue:
+                self._queue.remove(waiter)
+            if waiter.lead:
+                waiter.lead = False
+                if self._queue:
+                    self._queue[0].lead = True
+                    self._queue[0].wake.release()
+                else:
+                    self._busy = False
 
     def _lead(self) -> None:
         """Run one batch (this caller's call first among it), then hand the lead to the next waiting caller."""
