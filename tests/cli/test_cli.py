@@ -392,10 +392,11 @@ def test_arc_main_job(shared_benchmarks: Path, db_url: str) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_cli_run_keeps_finished_work(shared_benchmarks: Path, db_url: str, signum: int) -> None:
     """Ctrl-C (SIGINT) or SIGTERM mid-run: exit 130, run marked interrupted, finished attempts kept."""
-    cmd = [
+    cmd = [  # Ctrl-C as a terminal gives it, even when these tests run in a background job (which ignores SIGINT)
         sys.executable,
-        "-m",
-        "escalade.cli",
+        "-c",
+        "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "runpy.run_module('escalade.cli', run_name='__main__', alter_sys=True)",
         "run",
         str(shared_benchmarks / "routellm-mmlu"),
         "--db",

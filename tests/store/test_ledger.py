@@ -318,7 +318,8 @@ def test_sql_ledger_state_machine(store: SqlStore) -> None:
 
 
 _INTERRUPTED_RUN = """
-import asyncio, sys
+import asyncio, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if started from a background job
 from escalade import EscalationConfig, Ladder, ProgressiveExecutor, Tier, WorkItem
 from escalade.providers import Completion, CostEstimate, Provider, Usage
 from escalade.store import SqlStore
