@@ -86,6 +86,7 @@ passed by two sweeps and 2 s (at most ``--settle``), and read the database once.
   ``logs`` (each process's log lines by level and logger; ``other``: lines not escalade's JSON,
   such as procrastinate's tracebacks when PostgreSQL goes away).
 
-The machine has 2 CPUs shared by PostgreSQL, the 4 replicas, the upstream and the soak itself;
+The machine has 2 CPUs shared by PostgreSQL, the 4 replicas, the upstream and the soak itself
+(and whatever else runs: ``load_average`` samples the 1-minute load every 10 s of the traffic);
 latencies are what that machine gave, and move from run to run. The correctness figures must not.
 """

@@ -51,6 +51,8 @@ class _Faults:
     problems: list[str] = field(default_factory=list)
     #: The replica killed, and whether it was running a workflow then.
     victim: dict[str, Any] = field(default_factory=dict)
+    #: ``(seconds after the origin, 1-minute load average)`` every 10 s of the traffic.
+    load_average: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,14 @@ def _judge(ledger: dict[str, Any], holds: dict[str, Any], workflows: dict[str, A
     }
 
 
+async def _sample_load(origin: float, into: list[tuple[float, float]], every_s: float = 10.0) -> None:
+    """The machine's 1-minute load average every ``every_s`` (until cancelled), with its time after the origin."""
+    await asyncio.sleep(max(0.0, origin - time.monotonic()))
+    while True:
+        into.append((round(time.monotonic() - origin, 1), round(os.getloadavg()[0], 2)))
+        await asyncio.sleep(every_s)
+
+
 async def _traffic_and_faults(
     args: argparse.Namespace, targets: _Targets, lb_url: str, keys: dict[str, str], plans: list[Plan]
 ) -> tuple[list[Record], _Faults, float]:
@@ -172,16 +182,19 @@ async def _traffic_and_faults(
     origin = time.monotonic() + 1.0
     wall_origin = time.time() + 1.0
     injected = asyncio.create_task(_inject(args, targets, origin))
+    loads: list[tuple[float, float]] = []
+    sampler = asyncio.create_task(_sample_load(origin, loads))
     try:
         records = await send_all(
             lb_url, plans, keys, start=origin, timeout_s=args.timeout, max_in_flight=args.in_flight
         )
         found = await injected
     finally:
-        if not injected.done():
-            injected.cancel()
+        for task in (injected, sampler):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await injected
+                await task
+    found.load_average = loads
     return records, found, wall_origin
 
 
@@ -278,10 +291,12 @@ def _result(
     return {
         "method": (soak.__doc__ or "").strip(),
         "command": "python -m bench.soak " + " ".join(sys.argv[1:]),
-        "parameters": vars(args) | {"cap_shares": CAP_SHARES, "mix": MIX, "generate_share": GENERATE_SHARE},
+        "parameters": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        | {"cap_shares": CAP_SHARES, "mix": MIX, "generate_share": GENERATE_SHARE},
         **verdict,
         "faults": [asdict(f) for f in faults.done],
         "killed": faults.victim,
+        "load_average": _loads(faults.load_average),
         "fault_problems": faults.problems,
         "requests": len(records),
         "traffic_end_s": round(end_s, 1),
@@ -297,6 +312,13 @@ def _result(
         "balancer": balancer.stats.as_dict(),
         "upstream": _upstream_stats(upstream),
     }
+
+
+def _loads(samples: list[tuple[float, float]]) -> dict[str, Any]:
+    values = sorted(load for _, load in samples)
+    if not values:
+        return {}
+    return {"min": values[0], "median": values[len(values) // 2], "max": values[-1], "samples": samples}
 
 
 def _brief(record: Record) -> dict[str, Any]:
@@ -383,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ensure_postgres_up(cluster, args.postgres_url)
     result["duration_s"] = round(time.monotonic() - started, 1)
     if args.quick:
-        print(json.dumps(result, indent=2, default=str))
+        print(json.dumps(result, indent=2))  # the same encoding as write_result: no silent str()
     else:
         write_result("soak", result)
     if not result["passed"]:
