@@ -79,6 +79,9 @@ passed by two sweeps and 2 s (at most ``--settle``), and read the database once.
   ``steady.2`` up to the last request. **Fault windows**, for each fault: ``before`` =
   ``[max(start - W, previous fault's recovery), start)``, ``during`` = ``[start, recovered)``,
   ``after`` = ``[recovered, min(recovered + W, next fault's start, end))``, W = ``--window`` 20 s.
+- ``timeline``: per 10 s of due time, the requests, answered, refused by a cap, errors, and the
+  answered ones' p50/p90 latency (every kind together); the run's folder also keeps every request
+  as ``records.jsonl``.
 - ``workflow_runs``: the same summaries over accepted workflows that finished, each due at its
   creation, its latency the time from creation to finish, its cause ``ok`` (completed) or its state.
 - ``errors_sample`` (the first 40 requests that ended neither ``ok`` nor refused by a cap),

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.soak._traffic import Record
 
-__all__ = ["BUDGET_REFUSAL", "Fault", "Window", "percentile", "phases", "summarise", "windows"]
+__all__ = ["BUDGET_REFUSAL", "Fault", "Window", "percentile", "phases", "summarise", "timeline", "windows"]
 
 #: The cause of a request refused by a workspace's cap (what the caps are set to cause).
 BUDGET_REFUSAL = "HTTP 402 budget_exceeded/budget_exceeded"
@@ -127,3 +127,28 @@ def summarise(records: Iterable[Record], window: Window | None = None) -> dict[s
         "budget_refusal_rate": round(causes.get(BUDGET_REFUSAL, 0) / total, 4) if total else None,
         "by_kind": {kind: _latencies([r for r in inside if r.kind == kind]) for kind in kinds},
     }
+
+
+def timeline(records: Iterable[Record], *, bucket_s: float, end_s: float) -> list[dict[str, Any]]:
+    """Per ``bucket_s`` of due time from 0 to ``end_s``: requests, answered, refused by a cap, errors, and
+    the answered ones' p50/p90 latency (every kind together)."""
+    buckets: list[list[Record]] = [[] for _ in range(max(1, int(end_s // bucket_s) + 1))]
+    for r in records:
+        if 0 <= r.due_s <= end_s:
+            buckets[int(r.due_s // bucket_s)].append(r)
+    found = []
+    for i, inside in enumerate(buckets):
+        ok = [r.latency_s for r in inside if r.cause == "ok"]
+        refused = sum(1 for r in inside if r.cause == BUDGET_REFUSAL)
+        found.append(
+            {
+                "start_s": round(i * bucket_s, 1),
+                "requests": len(inside),
+                "ok": len(ok),
+                "budget_refusals": refused,
+                "errors": len(inside) - len(ok) - refused,
+                "ok_p50_ms": _ms(percentile(ok, 50)),
+                "ok_p90_ms": _ms(percentile(ok, 90)),
+            }
+        )
+    return found

@@ -32,7 +32,7 @@ from bench.soak._processes import (
     postgres_cluster,
     restart_postgres,
 )
-from bench.soak._report import BUDGET_REFUSAL, Fault, phases, summarise, windows
+from bench.soak._report import BUDGET_REFUSAL, Fault, phases, summarise, timeline, windows
 from bench.soak._service import PROBE, Options, Workspaces, make_workspaces, start_replicas, start_upstream
 from bench.soak._traffic import GENERATE_SHARE, MIX, Plan, Record, plan, send_all
 
@@ -219,6 +219,8 @@ async def _soak(args: argparse.Namespace, targets: _Targets) -> dict[str, Any]:
         print(f"soak: {len(plans)} requests over {args.duration:g} s on {len(ports)} replicas", file=sys.stderr)
         records, faults, wall_origin = await _traffic_and_faults(args, targets, lb_url, spaces.keys, plans)
         print(f"soak: traffic done; faults {[f.name for f in faults.done]}; settling", file=sys.stderr)
+        with (targets.processes.workdir / "records.jsonl").open("w", encoding="utf-8") as out:
+            out.writelines(json.dumps(asdict(r)) + "\n" for r in records)
         earlier = warm.pop("accepted_workflows")
         settled = await asyncio.to_thread(_settle, args, targets.database_url, records, wall_origin, earlier)
     finally:
@@ -308,6 +310,7 @@ def _result(
         "phases": {name: summarise(records, w) for name, w in parts.items()},
         "fault_windows": {name: summarise(records, w) for name, w in cut.items()},
         "workflow_runs": {name: summarise(runs, w) for name, w in cut.items()} | {"overall": summarise(runs)},
+        "timeline": timeline(records, bucket_s=10.0, end_s=end_s),
         "errors_sample": [_brief(r) for r in records if r.cause not in ("ok", BUDGET_REFUSAL)][:40],
         "balancer": balancer.stats.as_dict(),
         "upstream": _upstream_stats(upstream),

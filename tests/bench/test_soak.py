@@ -12,7 +12,7 @@ import pytest
 from bench.soak._balancer import Balancer, Rotation
 from bench.soak._figures import _by_line
 from bench.soak._processes import cluster_on_port, free_port
-from bench.soak._report import BUDGET_REFUSAL, Fault, Window, percentile, phases, summarise, windows
+from bench.soak._report import BUDGET_REFUSAL, Fault, Window, percentile, phases, summarise, timeline, windows
 from bench.soak._traffic import MIX, Record, cause_of, plan
 
 
@@ -160,6 +160,17 @@ def test_a_summary_counts_causes_and_times_only_the_answered() -> None:
     assert (chat["requests"], chat["ok"], chat["ok_p50_ms"], chat["all_p99_ms"]) == (4, 2, 200.0, 1949.0)
     assert found["by_kind"]["decision"]["ok_p50_ms"] is None
     assert summarise([])["error_rate"] is None
+
+
+def test_the_timeline_buckets_requests_by_due_time() -> None:
+    records = [_record(0.5, latency_s=0.2), _record(1.5, BUDGET_REFUSAL), _record(1.7, "ReadTimeout"), _record(2.5)]
+    found = timeline(records, bucket_s=1.0, end_s=2.5)
+    assert [(b["start_s"], b["requests"], b["ok"], b["budget_refusals"], b["errors"]) for b in found] == [
+        (0.0, 1, 1, 0, 0),
+        (1.0, 2, 0, 1, 1),
+        (2.0, 1, 1, 0, 0),
+    ]
+    assert (found[0]["ok_p50_ms"], found[1]["ok_p50_ms"]) == (200.0, None)
 
 
 def test_each_line_counts_the_bills_of_its_holds_and_what_they_still_hold() -> None:
