@@ -68,7 +68,7 @@ def write_result(name: str, result: dict[str, Any]) -> None:
 def postgres_database(admin_url: str, *, prefix: str = "escalade_bench") -> Iterator[str]:
     """URL of a new, empty PostgreSQL database on ``admin_url``'s server, dropped on exit even after an error."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)  # survives a restart
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

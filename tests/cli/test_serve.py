@@ -36,6 +36,7 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
         (("--max-body-bytes", "10"), "max_body_bytes"),
         (("--unknown-prices", "maybe"), "unknown_prices"),
         (("--jobs", "celery"), "jobs"),
+        (("--hold-ttl", "0"), "hold_ttl_s"),
         (("--log-level", "loud"), "--log-level"),
     ],
 )

@@ -3,11 +3,12 @@ each request's trigger outcomes are recorded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from escalade.budget import Hold, MemoryLedger
 from escalade.exceptions import ConfigError, ProviderServerError
 from escalade.ladder import EscalationConfig, Ladder, Tier
 from escalade.pipeline import Escalade
@@ -88,6 +89,31 @@ def test_climb_false_keeps_the_request_on_its_start_tier() -> None:
     assert (pinned.text, pinned.models_tried) == (None, ("c1",))
     climbed = ai.generate("2 + 2?", tier="cheap")
     assert (climbed.text, climbed.tier_ended) == ("4", "capable")
+
+
+class _TtlLedger(MemoryLedger):
+    """A ledger in memory that keeps the lifetime each reservation asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ttls: list[float] = []
+
+    def reserve(self, keys: Sequence[str], amount_usd: float, *, ttl_s: float, owner: str = "") -> Hold:
+        self.ttls.append(ttl_s)
+        return super().reserve(keys, amount_usd, ttl_s=ttl_s, owner=owner)
+
+
+@pytest.mark.parametrize("hold_ttl_s", [None, 30.0])
+def test_each_call_is_reserved_for_the_hold_ttl_given(hold_ttl_s: float | None) -> None:
+    """``hold_ttl_s`` is the lifetime of every call's budget hold (15 minutes unless given)."""
+    ledger = _TtlLedger()
+    provider = ScriptedProvider({"c1": ["4"]}, cost_per_call=0.001)
+    if hold_ttl_s is None:
+        ai = Escalade(config=_config(0.0), provider=provider, ledger=ledger)
+    else:
+        ai = Escalade(config=_config(0.0), provider=provider, ledger=ledger, hold_ttl_s=hold_ttl_s)
+    assert ai.generate("2 + 2?", tier="cheap").text == "4"
+    assert ledger.ttls == [hold_ttl_s or 900.0]
 
 
 def test_seed_and_user_reach_the_provider_or_are_refused_by_name() -> None:

@@ -66,3 +66,11 @@ def test_what_another_process_changes_applies_after_the_cache_ttl_or_at_once_whe
     assert pipelines.upstream("acme")[0] is not first
     assert pipelines.workspace_settings("acme")[1].monthly_limit_usd == 5.0
     pipelines.close()
+
+
+def test_every_pipeline_reserves_for_the_servers_hold_ttl(store: SqlStore) -> None:
+    """``--hold-ttl``: the lifetime of each call's budget hold, in every pipeline the server builds."""
+    settings = ServiceSettings(provider="openai", base_url="http://127.0.0.1:9/v1", hold_ttl_s=30.0)
+    for pipelines, expected in ((Pipelines(store, settings), 30.0), (Pipelines(store, ServiceSettings()), 900.0)):
+        assert pipelines.routing("acme").executor.hold_ttl_s == expected
+        pipelines.close()

@@ -24,6 +24,7 @@ def test_every_field_survives_the_environment(tmp_path: Path) -> None:
         jobs="inprocess",
         replica="r1",
         cache_ttl_s=0.25,
+        hold_ttl_s=45.0,
     )
     env = settings.to_env()
     assert all(name.startswith("ESCALADE_SERVE_") for name in env)
@@ -61,6 +62,8 @@ def test_stale_variables_never_override_what_serve_was_given() -> None:
         ({"ESCALADE_SERVE_MAX_OPEN_WORKFLOWS": "0"}, "max_open_workflows"),
         ({"ESCALADE_SERVE_CACHE_TTL_S": "3600"}, "cache_ttl_s"),
         ({"ESCALADE_SERVE_CACHE_TTL_S": "inf"}, "cache_ttl_s"),
+        ({"ESCALADE_SERVE_HOLD_TTL_S": "0.5"}, "hold_ttl_s"),
+        ({"ESCALADE_SERVE_HOLD_TTL_S": "nan"}, "hold_ttl_s"),
     ],
 )
 def test_a_bad_value_names_its_field(env: dict[str, str], field: str) -> None:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from escalade.store import SqlStore, WorkflowRepository
 from tests.service.conftest import MakeClient, workspace_key
 from tests.service.test_escalation import SECURE, submit, wait_for
 from tests.service.upstream import FAKE_OPENAI_KEY, SlowUpstream, slow_openai
-from tests.store.conftest import fresh_postgres
+from tests.store.conftest import POSTGRES_ADMIN_URL, fresh_postgres
 
 
 @pytest.fixture
@@ -129,3 +131,43 @@ def test_a_client_may_run_many_workflows_at_once(make_client: MakeClient, upstre
     asked = Counter(str(r["body"]["messages"][-1]["content"]) for r in upstream.seen)
     assert len(asked) == 10
     assert len(set(asked.values())) == 1  # each workflow made the same calls: none ran twice
+
+
+def _postgres_away_for_a_moment(url: str, away_s: float = 1.5) -> None:
+    """As a PostgreSQL restart does: every connection to the database cut, and none accepted for ``away_s``."""
+    name = make_url(url).database
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")  # another database: this one refuses
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            time.sleep(away_s)
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    finally:
+        admin.dispose()
+
+
+def test_the_job_queue_listens_again_after_postgresql_was_away(
+    postgres_url: str, make_client: MakeClient, upstream: SlowUpstream
+) -> None:
+    """PostgreSQL gone for a moment (a restart, a failover): once it is back, a submitted workflow starts at once
+    again, on the queue's notification, rather than at the worker's next poll (every 10 s with the default lease)."""
+    client = make_client(database_url=postgres_url, env_keys=True, base_url=upstream.url)
+    headers = workspace_key(client, "acme")
+    assert wait_for(client, submit(client, headers), headers, "completed")["state"] == "completed"
+    _postgres_away_for_a_moment(postgres_url)
+    deadline = time.monotonic() + 10
+    while client.get("/v1/escalation/health").status_code != 200:  # the pools find their connections cut
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(2.0)  # the listener's next attempt, once connections are accepted again
+    for _ in range(3):
+        started = time.monotonic()
+        wait_for(client, submit(client, headers), headers, "completed")
+        assert time.monotonic() - started < 3.0

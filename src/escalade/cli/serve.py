@@ -64,6 +64,13 @@ def serve_command(
         int,
         typer.Option("--max-open-workflows", help="Workflows a workspace may have queued or running (then 429)."),
     ] = 1000,
+    hold_ttl: Annotated[
+        float,
+        typer.Option(
+            "--hold-ttl",
+            help="Seconds a call's budget hold lasts before a sweep may reclaim it (a killed replica's come back).",
+        ),
+    ] = 900.0,
     cache_ttl: Annotated[
         float,
         typer.Option(
@@ -121,6 +128,7 @@ def serve_command(
         workflow_lease_s=workflow_lease,
         workflow_max_attempts=workflow_attempts,
         cache_ttl_s=cache_ttl,
+        hold_ttl_s=hold_ttl,
         max_open_workflows=max_open_workflows,
         webhooks=" ".join(webhook) if webhook else None,
         inbox_dispatch_s=inbox_dispatch,

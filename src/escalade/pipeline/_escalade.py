@@ -126,6 +126,8 @@ class Escalade:
     request whose worst case passes ``auto_approve_under`` asks ``approval`` (none: refused).
     With ``write_behind``, the run is stored after the answer, in the writer's batches, not as it
     happens (:class:`~escalade.store.WriteBehind`: what a server answering many requests wants).
+    ``hold_ttl_s`` is how long each call's budget reservation lasts before another process may
+    reclaim it (a call is given up at 90 % of it, so that a live process never loses its hold).
     """
 
     def __init__(
@@ -147,6 +149,7 @@ class Escalade:
         write_behind: WriteBehind | None = None,
         teams: Callable[[Tier], TeamStrategy] | None = None,
         task_kind: str = "short-answer",
+        hold_ttl_s: float = 900.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
@@ -195,6 +198,7 @@ class Escalade:
             workspace_budget=self.workspace_budget,
             model_order=self._model_order,
             call_observer=self.cache_router,
+            hold_ttl_s=hold_ttl_s,
             sleep=sleep,
         )
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -145,6 +145,7 @@ class Pipelines:
             preferences=preferences,
             workspace_budget=budget,
             write_behind=self.runs if behind else None,
+            hold_ttl_s=self.settings.hold_ttl_s,
             **given,
         )
 

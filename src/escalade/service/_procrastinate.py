@@ -4,17 +4,24 @@ The schema is applied at the first start, under a PostgreSQL advisory lock held 
 transaction, so that replicas starting together apply it once and the others find it there. Each
 replica's worker sends heartbeats; the jobs of a worker that stopped sending them (its replica was
 killed) are put back by :meth:`ProcrastinateQueue.recover`, part of every sweep.
+
+A worker hears of new jobs on a LISTEN connection, and polls too (every third of a lease). When
+that connection is lost (PostgreSQL restarted, failed over), :class:`ListeningConnector` opens it
+again, as long as it takes: procrastinate's own connector tries once, and if PostgreSQL is still
+away at that moment its listener ends for good and the worker only polls from then on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from contextlib import suppress
 
 import anyio
 from procrastinate import App, PsycopgConnector
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.connector import Notify
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
 from sqlalchemy import Engine, text
@@ -24,7 +31,7 @@ from escalade.service._jobs import guarded
 from escalade.service._state import ServiceState
 from escalade.service._workflows import WorkflowRunner
 
-__all__ = ["ProcrastinateQueue", "apply_schema", "conninfo"]
+__all__ = ["ListeningConnector", "ProcrastinateQueue", "apply_schema", "conninfo"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +43,8 @@ CONCURRENCY = 8
 #: Seconds without a heartbeat after which a worker's jobs are taken back (procrastinate's default).
 #: The workflow itself is handed out again sooner, once its lease expires: this only tidies the job.
 STALLED_AFTER_S = 30.0
+#: Seconds between two attempts to listen again after the LISTEN connection was lost.
+RELISTEN_S = 1.0
 #: Key of the advisory lock under which procrastinate's schema is applied (any fixed 64-bit number).
 _SCHEMA_LOCK = 0x65736361_6C616465
 
@@ -57,13 +66,30 @@ def apply_schema(engine: Engine, schema: str) -> bool:
     return True
 
 
+class ListeningConnector(PsycopgConnector):
+    """procrastinate's psycopg connector, whose LISTEN connection is opened again after every failure, every
+    :data:`RELISTEN_S`, until the worker stops (see the module docstring)."""
+
+    async def listen_notify(self, on_notification: Notify, channels: Iterable[str]) -> None:
+        names = list(channels)  # read again on every attempt
+        while True:
+            try:
+                await super().listen_notify(on_notification=on_notification, channels=names)
+            except ConnectorException as exc:
+                cause = type(exc.__cause__).__name__ if exc.__cause__ else type(exc).__name__
+                logger.warning(
+                    "job queue: its LISTEN connection failed (%s); listening again in %g s", cause, RELISTEN_S
+                )
+            await asyncio.sleep(RELISTEN_S)
+
+
 class ProcrastinateQueue:
     """Workflows as procrastinate jobs on the store's PostgreSQL, run by a worker in this process."""
 
     def __init__(self, state: ServiceState, runner: WorkflowRunner) -> None:
         self.state = state
         self.lease_s = state.settings.workflow_lease_s
-        connector = PsycopgConnector(conninfo=conninfo(state.store.url), min_size=1, max_size=4)
+        connector = ListeningConnector(conninfo=conninfo(state.store.url), min_size=1, max_size=4)
         self.app = App(connector=connector)
 
         async def run_workflow(workflow_id: str) -> None:

@@ -80,6 +80,9 @@ class ServiceSettings:
     cache_ttl_s: float = 1.0
     #: Workflows a workspace may have queued or running at once; a submission past it gets 429.
     max_open_workflows: int = 1000
+    #: Seconds a call's budget hold lasts before any replica's sweep may reclaim it (a killed process's
+    #: reservations come back after this); calls are given up at 90 % of it.
+    hold_ttl_s: float = 900.0
     #: Webhooks told of inbox items sent and answered: space-separated ``URL`` (generic JSON) or
     #: ``slack=URL`` entries, signed with ``ESCALADE_WEBHOOK_SECRET`` when it is set.
     webhooks: str | None = field(default=None, repr=False)  # a Slack webhook's URL is its credential
@@ -101,6 +104,8 @@ class ServiceSettings:
             raise ConfigError(f"must be auto or inprocess, got {self.jobs!r}", field="jobs")
         if not (math.isfinite(self.workflow_lease_s) and self.workflow_lease_s >= 1):
             raise ConfigError(f"must be at least 1 second, got {self.workflow_lease_s}", field="workflow_lease_s")
+        if not (math.isfinite(self.hold_ttl_s) and self.hold_ttl_s >= 1):
+            raise ConfigError(f"must be at least 1 second, got {self.hold_ttl_s}", field="hold_ttl_s")
         if not (math.isfinite(self.cache_ttl_s) and 0 <= self.cache_ttl_s <= MAX_CACHE_TTL_S):
             raise ConfigError(f"must be 0 to {MAX_CACHE_TTL_S:g} seconds, got {self.cache_ttl_s}", field="cache_ttl_s")
         if self.max_open_workflows < 1:
@@ -153,7 +158,7 @@ class ServiceSettings:
             if not raw:  # unset, or handed over as unset
                 continue
             try:
-                if f.name in ("timeout_s", "workflow_lease_s", "cache_ttl_s", "inbox_dispatch_s"):
+                if f.name in ("timeout_s", "workflow_lease_s", "cache_ttl_s", "inbox_dispatch_s", "hold_ttl_s"):
                     given[f.name] = float(raw)
                 elif f.name in ("max_body_bytes", "workflow_max_attempts", "max_open_workflows"):
                     given[f.name] = int(raw)
