@@ -19,7 +19,8 @@ Amounts are kept as integer nano-dollars (10⁻⁹ USD), so sums are exact: a re
 never down, and ``spent + reserved <= cap`` is compared without floating-point drift.
 
 :class:`MemoryLedger` serves one process; :class:`~escalade.store._ledger.SqlLedger` keeps the same
-lines in SQLite or PostgreSQL with one conditional ``UPDATE`` per line.
+lines in SQLite or PostgreSQL with one conditional ``UPDATE`` per line, and decides the calls that
+come in together in one transaction (:mod:`escalade.budget._batch`).
 
 >>> ledger = MemoryLedger()
 >>> ledger.open("run:r1", cap_usd=1.0)  # opening again keeps the cap; set_cap changes it
