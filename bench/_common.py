@@ -1,12 +1,15 @@
-"""Shared helpers of the benchmark scripts: where the data is, and how results are written."""
+"""Shared helpers of the benchmark scripts: where the data is, how results are written, loopback ports."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,3 +82,23 @@ def postgres_database(admin_url: str, *, prefix: str = "escalade_bench") -> Iter
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http_status(url: str, timeout: float = 2.0) -> int:
+    """The status ``url`` answers with (0: no answer)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # loopback only
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (OSError, urllib.error.URLError):
+        return 0

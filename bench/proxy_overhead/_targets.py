@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from bench._common import ROOT
+from bench._common import ROOT, free_port, http_status
 
 __all__ = ["LITELLM_VENV", "Processes", "free_port", "litellm_version", "process_cpu_s"]
 
@@ -35,25 +34,6 @@ FAKE_KEY = "sk-bench-not-a-real-key"
 LITELLM_MASTER_KEY = "sk-" + "0123456789abcdef" * 4
 _ESCALADE = Path(sys.executable).with_name("escalade")
 _KEY = re.compile(r"esk_[A-Za-z0-9_-]+")
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _get(url: str, timeout: float = 2.0) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # loopback only
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (OSError, urllib.error.URLError):
-        return 0
 
 
 def _children(pid: int) -> list[int]:
@@ -109,7 +89,7 @@ class Processes:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode}: {self.log_tail(name)}")
-            if _get(ready_url) == 200:
+            if http_status(ready_url) == 200:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"{name} was not ready in 90 s: {self.log_tail(name)}")

@@ -14,12 +14,9 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +25,8 @@ from types import TracebackType
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from bench._common import free_port, http_status
 
 __all__ = [
     "Processes",
@@ -43,26 +42,6 @@ __all__ = [
 ESCALADE = Path(sys.executable).with_name("escalade")
 #: Longest wait for a process to answer its readiness URL.
 READY_TIMEOUT_S = 120.0
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def http_status(url: str, timeout: float = 2.0) -> int:
-    """The status ``url`` answers with (0: no answer)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # loopback only
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (OSError, urllib.error.URLError):
-        return 0
 
 
 @dataclass

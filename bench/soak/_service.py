@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from bench._common import ROOT
+from bench.proxy_overhead._targets import LADDER as PROXY_LADDER
 from bench.soak._processes import ESCALADE, Processes, free_port
 from bench.soak._traffic import MAX_TOKENS
 
@@ -32,28 +33,15 @@ FAKE_KEY = "sk-soak-not-a-real-key"
 #: One priced model per tier, one attempt per model, a team of one, short backoffs: a cheap request is
 #: one upstream call unless it fails (5xx: retried twice; 429: the next tier). Answers of at most 256
 #: tokens, as the chat requests ask, so that a workflow's worst case is a chat's.
-LADDER = """
+LADDER = (
+    """
 max_output_tokens = 256
 retry_backoff_s = 0.2
 retry_max_wait_s = 2.0
 max_retries = 2
-
-[[tiers]]
-name = "cheap"
-models = ["gpt-4.1-nano"]
-min_attempts = 1
-team_size = 1
-
-[[tiers]]
-name = "capable"
-models = ["gpt-4.1-mini"]
-team_size = 1
-
-[[tiers]]
-name = "premium"
-models = ["gpt-4.1"]
-team_size = 1
 """
+    + PROXY_LADDER
+)
 
 
 @dataclass(frozen=True, kw_only=True)

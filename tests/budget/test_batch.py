@@ -102,7 +102,8 @@ def _one_by_one(
     return results, sums
 
 
-def _shape(result: object) -> object:
+def shape_of(result: object) -> object:
+    """A call's result as the model states it (also used by the SQL batch tests)."""
     if isinstance(result, Settlement):
         return ("settled", result.applied, result.late) if result.applied else ("settled", False)
     if isinstance(result, Hold):
@@ -123,7 +124,7 @@ def test_a_batch_is_its_calls_one_after_another(
     ops, stored, lines = case
     plan = plan_batch(ops, stored=stored, lines=lines)
     expected, sums = _one_by_one(ops, stored, lines)
-    assert [_shape(r) for r in plan.results] == expected
+    assert [shape_of(r) for r in plan.results] == expected
     for key, line in lines.items():
         spent, reserved = plan.deltas.get(key, (0, 0))
         assert [line.spent + spent, line.reserved + reserved] == sums[key]
@@ -169,7 +170,7 @@ def test_the_same_hold_twice_in_a_batch_counts_once() -> None:
         stored={"h": StoredHold(lines=("a",), amount=10, status="held")},
         lines={"a": LineState(key="a", cap=None, spent=0, reserved=10)},
     )
-    assert [_shape(r) for r in plan.results] == [("settled", True, False), False, ("settled", False)]
+    assert [shape_of(r) for r in plan.results] == [("settled", True, False), False, ("settled", False)]
     assert plan.deltas == {"a": (5, -10)}
 
 

@@ -22,12 +22,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import delete, select
 
-from escalade.budget import Hold, Settlement, to_nano
+from escalade.budget import Hold, to_nano
 from escalade.budget._batch import Op, Release, Reserve, Settle
-from escalade.exceptions import BudgetExceededError, DatabaseError, StoreError
+from escalade.exceptions import BudgetExceededError, DatabaseError
 from escalade.store import BudgetHoldRow, BudgetLineRow, SqlLedger, SqlStore
 from escalade.store._ledger_batch import run_batch
 from escalade.store._transactions import transaction
+from tests.budget.test_batch import shape_of
 
 
 class Clock:
@@ -130,7 +131,7 @@ def _machine(store: SqlStore) -> type[RuleBasedStateMachine]:
                 if isinstance(op, Reserve):
                     expected[i] = self._apply_reserve(op.hold)
             got = _batch(store, ops, self.clock.now)
-            assert [_shape(r) for r in got] == expected
+            assert [shape_of(r) for r in got] == expected
 
         @rule(cents=st.integers(0, 60), which=st.sets(st.integers(0, 2), min_size=1))
         def single_reserve(self, cents: int, which: set[int]) -> None:
@@ -187,18 +188,6 @@ def _machine(store: SqlStore) -> type[RuleBasedStateMachine]:
                 assert dict(rows) == self.status  # refused reservations left no hold behind
 
     return BatchMachine
-
-
-def _shape(result: object) -> object:
-    if isinstance(result, Settlement):
-        return ("settled", result.applied, result.late) if result.applied else ("settled", False)
-    if isinstance(result, Hold):
-        return "granted"
-    if isinstance(result, BudgetExceededError):
-        return "refused"
-    if isinstance(result, StoreError):
-        return "missing"
-    return result
 
 
 def test_batches_agree_with_the_model(store: SqlStore) -> None:
