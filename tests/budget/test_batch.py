@@ -273,3 +273,45 @@ def test_a_caller_interrupted_while_queued_leaves_the_queue_working() -> None:
         assert later.result(timeout=5) == 3
     assert ran == [1, 3]
     assert group.submit(4) == 4
+
+
+class _StopError(BaseException):
+    """Stands for KeyboardInterrupt raised in a leading caller."""
+
+
+def test_a_leader_interrupted_mid_batch_tells_the_others_the_outcome_is_unknown() -> None:
+    gate, entered = threading.Event(), threading.Event()
+    calls = 0
+
+    def run(batch: list[int]) -> list[int | Exception]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            entered.set()
+            gate.wait(5)  # the others queue meanwhile
+            return list(batch)
+        if calls == 2:
+            raise _StopError
+        return list(batch)
+
+    group: GroupCommit[int, int] = GroupCommit(run)
+
+    def call(n: int) -> object:
+        try:
+            return group.submit(n)
+        except StoreError as exc:
+            return str(exc)
+        except _StopError:
+            return "interrupted"
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(call, 1)
+        entered.wait(5)
+        queued = [pool.submit(call, n) for n in (2, 3)]
+        time.sleep(0.2)
+        gate.set()
+        answers = sorted(str(f.result(timeout=5)) for f in queued)
+    assert first.result() == 1
+    assert "interrupted" in answers  # the one that led the second batch
+    assert sum("may not have committed" in answer for answer in answers) == 1  # the other one of it
+    assert group.submit(4) == 4  # and the queue still works

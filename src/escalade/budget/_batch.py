@@ -293,9 +293,18 @@ class GroupCommit(Generic[OpT, ResultT]):
                     waiter.error = result
                 else:
                     waiter.result = result
-        except BaseException as exc:
+        except Exception as exc:
             for waiter in batch:
                 waiter.error = exc
+        except (
+            BaseException
+        ) as exc:  # the leader was interrupted (Ctrl-C): only it is; the others learn the outcome is unknown
+            unknown = StoreError(
+                f"a batch of ledger calls was interrupted ({type(exc).__name__}); it may not have committed"
+            )
+            for waiter in batch:
+                waiter.error = exc if waiter is batch[0] else unknown
+            raise
         finally:
             with self._lock:
                 if self._queue:
