@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -230,11 +231,17 @@ def test_a_run_that_returns_the_wrong_number_of_results_is_an_error() -> None:
         group.submit(2)
 
 
-def test_a_forked_child_starts_with_an_empty_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_forked_child_starts_with_an_empty_queue() -> None:
+    """A child forked while a parent's thread leads a batch does not wait for that batch."""
     group: GroupCommit[int, int] = GroupCommit(list)
-    group._busy = True  # as a parent thread would have left it at the fork
-    monkeypatch.setattr("os.getpid", lambda: -1)
-    assert group.submit(3) == 3
+    group._busy = True  # as a parent's leading thread leaves it at the fork
+    pid = os.fork()
+    if pid == 0:  # the child: SIGALRM's default action ends it if the call hangs
+        signal.alarm(5)
+        os._exit(0 if group.submit(3) == 3 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    group._busy = False
 
 
 class _InterruptError(Exception):

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import delete, select
+from sqlalchemy import create_engine, delete, select, text
 
 from escalade.budget import Hold, to_nano
 from escalade.budget._batch import Op, Release, Reserve, Settle
@@ -29,6 +30,7 @@ from escalade.store import BudgetHoldRow, BudgetLineRow, SqlLedger, SqlStore
 from escalade.store._ledger_batch import run_batch
 from escalade.store._transactions import transaction
 from tests.budget.test_batch import shape_of
+from tests.store.conftest import POSTGRES_ADMIN_URL
 
 
 class Clock:
@@ -307,3 +309,90 @@ def test_processes_batching_on_one_line_never_pass_its_cap(db_url: str) -> None:
     assert capped.spent == free.spent == told
     assert capped.reserved == free.reserved == 0
     assert capped.spent > 0.9 * capped.cap  # the cap bound: the demand was twice as large
+
+
+def test_the_main_thread_never_joins_a_batch(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C lands in the main thread, so its calls run alone; other threads' calls are group-committed."""
+    ledger = SqlLedger(store.engine)
+    ledger.open("a", None)
+    assert ledger._batch is not None
+    submitted: list[Op] = []
+    real = ledger._batch.submit
+
+    def spy(op: Op) -> object:
+        submitted.append(op)
+        return real(op)
+
+    monkeypatch.setattr(ledger._batch, "submit", spy)
+    ledger.settle(ledger.reserve(["a"], 0.1, ttl_s=60), 0.05)
+    assert submitted == []
+    worker = threading.Thread(target=lambda: ledger.release(ledger.reserve(["a"], 0.1, ttl_s=60)))
+    worker.start()
+    worker.join(30)
+    assert [type(op).__name__ for op in submitted] == ["Reserve", "Release"]
+    state = ledger.line("a")
+    assert (state.spent, state.reserved) == (to_nano(0.05), 0)
+
+
+def test_huge_reservations_in_one_batch_are_refused_one_by_one(store: SqlStore) -> None:
+    """Ten reservations of the largest amount on a line capped below one: each is refused, no overflow."""
+    ledger = SqlLedger(store.engine)
+    ledger.open("big", 5e8)
+    ops: list[Op] = [
+        Reserve(Hold(id=str(uuid.uuid4()), keys=("big",), amount=to_nano(1e9), expires_at=time.time() + 60))
+        for _ in range(10)
+    ]
+    results = _batch(store, ops, time.time())
+    assert all(isinstance(r, BudgetExceededError) for r in results)
+    assert ledger.line("big").reserved == 0
+
+
+_ORDER_WORKER = """
+import sys, threading
+from escalade.store import SqlLedger, SqlStore
+ledger = SqlLedger(SqlStore(sys.argv[1], migrate=False).engine)
+errors = []
+def spend():
+    for _ in range(60):
+        try:
+            ledger.settle(ledger.reserve(["k:B", "k:a"], 0.001, ttl_s=600), 0.0005)
+        except Exception as exc:
+            errors.append(type(exc).__name__ + ": " + str(exc)[:200])
+threads = [threading.Thread(target=spend) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(errors), errors[:1])
+"""
+
+
+def test_batches_lock_lines_in_code_point_order_whatever_the_collation() -> None:
+    """On a database whose collation sorts 'k:a' before 'k:B' (ICU en-US), batches and lone calls still
+    lock lines in one order (Python's), so 3 processes of batched and lone calls never deadlock."""
+    name = f"escalade_test_icu_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            )
+        )
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        with SqlStore(url) as store:
+            ledger = SqlLedger(store.engine)
+            for key in ("k:B", "k:a"):
+                ledger.open(key, None)
+            with store.engine.connect() as conn:
+                assert list(conn.scalars(text("SELECT key FROM budget_lines ORDER BY key"))) == ["k:a", "k:B"]
+        workers = [
+            subprocess.Popen([sys.executable, "-c", _ORDER_WORKER, url], stdout=subprocess.PIPE, text=True)
+            for _ in range(3)
+        ]
+        outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+        assert [out.split(" ", 1)[0] for out in outputs] == ["0", "0", "0"], outputs
+        with SqlStore(url) as store:
+            assert SqlLedger(store.engine).line("k:a").spent == 3 * 8 * 60 * to_nano(0.0005)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

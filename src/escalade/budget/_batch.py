@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from escalade.budget._ledger import Hold, HoldStatus, LineState, Settlement, from_nano, refusal
 from escalade.exceptions import StoreError
@@ -235,17 +236,15 @@ class GroupCommit(Generic[OpT, ResultT]):
         self._run = run
         self._max = max_batch
         self._reset()
+        _ALL.add(self)
 
     def _reset(self) -> None:
-        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._queue: list[_Waiter[OpT, ResultT]] = []
         self._busy = False
 
     def submit(self, op: OpT) -> ResultT:
         """Run ``op`` in the next batch; its result (or its error, raised)."""
-        if os.getpid() != self._pid:  # a forked child starts with no batch of its parent's in flight
-            self._reset()
         waiter: _Waiter[OpT, ResultT] = _Waiter(op)
         with self._lock:
             self._queue.append(waiter)
@@ -316,3 +315,15 @@ class GroupCommit(Generic[OpT, ResultT]):
             for waiter in batch:
                 waiter.lead = False
                 waiter.wake.release()
+
+
+#: Every group, so that a forked child starts each with an empty queue (no batch of its parent's in flight).
+_ALL: weakref.WeakSet[GroupCommit[Any, Any]] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for group in list(_ALL):
+        group._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork)

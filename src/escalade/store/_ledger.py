@@ -23,7 +23,8 @@ once even when a late call and a reclaim race.
 Calls that one ledger object gets at the same time (threads of one process) are **group-committed**
 (:mod:`escalade.budget._batch`): they queue while a transaction is running and are then decided
 together, in one transaction, exactly as if they had run one after another on the locked rows
-(:mod:`escalade.store._ledger_batch`). A call alone runs the single statements above. Each call
+(:mod:`escalade.store._ledger_batch`). A call alone runs the single statements above, and so does
+every call from the main thread (where Ctrl-C lands: it must never interrupt a batch it leads). Each call
 returns only after its transaction has committed, so nothing a caller was told is ever lost, and a
 crashed process leaves only holds, which expire and are reclaimed like any other.
 """
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -164,7 +166,7 @@ class SqlLedger:
 
     def _reserve(self, lines: tuple[str, ...], amount: int, ttl_s: float, owner: str) -> Hold:
         hold = Hold(id=_hold_id(), keys=lines, amount=amount, expires_at=self._clock() + ttl_s, owner=owner[:400])
-        if self._batch is None:
+        if self._batch is None or _in_main_thread():
             return self._reserve_one(hold)
         return cast(Hold, self._batch.submit(Reserve(hold)))
 
@@ -228,7 +230,7 @@ class SqlLedger:
 
     def settle(self, hold: Hold, actual_usd: float | None) -> Settlement:
         counted, unknown = settlement_amount(hold, actual_usd)
-        if self._batch is None:
+        if self._batch is None or _in_main_thread():
             return self._settle_one(hold, counted, unknown)
         return cast(Settlement, self._batch.submit(Settle(hold, counted, unknown)))
 
@@ -247,7 +249,7 @@ class SqlLedger:
         )
 
     def release(self, hold: Hold) -> bool:
-        if self._batch is None:
+        if self._batch is None or _in_main_thread():
             return self._release_one(hold)
         return cast(bool, self._batch.submit(Release(hold)))
 
@@ -341,6 +343,11 @@ def _new_line(key: str, cap_usd: float | None) -> dict[str, Any]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _in_main_thread() -> bool:
+    """Calls from the main thread run alone: Ctrl-C lands there, and must never interrupt a batch's lead."""
+    return threading.current_thread() is threading.main_thread()
 
 
 def _hold_id() -> str:

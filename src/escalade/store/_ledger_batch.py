@@ -56,7 +56,7 @@ def run_batch(conn: Connection, ops: Sequence[Op], *, now: float, at: datetime) 
         conn.execute(sql.insert_holds, sql.new_holds(reserving, now))
     # Only now are lines locked: what holds their rows is this statement, the UPDATE and the commit.
     keys = sorted({key for hold in reserving for key in hold.keys} | set(plan.deltas))
-    if sql.move_all is None:
+    if sql.move_all is None or not _bounded(plan, reserving):
         lines = {
             row.key: LineState(key=row.key, cap=row.cap, spent=row.spent, reserved=row.reserved)
             for row in conn.execute(sql.lock_lines, {"keys": keys})
@@ -68,6 +68,16 @@ def run_batch(conn: Connection, ops: Sequence[Op], *, now: float, at: datetime) 
     if plan.refused:
         conn.execute(sql.drop_holds, {"ids": [hold.id for hold in plan.refused]})
     return plan.results
+
+
+#: Largest change the one-statement way adds to a line before deciding (a line's sums are 64-bit).
+_ADD_BOUND = 2**62
+
+
+def _bounded(plan: Plan, reserving: Sequence[Hold]) -> bool:
+    """Whether adding everything first stays far inside 64 bits (else: lock, decide, then write)."""
+    added = sum(hold.amount for hold in reserving) + sum(abs(s) + abs(r) for s, r in plan.deltas.values())
+    return added < _ADD_BOUND
 
 
 def _returns(conn: Connection, sql: _Dialect, ops: Sequence[Op]) -> Plan:
@@ -236,7 +246,7 @@ def _flip_arrays(flips: Sequence[Flip]) -> dict[str, Any]:
 _POSTGRES = _Dialect(
     lock_holds=text(
         "SELECT id, lines, amount, status FROM budget_holds WHERE id = ANY(CAST(:ids AS varchar[])) "
-        "ORDER BY id FOR UPDATE"
+        'ORDER BY id COLLATE "C" FOR UPDATE'
     ).columns(_HOLDS.c.id, _HOLDS.c.lines, _HOLDS.c.amount, _HOLDS.c.status),
     insert_holds=text(
         "INSERT INTO budget_holds (id, lines, amount, status, actual, owner, created_at, expires_at) "
@@ -246,7 +256,7 @@ _POSTGRES = _Dialect(
     ),
     lock_lines=text(
         "SELECT key, cap, spent, reserved FROM budget_lines WHERE key = ANY(CAST(:keys AS varchar[])) "
-        "ORDER BY key FOR UPDATE"
+        'ORDER BY key COLLATE "C" FOR UPDATE'
     ),
     flip=text(
         "UPDATE budget_holds AS h SET status = v.new, actual = v.actual "
@@ -254,15 +264,20 @@ _POSTGRES = _Dialect(
         "CAST(:actuals AS bigint[])) AS v(id, old, new, actual) WHERE h.id = v.id AND h.status = v.old"
     ),
     flip_held=text(
+        "WITH locked AS MATERIALIZED (SELECT id FROM budget_holds WHERE id = ANY(CAST(:ids AS varchar[])) "
+        'ORDER BY id COLLATE "C" FOR UPDATE) '
         "UPDATE budget_holds AS h SET status = v.new, actual = v.actual "
         "FROM unnest(CAST(:ids AS varchar[]), CAST(:news AS varchar[]), CAST(:actuals AS bigint[])) "
-        "AS v(id, new, actual) WHERE h.id = v.id AND h.status = 'held' RETURNING h.id, h.lines, h.amount"
+        "AS v(id, new, actual) WHERE h.id = v.id AND h.id IN (SELECT id FROM locked) AND h.status = 'held' "
+        "RETURNING h.id, h.lines, h.amount"
     ),
     drop_holds=text("DELETE FROM budget_holds WHERE id = ANY(CAST(:ids AS varchar[]))"),
     # The CTE is materialized and locks in key order before the UPDATE reaches any row (no deadlocks).
+    # Every lock is taken in code-point order (COLLATE "C"), the order of Python's sorted() that the
+    # single statements use, whatever the database's collation.
     move_all=text(
         "WITH locked AS MATERIALIZED (SELECT key FROM budget_lines WHERE key = ANY(CAST(:keys AS varchar[])) "
-        "ORDER BY key FOR UPDATE) "
+        'ORDER BY key COLLATE "C" FOR UPDATE) '
         "UPDATE budget_lines AS l SET spent = l.spent + v.spent, reserved = l.reserved + v.reserved, updated_at = :at "
         "FROM unnest(CAST(:keys AS varchar[]), CAST(:spent AS bigint[]), CAST(:reserved AS bigint[])) "
         "AS v(key, spent, reserved) WHERE l.key = v.key AND l.key IN (SELECT key FROM locked) "
