@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,3 +103,22 @@ def http_status(url: str, timeout: float = 2.0) -> int:
         return exc.code
     except (OSError, urllib.error.URLError):
         return 0
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a process's log file ("" if there is none)."""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def stop_all(processes: Iterable[subprocess.Popen[bytes]], *, timeout_s: float) -> None:
+    """SIGTERM every process still running, then wait up to ``timeout_s`` for each, and SIGKILL the rest."""
+    running = list(processes)
+    for process in running:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in running:
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from bench._common import ROOT, free_port, http_status
+from bench._common import ROOT, free_port, http_status, log_tail, stop_all
 
 __all__ = ["LITELLM_VENV", "Processes", "free_port", "litellm_version", "process_cpu_s"]
 
@@ -95,8 +94,7 @@ class Processes:
         raise RuntimeError(f"{name} was not ready in 90 s: {self.log_tail(name)}")
 
     def log_tail(self, name: str, lines: int = 15) -> str:
-        path = self.workdir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return log_tail(self.workdir / f"{name}.log", lines)
 
     def pid(self, name: str) -> int:
         return self.running[name].pid
@@ -107,15 +105,7 @@ class Processes:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        for process in self.running.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.running.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(self.running.values(), timeout_s=10)
 
 
 def start_upstream(processes: Processes) -> str:

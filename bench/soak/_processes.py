@@ -26,7 +26,7 @@ from types import TracebackType
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench._common import free_port, http_status
+from bench._common import free_port, http_status, log_tail, stop_all
 
 __all__ = [
     "Processes",
@@ -99,8 +99,7 @@ class Processes:
         return dict(counts.most_common())
 
     def log_tail(self, name: str, lines: int = 15) -> str:
-        path = self.workdir / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return log_tail(self.workdir / f"{name}.log", lines)
 
     def __enter__(self) -> Processes:
         return self
@@ -108,15 +107,7 @@ class Processes:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        for process in self.running.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.running.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(self.running.values(), timeout_s=15)
 
 
 def cluster_on_port(listing: str, port: int) -> tuple[str, str] | None:
