@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -122,3 +123,15 @@ def stop_all(processes: Iterable[subprocess.Popen[bytes]], *, timeout_s: float) 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_ready(name: str, process: subprocess.Popen[bytes], ready_url: str, *, timeout_s: float, log: Path) -> None:
+    """Return once ``ready_url`` answers 200; an error (with ``log``'s tail) if ``process`` exits or takes too long."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}: {log_tail(log)}")
+        if http_status(ready_url) == 200:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} was not ready in {timeout_s:g} s: {log_tail(log)}")

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from bench._common import ROOT, free_port, http_status, log_tail, stop_all
+from bench._common import ROOT, free_port, log_tail, stop_all, wait_ready
 
 __all__ = ["LITELLM_VENV", "Processes", "free_port", "litellm_version", "process_cpu_s"]
 
@@ -84,14 +83,7 @@ class Processes:
             cwd=self.workdir,
         )
         self.running[name] = process
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}: {self.log_tail(name)}")
-            if http_status(ready_url) == 200:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} was not ready in 90 s: {self.log_tail(name)}")
+        wait_ready(name, process, ready_url, timeout_s=90, log=self.workdir / f"{name}.log")
 
     def log_tail(self, name: str, lines: int = 15) -> str:
         return log_tail(self.workdir / f"{name}.log", lines)

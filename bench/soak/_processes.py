@@ -26,14 +26,13 @@ from types import TracebackType
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench._common import free_port, http_status, log_tail, stop_all
+from bench._common import free_port, log_tail, stop_all, wait_ready
 
 __all__ = [
     "Processes",
     "cluster_on_port",
     "ensure_postgres_up",
     "free_port",
-    "http_status",
     "postgres_cluster",
     "postgres_ready",
     "restart_postgres",
@@ -69,15 +68,8 @@ class Processes:
 
     def wait_ready(self, name: str, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Return once ``name`` answers 200 on its readiness URL; an error if it exits or takes too long."""
-        process, ready_url = self.running[name], self.commands[name][1]
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}: {self.log_tail(name)}")
-            if http_status(ready_url) == 200:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} was not ready in {timeout_s:g} s: {self.log_tail(name)}")
+        log = self.workdir / f"{name}.log"
+        wait_ready(name, self.running[name], self.commands[name][1], timeout_s=timeout_s, log=log)
 
     def kill(self, name: str) -> None:
         """SIGKILL ``name`` and reap it."""
