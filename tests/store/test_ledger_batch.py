@@ -31,14 +31,7 @@ from escalade.store._ledger_batch import run_batch
 from escalade.store._transactions import transaction
 from tests.budget.test_batch import shape_of
 from tests.store.conftest import POSTGRES_ADMIN_URL
-
-
-class Clock:
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.store.test_ledger import Clock
 
 
 def _batch(store: SqlStore, ops: list[Op], now: float) -> list[object]:
